@@ -1,0 +1,27 @@
+// -----------------------------------------------------------------------------
+// File: enipool.h
+// -----------------------------------------------------------------------------
+//
+// The umbrella header: everything a node agent or controller needs. The
+// simulator (enipool/sim/…) and the persistence layer (enipool/persist/…)
+// are opt-in and included on their own.
+//
+// Example:
+//
+//   #include <enipool/enipool.h>
+//
+//   enipool::ManualClock clock;
+//   enipool::NodeDatastore datastore(enipool::AddressMode::kPrefix, clock);
+
+#ifndef ENIPOOL_ENIPOOL_H_
+#define ENIPOOL_ENIPOOL_H_
+
+#include "enipool/clock.h"
+#include "enipool/datastore.h"
+#include "enipool/ipv4.h"
+#include "enipool/pod_key.h"
+#include "enipool/prefix_bitmap.h"
+#include "enipool/slot_bitmap.h"
+#include "enipool/status.h"
+
+#endif  // ENIPOOL_ENIPOOL_H_
