@@ -253,6 +253,7 @@ class NodeDatastore {
     eni.live = true;
     eni_index_.emplace(*id, index);
     (spec.excluded ? excluded_enis_ : enis_count_) += 1;
+    ++generation_;
     return absl::OkStatus();
   }
 
@@ -277,6 +278,7 @@ class NodeDatastore {
       FreeBlock(block);
     }
     (eni.excluded ? excluded_enis_ : enis_count_) -= 1;
+    ++generation_;
     eni_index_.erase(eni.id);
     eni = Eni{};
     free_enis_.push_back(*found);
@@ -501,6 +503,15 @@ class NodeDatastore {
     stats.excluded_free_prefixes = excluded_free_prefixes_;
     return stats;
   }
+
+  // NodeDatastore::generation()
+  //
+  // A number that changes whenever something a reader can observe changes:
+  // an ENI or CIDR added or removed, an address assigned or released, a
+  // cooldown ended. A caller that re-derives decisions from the pool (the
+  // controller's pool check) compares it to skip work when nothing changed.
+  // Cooldown expiry is applied lazily by readers, so read it after Stats().
+  [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
 
   // NodeDatastore::pod_count()
   //
@@ -867,6 +878,7 @@ class NodeDatastore {
   // written as "remove contribution, mutate, add contribution"; the hot
   // paths below update the same counters directly.
   void Contribute(std::uint32_t block, int sign) {
+    ++generation_;
     const Block& b = blocks_[block];
     Eni& eni = enis_[b.eni];
     const KindCounters c = CountersOf(b);
@@ -893,6 +905,7 @@ class NodeDatastore {
   }
 
   void MarkAssigned(std::uint32_t block, int slot) {
+    ++generation_;
     Block& b = blocks_[block];
     Eni& eni = enis_[b.eni];
     KindCounters& k = eni.kind[b.is_prefix ? 1 : 0];
@@ -913,6 +926,7 @@ class NodeDatastore {
   }
 
   void MarkReleased(std::uint32_t block, int slot, std::int64_t released_ns) {
+    ++generation_;
     Block& b = blocks_[block];
     Eni& eni = enis_[b.eni];
     KindCounters& k = eni.kind[b.is_prefix ? 1 : 0];
@@ -951,6 +965,7 @@ class NodeDatastore {
       cooling_fifo_.pop_front();
       if (slot_seq_[entry.slot_index] != entry.seq) continue;  // removed or re-assigned since
       slot_seq_[entry.slot_index] = 0;
+      ++generation_;
       const std::uint32_t block = entry.slot_index / 64;
       Block& b = blocks_[block];
       b.cooling &= ~(std::uint64_t{1} << (entry.slot_index % 64));
@@ -1122,6 +1137,7 @@ class NodeDatastore {
   mutable std::int64_t excluded_free_prefixes_ = 0;
   int enis_count_ = 0;
   int excluded_enis_ = 0;
+  mutable std::uint64_t generation_ = 0;  // see generation(); bumped on every observable change
 };
 
 }  // namespace enipool
