@@ -54,6 +54,7 @@
 #include <array>
 #include <bit>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -474,6 +475,33 @@ class NodeDatastore {
     pods_.try_emplace(key, PodEntry{location->block, location->slot, ToNanos(assigned_at)});
     MarkAssigned(location->block, location->slot);
     return AssignmentOf(location->block, location->slot);
+  }
+
+  // NodeDatastore::CoolAt()
+  //
+  // Records that `address`, free, has been cooling down since `released_at`:
+  // for restoring a snapshot, so that a cooldown holds across a restart (the
+  // reference loses it, its issue #1127). A cooldown already over at the
+  // clock's now ends at the next read. An address that is already cooling
+  // gets the new release time. NOT_FOUND if no CIDR holds the address;
+  // FAILED_PRECONDITION if it is assigned to a pod.
+  [[nodiscard]] absl::Status CoolAt(Ipv4Address address, absl::Time released_at) {
+    const auto location = LocateAddress(address);
+    if (!location.has_value()) {
+      return absl::NotFoundError(
+          absl::StrCat("address ", address.ToString(), " is in no CIDR of the datastore"));
+    }
+    Block& b = blocks_[location->block];
+    const std::uint64_t bit = std::uint64_t{1} << location->slot;
+    if (b.assigned & bit) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "address ", address.ToString(), " is assigned to a pod; it cannot cool down"));
+    }
+    Contribute(location->block, -1);
+    b.cooling |= bit;
+    Contribute(location->block, +1);
+    EnqueueCooling(SlotIndex(location->block, location->slot), ToNanos(released_at));
+    return absl::OkStatus();
   }
 
   // NodeDatastore::Lookup()
@@ -944,10 +972,19 @@ class NodeDatastore {
       cooling_ += 1;
     }
     // The available count is unchanged (assigned → cooling): no free-list move.
-    const std::uint32_t index = SlotIndex(block, slot);
+    EnqueueCooling(SlotIndex(block, slot), released_ns);
+  }
+
+  // Queues the cooldown of the slot at `index`, released at `released_ns`.
+  void EnqueueCooling(std::uint32_t index, std::int64_t released_ns) {
     if (++next_seq_ == 0) next_seq_ = 1;  // 0 marks a stale entry
     slot_seq_[index] = next_seq_;
-    const CoolingEntry entry{released_ns + cooldown_ns_, index, next_seq_};
+    // Saturate: a release at absl::InfinitePast() must not wrap around.
+    const std::int64_t expire_ns =
+        released_ns > std::numeric_limits<std::int64_t>::max() - cooldown_ns_
+            ? std::numeric_limits<std::int64_t>::max()
+            : released_ns + cooldown_ns_;
+    const CoolingEntry entry{expire_ns, index, next_seq_};
     cooling_fifo_.push_back(entry);
     // Releases normally arrive in time order; a replayed one may not. Keep
     // the queue in expiry order by sinking the newcomer (rare, O(distance)).
