@@ -209,6 +209,10 @@ constexpr std::optional<InstanceLimits> LookupInstanceLimits(std::string_view ty
 //
 // As LookupInstanceLimits(), for callers that want a status: NOT_FOUND naming
 // the type when the table does not have it.
+//
+// NOTE: Debian's Abseil has its own absl::string_view, which a std::string_view
+// does not convert to; pass a std::string or a literal, or wrap it:
+// `FindInstanceLimits(absl::string_view(sv.data(), sv.size()))`.
 [[nodiscard]] inline absl::StatusOr<InstanceLimits> FindInstanceLimits(absl::string_view type) {
   const std::string_view name(type.data(), type.size());
   if (std::optional<InstanceLimits> limits = LookupInstanceLimits(name)) return *limits;
