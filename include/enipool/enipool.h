@@ -16,10 +16,14 @@
 #ifndef ENIPOOL_ENIPOOL_H_
 #define ENIPOOL_ENIPOOL_H_
 
+#include "enipool/backend.h"
 #include "enipool/clock.h"
 #include "enipool/datastore.h"
+#include "enipool/instance_limits.h"
 #include "enipool/ipv4.h"
+#include "enipool/max_pods.h"
 #include "enipool/pod_key.h"
+#include "enipool/policy/warm_pool.h"
 #include "enipool/prefix_bitmap.h"
 #include "enipool/slot_bitmap.h"
 #include "enipool/status.h"
