@@ -1,0 +1,977 @@
+// -----------------------------------------------------------------------------
+// File: persist/journal.h
+// -----------------------------------------------------------------------------
+//
+// A crash-safe journal for a `NodeDatastore`, and `JournaledDatastore`, the
+// datastore that writes it. Every change (ENI and CIDR added or removed, pod
+// address assigned or released, with its time) is appended to a file as a
+// small checksummed record before the call returns; on open, the file is
+// replayed into a fresh datastore. Snapshots compact the file: the whole
+// state, cooling addresses and their release times included, is written to
+// a new file that atomically replaces the old one. So a restart loses no
+// acknowledged assignment, hands no address out twice, and keeps every
+// cooldown (the reference loses them: its issue #1127).
+//
+// Example:
+//
+//   enipool::RealClock clock;
+//   ENIPOOL_ASSIGN_OR_RETURN(
+//       auto store, enipool::JournaledDatastore<enipool::RealClock>::Open(
+//                       "/var/lib/enipool/journal", clock, {.mode = enipool::AddressMode::kPrefix}));
+//   store.replay_report();                      // what was found: records, torn tail
+//   ENIPOOL_RETURN_IF_ERROR(store.AddEni({.id = "eni-0a1b", .primary = true}));
+//   ENIPOOL_ASSIGN_OR_RETURN(auto a, store.Assign({"aws-cni", "c1", "eth0"}));  // durable now
+//   ENIPOOL_RETURN_IF_ERROR(store.Snapshot());  // compaction (also automatic, see JournalOptions)
+//
+// File format (little-endian):
+//   header  "ENIPJRN" + format version byte (1)
+//   record  u32 payload length | u8 type | payload | u32 CRC-32C of the three before
+// Payload fields: strings are u16 length + bytes, addresses u32, times i64
+// Unix nanoseconds, flags u8. See `JournalRecordType` for each type's fields.
+//
+// Recovery rules, on open:
+//   * A record that is cut short or fails its checksum, with no valid record
+//     anywhere after it, is a torn tail (a crash during an append): the file
+//     is truncated to the last good record and `ReplayReport` says so.
+//   * A bad record followed by a valid one is corruption before the tail:
+//     DATA_LOSS naming its byte offset, and the file is left untouched. So is
+//     a well-formed record that does not apply (assigning an unknown address).
+//   * Replay uses the recorded times: assignments keep their assigned time
+//     and a released address cools down from its real release time. ENIs get
+//     the clock's now as their creation time (as the reference, which re-adds
+//     them at startup).
+//
+// Durability per `SyncPolicy`:
+//   kEveryRecord  fdatasync after each record: nothing acknowledged is lost,
+//                 even on power loss.
+//   kBatched      fdatasync every `batch_records` records or `batch_interval`
+//                 (whichever first; checked as records are appended; call
+//                 Sync() from a timer to bound the window): a process crash
+//                 loses nothing (each record is write()n at once), a power
+//                 loss at most the unsynced batch.
+//   kNone         no fdatasync: safe against a process crash only.
+//
+// Failures: if a record cannot be written (or synced, under kEveryRecord),
+// the change is rolled back and the error returned, as the reference does for
+// its checkpoint. A failed fdatasync leaves the file's state unknown (Linux
+// may drop the dirty pages), so the journal then refuses further changes
+// (FAILED_PRECONDITION) until it is reopened, which replays what really is
+// on disk.
+//
+// Thread-safety: none (wrap it in SynchronizedDatastore).
+
+#ifndef ENIPOOL_PERSIST_JOURNAL_H_
+#define ENIPOOL_PERSIST_JOURNAL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "enipool/clock.h"
+#include "enipool/datastore.h"
+#include "enipool/internal/crc32c.h"
+#include "enipool/ipv4.h"
+#include "enipool/persist/journal_file.h"
+#include "enipool/pod_key.h"
+#include "enipool/status.h"
+
+namespace enipool {
+
+// SyncPolicy
+//
+// When appended records are forced to stable storage (see the file comment).
+enum class SyncPolicy { kEveryRecord, kBatched, kNone };
+
+inline absl::string_view SyncPolicyName(SyncPolicy policy) {
+  switch (policy) {
+    case SyncPolicy::kEveryRecord:
+      return "every-record";
+    case SyncPolicy::kBatched:
+      return "batched";
+    case SyncPolicy::kNone:
+      return "none";
+  }
+  return "unknown";
+}
+
+// JournalOptions
+//
+// How the journal writes.
+struct JournalOptions {
+  SyncPolicy sync = SyncPolicy::kEveryRecord;
+  int batch_records = 64;                                 // kBatched: sync after this many…
+  absl::Duration batch_interval = absl::Milliseconds(10);  // …or this long since the last sync
+  // Compact automatically once the file exceeds this size and twice the size
+  // of the last snapshot (0 = only when Snapshot() is called).
+  std::uint64_t compact_after_bytes = std::uint64_t{8} << 20;
+  // The file layer; nullptr = the real file system (PosixFileSystem). Not
+  // owned; must outlive the journal.
+  JournalFileSystem* file_system = nullptr;
+};
+
+// JournalRecordType
+//
+// The kinds of record and their payloads.
+enum class JournalRecordType : std::uint8_t {
+  kAddEni = 1,      // id, device number (i32), flags (primary|trunk|efa|excluded), subnet id
+  kRemoveEni = 2,   // id, force
+  kAddCidr = 3,     // ENI id, network (u32), length (u8)
+  kRemoveCidr = 4,  // ENI id, network, length, force
+  kAssign = 5,      // network name, container id, interface, address, assigned time
+  kRelease = 6,     // network name, container id, interface, released time
+  kCooling = 7,     // address, released time (snapshots only)
+};
+
+// JournalRecord
+//
+// One decoded record; only the fields of its type are meaningful.
+struct JournalRecord {
+  JournalRecordType type = JournalRecordType::kAssign;
+  std::uint64_t offset = 0;  // byte offset of the record in the file
+  EniSpec eni;               // kAddEni: all of it; ENI and CIDR records: id
+  Ipv4Prefix cidr;
+  bool force = false;
+  PodKey pod;
+  Ipv4Address address;
+  absl::Time time;
+
+  [[nodiscard]] std::string ToString() const;
+};
+
+// ReplayReport
+//
+// What opening a journal found.
+struct ReplayReport {
+  bool created = false;           // no file (or only a torn header): a new journal was started
+  std::uint64_t records = 0;      // records replayed
+  std::uint64_t valid_bytes = 0;  // length of the file kept
+  std::uint64_t torn_bytes = 0;   // bytes of a torn tail cut off (0 = the file ended cleanly)
+  std::string torn_reason;        // why the tail was judged torn
+  std::int64_t assignments = 0;   // pods holding an address after replay
+  std::int64_t cooling = 0;       // addresses still cooling after replay
+
+  [[nodiscard]] std::string ToString() const {
+    std::string text =
+        absl::StrCat(created ? "new journal; " : "", records, " records in ", valid_bytes,
+                     " bytes, ", assignments, " assignments, ", cooling, " cooling");
+    if (torn_bytes > 0) absl::StrAppend(&text, "; torn tail of ", torn_bytes, " bytes cut (", torn_reason, ")");
+    return text;
+  }
+};
+
+// JournalStats
+//
+// Counters of the writing side, for tests and benchmarks.
+struct JournalStats {
+  std::uint64_t records = 0;      // appended since open
+  std::uint64_t bytes = 0;        // appended since open
+  std::uint64_t syncs = 0;        // fdatasync calls
+  std::uint64_t compactions = 0;  // snapshots written
+  std::uint64_t file_size = 0;    // current length of the journal
+  absl::Status last_compaction;   // result of the last automatic compaction
+};
+
+namespace internal {
+
+inline constexpr absl::string_view kJournalMagic = "ENIPJRN";  // + version byte
+inline constexpr std::uint8_t kJournalVersion = 1;
+inline constexpr std::size_t kJournalHeaderSize = 8;
+inline constexpr std::size_t kRecordOverhead = 9;  // length, type, checksum
+inline constexpr std::uint32_t kMaxRecordPayload = 1u << 18;
+
+inline std::string JournalHeader() {
+  std::string header(kJournalMagic);
+  header.push_back(static_cast<char>(kJournalVersion));
+  return header;
+}
+
+inline void PutU8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
+inline void PutU16(std::string& out, std::uint16_t v) {
+  out.push_back(static_cast<char>(v & 0xFFu));
+  out.push_back(static_cast<char>(v >> 8));
+}
+inline void PutU32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFFu));
+}
+inline void PutU64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFFu));
+}
+inline void PutString(std::string& out, absl::string_view s) {
+  PutU16(out, static_cast<std::uint16_t>(s.size()));  // callers check size <= 65535
+  out.append(s.data(), s.size());
+}
+inline void PutTime(std::string& out, absl::Time t) {
+  PutU64(out, static_cast<std::uint64_t>(absl::ToUnixNanos(t)));
+}
+inline std::uint32_t GetU32(absl::string_view bytes, std::size_t at) {
+  std::uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) {
+    v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
+  }
+  return v;
+}
+
+// Starts a record in `out` (cleared); FinishRecord() fills in its length and
+// checksum. Encoders append straight into a reused buffer: no allocation in
+// steady state.
+inline void BeginRecord(std::string& out, JournalRecordType type) {
+  out.clear();
+  PutU32(out, 0);
+  PutU8(out, static_cast<std::uint8_t>(type));
+}
+inline void FinishRecord(std::string& out) {
+  const auto length = static_cast<std::uint32_t>(out.size() - 5);
+  for (int i = 0; i < 4; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((length >> (8 * i)) & 0xFFu);
+  PutU32(out, Crc32c(out));
+}
+
+inline void EncodeAddEni(std::string& out, const EniSpec& spec) {
+  BeginRecord(out, JournalRecordType::kAddEni);
+  PutString(out, spec.id);
+  PutU32(out, static_cast<std::uint32_t>(spec.device_number));
+  PutU8(out, static_cast<std::uint8_t>((spec.primary ? 1 : 0) | (spec.trunk ? 2 : 0) |
+                                       (spec.efa ? 4 : 0) | (spec.excluded ? 8 : 0)));
+  PutString(out, spec.subnet_id);
+  FinishRecord(out);
+}
+inline void EncodeRemoveEni(std::string& out, absl::string_view id, bool force) {
+  BeginRecord(out, JournalRecordType::kRemoveEni);
+  PutString(out, id);
+  PutU8(out, force ? 1 : 0);
+  FinishRecord(out);
+}
+inline void EncodeCidr(std::string& out, JournalRecordType type, absl::string_view eni,
+                       Ipv4Prefix cidr, bool force) {
+  BeginRecord(out, type);
+  PutString(out, eni);
+  PutU32(out, cidr.network().value());
+  PutU8(out, static_cast<std::uint8_t>(cidr.length()));
+  if (type == JournalRecordType::kRemoveCidr) PutU8(out, force ? 1 : 0);
+  FinishRecord(out);
+}
+inline void EncodeAssign(std::string& out, const PodKey& pod, Ipv4Address address, absl::Time at) {
+  BeginRecord(out, JournalRecordType::kAssign);
+  PutString(out, pod.network_name);
+  PutString(out, pod.container_id);
+  PutString(out, pod.if_name);
+  PutU32(out, address.value());
+  PutTime(out, at);
+  FinishRecord(out);
+}
+inline void EncodeRelease(std::string& out, const PodKey& pod, absl::Time at) {
+  BeginRecord(out, JournalRecordType::kRelease);
+  PutString(out, pod.network_name);
+  PutString(out, pod.container_id);
+  PutString(out, pod.if_name);
+  PutTime(out, at);
+  FinishRecord(out);
+}
+inline void EncodeCooling(std::string& out, Ipv4Address address, absl::Time released) {
+  BeginRecord(out, JournalRecordType::kCooling);
+  PutU32(out, address.value());
+  PutTime(out, released);
+  FinishRecord(out);
+}
+
+// Reads a payload field by field; any overrun sets `ok` to false.
+class PayloadReader {
+ public:
+  explicit PayloadReader(absl::string_view payload) : rest_(payload) {}
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] bool done() const { return ok_ && rest_.empty(); }
+
+  std::uint64_t Fixed(int bytes) {
+    if (!ok_ || rest_.size() < static_cast<std::size_t>(bytes)) {
+      ok_ = false;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i) {
+      v = (v << 8) | static_cast<unsigned char>(rest_[static_cast<std::size_t>(i)]);
+    }
+    rest_.remove_prefix(static_cast<std::size_t>(bytes));
+    return v;
+  }
+  std::string String() {
+    const auto size = static_cast<std::size_t>(Fixed(2));
+    if (!ok_ || rest_.size() < size) {
+      ok_ = false;
+      return {};
+    }
+    std::string s(rest_.substr(0, size));
+    rest_.remove_prefix(size);
+    return s;
+  }
+  absl::Time Time() { return absl::FromUnixNanos(static_cast<std::int64_t>(Fixed(8))); }
+
+ private:
+  absl::string_view rest_;
+  bool ok_ = true;
+};
+
+// Decodes the payload of a record whose checksum matched.
+inline absl::StatusOr<JournalRecord> DecodeRecord(JournalRecordType type, absl::string_view payload,
+                                                  std::uint64_t offset) {
+  JournalRecord r;
+  r.type = type;
+  r.offset = offset;
+  PayloadReader in(payload);
+  auto read_cidr = [&]() -> bool {
+    const auto network = static_cast<std::uint32_t>(in.Fixed(4));
+    const auto length = static_cast<int>(in.Fixed(1));
+    if (!in.ok()) return false;
+    auto cidr = Ipv4Prefix::Create(Ipv4Address(network), length);
+    if (!cidr.ok()) return false;
+    r.cidr = *cidr;
+    return true;
+  };
+  bool fields_ok = true;
+  switch (type) {
+    case JournalRecordType::kAddEni: {
+      r.eni.id = in.String();
+      r.eni.device_number = static_cast<int>(static_cast<std::int32_t>(in.Fixed(4)));
+      const auto flags = in.Fixed(1);
+      r.eni.primary = (flags & 1u) != 0;
+      r.eni.trunk = (flags & 2u) != 0;
+      r.eni.efa = (flags & 4u) != 0;
+      r.eni.excluded = (flags & 8u) != 0;
+      r.eni.subnet_id = in.String();
+      fields_ok = flags < 16;
+      break;
+    }
+    case JournalRecordType::kRemoveEni:
+      r.eni.id = in.String();
+      r.force = in.Fixed(1) != 0;
+      break;
+    case JournalRecordType::kAddCidr:
+      r.eni.id = in.String();
+      fields_ok = read_cidr();
+      break;
+    case JournalRecordType::kRemoveCidr:
+      r.eni.id = in.String();
+      fields_ok = read_cidr();
+      r.force = in.Fixed(1) != 0;
+      break;
+    case JournalRecordType::kAssign:
+      r.pod.network_name = in.String();
+      r.pod.container_id = in.String();
+      r.pod.if_name = in.String();
+      r.address = Ipv4Address(static_cast<std::uint32_t>(in.Fixed(4)));
+      r.time = in.Time();
+      break;
+    case JournalRecordType::kRelease:
+      r.pod.network_name = in.String();
+      r.pod.container_id = in.String();
+      r.pod.if_name = in.String();
+      r.time = in.Time();
+      break;
+    case JournalRecordType::kCooling:
+      r.address = Ipv4Address(static_cast<std::uint32_t>(in.Fixed(4)));
+      r.time = in.Time();
+      break;
+    default:
+      return absl::DataLossError(absl::StrCat("journal record at byte offset ", offset,
+                                              " has unknown type ", static_cast<int>(type)));
+  }
+  if (!fields_ok || !in.done()) {
+    return absl::DataLossError(absl::StrCat("journal record at byte offset ", offset,
+                                            " (type ", static_cast<int>(type),
+                                            ") has a malformed payload of ", payload.size(),
+                                            " bytes"));
+  }
+  return r;
+}
+
+// Whether a record with a matching checksum starts at `at`.
+inline bool ValidRecordAt(absl::string_view bytes, std::size_t at) {
+  if (bytes.size() - at < kRecordOverhead) return false;
+  const std::uint32_t length = GetU32(bytes, at);
+  if (length > kMaxRecordPayload || length > bytes.size() - at - kRecordOverhead) return false;
+  const auto type = static_cast<unsigned char>(bytes[at + 4]);
+  if (type < 1 || type > 7) return false;
+  return Crc32c(bytes.substr(at, 5 + length)) == GetU32(bytes, at + 5 + length);
+}
+
+}  // namespace internal
+
+// ParsedJournal
+//
+// The records of a journal file and where its valid part ends.
+struct ParsedJournal {
+  std::vector<JournalRecord> records;
+  std::uint64_t valid_bytes = 0;  // 0 with a torn header: start the file again
+  std::uint64_t torn_bytes = 0;
+  std::string torn_reason;
+};
+
+// ParseJournal()
+//
+// Splits journal file contents into records and checks them (see the file
+// comment's recovery rules). Pure: reads nothing, writes nothing. DATA_LOSS
+// naming the byte offset for corruption before the tail; FAILED_PRECONDITION
+// for a journal of a newer format version.
+[[nodiscard]] inline absl::StatusOr<ParsedJournal> ParseJournal(absl::string_view bytes) {
+  using internal::kJournalHeaderSize;
+  using internal::kRecordOverhead;
+  ParsedJournal parsed;
+  const std::string header = internal::JournalHeader();
+  if (bytes.size() < kJournalHeaderSize) {
+    if (absl::string_view(header).substr(0, bytes.size()) == bytes) {
+      parsed.torn_bytes = bytes.size();
+      parsed.torn_reason = "the file header is incomplete";
+      return parsed;
+    }
+    return absl::DataLossError(absl::StrCat("byte offset 0: not an enipool journal (",
+                                            bytes.size(), " bytes, bad magic)"));
+  }
+  if (bytes.substr(0, internal::kJournalMagic.size()) != internal::kJournalMagic) {
+    return absl::DataLossError("byte offset 0: not an enipool journal (bad magic)");
+  }
+  if (static_cast<std::uint8_t>(bytes[internal::kJournalMagic.size()]) != internal::kJournalVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "journal format version ", static_cast<int>(static_cast<std::uint8_t>(bytes[7])),
+        " is not supported (this build reads version ", internal::kJournalVersion, ")"));
+  }
+  std::size_t at = kJournalHeaderSize;
+  while (at < bytes.size()) {
+    std::string problem;
+    const std::size_t left = bytes.size() - at;
+    std::uint32_t length = 0;
+    if (left < kRecordOverhead) {
+      problem = absl::StrCat("only ", left, " bytes left, less than a record header");
+    } else if (length = internal::GetU32(bytes, at); length > internal::kMaxRecordPayload) {
+      problem = absl::StrCat("record length ", length, " is over the limit");
+    } else if (length > left - kRecordOverhead) {
+      problem = absl::StrCat("record of ", length, " payload bytes is cut short at ", left - kRecordOverhead);
+    } else if (internal::Crc32c(bytes.substr(at, 5 + length)) !=
+               internal::GetU32(bytes, at + 5 + length)) {
+      problem = "checksum mismatch";
+    }
+    if (!problem.empty()) {
+      // A torn append leaves only garbage after it; a valid record further
+      // on means bytes in the middle went bad.
+      for (std::size_t probe = at + 1; probe + kRecordOverhead <= bytes.size(); ++probe) {
+        if (internal::ValidRecordAt(bytes, probe)) {
+          return absl::DataLossError(absl::StrCat(
+              "journal corrupt at byte offset ", at, ": ", problem,
+              "; a valid record follows at byte offset ", probe, ", so this is not a torn tail"));
+        }
+      }
+      parsed.torn_bytes = left;
+      parsed.torn_reason = absl::StrCat("byte offset ", at, ": ", problem);
+      break;
+    }
+    const auto type = static_cast<JournalRecordType>(static_cast<unsigned char>(bytes[at + 4]));
+    ENIPOOL_ASSIGN_OR_RETURN(JournalRecord record,
+                             internal::DecodeRecord(type, bytes.substr(at + 5, length), at));
+    parsed.records.push_back(std::move(record));
+    at += kRecordOverhead + length;
+  }
+  parsed.valid_bytes = bytes.size() - parsed.torn_bytes;
+  return parsed;
+}
+
+inline std::string JournalRecord::ToString() const {
+  switch (type) {
+    case JournalRecordType::kAddEni:
+      return absl::StrCat("add ENI ", eni.id, " (device ", eni.device_number, ")");
+    case JournalRecordType::kRemoveEni:
+      return absl::StrCat("remove ENI ", eni.id, force ? " (forced)" : "");
+    case JournalRecordType::kAddCidr:
+      return absl::StrCat("add CIDR ", cidr.ToString(), " to ", eni.id);
+    case JournalRecordType::kRemoveCidr:
+      return absl::StrCat("remove CIDR ", cidr.ToString(), " from ", eni.id, force ? " (forced)" : "");
+    case JournalRecordType::kAssign:
+      return absl::StrCat("assign ", address.ToString(), " to ", pod.ToString());
+    case JournalRecordType::kRelease:
+      return absl::StrCat("release ", pod.ToString());
+    case JournalRecordType::kCooling:
+      return absl::StrCat("cooling ", address.ToString());
+  }
+  return "unknown record";
+}
+
+// ApplyJournalRecord()
+//
+// Applies one replayed record to `datastore`; DATA_LOSS naming the record's
+// offset if it does not apply. `specs`, when given, tracks the ENI specs.
+template <Clock C>
+[[nodiscard]] absl::Status ApplyJournalRecord(NodeDatastore<C>& datastore, const JournalRecord& r,
+                                              absl::flat_hash_map<std::string, EniSpec>* specs) {
+  absl::Status status;
+  switch (r.type) {
+    case JournalRecordType::kAddEni:
+      status = datastore.AddEni(r.eni);
+      if (status.ok() && specs != nullptr) (*specs)[r.eni.id] = r.eni;
+      break;
+    case JournalRecordType::kRemoveEni:
+      status = datastore.RemoveEni(r.eni.id, r.force);
+      if (status.ok() && specs != nullptr) specs->erase(r.eni.id);
+      break;
+    case JournalRecordType::kAddCidr:
+      status = datastore.AddCidr(r.eni.id, r.cidr);
+      break;
+    case JournalRecordType::kRemoveCidr:
+      status = datastore.RemoveCidr(r.eni.id, r.cidr, r.force);
+      break;
+    case JournalRecordType::kAssign:
+      status = datastore.AssignAt(r.pod, r.address, r.time).status();
+      break;
+    case JournalRecordType::kRelease:
+      status = datastore.ReleaseAt(r.pod, r.time).status();
+      break;
+    case JournalRecordType::kCooling:
+      status = datastore.CoolAt(r.address, r.time);
+      break;
+  }
+  if (status.ok()) return status;
+  return absl::DataLossError(absl::StrCat("journal record at byte offset ", r.offset, " (",
+                                          r.ToString(), ") does not apply: ", status.message()));
+}
+
+namespace internal {
+
+// The writing side: one open file, the sync policy, and the rules for
+// undoing a failed append.
+class JournalWriter {
+ public:
+  JournalWriter() = default;
+  JournalWriter(std::string path, JournalOptions options, std::unique_ptr<AppendFile> file,
+                std::unique_ptr<JournalFileSystem> owned_fs, JournalFileSystem* fs, absl::Time now)
+      : path_(std::move(path)),
+        options_(options),
+        owned_fs_(std::move(owned_fs)),
+        fs_(fs),
+        file_(std::move(file)),
+        last_sync_(now),
+        snapshot_size_(file_->size()) {}
+
+  // Appends one encoded record and syncs per policy. On error the file is
+  // cut back to where it was (or, if that is impossible or a sync failed,
+  // the writer refuses further work).
+  [[nodiscard]] absl::Status Append(absl::string_view record, absl::Time now) {
+    ENIPOOL_RETURN_IF_ERROR(broken_);
+    const std::uint64_t start = file_->size();
+    if (absl::Status s = file_->Append(record); !s.ok()) return Undo(start, std::move(s));
+    bool sync = false;
+    switch (options_.sync) {
+      case SyncPolicy::kEveryRecord:
+        sync = true;
+        break;
+      case SyncPolicy::kBatched:
+        sync = ++unsynced_ >= options_.batch_records || now - last_sync_ >= options_.batch_interval;
+        break;
+      case SyncPolicy::kNone:
+        break;
+    }
+    if (sync) {
+      if (absl::Status s = SyncNow(now); !s.ok()) return Undo(start, std::move(s));
+    }
+    stats_.records += 1;
+    stats_.bytes += record.size();
+    return absl::OkStatus();
+  }
+
+  // Cuts the last record off again (a change that failed after its record
+  // was written).
+  [[nodiscard]] absl::Status Unappend(std::uint64_t size) {
+    if (absl::Status s = file_->Truncate(size); !s.ok()) {
+      broken_ = absl::FailedPreconditionError(absl::StrCat(
+          "journal ", path_, " is unusable after a failed truncate (", s.message(), "); reopen it"));
+      return s;
+    }
+    return absl::OkStatus();
+  }
+
+  [[nodiscard]] absl::Status SyncNow(absl::Time now) {
+    ENIPOOL_RETURN_IF_ERROR(broken_);
+    if (absl::Status s = file_->Sync(); !s.ok()) {
+      broken_ = absl::FailedPreconditionError(absl::StrCat(
+          "journal ", path_, " is unusable after a failed sync (", s.message(), "); reopen it"));
+      return s;
+    }
+    unsynced_ = 0;
+    last_sync_ = now;
+    stats_.syncs += 1;
+    return absl::OkStatus();
+  }
+
+  // Replaces the file by `contents` (a snapshot) and appends to it from now.
+  [[nodiscard]] absl::Status Replace(absl::string_view contents, absl::Time now) {
+    ENIPOOL_RETURN_IF_ERROR(broken_);
+    absl::Status status = fs_->WriteFileAtomically(path_, contents);
+    // Whether or not the rename happened, the file at `path_` now describes
+    // the current state (the old journal or the new snapshot): reopen it.
+    auto reopened = fs_->OpenForAppend(path_);
+    if (!reopened.ok()) {
+      broken_ = absl::FailedPreconditionError(absl::StrCat(
+          "journal ", path_, " is unusable: cannot reopen it (", reopened.status().message(), ")"));
+      return status.ok() ? reopened.status() : status;
+    }
+    file_ = *std::move(reopened);
+    if (!status.ok()) return status;
+    unsynced_ = 0;
+    last_sync_ = now;
+    snapshot_size_ = file_->size();
+    stats_.compactions += 1;
+    return absl::OkStatus();
+  }
+
+  [[nodiscard]] bool WantsCompaction() const {
+    return options_.compact_after_bytes > 0 && file_->size() > options_.compact_after_bytes &&
+           file_->size() > 2 * snapshot_size_;
+  }
+  [[nodiscard]] std::uint64_t size() const { return file_->size(); }
+  [[nodiscard]] const absl::Status& broken() const { return broken_; }
+  [[nodiscard]] const JournalOptions& options() const { return options_; }
+  [[nodiscard]] JournalStats stats() const {
+    JournalStats s = stats_;
+    s.file_size = file_ ? file_->size() : 0;
+    return s;
+  }
+  void set_last_compaction(absl::Status s) { stats_.last_compaction = std::move(s); }
+
+ private:
+  absl::Status Undo(std::uint64_t start, absl::Status cause) {
+    if (broken_.ok()) {
+      if (absl::Status t = file_->Truncate(start); !t.ok()) {
+        broken_ = absl::FailedPreconditionError(absl::StrCat(
+            "journal ", path_, " is unusable after a failed write and truncate (", t.message(),
+            "); reopen it"));
+      }
+    } else {
+      (void)file_->Truncate(start);  // best effort: reopening replays what is there
+    }
+    return cause;
+  }
+
+  std::string path_;
+  JournalOptions options_;
+  std::unique_ptr<JournalFileSystem> owned_fs_;
+  JournalFileSystem* fs_ = nullptr;
+  std::unique_ptr<AppendFile> file_;
+  int unsynced_ = 0;
+  absl::Time last_sync_;
+  std::uint64_t snapshot_size_ = 0;
+  absl::Status broken_;
+  JournalStats stats_;
+};
+
+inline absl::Status CheckPodKeyFits(const PodKey& pod) {
+  if (pod.network_name.size() > 0xFFFF || pod.container_id.size() > 0xFFFF ||
+      pod.if_name.size() > 0xFFFF) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "pod key part longer than 65535 bytes (container id starts \"",
+        absl::string_view(pod.container_id).substr(0, 32), "\"): the journal cannot hold it"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
+// JournaledDatastore
+//
+// A NodeDatastore whose every change is journaled before it is
+// acknowledged. Reads go to datastore(). Movable, not copyable.
+template <Clock C>
+class JournaledDatastore {
+ public:
+  struct Options {
+    AddressMode mode = AddressMode::kPrefix;
+    absl::Duration ip_cooldown = absl::Seconds(30);
+    Placement placement = Placement::kBestFit;
+    JournalOptions journal;
+  };
+
+  // JournaledDatastore::Open()
+  //
+  // Opens (or creates) the journal at `path` and replays it. DATA_LOSS
+  // naming the byte offset if it is corrupt before its tail (the file is
+  // left as it was); FAILED_PRECONDITION for a newer format; the file
+  // system's error if it cannot be read or written. A torn tail is cut off
+  // and reported in replay_report().
+  [[nodiscard]] static absl::StatusOr<JournaledDatastore> Open(std::string path, const C& clock,
+                                                               Options options) {
+    std::unique_ptr<JournalFileSystem> owned;
+    JournalFileSystem* fs = options.journal.file_system;
+    if (fs == nullptr) {
+      owned = std::make_unique<PosixFileSystem>();
+      fs = owned.get();
+    }
+    JournaledDatastore store(clock, options);
+    ReplayReport& report = store.report_;
+    auto contents = fs->ReadFile(path);
+    if (!contents.ok() && contents.status().code() != absl::StatusCode::kNotFound) {
+      return contents.status();
+    }
+    ParsedJournal parsed;
+    if (contents.ok()) {
+      auto result = ParseJournal(*contents);
+      if (!result.ok()) {
+        return absl::Status(result.status().code(),
+                            absl::StrCat("journal ", path, ": ", result.status().message()));
+      }
+      parsed = *std::move(result);
+      for (const JournalRecord& record : parsed.records) {
+        if (absl::Status s = ApplyJournalRecord(store.datastore_, record, &store.specs_); !s.ok()) {
+          return absl::DataLossError(absl::StrCat("journal ", path, ": ", s.message()));
+        }
+      }
+    }
+    report.created = !contents.ok() || parsed.valid_bytes == 0;
+    report.records = parsed.records.size();
+    report.torn_bytes = parsed.torn_bytes;
+    report.torn_reason = parsed.torn_reason;
+
+    ENIPOOL_ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, fs->OpenForAppend(path));
+    if (parsed.torn_bytes > 0 || report.created) {
+      ENIPOOL_RETURN_IF_ERROR(file->Truncate(parsed.valid_bytes));
+      if (parsed.valid_bytes == 0) ENIPOOL_RETURN_IF_ERROR(file->Append(internal::JournalHeader()));
+      ENIPOOL_RETURN_IF_ERROR(file->Sync());
+    }
+    report.valid_bytes = file->size();
+    store.writer_ = internal::JournalWriter(std::move(path), options.journal, std::move(file),
+                                            std::move(owned), fs, clock.Now());
+    report.assignments = static_cast<std::int64_t>(store.datastore_.pod_count());
+    std::int64_t cooling_all = 0;  // of both modes, unlike Stats()
+    store.datastore_.ForEachCooling([&](Ipv4Address, absl::Time) { ++cooling_all; });
+    report.cooling = cooling_all;
+    return store;
+  }
+
+  JournaledDatastore(JournaledDatastore&&) noexcept = default;
+  JournaledDatastore& operator=(JournaledDatastore&&) noexcept = default;
+
+  // JournaledDatastore::AddEni()
+  //
+  // NodeDatastore::AddEni(), journaled. Errors as there, plus the file's.
+  [[nodiscard]] absl::Status AddEni(const EniSpec& spec) {
+    if (spec.subnet_id.size() > 0xFFFF) {
+      return absl::InvalidArgumentError(absl::StrCat("ENI ", spec.id, ": subnet id too long"));
+    }
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    ENIPOOL_RETURN_IF_ERROR(datastore_.AddEni(spec));
+    internal::EncodeAddEni(buffer_, spec);
+    if (absl::Status s = Write(); !s.ok()) {
+      (void)datastore_.RemoveEni(spec.id, /*force=*/false);
+      return s;
+    }
+    specs_[spec.id] = spec;
+    return Compacted();
+  }
+
+  // JournaledDatastore::RemoveEni()
+  //
+  // NodeDatastore::RemoveEni(), journaled.
+  [[nodiscard]] absl::Status RemoveEni(absl::string_view eni_id, bool force) {
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    ENIPOOL_ASSIGN_OR_RETURN(const EniView view, datastore_.FindEni(eni_id));
+    if (view.pods > 0 && !force) return datastore_.RemoveEni(eni_id, false);  // its error
+    internal::EncodeRemoveEni(buffer_, eni_id, force);
+    return WriteThenApply([&] { return datastore_.RemoveEni(eni_id, force); },
+                          [&] { specs_.erase(std::string(eni_id)); });
+  }
+
+  // JournaledDatastore::AddCidr()
+  //
+  // NodeDatastore::AddCidr(), journaled.
+  [[nodiscard]] absl::Status AddCidr(absl::string_view eni_id, Ipv4Prefix cidr) {
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    ENIPOOL_RETURN_IF_ERROR(datastore_.AddCidr(eni_id, cidr));
+    internal::EncodeCidr(buffer_, JournalRecordType::kAddCidr, eni_id, cidr, false);
+    if (absl::Status s = Write(); !s.ok()) {
+      (void)datastore_.RemoveCidr(eni_id, cidr, /*force=*/false);
+      return s;
+    }
+    return Compacted();
+  }
+
+  // JournaledDatastore::RemoveCidr()
+  //
+  // NodeDatastore::RemoveCidr(), journaled.
+  [[nodiscard]] absl::Status RemoveCidr(absl::string_view eni_id, Ipv4Prefix cidr, bool force) {
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    ENIPOOL_ASSIGN_OR_RETURN(const std::vector<CidrView> cidrs, datastore_.Cidrs(eni_id));
+    bool found = false;
+    for (const CidrView& v : cidrs) {
+      if (v.cidr != cidr) continue;
+      found = true;
+      if (v.assigned > 0 && !force) return datastore_.RemoveCidr(eni_id, cidr, false);  // its error
+    }
+    if (!found) return datastore_.RemoveCidr(eni_id, cidr, force);  // NOT_FOUND, no change
+    internal::EncodeCidr(buffer_, JournalRecordType::kRemoveCidr, eni_id, cidr, force);
+    return WriteThenApply([&] { return datastore_.RemoveCidr(eni_id, cidr, force); }, [] {});
+  }
+
+  // JournaledDatastore::Assign()
+  //
+  // NodeDatastore::Assign(), journaled: when it returns an address, the
+  // assignment is in the journal (and on disk under kEveryRecord). A pod
+  // that already holds an address gets it back without a record.
+  [[nodiscard]] absl::StatusOr<Assignment> Assign(const PodKey& pod) {
+    if (auto held = datastore_.Lookup(pod); held.has_value()) return *held;
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    ENIPOOL_RETURN_IF_ERROR(internal::CheckPodKeyFits(pod));
+    const absl::Time now = clock_->Now();
+    ENIPOOL_ASSIGN_OR_RETURN(Assignment assignment, datastore_.Assign(pod));
+    internal::EncodeAssign(buffer_, pod, assignment.address, now);
+    if (absl::Status s = Write(); !s.ok()) {
+      // Undo: a release long ago leaves the address free, not cooling.
+      (void)datastore_.ReleaseAt(pod, absl::InfinitePast());
+      (void)datastore_.Stats();
+      return s;
+    }
+    ENIPOOL_RETURN_IF_ERROR(Compacted());
+    return assignment;
+  }
+
+  // JournaledDatastore::AssignAt()
+  //
+  // NodeDatastore::AssignAt(), journaled (checkpoint import goes through
+  // here). On a failed write the address is restored as it was, cooldown
+  // included.
+  [[nodiscard]] absl::StatusOr<Assignment> AssignAt(const PodKey& pod, Ipv4Address address,
+                                                    absl::Time assigned_at) {
+    if (auto held = datastore_.Lookup(pod); held.has_value() && held->address == address) {
+      return *held;
+    }
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    ENIPOOL_RETURN_IF_ERROR(internal::CheckPodKeyFits(pod));
+    std::optional<absl::Time> cooling_since;
+    datastore_.ForEachCooling([&](Ipv4Address a, absl::Time t) {
+      if (a == address) cooling_since = t;
+    });
+    ENIPOOL_ASSIGN_OR_RETURN(Assignment assignment, datastore_.AssignAt(pod, address, assigned_at));
+    internal::EncodeAssign(buffer_, pod, address, assigned_at);
+    if (absl::Status s = Write(); !s.ok()) {
+      (void)datastore_.ReleaseAt(pod, absl::InfinitePast());
+      if (cooling_since.has_value()) (void)datastore_.CoolAt(address, *cooling_since);
+      (void)datastore_.Stats();
+      return s;
+    }
+    ENIPOOL_RETURN_IF_ERROR(Compacted());
+    return assignment;
+  }
+
+  // JournaledDatastore::Release()
+  //
+  // NodeDatastore::Release(), journaled: the record (with the release time)
+  // is written first, then the address starts cooling.
+  [[nodiscard]] absl::StatusOr<Assignment> Release(const PodKey& pod) {
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    const absl::Time now = clock_->Now();
+    if (!datastore_.Lookup(pod).has_value() &&
+        !datastore_.Lookup(PodKey{"_migrated-from-cri", pod.container_id, "unknown"}).has_value()) {
+      return datastore_.ReleaseAt(pod, now);  // NOT_FOUND, no change
+    }
+    internal::EncodeRelease(buffer_, pod, now);
+    ENIPOOL_RETURN_IF_ERROR(Write());
+    auto released = datastore_.ReleaseAt(pod, now);
+    ENIPOOL_RETURN_IF_ERROR(Compacted());
+    return released;
+  }
+
+  // JournaledDatastore::Snapshot()
+  //
+  // Compacts the journal: writes the whole state (ENIs, CIDRs, assignments
+  // with their times, cooling addresses with their release times) to a new
+  // file that atomically replaces the journal. O(state).
+  [[nodiscard]] absl::Status Snapshot() {
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    return writer_.Replace(SnapshotContents(), clock_->Now());
+  }
+
+  // JournaledDatastore::SnapshotContents()
+  //
+  // The bytes Snapshot() would write: a journal that rebuilds this state.
+  [[nodiscard]] std::string SnapshotContents() const {
+    std::string out = internal::JournalHeader();
+    std::string record;
+    for (const EniView& view : datastore_.EniViews()) {
+      const auto spec = specs_.find(view.id.view());
+      EniSpec fallback{.id = view.id.ToString(), .device_number = view.device_number,
+                       .primary = view.primary, .trunk = view.trunk, .efa = view.efa,
+                       .excluded = view.excluded};
+      internal::EncodeAddEni(record, spec != specs_.end() ? spec->second : fallback);
+      out += record;
+      const auto cidrs = datastore_.Cidrs(view.id.view());
+      if (!cidrs.ok()) continue;
+      for (const CidrView& cidr : *cidrs) {
+        internal::EncodeCidr(record, JournalRecordType::kAddCidr, view.id.view(), cidr.cidr, false);
+        out += record;
+      }
+    }
+    datastore_.ForEachAssignment([&](const PodKey& pod, const Assignment& a, absl::Time at) {
+      internal::EncodeAssign(record, pod, a.address, at);
+      out += record;
+    });
+    datastore_.ForEachCooling([&](Ipv4Address address, absl::Time released) {
+      internal::EncodeCooling(record, address, released);
+      out += record;
+    });
+    return out;
+  }
+
+  // JournaledDatastore::Sync()
+  //
+  // Forces appended records to disk now (for kBatched / kNone callers that
+  // want a durability point, e.g. on a timer).
+  [[nodiscard]] absl::Status Sync() { return writer_.SyncNow(clock_->Now()); }
+
+  [[nodiscard]] const NodeDatastore<C>& datastore() const noexcept { return datastore_; }
+  [[nodiscard]] PoolStats Stats() const { return datastore_.Stats(); }
+  [[nodiscard]] std::optional<Assignment> Lookup(const PodKey& pod) const {
+    return datastore_.Lookup(pod);
+  }
+  [[nodiscard]] const ReplayReport& replay_report() const noexcept { return report_; }
+  [[nodiscard]] JournalStats journal_stats() const { return writer_.stats(); }
+
+ private:
+  JournaledDatastore(const C& clock, const Options& options)
+      : clock_(&clock), datastore_(options.mode, clock, options.ip_cooldown, options.placement) {}
+
+  absl::Status Write() { return writer_.Append(buffer_, clock_->Now()); }
+
+  // Writes the record in buffer_, then applies the change; if the change
+  // unexpectedly fails, the record is cut off again.
+  template <typename ApplyFn, typename OnSuccess>
+  absl::Status WriteThenApply(ApplyFn apply, OnSuccess on_success) {
+    const std::uint64_t before = writer_.size();
+    ENIPOOL_RETURN_IF_ERROR(Write());
+    if (absl::Status s = apply(); !s.ok()) {
+      (void)writer_.Unappend(before);
+      return s;
+    }
+    on_success();
+    return Compacted();
+  }
+
+  // Compacts when the file has grown enough. A failed compaction does not
+  // fail the change (its record is already safe); it is kept in stats.
+  absl::Status Compacted() {
+    if (!writer_.WantsCompaction()) return absl::OkStatus();
+    writer_.set_last_compaction(Snapshot());
+    return absl::OkStatus();
+  }
+
+  const C* clock_;
+  NodeDatastore<C> datastore_;
+  absl::flat_hash_map<std::string, EniSpec> specs_;
+  internal::JournalWriter writer_;
+  ReplayReport report_;
+  std::string buffer_;
+};
+
+}  // namespace enipool
+
+#endif  // ENIPOOL_PERSIST_JOURNAL_H_
