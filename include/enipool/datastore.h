@@ -293,10 +293,7 @@ class NodeDatastore {
   // ALREADY_EXISTS if any of its addresses is already in the datastore (on
   // this or another ENI).
   [[nodiscard]] absl::Status AddCidr(absl::string_view eni_id, Ipv4Prefix cidr) {
-    if (cidr.length() != 32 && cidr.length() != 28) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "CIDR ", cidr.ToString(), " is neither a /32 secondary IP nor a /28 prefix"));
-    }
+    if (cidr.length() != 32 && cidr.length() != 28) return BadCidrLength(cidr);
     const auto found = FindEniIndex(eni_id);
     if (!found.ok()) return found.status();
     if (auto clash = FindOverlap(cidr); clash.has_value()) {
@@ -338,12 +335,13 @@ class NodeDatastore {
 
   // NodeDatastore::RemoveCidr()
   //
-  // Removes a CIDR from an ENI. NOT_FOUND if the ENI is unknown or does not
-  // hold the CIDR; FAILED_PRECONDITION if an address of it is assigned and
-  // `force` is false (with `force`, those pods lose their addresses).
-  // Cooling addresses do not block removal, as in the reference's decrease
-  // path.
+  // Removes a CIDR from an ENI. INVALID_ARGUMENT if it is neither a /32 nor
+  // a /28; NOT_FOUND if the ENI is unknown or does not hold the CIDR;
+  // FAILED_PRECONDITION if an address of it is assigned and `force` is false
+  // (with `force`, those pods lose their addresses). Cooling addresses do not
+  // block removal, as in the reference's decrease path.
   [[nodiscard]] absl::Status RemoveCidr(absl::string_view eni_id, Ipv4Prefix cidr, bool force) {
+    if (cidr.length() != 32 && cidr.length() != 28) return BadCidrLength(cidr);
     const auto found = FindEniIndex(eni_id);
     if (!found.ok()) return found.status();
     const auto it = cidrs_.find(cidr);
@@ -1125,6 +1123,10 @@ class NodeDatastore {
     }
   }
 
+  [[gnu::cold]] static absl::Status BadCidrLength(Ipv4Prefix cidr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "CIDR ", cidr.ToString(), " is neither a /32 secondary IP nor a /28 prefix"));
+  }
   [[gnu::cold]] static absl::Status InvalidPodKey(const PodKey& pod) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid pod key \"", pod.ToString(),
