@@ -1,84 +1,627 @@
+// Table tests of the warm-pool rules (reference §4.2–§4.8), one function at a
+// time, in both modes. The expected values are worked out by hand from the
+// reference's formulas; each row says how.
+
 #include "enipool/policy/warm_pool.h"
 
 #include <doctest/doctest.h>
 
+#include <ostream>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace enipool {
+inline std::ostream& operator<<(std::ostream& os, const TargetState& t) {
+  return os << "{short " << t.short_count << ", over " << t.over_count << (t.defined ? "" : ", undefined")
+            << "}";
+}
+inline std::ostream& operator<<(std::ostream& os, const ReconcilePlan& plan) {
+  return os << plan.ToString();
+}
+inline std::ostream& operator<<(std::ostream& os, const EniId& id) { return os << id.view(); }
+}  // namespace enipool
+
 namespace {
 
 using enipool::AddressMode;
+using enipool::EniId;
+using enipool::EniView;
+using enipool::Ipv4Prefix;
 using enipool::PoolStats;
+using enipool::ReconcileInputs;
+using enipool::ReconcilePlan;
+using enipool::TargetState;
 using enipool::WarmPoolConfig;
 
-WarmPoolConfig Sip(int max_enis, int ipv4_per_eni) {
+constexpr AddressMode kSip = AddressMode::kSecondaryIp;
+constexpr AddressMode kPd = AddressMode::kPrefix;
+
+// A pool in the current mode: `total` addresses, `assigned` of them to pods,
+// `cooling` of the rest in cooldown; prefix counts for prefix mode.
+constexpr PoolStats Stats(std::int64_t total, std::int64_t assigned, std::int64_t cooling = 0,
+                          std::int64_t prefixes = 0, std::int64_t free_prefixes = 0, int enis = 1) {
+  PoolStats s;
+  s.total_ips = total;
+  s.assigned_ips = assigned;
+  s.cooling_ips = cooling;
+  s.available_ips = total - assigned;
+  s.total_prefixes = prefixes;
+  s.free_prefixes = free_prefixes;
+  s.enis = enis;
+  return s;
+}
+
+// p3dn.24xlarge: 15 ENIs × 50 addresses (S = 49); m5.large: 3 × 10 (S = 9).
+constexpr WarmPoolConfig P3dn(AddressMode mode = kSip) {
+  return WarmPoolConfig{.mode = mode, .max_enis = 15, .ipv4_per_eni = 50, .max_pods = 737};
+}
+constexpr WarmPoolConfig M5Large(AddressMode mode = kSip) {
+  return WarmPoolConfig{.mode = mode, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 110};
+}
+constexpr WarmPoolConfig With(WarmPoolConfig c, int wet, int w, int m, int wpt) {
+  c.warm_eni_target = wet;
+  c.warm_ip_target = w;
+  c.minimum_ip_target = m;
+  c.warm_prefix_target = wpt;
+  return c;
+}
+
+EniId Id(const char* text) { return *EniId::Create(text); }
+Ipv4Prefix Cidr(const char* text) { return *Ipv4Prefix::Parse(text); }
+
+// The rules are constexpr: the defaults decide at compile time.
+static_assert(enipool::IsPoolTooLow(P3dn(), Stats(0, 0)));
+static_assert(!enipool::IsPoolTooLow(P3dn(), Stats(49, 0)));
+static_assert(enipool::ComputeTargetState(P3dn(), Stats(10, 3)) == TargetState{});
+static_assert(enipool::ComputeTargetState(With(P3dn(), 1, 5, 0, 0), Stats(10, 8)) ==
+              TargetState{3, 0, true});
+static_assert(!enipool::IsPoolTooHigh(P3dn(), Stats(1000, 0)));
+static_assert(enipool::PrefixesNeeded(With(M5Large(kPd), 1, 0, 0, 3), Stats(16, 0, 0, 1, 1)) == 2);
+static_assert(enipool::HasRoomForEni(M5Large(), Stats(0, 0, 0, 0, 0, 2), 0, false));
+static_assert(!enipool::HasRoomForEni(M5Large(), Stats(0, 0, 0, 0, 0, 2), 0, true));
+static_assert(enipool::ShouldRemoveExtraEnis(M5Large(), Stats(18, 0), false));
+
+
+// ---------------------------------------------------------------------------
+// ComputeTargetState (reference §4.5)
+// ---------------------------------------------------------------------------
+
+struct TargetCase {
+  const char* name;
   WarmPoolConfig config;
-  config.max_enis = max_enis;
-  config.ipv4_per_eni = ipv4_per_eni;
-  return config;
+  PoolStats stats;
+  TargetState want;
+};
+
+PoolStats WithExcludedPrefixes(PoolStats s, std::int64_t prefixes, std::int64_t free) {
+  s.excluded_prefixes = prefixes;
+  s.excluded_free_prefixes = free;
+  return s;
 }
 
-TEST_CASE("PlanReconcile compiles and asks for a full ENI of IPs on an empty default pool") {
-  WarmPoolConfig config = Sip(4, 50);
-  enipool::ReconcileInputs inputs;
-  enipool::EniView primary;
-  primary.id = *enipool::EniId::Create("eni-0");
-  primary.primary = true;
-  inputs.enis.push_back(primary);
-  inputs.stats.enis = 1;
-  const enipool::ReconcilePlan plan = enipool::PlanReconcile(config, inputs);
-  REQUIRE(plan.increase.has_value());
-  CHECK(plan.increase->count == 49);
-  CHECK(plan.increase->eni == primary.id);
+WarmPoolConfig CoolingAware(WarmPoolConfig c) {
+  c.count_cooling_as_available = false;
+  return c;
+}
+
+TEST_CASE("ComputeTargetState gives short and over in IPs (secondary IPs) and prefixes (prefix mode)") {
+  const TargetCase cases[] = {
+      {"no IP targets: not defined", With(M5Large(), 1, 0, 0, 0), Stats(10, 3), {}},
+      {"W=5, 2 available: short 5-2 = 3", With(M5Large(), 1, 5, 0, 0), Stats(10, 8), {3, 0, true}},
+      {"W=5, 12 available: over 12-5 = 7", With(M5Large(), 1, 5, 0, 0), Stats(20, 8), {0, 7, true}},
+      {"M=10 W=2, total 4: short M-T = 6, over clamped to 0", With(M5Large(), 1, 2, 10, 0), Stats(4, 0),
+       {6, 0, true}},
+      {"M=10 W=2, total 20, 5 available: over 5-2 = 3", With(M5Large(), 1, 2, 10, 0), Stats(20, 15),
+       {0, 3, true}},
+      {"M=10 W=2, 12 free: over capped by T-M = 2", With(M5Large(), 1, 2, 10, 0), Stats(12, 0),
+       {0, 2, true}},
+      {"pitfall 2: M=10 alone, 10 all assigned: short max(0-0, 10-10) = 0", With(M5Large(), 1, 0, 10, 0),
+       Stats(10, 10), {0, 0, true}},
+      {"pitfall 1: W=2, 18 total, 16 assigned, 2 cooling: short 0 (cooling counts as available)",
+       With(M5Large(), 1, 2, 0, 0), Stats(18, 16, 2), {0, 0, true}},
+      {"cooling-aware policy: the same pool is short 2", CoolingAware(With(M5Large(), 1, 2, 0, 0)),
+       Stats(18, 16, 2), {2, 0, true}},
+      {"pitfall 3: W=0 and M=0 set explicitly are not defined", With(M5Large(), 1, 0, 0, 0), Stats(0, 0), {}},
+      {"PD, W=5, 2 free in the only prefix: short 3 IPs = ceil(3/16) = 1 prefix",
+       With(M5Large(kPd), 1, 5, 0, 0), Stats(16, 14, 0, 1, 0), {1, 0, true}},
+      {"PD, W=16, 3 prefixes, 1 pod, 2 free prefixes: over min(2, 3 - ceil(17/16)) = 1",
+       With(M5Large(kPd), 1, 16, 0, 0), Stats(48, 1, 0, 3, 2), {0, 1, true}},
+      {"PD, M=20 on an empty pool: short ceil(20/16) = 2 prefixes (asking for 20 is like asking for 32)",
+       With(M5Large(kPd), 1, 0, 20, 0), Stats(0, 0), {2, 0, true}},
+      {"PD, M=20, 2 free prefixes: over min(2, 2 - ceil(20/16)) = 0 although 12 IPs are over",
+       With(M5Large(kPd), 1, 0, 20, 0), Stats(32, 0, 0, 2, 2), {0, 0, true}},
+      {"PD, the two clamps: W=1 M=40, 4 free prefixes: min(4, 4-1) = 3, then min(3, 4-3) = 1",
+       With(M5Large(kPd), 1, 1, 40, 0), Stats(64, 0, 0, 4, 4), {0, 1, true}},
+      {"PD, pitfall 8: a free prefix on an excluded ENI counts in F and P: over min(2, 2-1) = 1",
+       With(M5Large(kPd), 1, 16, 0, 0), WithExcludedPrefixes(Stats(16, 0, 0, 1, 1), 1, 1), {0, 1, true}},
+      {"PD, the same pool without the excluded prefix: over min(1, 1-1) = 0", With(M5Large(kPd), 1, 16, 0, 0),
+       Stats(16, 0, 0, 1, 1), {0, 0, true}},
+      {"PD, WARM_PREFIX_TARGET alone is not an IP target", With(M5Large(kPd), 1, 0, 0, 1),
+       Stats(16, 0, 0, 1, 1), {}},
+  };
+  for (const TargetCase& c : cases) {
+    CAPTURE(c.name);
+    CHECK(enipool::ComputeTargetState(c.config, c.stats) == c.want);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// IsPoolTooLow (§4.4), IsPoolTooHigh (§4.7)
+// ---------------------------------------------------------------------------
+
+struct PredicateCase {
+  const char* name;
+  WarmPoolConfig config;
+  PoolStats stats;
+  bool want;
+};
+
+WarmPoolConfig MaxPods(WarmPoolConfig c, int max_pods) {
+  c.max_pods = max_pods;
+  return c;
+}
+
+TEST_CASE("IsPoolTooLow follows WARM_ENI_TARGET, the IP targets or WARM_PREFIX_TARGET, capped by max pods") {
+  const PredicateCase cases[] = {
+      {"default WARM_ENI_TARGET=1 (S=49): 48 free < 49 is low", P3dn(), Stats(49, 1), true},
+      {"default: 49 free is not low", P3dn(), Stats(98, 49), false},
+      {"WARM_ENI_TARGET=2: 97 free < 98 is low", With(P3dn(), 2, 0, 0, 0), Stats(98, 1), true},
+      {"WARM_ENI_TARGET=2: 98 free is not low", With(P3dn(), 2, 0, 0, 0), Stats(147, 49), false},
+      {"pitfall 4: WARM_ENI_TARGET=0 is low only with nothing free", With(P3dn(), 0, 0, 0, 0), Stats(0, 0), true},
+      {"pitfall 4: WARM_ENI_TARGET=0 with 1 free is not low", With(P3dn(), 0, 0, 0, 0), Stats(49, 48), false},
+      {"pitfall 6: total >= max pods stops growth with nothing free", MaxPods(P3dn(), 110), Stats(110, 110),
+       false},
+      {"pitfall 6: one address below max pods grows", MaxPods(P3dn(), 110), Stats(109, 109), true},
+      {"W=2 overrides WARM_ENI_TARGET: 1 free is low", With(P3dn(), 1, 2, 0, 0), Stats(10, 9), true},
+      {"W=2 overrides WARM_ENI_TARGET: 2 free is not low though < S", With(P3dn(), 1, 2, 0, 0), Stats(10, 8),
+       false},
+      {"pitfall 3: W=0 M=0 fall back to WARM_ENI_TARGET (1 free < 49)", With(P3dn(), 1, 0, 0, 0), Stats(10, 9),
+       true},
+      {"pitfall 2: MINIMUM_IP_TARGET=10 alone: 10 all assigned is not low (the pool freezes)",
+       With(P3dn(), 1, 0, 10, 0), Stats(10, 10), false},
+      {"MINIMUM_IP_TARGET=10 alone: 5 total is low", With(P3dn(), 1, 0, 10, 0), Stats(5, 0), true},
+      {"pitfall 1: W=2, 18 total, 16 assigned, 2 cooling is not low", With(P3dn(), 1, 2, 0, 0),
+       Stats(18, 16, 2), false},
+      {"cooling-aware policy: the same pool is low", CoolingAware(With(P3dn(), 1, 2, 0, 0)), Stats(18, 16, 2),
+       true},
+      {"cooling-aware policy on WARM_ENI_TARGET: 49 free of which 1 cooling is low", CoolingAware(P3dn()),
+       Stats(98, 49, 1), true},
+      {"PD WARM_PREFIX_TARGET=1: one prefix with one pod (15 free) is low", With(M5Large(kPd), 1, 0, 0, 1),
+       Stats(16, 1, 0, 1, 0), true},
+      {"PD WARM_PREFIX_TARGET=1: one free prefix is not low", With(M5Large(kPd), 1, 0, 0, 1),
+       Stats(16, 0, 0, 1, 1), false},
+      {"PD WARM_PREFIX_TARGET=2: 31 free is low", With(M5Large(kPd), 1, 0, 0, 2), Stats(32, 1, 0, 2, 1), true},
+      {"pitfall 5: PD WARM_PREFIX_TARGET=0 is low with nothing free", With(M5Large(kPd), 1, 0, 0, 0),
+       Stats(16, 16, 0, 1, 0), true},
+      {"pitfall 5: PD WARM_PREFIX_TARGET=0 with 1 free is not low", With(M5Large(kPd), 1, 0, 0, 0),
+       Stats(16, 15, 0, 1, 0), false},
+      {"PD never reads WARM_ENI_TARGET", With(M5Large(kPd), 3, 0, 0, 1), Stats(16, 0, 0, 1, 1), false},
+      {"pitfall 6: PD 7 prefixes = 112 addresses >= 110 max pods is not low", With(M5Large(kPd), 1, 0, 0, 1),
+       Stats(112, 112, 0, 7, 0), false},
+      {"PD W=5 overrides WARM_PREFIX_TARGET: 4 free is low", With(M5Large(kPd), 1, 5, 0, 1),
+       Stats(16, 12, 0, 1, 0), true},
+      {"PD W=5: 5 free is not low though WARM_PREFIX_TARGET=1 would be", With(M5Large(kPd), 1, 5, 0, 1),
+       Stats(16, 11, 0, 1, 0), false},
+  };
+  for (const PredicateCase& c : cases) {
+    CAPTURE(c.name);
+    CHECK(enipool::IsPoolTooLow(c.config, c.stats) == c.want);
+  }
+}
+
+TEST_CASE("IsPoolTooHigh: over > 0 with IP targets, free prefixes > WARM_PREFIX_TARGET in PD, never on WARM_ENI_TARGET") {
+  const PredicateCase cases[] = {
+      {"SIP on WARM_ENI_TARGET never releases single IPs", P3dn(), Stats(735, 0), false},
+      {"SIP W=2: 5 free is high", With(P3dn(), 1, 2, 0, 0), Stats(5, 0), true},
+      {"SIP W=2: 2 free is not high", With(P3dn(), 1, 2, 0, 0), Stats(5, 3), false},
+      {"SIP M=10 W=2: 12 free is high (over 2)", With(P3dn(), 1, 2, 10, 0), Stats(12, 0), true},
+      {"SIP M=10 W=2: 10 free is not high (the minimum holds them)", With(P3dn(), 1, 2, 10, 0), Stats(10, 0),
+       false},
+      {"PD WARM_PREFIX_TARGET=1: two free prefixes is high", With(M5Large(kPd), 1, 0, 0, 1),
+       Stats(32, 0, 0, 2, 2), true},
+      {"PD WARM_PREFIX_TARGET=1: one free prefix is not high", With(M5Large(kPd), 1, 0, 0, 1),
+       Stats(32, 1, 0, 2, 1), false},
+      {"pitfall 5: PD WARM_PREFIX_TARGET=0: any free prefix is high", With(M5Large(kPd), 1, 0, 0, 0),
+       Stats(16, 0, 0, 1, 1), true},
+      {"PD W=16 overrides WARM_PREFIX_TARGET=5: two free prefixes is high", With(M5Large(kPd), 1, 16, 0, 5),
+       Stats(32, 0, 0, 2, 2), true},
+      {"pitfall 8: PD WARM_PREFIX_TARGET=1, one free prefix plus one on an excluded ENI is high",
+       With(M5Large(kPd), 1, 0, 0, 1), WithExcludedPrefixes(Stats(16, 0, 0, 1, 1), 1, 1), true},
+      {"pitfall 1: cooling addresses count as free: W=2, 4 free all cooling is high", With(P3dn(), 1, 2, 0, 0),
+       Stats(4, 0, 4), true},
+      {"cooling-aware policy: the same pool is not high", CoolingAware(With(P3dn(), 1, 2, 0, 0)), Stats(4, 0, 4),
+       false},
+  };
+  for (const PredicateCase& c : cases) {
+    CAPTURE(c.name);
+    CHECK(enipool::IsPoolTooHigh(c.config, c.stats) == c.want);
+  }
+}
+
+TEST_CASE("PrefixesNeeded is max(1, short) with IP targets, else max(1, WARM_PREFIX_TARGET - free prefixes)") {
+  struct Case {
+    const char* name;
+    WarmPoolConfig config;
+    PoolStats stats;
+    int want;
+  };
+  const Case cases[] = {
+      {"WPT=3 with 1 free prefix: 3-1 = 2", With(M5Large(kPd), 1, 0, 0, 3), Stats(16, 0, 0, 1, 1), 2},
+      {"WPT=1 with 5 free prefixes: at least 1", With(M5Large(kPd), 1, 0, 0, 1), Stats(80, 0, 0, 5, 5), 1},
+      {"WPT=0: 1", With(M5Large(kPd), 1, 0, 0, 0), Stats(0, 0), 1},
+      {"WPT=3, a free prefix on an excluded ENI counts (pitfall 8): 3-2 = 1", With(M5Large(kPd), 1, 0, 0, 3),
+       WithExcludedPrefixes(Stats(16, 0, 0, 1, 1), 1, 1), 1},
+      {"W=40 on an empty pool: ceil(40/16) = 3", With(M5Large(kPd), 1, 40, 0, 0), Stats(0, 0), 3},
+      {"W=5 with 4 free: ceil(1/16) = 1", With(M5Large(kPd), 1, 5, 0, 0), Stats(16, 12, 0, 1, 0), 1},
+      {"W=40 overrides WPT=10: 3", With(M5Large(kPd), 1, 40, 0, 10), Stats(0, 0), 3},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    CHECK(enipool::PrefixesNeeded(c.config, c.stats) == c.want);
+  }
+}
+
+TEST_CASE("ShouldRemoveExtraEnis: always with IP targets, else free addresses >= (target + 1) full ENIs") {
+  struct Case {
+    const char* name;
+    WarmPoolConfig config;
+    PoolStats stats;
+    bool pod_free_eni_exists;
+    bool want;
+  };
+  const Case cases[] = {
+      {"SIP WET=1 (S=9): 17 free is not two ENIs' worth", M5Large(), Stats(18, 1), false, false},
+      {"SIP WET=1: 18 free = (1+1)*9", M5Large(), Stats(18, 0), false, true},
+      {"SIP WET=0: 9 free = 1*9 (pitfall 4's free half)", With(M5Large(), 0, 0, 0, 0), Stats(9, 0), false, true},
+      {"IP targets defined: always", With(M5Large(), 1, 1, 0, 0), Stats(0, 0), false, true},
+      {"PD WPT=1 (S=9): 288 free = 2*144", With(M5Large(kPd), 1, 0, 0, 1), Stats(288, 0, 0, 18, 18), false, true},
+      {"PD WPT=1: 287 free, no pod-free ENI", With(M5Large(kPd), 1, 0, 0, 1), Stats(288, 1, 0, 18, 17), false,
+       false},
+      {"PD WPT=1: 287 free, but a pod-free ENI exists", With(M5Large(kPd), 1, 0, 0, 1),
+       Stats(288, 1, 0, 18, 17), true, true},
+      {"SIP never asks about pod-free ENIs", M5Large(), Stats(17, 0), true, false},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    CHECK(enipool::ShouldRemoveExtraEnis(c.config, c.stats, c.pod_free_eni_exists) == c.want);
+  }
+}
+
+TEST_CASE("HasRoomForEni counts excluded and unmanaged ENIs and the trunk reservation against max ENIs") {
+  struct Case {
+    const char* name;
+    int enis;
+    int excluded;
+    int unmanaged;
+    bool trunk_expected;
+    bool want;
+  };
+  const Case cases[] = {
+      {"2 of 3", 2, 0, 0, false, true},       {"3 of 3", 3, 0, 0, false, false},
+      {"2 + 1 excluded of 3", 2, 1, 0, false, false}, {"2 + 1 unmanaged of 3", 2, 0, 1, false, false},
+      {"2 + a trunk still expected of 3", 2, 0, 0, true, false}, {"1 + trunk of 3", 1, 0, 0, true, true},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    PoolStats stats;
+    stats.enis = c.enis;
+    stats.excluded_enis = c.excluded;
+    CHECK(enipool::HasRoomForEni(M5Large(), stats, c.unmanaged, c.trunk_expected) == c.want);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// FindDeletableEni (§4.8)
+// ---------------------------------------------------------------------------
+
+const absl::Time kNow = absl::UnixEpoch() + absl::Hours(1);
+
+// An ENI with `cidrs` CIDRs of the mode (each `unit` addresses), `assigned`
+// addresses on them (packed), attached an hour ago.
+EniView Eni(const char* id, int device, int cidrs = 0, int assigned = 0, int unit = 1) {
+  EniView v;
+  v.id = Id(id);
+  v.device_number = device;
+  v.primary = device == 0;
+  v.created = kNow - absl::Hours(1);
+  v.cidrs = cidrs;
+  (unit == 1 ? v.secondary_ips : v.prefixes) = cidrs;
+  v.total_ips = std::int64_t{cidrs} * unit;
+  v.assigned_ips = assigned;
+  v.pods = assigned;
+  const int used_cidrs = (assigned + unit - 1) / unit;
+  v.free_cidrs = v.free_cidrs_all = cidrs - used_cidrs;
+  return v;
+}
+
+TEST_CASE("FindDeletableEni applies the nine checks and prefers the highest device number") {
+  const WarmPoolConfig sip = M5Large();
+  const EniView primary = Eni("eni-0", 0, 9, 5);
+  const EniView one = Eni("eni-1", 1);
+  const EniView two = Eni("eni-2", 2);
+  using Views = std::vector<EniView>;
+  SUBCASE("two old empty ENIs: the highest device goes first") {
+    CHECK(enipool::FindDeletableEni(sip, Views{primary, one, two}, kNow) == Id("eni-2"));
+  }
+  SUBCASE("check 1: the primary is never freed") {
+    CHECK_FALSE(enipool::FindDeletableEni(sip, Views{Eni("eni-0", 0)}, kNow).has_value());
+  }
+  SUBCASE("check 2: younger than 60 s is kept, exactly 60 s is freed") {
+    EniView young = two;
+    young.created = kNow - absl::Seconds(60) + absl::Nanoseconds(1);
+    CHECK(enipool::FindDeletableEni(sip, Views{primary, one, young}, kNow) == Id("eni-1"));
+    young.created = kNow - absl::Seconds(60);
+    CHECK(enipool::FindDeletableEni(sip, Views{primary, one, young}, kNow) == Id("eni-2"));
+  }
+  SUBCASE("check 3: an address cooling (of either kind) keeps it") {
+    EniView cooling = two;
+    cooling.cooling_all = 1;
+    CHECK(enipool::FindDeletableEni(sip, Views{primary, one, cooling}, kNow) == Id("eni-1"));
+  }
+  SUBCASE("check 4: a pod (of either kind) keeps it") {
+    EniView busy = two;
+    busy.pods = 1;
+    CHECK(enipool::FindDeletableEni(sip, Views{primary, one, busy}, kNow) == Id("eni-1"));
+  }
+  SUBCASE("checks 8 and 9: trunk and EFA ENIs are kept") {
+    EniView trunk = two;
+    trunk.trunk = true;
+    EniView efa = one;
+    efa.efa = true;
+    CHECK_FALSE(enipool::FindDeletableEni(sip, Views{primary, efa, trunk}, kNow).has_value());
+  }
+  SUBCASE("an excluded ENI with no pod is freed like any other") {
+    EniView excluded = two;
+    excluded.excluded = true;
+    CHECK(enipool::FindDeletableEni(sip, Views{primary, excluded}, kNow) == Id("eni-2"));
+  }
+  SUBCASE("check 5: WARM_IP_TARGET needs the other ENIs' free addresses") {
+    // primary 4 free, eni-1 9 free, eni-2 empty; W=5.
+    const WarmPoolConfig w = With(sip, 1, 5, 0, 0);
+    const EniView full_one = Eni("eni-1", 1, 9, 0);
+    CHECK(enipool::FindDeletableEni(w, Views{primary, full_one, two}, kNow) == Id("eni-2"));
+    EniView young = two;
+    young.created = kNow;
+    // eni-1 is required: without it only the primary's 4 < 5 are free.
+    CHECK_FALSE(enipool::FindDeletableEni(w, Views{primary, full_one, young}, kNow).has_value());
+    // An excluded ENI's free addresses do not count for the others.
+    EniView excluded_one = full_one;
+    excluded_one.excluded = true;
+    CHECK_FALSE(enipool::FindDeletableEni(w, Views{primary, excluded_one, two}, kNow).has_value());
+  }
+  SUBCASE("check 5 in prefix mode rounds WARM_IP_TARGET up to 16") {
+    const WarmPoolConfig pd = With(M5Large(kPd), 1, 5, 0, 0);
+    const EniView pd_primary = Eni("eni-0", 0, 1, 10, 16);  // 6 free
+    const EniView pd_one = Eni("eni-1", 1, 1, 0, 16);       // 16 free
+    CHECK_FALSE(enipool::FindDeletableEni(pd, Views{pd_primary, pd_one}, kNow).has_value());
+    // The same numbers in secondary-IP units: 6 >= 5, so it goes.
+    CHECK(enipool::FindDeletableEni(With(sip, 1, 5, 0, 0), Views{Eni("eni-0", 0, 16, 10), Eni("eni-1", 1, 9, 0)},
+                                    kNow) == Id("eni-1"));
+  }
+  SUBCASE("check 6: MINIMUM_IP_TARGET needs the other ENIs' addresses") {
+    const WarmPoolConfig m = With(sip, 1, 0, 18, 0);
+    const EniView full_one = Eni("eni-1", 1, 9, 0);
+    CHECK(enipool::FindDeletableEni(m, Views{primary, full_one, two}, kNow) == Id("eni-2"));
+    EniView young = two;
+    young.created = kNow;
+    CHECK_FALSE(enipool::FindDeletableEni(m, Views{primary, full_one, young}, kNow).has_value());
+  }
+  SUBCASE("check 7: WARM_PREFIX_TARGET needs the other ENIs' free CIDRs, of either kind") {
+    const WarmPoolConfig pd = With(M5Large(kPd), 1, 0, 0, 1);
+    const EniView pd_primary = Eni("eni-0", 0, 1, 3, 16);  // its prefix has pods
+    const EniView pd_one = Eni("eni-1", 1, 1, 0, 16);      // one free prefix
+    CHECK(enipool::FindDeletableEni(pd, Views{pd_primary, pd_one, two}, kNow) == Id("eni-2"));
+    EniView young = two;
+    young.created = kNow;
+    CHECK_FALSE(enipool::FindDeletableEni(pd, Views{pd_primary, pd_one, young}, kNow).has_value());
+    // A leftover /32 with no pod on the primary is a free CIDR too.
+    EniView leftover = pd_primary;
+    leftover.free_cidrs_all += 1;
+    CHECK(enipool::FindDeletableEni(pd, Views{leftover, pd_one, young}, kNow) == Id("eni-1"));
+    // In secondary-IP mode WARM_PREFIX_TARGET is not looked at.
+    CHECK(enipool::FindDeletableEni(With(sip, 1, 0, 0, 5), Views{primary, two}, kNow) == Id("eni-2"));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// PlanReconcile on hand-built snapshots
+// ---------------------------------------------------------------------------
+
+// Inputs whose stats are recomputed from the views (current mode, exclusion).
+ReconcileInputs Inputs(const WarmPoolConfig& config, std::vector<EniView> enis) {
+  ReconcileInputs in;
+  in.now = kNow;
+  for (const EniView& e : enis) {
+    PoolStats& s = in.stats;
+    if (e.excluded) {
+      s.excluded_enis += 1;
+      if (config.mode == kPd) {
+        s.excluded_prefixes += e.prefixes;
+        s.excluded_free_prefixes += e.free_cidrs;
+      }
+      continue;
+    }
+    s.enis += 1;
+    s.total_ips += e.total_ips;
+    s.assigned_ips += e.assigned_ips;
+    s.cooling_ips += e.cooling_ips;
+    if (config.mode == kPd) {
+      s.total_prefixes += e.prefixes;
+      s.free_prefixes += e.free_cidrs;
+    }
+  }
+  in.stats.available_ips = in.stats.total_ips - in.stats.assigned_ips;
+  in.enis = std::move(enis);
+  return in;
+}
+
+TEST_CASE("PlanReconcile grows the lowest-numbered ENI with a free slot, by the reference's amounts") {
+  SUBCASE("WARM_ENI_TARGET: min(S - CIDRs, S) on the primary") {
+    const WarmPoolConfig config = M5Large();
+    const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 4, 4)}));
+    CHECK(plan.too_low);
+    CHECK(plan.increase == enipool::IncreaseStep{Id("eni-0"), 5});
+  }
+  SUBCASE("WARM_IP_TARGET: the shortfall only") {
+    const WarmPoolConfig config = With(M5Large(), 1, 3, 0, 0);
+    const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 4, 3)}));
+    CHECK(plan.increase == enipool::IncreaseStep{Id("eni-0"), 2});
+  }
+  SUBCASE("the lowest device number among candidates; trunk, excluded and full ENIs are skipped") {
+    const WarmPoolConfig config = With(M5Large(), 1, 3, 0, 0);
+    EniView trunk = Eni("eni-1", 1);
+    trunk.trunk = true;
+    EniView excluded = Eni("eni-2", 2);
+    excluded.excluded = true;
+    const ReconcilePlan plan = enipool::PlanReconcile(
+        config, Inputs(config, {Eni("eni-0", 0, 9, 9), Eni("eni-4", 4, 1, 1), trunk, excluded, Eni("eni-3", 3, 2, 2)}));
+    CHECK(plan.increase == enipool::IncreaseStep{Id("eni-3"), 3});
+  }
+  SUBCASE("custom networking never grows the primary: a new ENI instead") {
+    WarmPoolConfig config = M5Large();
+    config.custom_networking = true;
+    const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0)}));
+    CHECK(plan.increase == enipool::IncreaseStep{std::nullopt, 9});
+  }
+  SUBCASE("a new ENI carries min(short, S) with IP targets") {
+    const WarmPoolConfig config = With(M5Large(), 1, 20, 0, 0);
+    ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 9, 5)}));
+    CHECK(plan.increase == enipool::IncreaseStep{std::nullopt, 9});
+    // W=6 with 4 free: short 2.
+    plan = enipool::PlanReconcile(With(M5Large(), 1, 6, 0, 0), Inputs(config, {Eni("eni-0", 0, 9, 5)}));
+    CHECK(plan.increase == enipool::IncreaseStep{std::nullopt, 2});
+  }
+  SUBCASE("prefix mode: PrefixesNeeded, capped by the free slots, then min(PrefixesNeeded, S) on a new ENI") {
+    // max pods 250, so that 7 or 9 full prefixes (112, 144 addresses) do not cap growth.
+    const WarmPoolConfig config = MaxPods(With(M5Large(kPd), 1, 0, 0, 4), 250);
+    ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 7, 7 * 16, 16)}));
+    CHECK(plan.increase == enipool::IncreaseStep{Id("eni-0"), 2});
+    plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 9, 9 * 16, 16)}));
+    CHECK(plan.increase == enipool::IncreaseStep{std::nullopt, 4});
+  }
+  SUBCASE("at the ENI limit nothing grows") {
+    const WarmPoolConfig config = M5Large();
+    ReconcileInputs in = Inputs(config, {Eni("eni-0", 0, 9, 9), Eni("eni-1", 1, 9, 9)});
+    CHECK(enipool::PlanReconcile(config, in).increase == enipool::IncreaseStep{std::nullopt, 9});
+    in.unmanaged_enis = 1;
+    ReconcilePlan plan = enipool::PlanReconcile(config, in);
+    CHECK_FALSE(plan.increase.has_value());
+    CHECK(plan.eni_limit_reached);
+    in.unmanaged_enis = 0;
+    in.trunk_eni_expected = true;
+    CHECK(enipool::PlanReconcile(config, in).eni_limit_reached);
+  }
+}
+
+TEST_CASE("PlanReconcile waits 120 s (inclusive) after an insufficient-address error") {
+  const WarmPoolConfig config = M5Large();
+  ReconcileInputs in = Inputs(config, {Eni("eni-0", 0)});
+  in.since_insufficient_addresses = absl::Seconds(120);
+  ReconcilePlan plan = enipool::PlanReconcile(config, in);
   CHECK(plan.too_low);
+  CHECK(plan.in_backoff);
+  CHECK_FALSE(plan.increase.has_value());
+  in.since_insufficient_addresses = absl::Seconds(120) + absl::Nanoseconds(1);
+  plan = enipool::PlanReconcile(config, in);
+  CHECK_FALSE(plan.in_backoff);
+  CHECK(plan.increase.has_value());
 }
 
-}  // namespace
-
-namespace {
-
-enipool::EniView View(const char* id, int device, bool primary = false) {
-  enipool::EniView view;
-  view.id = *enipool::EniId::Create(id);
-  view.device_number = device;
-  view.primary = primary;
-  return view;
-}
-
-TEST_CASE("PlanReconcile in prefix mode asks for one prefix on the primary of an empty pool") {
-  WarmPoolConfig config = Sip(3, 10);
-  config.mode = AddressMode::kPrefix;
-  config.warm_prefix_target = 1;
-  enipool::ReconcileInputs inputs;
-  inputs.enis.push_back(View("eni-0", 0, true));
-  inputs.stats.enis = 1;
-  const enipool::ReconcilePlan plan = enipool::PlanReconcile(config, inputs);
-  REQUIRE(plan.increase.has_value());
-  CHECK(plan.increase->count == 1);
-  CHECK(plan.increase->eni == inputs.enis[0].id);
-}
-
-TEST_CASE("PlanReconcile releases the IPs over WARM_IP_TARGET and frees an old empty ENI") {
-  WarmPoolConfig config = Sip(3, 10);
-  config.warm_ip_target = 2;
-  enipool::ReconcileInputs inputs;
-  inputs.now = absl::UnixEpoch() + absl::Hours(1);
-  enipool::EniView primary = View("eni-0", 0, true);
-  primary.cidrs = primary.secondary_ips = 5;
-  primary.total_ips = 5;
-  primary.free_cidrs = primary.free_cidrs_all = 5;
-  enipool::EniView second = View("eni-1", 1);
-  second.created = absl::UnixEpoch();
-  inputs.enis = {primary, second};
-  inputs.free_cidrs = {{*enipool::Ipv4Prefix::Parse("10.0.0.1/32"), *enipool::Ipv4Prefix::Parse("10.0.0.2/32"),
-                        *enipool::Ipv4Prefix::Parse("10.0.0.3/32"), *enipool::Ipv4Prefix::Parse("10.0.0.4/32"),
-                        *enipool::Ipv4Prefix::Parse("10.0.0.5/32")},
-                       {}};
-  inputs.stats.total_ips = 5;
-  inputs.stats.available_ips = 5;
-  inputs.stats.enis = 2;
-  const enipool::ReconcilePlan plan = enipool::PlanReconcile(config, inputs);
+TEST_CASE("PlanReconcile decreases at most once per 30 s (inclusive)") {
+  const WarmPoolConfig config = With(M5Large(), 1, 2, 0, 0);
+  ReconcileInputs in = Inputs(config, {Eni("eni-0", 0, 4, 0)});
+  in.free_cidrs = {{Cidr("10.0.0.1/32"), Cidr("10.0.0.2/32"), Cidr("10.0.0.3/32"), Cidr("10.0.0.4/32")}};
+  in.since_last_decrease = absl::Seconds(30);
+  ReconcilePlan plan = enipool::PlanReconcile(config, in);
   CHECK(plan.too_high);
+  CHECK(plan.decrease_throttled);
+  CHECK(plan.releases.empty());
+  in.since_last_decrease = absl::Seconds(30) + absl::Nanoseconds(1);
+  plan = enipool::PlanReconcile(config, in);
+  CHECK_FALSE(plan.decrease_throttled);
   REQUIRE(plan.releases.size() == 1);
+  CHECK(plan.releases[0] ==
+        enipool::CidrRelease{Id("eni-0"), {Cidr("10.0.0.1/32"), Cidr("10.0.0.2/32")}});
+}
+
+TEST_CASE("PlanReconcile releases from pod-free ENIs first, highest device first, so the ENI can go next") {
+  // W=5: primary 9 CIDRs with 4 pods (5 free); eni-1 and eni-2 pod-free with
+  // 3 free /32s each. A = 11, over = 6.
+  const WarmPoolConfig config = With(M5Large(), 1, 5, 0, 0);
+  ReconcileInputs in = Inputs(config, {Eni("eni-0", 0, 9, 4), Eni("eni-1", 1, 3, 0), Eni("eni-2", 2, 3, 0)});
+  in.free_cidrs = {{Cidr("10.0.0.5/32"), Cidr("10.0.0.6/32"), Cidr("10.0.0.7/32"), Cidr("10.0.0.8/32"),
+                    Cidr("10.0.0.9/32")},
+                   {Cidr("10.0.1.1/32"), Cidr("10.0.1.2/32"), Cidr("10.0.1.3/32")},
+                   {Cidr("10.0.2.1/32"), Cidr("10.0.2.2/32"), Cidr("10.0.2.3/32")}};
+  const ReconcilePlan plan = enipool::PlanReconcile(config, in);
+  CHECK(plan.target == TargetState{0, 6, true});
+  REQUIRE(plan.releases.size() == 2);
+  CHECK(plan.releases[0].eni == Id("eni-2"));
   CHECK(plan.releases[0].cidrs.size() == 3);
-  CHECK(plan.free_eni == second.id);
+  CHECK(plan.releases[1].eni == Id("eni-1"));
+  CHECK(plan.releases[1].cidrs.size() == 3);
+  // After the release the primary still holds 5 free: eni-2 (now empty) can
+  // be freed in the same step, as the reference's tryFreeENI would.
+  CHECK(plan.free_eni == Id("eni-2"));
+
+  SUBCASE("without free_cidrs nothing is released, but the step still counts as a decrease") {
+    in.free_cidrs.clear();
+    const ReconcilePlan bare = enipool::PlanReconcile(config, in);
+    CHECK(bare.too_high);
+    CHECK_FALSE(bare.decrease_throttled);
+    CHECK(bare.releases.empty());
+  }
+}
+
+TEST_CASE("PlanReconcile frees an ENI on the pool as it is after this step's increase") {
+  // W=5: the primary holds 3 addresses, all assigned; eni-1 is old and empty.
+  // The increase gives the primary 5 more, after which eni-1 is not needed.
+  const WarmPoolConfig config = With(M5Large(), 1, 5, 0, 0);
+  const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)}));
+  CHECK(plan.increase == enipool::IncreaseStep{Id("eni-0"), 5});
+  CHECK(plan.free_eni == Id("eni-1"));
+  // Before the increase eni-1 was required (0 < 5 free elsewhere).
+  CHECK_FALSE(enipool::FindDeletableEni(config, std::vector<EniView>{Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)}, kNow)
+                  .has_value());
+}
+
+TEST_CASE("PlanReconcile never frees the ENI it is filling (the reference would, with PD WARM_PREFIX_TARGET=0)") {
+  WarmPoolConfig config = With(M5Large(kPd), 1, 0, 0, 0);
+  config.custom_networking = true;
+  const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0), Eni("eni-1", 1)}));
+  CHECK(plan.increase == enipool::IncreaseStep{Id("eni-1"), 1});
+  CHECK_FALSE(plan.free_eni.has_value());
+}
+
+TEST_CASE("PlanReconcile on an unschedulable node neither grows nor frees, unless AWS_MANAGE_ENIS_NON_SCHEDULABLE") {
+  WarmPoolConfig config = With(M5Large(), 1, 5, 0, 0);
+  ReconcileInputs in = Inputs(config, {Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)});
+  in.node_schedulable = false;
+  ReconcilePlan plan = enipool::PlanReconcile(config, in);
+  CHECK(plan.too_low);
+  CHECK(plan.unschedulable);
+  CHECK(plan.empty());
+  config.manage_enis_non_schedulable = true;
+  plan = enipool::PlanReconcile(config, in);
+  CHECK_FALSE(plan.unschedulable);
+  CHECK(plan.increase.has_value());
+}
+
+TEST_CASE("PlanReconcile does nothing with DISABLE_NETWORK_RESOURCE_PROVISIONING") {
+  WarmPoolConfig config = M5Large();
+  config.provisioning_disabled = true;
+  CHECK(enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0)})) == ReconcilePlan{});
+}
+
+TEST_CASE("PlanReconcile on a settled pool asks for nothing") {
+  const WarmPoolConfig config = M5Large();
+  const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 9, 0)}));
+  CHECK(plan.empty());
+  CHECK_FALSE(plan.too_low);
+  CHECK_FALSE(plan.too_high);
+  CHECK_FALSE(enipool::NeedsFreeCidrs(config, Inputs(config, {Eni("eni-0", 0, 9, 0)}).stats,
+                                      absl::InfiniteDuration()));
 }
 
 }  // namespace

@@ -77,11 +77,13 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "enipool/clock.h"
 #include "enipool/datastore.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
@@ -319,6 +321,9 @@ struct ReconcilePlan {
   bool too_high = false;
   bool decrease_throttled = false;  // too high, but within 30 s of the last decrease
   bool in_backoff = false;          // too low, but within 120 s of an insufficient-address error
+  // NOTE: when too_high && !decrease_throttled the step counts as a decrease:
+  // the caller sets its last-decrease time (the reference does so even when
+  // nothing could be released).
 
   TargetState target;
 
@@ -642,6 +647,25 @@ constexpr bool NeedsFreeCidrs(const WarmPoolConfig& config, const PoolStats& sta
                               absl::Duration since_last_decrease) noexcept {
   return !config.provisioning_disabled && !IsPoolTooLow(config, stats) && IsPoolTooHigh(config, stats) &&
          since_last_decrease > absl::Seconds(kDecreaseThrottleSeconds);
+}
+
+// FreeCidrsOf()
+//
+// ReconcileInputs::free_cidrs for `enis` (normally datastore.EniViews()):
+// each ENI's CIDRs of either kind with no assigned address, ascending. An
+// ENI the datastore no longer knows gets an empty list. O(CIDRs of `enis`).
+template <Clock C>
+std::vector<std::vector<Ipv4Prefix>> FreeCidrsOf(const NodeDatastore<C>& datastore,
+                                                 absl::Span<const EniView> enis) {
+  std::vector<std::vector<Ipv4Prefix>> free(enis.size());
+  for (std::size_t i = 0; i < enis.size(); ++i) {
+    const absl::StatusOr<std::vector<CidrView>> cidrs = datastore.Cidrs(enis[i].id.view());
+    if (!cidrs.ok()) continue;
+    for (const CidrView& cidr : *cidrs) {
+      if (cidr.assigned == 0) free[i].push_back(cidr.cidr);
+    }
+  }
+  return free;
 }
 
 // PlanReconcile()
