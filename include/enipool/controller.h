@@ -1,0 +1,980 @@
+// -----------------------------------------------------------------------------
+// File: controller.h
+// -----------------------------------------------------------------------------
+//
+// `NodeController`: the reference's pool loop (reference §4.3–§4.8, §7, §8.3)
+// as a sans-I/O state machine. It owns the node's `NodeDatastore`, asks the
+// warm-pool policy (`PlanReconcile`) what to do, and turns the plan into EC2
+// requests; it never calls EC2 itself. The caller makes the calls (a blocking
+// driver, see driver.h, or a discrete-event simulator) and hands each answer
+// back. The same controller therefore runs in production and in a simulated
+// cluster of thousands of nodes.
+//
+// Example:
+//
+//   enipool::ManualClock clock;
+//   enipool::ControllerConfig config;
+//   config.pool = {.mode = enipool::AddressMode::kPrefix, .warm_prefix_target = 1,
+//                  .max_enis = 3, .ipv4_per_eni = 10};
+//   config.instance_id = "i-0abc";
+//   config.subnet_id = "subnet-1";
+//   auto controller = enipool::NodeController<enipool::ManualClock>::Create(clock, config);
+//   std::vector<enipool::Ec2Request> requests = controller->Start(clock.Now());
+//   // ... make each call, then:
+//   //   controller->OnResult(request, result, clock.Now(), requests);   // may add follow-ups
+//   controller->Tick(clock.Now(), requests);                             // every 5 s
+//   controller->AddPod({"aws-cni", "c1", "eth0"});                       // never waits for EC2
+//
+// Sequences (each step is one request; the next is issued when the previous
+// answer is applied, so `OnResult` may append follow-up requests):
+//   * start:      DescribeNetworkInterfaces(instance) → ENIs and CIDRs rebuilt
+//                 (reference §8.3); a failure is retried 10 s later.
+//   * grow ENI:   AssignPrivateIpAddresses / AssignIpv4Prefixes(count) → the
+//                 returned addresses go straight into the datastore (§4.6).
+//                 On an error other than PrivateIpAddressLimitExceeded the
+//                 call is retried once with count 1; on
+//                 PrivateIpAddressLimitExceeded (or NotFound) the ENI is
+//                 resynced from DescribeNetworkInterfaces(eni).
+//   * new ENI:    CreateNetworkInterface(count) → AttachNetworkInterface(the
+//                 lowest free device index) → the ENI and the create's
+//                 addresses join the datastore. An attach failure deletes the
+//                 new ENI (§7.1; AttachmentLimitExceeded has no other handling).
+//   * shrink:     the CIDRs leave the datastore first (non-forced), then
+//                 UnassignPrivateIpAddresses / UnassignIpv4Prefixes; failures
+//                 are only counted (§4.7).
+//   * free ENI:   the ENI leaves the datastore first, then
+//                 DetachNetworkInterface → (2 s pause) → DeleteNetworkInterface,
+//                 each retried up to 12 times with doubling back-off; NotFound
+//                 counts as done (§4.8, §7.3). The attachment id comes from the
+//                 controller's own records, so no describe precedes the detach.
+//   * an InsufficientCidrBlocks / InsufficientFreeAddressesInSubnet answer
+//     (after the retry, or to a create) starts the 120 s no-increase back-off.
+//
+// One action at a time: the reference's loop is synchronous (a pool check
+// waits for its EC2 calls), so while any request is in flight or scheduled
+// for retry, `Tick` starts no new pool check.
+//
+// Throttling (RequestLimitExceeded): the reference has no handling of its
+// own; the AWS SDK's retryer re-sends throttled calls (§7.5). enipool models
+// that retryer: a throttled call is re-sent after a back-off that starts at
+// 1 s and doubles up to 30 s, at most 3 times, after which it fails like any
+// other error; while backing off no new pool check starts; any successful
+// call resets the back-off. `ThrottleBackoff` configures or disables it.
+//
+// Performance: `Tick` is O(1) and allocates nothing when there is nothing to
+// do. It skips the pool check when the datastore has not changed since a
+// check that found nothing to do and no timer of the policy has run out
+// since (NodeDatastore::generation()); otherwise the policy's O(1) stats
+// predicates come first, and only when one of them fires does it build the
+// per-ENI views and call PlanReconcile.
+//
+// Thread-safety: none; one controller per node, used from one thread.
+
+#ifndef ENIPOOL_CONTROLLER_H_
+#define ENIPOOL_CONTROLLER_H_
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "enipool/backend.h"
+#include "enipool/clock.h"
+#include "enipool/datastore.h"
+#include "enipool/ipv4.h"
+#include "enipool/pod_key.h"
+#include "enipool/policy/warm_pool.h"
+
+namespace enipool {
+
+// The number of Ec2Call alternatives and of Ec2ErrorCode values, for
+// per-call and per-code counters.
+inline constexpr std::size_t kEc2CallCount = std::variant_size_v<Ec2Call>;
+inline constexpr std::size_t kEc2ErrorCodeCount = static_cast<std::size_t>(Ec2ErrorCode::kOther) + 1;
+
+// The EC2 API name of the Ec2Call alternative at `index` (as Ec2CallName()).
+inline absl::string_view Ec2CallNameAt(std::size_t index) {
+  static constexpr std::array<absl::string_view, kEc2CallCount> kNames = {
+      "CreateNetworkInterface",     "AttachNetworkInterface",   "DetachNetworkInterface",
+      "DeleteNetworkInterface",     "AssignPrivateIpAddresses", "AssignIpv4Prefixes",
+      "UnassignPrivateIpAddresses", "UnassignIpv4Prefixes",     "DescribeNetworkInterfaces"};
+  return index < kNames.size() ? kNames[index] : "Unknown";
+}
+
+// ThrottleBackoff
+//
+// How throttled calls are handled (see the file comment). With `enabled`
+// false a throttled call fails at once like any other error and the next
+// pool check simply tries again: the reference without the SDK's retryer.
+struct ThrottleBackoff {
+  bool enabled = true;
+  absl::Duration initial = absl::Seconds(1);
+  absl::Duration max = absl::Seconds(30);
+  int max_retries = 3;  // re-sends of one throttled call (AWS SDK standard retryer: 3 attempts)
+};
+
+// CleanupRetry
+//
+// Retries of the free-ENI calls. Defaults are the reference's (§4.9): 12
+// tries, back-off from 200 ms (detach) / 500 ms (delete) doubling to at most
+// 60 s (without the reference's 15 % jitter, to stay deterministic), and a
+// 2 s pause between detach and delete. When the tries run out the ENI is
+// counted as stranded (detach) or leaked (delete) and left to EC2's tooling.
+struct CleanupRetry {
+  int max_attempts = 12;
+  absl::Duration detach_initial = absl::Milliseconds(200);
+  absl::Duration delete_initial = absl::Milliseconds(500);
+  absl::Duration max = absl::Seconds(60);
+  absl::Duration detach_delete_pause = absl::Seconds(2);
+};
+
+// ControllerConfig
+//
+// The node: its warm-pool policy and limits, who it is in EC2, and the
+// controller's own retry options.
+struct ControllerConfig {
+  WarmPoolConfig pool;
+  std::string instance_id;     // the node's EC2 instance
+  std::string subnet_id;       // where new ENIs are created
+  std::string primary_eni_id;  // empty: the ENI at device index 0 is the primary
+  Placement placement = Placement::kBestFit;
+  ThrottleBackoff throttle;
+  CleanupRetry cleanup;
+  absl::Duration start_retry = absl::Seconds(10);  // after a failed startup describe (§4.9)
+  // Periodic resync of every ENI from DescribeNetworkInterfaces(instance)
+  // when this long has passed since the last pool action (the reference's
+  // 60 s reconcile, §8.4, reads IMDS and only asks EC2 on disagreement;
+  // with no IMDS here every reconcile is an EC2 call, so it is off by
+  // default).
+  absl::Duration reconcile_interval = absl::InfiniteDuration();
+  std::uint64_t first_request_id = 1;  // request ids are first_request_id, +1, …
+};
+
+// ControllerCounters
+//
+// What the controller has done, for metrics (introspection.h renders them
+// with the reference's names) and reports.
+struct ControllerCounters {
+  std::array<std::int64_t, kEc2CallCount> calls{};     // requests issued, by Ec2Call alternative
+  std::array<std::int64_t, kEc2CallCount> failures{};  // failed answers, by Ec2Call alternative
+  std::array<std::int64_t, kEc2ErrorCodeCount> errors{};  // failed answers, by Ec2ErrorCode
+  // errors_by_call[call][code]: the reference's awscni_aws_api_error_count{api,error}.
+  std::array<std::array<std::int64_t, kEc2ErrorCodeCount>, kEc2CallCount> errors_by_call{};
+  std::int64_t pool_checks = 0;        // PlanReconcile evaluations
+  std::int64_t increases = 0;          // pool grew (assign, resync, new ENI)
+  std::int64_t decreases = 0;          // decrease steps that released CIDRs
+  std::int64_t cidrs_added = 0;        // /32s and /28s added from EC2 answers
+  std::int64_t cidrs_released = 0;     // /32s and /28s removed by decreases
+  std::int64_t enis_created = 0;
+  std::int64_t enis_attached = 0;
+  std::int64_t enis_freed = 0;         // freed by the pool logic (detached and deleted)
+  std::int64_t attach_failures = 0;    // created ENIs deleted again because the attach failed
+  std::int64_t enis_stranded = 0;      // detach gave up: still attached, outside the pool
+  std::int64_t enis_leaked = 0;        // delete gave up: the ENI exists, unattached
+  std::int64_t retries_with_one = 0;   // assigns retried with a count of 1
+  std::int64_t resyncs = 0;            // ENIs resynced from a describe
+  std::int64_t insufficient_backoffs = 0;  // 120 s no-increase back-offs started
+  std::int64_t throttle_retries = 0;   // throttled calls re-sent
+  std::int64_t unassign_failures = 0;  // failed unassigns (EC2 keeps the CIDR; a resync re-adds it)
+  std::int64_t rejected_cidrs = 0;     // EC2 answers the datastore refused (duplicates)
+  std::int64_t force_removed_enis = 0;  // ENIs EC2 no longer gives the node
+  std::int64_t force_removed_ips = 0;   // pods that lost their address that way
+  std::int64_t reconciles = 0;
+  std::int64_t add_requests = 0;        // AddPod calls
+  std::int64_t del_requests = 0;        // DeletePod calls
+  std::int64_t no_available_ip = 0;     // AddPod found no free address
+
+  [[nodiscard]] std::int64_t calls_total() const {
+    std::int64_t n = 0;
+    for (std::int64_t c : calls) n += c;
+    return n;
+  }
+  [[nodiscard]] std::int64_t errors_of(Ec2ErrorCode code) const {
+    return errors[static_cast<std::size_t>(code)];
+  }
+  [[nodiscard]] std::int64_t calls_of(std::size_t call_index) const { return calls[call_index]; }
+};
+
+// ManagedEni
+//
+// An ENI attached to the node as the controller knows it: what it needs to
+// pick device indices and to detach.
+struct ManagedEni {
+  std::string id{};
+  std::string attachment_id{};
+  std::string subnet_id{};
+  int device_index = 0;
+  bool in_pool = true;  // false while being freed, or when its detach gave up
+};
+
+// NodeController
+//
+// See the file comment. `C` is any Clock; the clock must outlive the
+// controller (its datastore reads it for cooldowns and ENI ages).
+template <Clock C>
+class NodeController {
+ public:
+  // NodeController::Create()
+  //
+  // A controller with an empty datastore. INVALID_ARGUMENT when the config
+  // names no instance or subnet, or its limits cannot hold a pod address
+  // (max_enis < 1 or ipv4_per_eni < 2).
+  [[nodiscard]] static absl::StatusOr<NodeController> Create(const C& clock,
+                                                             ControllerConfig config) {
+    if (config.instance_id.empty()) {
+      return absl::InvalidArgumentError("controller config: instance_id is empty");
+    }
+    if (config.subnet_id.empty()) {
+      return absl::InvalidArgumentError("controller config: subnet_id (for new ENIs) is empty");
+    }
+    if (config.pool.max_enis < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("controller config: max_enis ", config.pool.max_enis, " is below 1"));
+    }
+    if (config.pool.ipv4_per_eni < 2) {
+      return absl::InvalidArgumentError(absl::StrCat("controller config: ipv4_per_eni ",
+                                                     config.pool.ipv4_per_eni,
+                                                     " leaves no address for pods"));
+    }
+    return NodeController(clock, std::move(config));
+  }
+
+  NodeController(NodeController&&) noexcept = default;
+  NodeController& operator=(NodeController&&) noexcept = default;
+
+  [[nodiscard]] const ControllerConfig& config() const noexcept { return config_; }
+  [[nodiscard]] NodeDatastore<C>& datastore() noexcept { return datastore_; }
+  [[nodiscard]] const NodeDatastore<C>& datastore() const noexcept { return datastore_; }
+  [[nodiscard]] const ControllerCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] const std::vector<ManagedEni>& enis() const noexcept { return enis_; }
+
+  // True once the startup describe has been applied.
+  [[nodiscard]] bool started() const noexcept { return started_; }
+  // True while a request is in flight or scheduled for retry: no new pool
+  // check starts until it is done.
+  [[nodiscard]] bool busy() const noexcept { return !ops_.empty(); }
+  // Requests issued and not yet answered.
+  [[nodiscard]] std::size_t in_flight() const noexcept {
+    return static_cast<std::size_t>(
+        std::count_if(ops_.begin(), ops_.end(), [](const Op& op) { return op.id != 0; }));
+  }
+  // When the last insufficient-address error started the 120 s back-off.
+  [[nodiscard]] absl::Time last_insufficient_addresses() const noexcept {
+    return last_insufficient_;
+  }
+  [[nodiscard]] absl::Time last_decrease() const noexcept { return last_decrease_; }
+  // No new call before this time (throttle back-off).
+  [[nodiscard]] absl::Time throttled_until() const noexcept { return throttled_until_; }
+  [[nodiscard]] absl::Duration throttle_backoff() const noexcept { return throttle_backoff_; }
+
+  // NodeController::NextWakeup()
+  //
+  // The earliest time at which Tick has something scheduled to send (a
+  // retry, the delete after a detach, a startup retry), or
+  // absl::InfiniteFuture(). Pool checks themselves run whenever the caller
+  // ticks (every 5 s in the reference).
+  [[nodiscard]] absl::Time NextWakeup() const noexcept {
+    absl::Time next = absl::InfiniteFuture();
+    for (const Op& op : ops_) {
+      if (op.id == 0) next = std::min(next, std::max(op.due, throttled_until_));
+    }
+    if (!started_ && ops_.empty()) next = std::min(next, start_retry_at_);
+    return next;
+  }
+
+  // NodeController::Start()
+  //
+  // Asks EC2 for the instance's ENIs (DescribeNetworkInterfaces by
+  // instance). When the answer is applied, every attached ENI and its
+  // secondary IPs and prefixes are added to the datastore, and ENIs the
+  // datastore knows but EC2 does not attach to the node are removed (forced).
+  // Until then Tick does nothing. Call once, first.
+  void Start(absl::Time now, std::vector<Ec2Request>& out) {
+    (void)now;
+    if (started_ || HasOp(Step::kStart)) return;
+    Issue(Op{.step = Step::kStart,
+             .call = DescribeNetworkInterfacesRequest{.eni_ids = {},
+                                                      .instance_id = config_.instance_id}},
+          out);
+  }
+  [[nodiscard]] std::vector<Ec2Request> Start(absl::Time now) {
+    std::vector<Ec2Request> out;
+    Start(now, out);
+    return out;
+  }
+
+  // NodeController::Tick()
+  //
+  // One pool check (reference §4.3): grow if the pool is too low, else
+  // shrink if it is too high and 30 s have passed since the last decrease,
+  // then, independently, free at most one ENI; as PlanReconcile decides.
+  // Appends the requests to make to `out`. While busy, only sends what is
+  // scheduled and due (retries). O(1), allocation-free when nothing is to
+  // be done.
+  void Tick(absl::Time now, std::vector<Ec2Request>& out) {
+    if (!ops_.empty()) {
+      IssueDue(now, out);
+      return;
+    }
+    if (!started_) {
+      if (now >= start_retry_at_) Start(now, out);
+      return;
+    }
+    if (now < throttled_until_) return;
+    if (config_.reconcile_interval != absl::InfiniteDuration() &&
+        now - last_pool_action_ > config_.reconcile_interval) {
+      Issue(Op{.step = Step::kReconcile,
+               .call = DescribeNetworkInterfacesRequest{.eni_ids = {},
+                                                        .instance_id = config_.instance_id}},
+            out);
+      last_pool_action_ = now;
+      return;
+    }
+    const PoolStats stats = datastore_.Stats();  // applies ended cooldowns first
+    const std::uint64_t generation = datastore_.generation();
+    if (generation == idle_generation_ && now < idle_until_) return;
+    // A pod-free ENI to free needs a non-primary ENI: with one ENI there is
+    // none, so the stats-only trigger can be exact; otherwise it is
+    // conservative and PlanReconcile looks at the views.
+    const bool maybe_pod_free_eni = stats.enis + stats.excluded_enis > 1;
+    if (!IsPoolTooLow(config_.pool, stats) && !IsPoolTooHigh(config_.pool, stats) &&
+        !ShouldRemoveExtraEnis(config_.pool, stats, maybe_pod_free_eni)) {
+      // Stats-only predicates: nothing can happen until the pool changes.
+      idle_generation_ = generation;
+      idle_until_ = absl::InfiniteFuture();
+      return;
+    }
+    RunPoolCheck(now, stats, generation, out);
+  }
+  [[nodiscard]] std::vector<Ec2Request> Tick(absl::Time now) {
+    std::vector<Ec2Request> out;
+    Tick(now, out);
+    return out;
+  }
+
+  // NodeController::OnResult()
+  //
+  // Applies the answer to a request this controller issued, and appends
+  // any follow-up requests (the attach after a create, a retry with count
+  // 1, a resync describe, the delete after a failed attach) to `out`.
+  // NOT_FOUND if no request with that id is outstanding; INVALID_ARGUMENT if
+  // the request's call differs from the one issued under that id, or an OK
+  // answer carries the wrong kind of response. Either way nothing changes
+  // and the request stays outstanding.
+  [[nodiscard]] absl::Status OnResult(const Ec2Request& request, const Ec2Result& result,
+                                      absl::Time now, std::vector<Ec2Request>& out) {
+    const auto it = std::find_if(ops_.begin(), ops_.end(),
+                                 [&](const Op& op) { return op.id != 0 && op.id == request.id; });
+    if (it == ops_.end()) {
+      return absl::NotFoundError(absl::StrCat("request ", request.id, " (",
+                                              Ec2CallName(request.call),
+                                              ") is not outstanding at this controller"));
+    }
+    if (it->call.index() != request.call.index()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("request ", request.id, " was issued as ", Ec2CallName(it->call),
+                       ", not ", Ec2CallName(request.call)));
+    }
+    if (result.ok() && !ResponseFits(it->call, result.response)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "request ", request.id, " (", Ec2CallName(it->call),
+          ") answered OK with the wrong kind of response (alternative ", result.response.index(),
+          ")"));
+    }
+    Op op = std::move(*it);
+    ops_.erase(it);
+    idle_generation_ = kNoGeneration;
+    const std::size_t call = op.call.index();
+    const Ec2ErrorCode code = result.error_code();
+    if (code == Ec2ErrorCode::kNone) {
+      throttle_backoff_ = absl::ZeroDuration();
+    } else {
+      counters_.failures[call] += 1;
+      counters_.errors[static_cast<std::size_t>(code)] += 1;
+      counters_.errors_by_call[call][static_cast<std::size_t>(code)] += 1;
+      if (code == Ec2ErrorCode::kRequestLimitExceeded && OnThrottled(op, now)) return absl::OkStatus();
+    }
+    switch (op.step) {
+      case Step::kStart:
+      case Step::kReconcile:
+        OnDescribeInstance(op, result, now);
+        break;
+      case Step::kAssign:
+      case Step::kAssignRetry:
+        OnAssign(op, result, now, out);
+        break;
+      case Step::kResync:
+        OnResync(op, result);
+        break;
+      case Step::kCreate:
+        OnCreate(op, result, now, out);
+        break;
+      case Step::kAttach:
+        OnAttach(op, result, now, out);
+        break;
+      case Step::kUnassign:
+        if (!result.ok()) counters_.unassign_failures += 1;
+        break;
+      case Step::kDetach:
+        OnDetach(op, result, now);
+        break;
+      case Step::kDelete:
+        OnDelete(op, result, now);
+        break;
+    }
+    return absl::OkStatus();
+  }
+  [[nodiscard]] absl::StatusOr<std::vector<Ec2Request>> OnResult(const Ec2Request& request,
+                                                                 const Ec2Result& result,
+                                                                 absl::Time now) {
+    std::vector<Ec2Request> out;
+    if (absl::Status s = OnResult(request, result, now, out); !s.ok()) return s;
+    return out;
+  }
+
+  // NodeController::SetNodeSchedulable()
+  //
+  // Whether the node may schedule pods (false while it carries the
+  // node.kubernetes.io/unschedulable:NoSchedule taint). An unschedulable
+  // node neither grows nor frees ENIs unless
+  // WarmPoolConfig::manage_enis_non_schedulable (reference §4.1).
+  void SetNodeSchedulable(bool schedulable) noexcept {
+    if (schedulable != node_schedulable_) idle_generation_ = kNoGeneration;
+    node_schedulable_ = schedulable;
+  }
+
+  // NodeController::AddPod() / DeletePod()
+  //
+  // The CNI ADD and DEL: straight to the datastore (never waiting for EC2),
+  // counted for the reference's metrics. Same results as
+  // NodeDatastore::Assign() / Release().
+  [[nodiscard]] absl::StatusOr<Assignment> AddPod(const PodKey& pod) {
+    counters_.add_requests += 1;
+    absl::StatusOr<Assignment> assignment = datastore_.Assign(pod);
+    if (!assignment.ok() && assignment.status().code() == absl::StatusCode::kResourceExhausted) {
+      counters_.no_available_ip += 1;
+    }
+    return assignment;
+  }
+  [[nodiscard]] absl::StatusOr<Assignment> DeletePod(const PodKey& pod) {
+    counters_.del_requests += 1;
+    return datastore_.Release(pod);
+  }
+
+ private:
+  enum class Step : std::uint8_t {
+    kStart,
+    kReconcile,
+    kAssign,
+    kAssignRetry,
+    kResync,
+    kCreate,
+    kAttach,
+    kUnassign,
+    kDetach,
+    kDelete,
+  };
+
+  // One step of a sequence: in flight (id != 0) or scheduled (id == 0, sent
+  // by Tick once `due`).
+  struct Op {
+    std::uint64_t id = 0;
+    Step step = Step::kStart;
+    Ec2Call call{};
+    absl::Time due = absl::InfinitePast();
+    int attempts = 0;          // failed tries so far (detach / delete)
+    int throttle_retries = 0;  // throttled re-sends so far
+    std::string eni{};           // the ENI the step is about
+    NetworkInterface created{};  // kAttach: what the create returned
+    bool freeing = false;      // kDelete: the last step of freeing a pool ENI
+  };
+
+  static constexpr std::uint64_t kNoGeneration = ~std::uint64_t{0};
+
+  NodeController(const C& clock, ControllerConfig config)
+      : config_(std::move(config)),
+        datastore_(config_.pool.mode, clock, config_.pool.ip_cooldown, config_.placement),
+        next_id_(config_.first_request_id == 0 ? 1 : config_.first_request_id) {}
+
+  [[nodiscard]] bool HasOp(Step step) const {
+    return std::any_of(ops_.begin(), ops_.end(), [step](const Op& op) { return op.step == step; });
+  }
+
+  void Issue(Op op, std::vector<Ec2Request>& out) {
+    op.id = next_id_++;
+    if (next_id_ == 0) next_id_ = 1;  // 0 marks a scheduled step
+    counters_.calls[op.call.index()] += 1;
+    out.push_back(Ec2Request{op.id, op.call});
+    ops_.push_back(std::move(op));
+  }
+
+  void Schedule(Op op, absl::Time due) {
+    op.id = 0;
+    op.due = due;
+    ops_.push_back(std::move(op));
+  }
+
+  void IssueDue(absl::Time now, std::vector<Ec2Request>& out) {
+    if (now < throttled_until_) return;
+    for (Op& op : ops_) {
+      if (op.id != 0 || now < op.due) continue;
+      op.id = next_id_++;
+      if (next_id_ == 0) next_id_ = 1;
+      counters_.calls[op.call.index()] += 1;
+      out.push_back(Ec2Request{op.id, op.call});
+    }
+  }
+
+  static bool ResponseFits(const Ec2Call& call, const Ec2Response& response) {
+    switch (call.index()) {
+      case 0: return std::holds_alternative<NetworkInterface>(response);
+      case 1: return std::holds_alternative<std::string>(response);
+      case 4: return std::holds_alternative<std::vector<Ipv4Address>>(response);
+      case 5: return std::holds_alternative<std::vector<Ipv4Prefix>>(response);
+      case 8: return std::holds_alternative<std::vector<NetworkInterface>>(response);
+      default: return true;  // detach, delete, unassign: nothing to read
+    }
+  }
+
+  // Handles RequestLimitExceeded: backs off and re-sends `op` later. False
+  // when the retries are used up (or disabled): the caller then treats it
+  // as an ordinary failure.
+  bool OnThrottled(Op& op, absl::Time now) {
+    if (!config_.throttle.enabled) return false;
+    throttle_backoff_ = throttle_backoff_ == absl::ZeroDuration()
+                            ? config_.throttle.initial
+                            : std::min(throttle_backoff_ * 2, config_.throttle.max);
+    throttled_until_ = now + throttle_backoff_;
+    if (op.throttle_retries >= config_.throttle.max_retries) return false;
+    op.throttle_retries += 1;
+    counters_.throttle_retries += 1;
+    Schedule(std::move(op), throttled_until_);
+    return true;
+  }
+
+  // --- the pool check --------------------------------------------------------
+
+  void RunPoolCheck(absl::Time now, const PoolStats& stats, std::uint64_t generation,
+                    std::vector<Ec2Request>& out) {
+    counters_.pool_checks += 1;
+    inputs_.stats = stats;
+    inputs_.enis = datastore_.EniViews();
+    inputs_.now = now;
+    inputs_.since_last_decrease = now - last_decrease_;
+    inputs_.since_insufficient_addresses = now - last_insufficient_;
+    inputs_.unmanaged_enis = static_cast<int>(
+        std::count_if(enis_.begin(), enis_.end(), [](const ManagedEni& e) { return !e.in_pool; }));
+    inputs_.node_schedulable = node_schedulable_;
+    inputs_.free_cidrs.clear();
+    if (NeedsFreeCidrs(config_.pool, stats, inputs_.since_last_decrease)) {
+      // Only the decrease reads the free CIDRs; build them only then.
+      inputs_.free_cidrs = FreeCidrsOf(datastore_, inputs_.enis);
+    }
+    const ReconcilePlan plan = PlanReconcile(config_.pool, inputs_);
+    bool acted = false;
+    if (plan.increase.has_value() && plan.increase->count > 0) {
+      acted = true;
+      StartIncrease(*plan.increase, out);
+    }
+    if (!plan.releases.empty()) acted = ReleaseCidrs(plan.releases, now, out) || acted;
+    if (plan.free_eni.has_value() &&
+        !(plan.increase.has_value() && plan.increase->eni == plan.free_eni)) {
+      acted = FreeEni(plan.free_eni->view(), now, out) || acted;
+    }
+    if (acted) {
+      last_pool_action_ = now;
+      idle_generation_ = kNoGeneration;
+      return;
+    }
+    // Nothing to do: the same plan comes back until the pool changes or one
+    // of the policy's timers runs out.
+    idle_generation_ = generation;
+    idle_until_ = NextTimerAfter(now);
+  }
+
+  // The earliest time after `now` at which a timer the policy reads crosses
+  // its threshold: the decrease throttle, the insufficient-address
+  // back-off, an ENI reaching the minimum age to be freed.
+  [[nodiscard]] absl::Time NextTimerAfter(absl::Time now) const {
+    absl::Time next = absl::InfiniteFuture();
+    auto consider = [&](absl::Time t) {
+      if (t >= now) next = std::min(next, t);
+    };
+    consider(last_decrease_ + absl::Seconds(kDecreaseThrottleSeconds));
+    consider(last_insufficient_ + absl::Seconds(kInsufficientAddressBackoffSeconds));
+    for (const EniView& eni : inputs_.enis) consider(eni.created + absl::Seconds(kMinEniAgeSeconds));
+    return next;
+  }
+
+  void StartIncrease(const IncreaseStep& step, std::vector<Ec2Request>& out) {
+    const bool prefix = config_.pool.mode == AddressMode::kPrefix;
+    if (step.eni.has_value()) {
+      Issue(Op{.step = Step::kAssign, .call = AssignCall(step.eni->ToString(), step.count),
+               .eni = step.eni->ToString()},
+            out);
+      return;
+    }
+    CreateNetworkInterfaceRequest create{.subnet_id = config_.subnet_id,
+                                         .description = absl::StrCat("aws-K8S-", config_.instance_id)};
+    (prefix ? create.ipv4_prefix_count : create.secondary_ip_count) = step.count;
+    Issue(Op{.step = Step::kCreate, .call = std::move(create)}, out);
+  }
+
+  [[nodiscard]] Ec2Call AssignCall(std::string eni, int count) const {
+    if (config_.pool.mode == AddressMode::kPrefix) {
+      return AssignIpv4PrefixesRequest{.eni_id = std::move(eni), .count = count};
+    }
+    return AssignPrivateIpAddressesRequest{.eni_id = std::move(eni), .count = count};
+  }
+
+  // Removes the plan's CIDRs from the datastore (non-forced: one assigned
+  // meanwhile is skipped), then asks EC2 to unassign the ones removed.
+  bool ReleaseCidrs(const std::vector<CidrRelease>& releases, absl::Time now,
+                    std::vector<Ec2Request>& out) {
+    bool released = false;
+    for (const CidrRelease& release : releases) {
+      std::vector<Ipv4Address> ips;
+      std::vector<Ipv4Prefix> prefixes;
+      for (const Ipv4Prefix& cidr : release.cidrs) {
+        if (!datastore_.RemoveCidr(release.eni.view(), cidr, /*force=*/false).ok()) continue;
+        if (cidr.length() == 28) {
+          prefixes.push_back(cidr);
+        } else {
+          ips.push_back(cidr.network());
+        }
+      }
+      const auto removed = static_cast<std::int64_t>(ips.size() + prefixes.size());
+      if (removed == 0) continue;
+      released = true;
+      counters_.cidrs_released += removed;
+      if (!prefixes.empty()) {
+        Issue(Op{.step = Step::kUnassign,
+                 .call = UnassignIpv4PrefixesRequest{.eni_id = release.eni.ToString(),
+                                                     .prefixes = std::move(prefixes)},
+                 .eni = release.eni.ToString()},
+              out);
+      }
+      if (!ips.empty()) {
+        Issue(Op{.step = Step::kUnassign,
+                 .call = UnassignPrivateIpAddressesRequest{.eni_id = release.eni.ToString(),
+                                                           .addresses = std::move(ips)},
+                 .eni = release.eni.ToString()},
+              out);
+      }
+    }
+    if (released) {
+      counters_.decreases += 1;
+      last_decrease_ = now;
+    }
+    return released;
+  }
+
+  // Removes the ENI from the datastore first, then detaches it.
+  bool FreeEni(absl::string_view eni_id, absl::Time now, std::vector<Ec2Request>& out) {
+    (void)now;
+    ManagedEni* record = FindRecord(eni_id);
+    if (record == nullptr) return false;  // not attached by EC2's account: leave it
+    if (!datastore_.RemoveEni(eni_id, /*force=*/false).ok()) return false;
+    record->in_pool = false;
+    Issue(Op{.step = Step::kDetach,
+             .call = DetachNetworkInterfaceRequest{.attachment_id = record->attachment_id,
+                                                   .eni_id = record->id},
+             .eni = record->id},
+          out);
+    return true;
+  }
+
+  // --- answers ---------------------------------------------------------------
+
+  void OnAssign(Op& op, const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
+    const Ec2ErrorCode code = result.error_code();
+    if (code == Ec2ErrorCode::kNone) {
+      if (const auto* ips = std::get_if<std::vector<Ipv4Address>>(&result.response)) {
+        for (Ipv4Address ip : *ips) AddCidr(op.eni, Ipv4Prefix::FromAddress(ip));
+      } else if (const auto* prefixes = std::get_if<std::vector<Ipv4Prefix>>(&result.response)) {
+        for (const Ipv4Prefix& prefix : *prefixes) AddCidr(op.eni, prefix);
+      }
+      counters_.increases += 1;
+      return;
+    }
+    if (code == Ec2ErrorCode::kPrivateIpAddressLimitExceeded ||
+        code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
+      // The datastore is stale about this ENI: ask EC2 what it holds.
+      Issue(Op{.step = Step::kResync,
+               .call = DescribeNetworkInterfacesRequest{.eni_ids = {op.eni}, .instance_id = {}},
+               .eni = op.eni},
+            out);
+      return;
+    }
+    if (op.step == Step::kAssign) {
+      counters_.retries_with_one += 1;
+      Issue(Op{.step = Step::kAssignRetry, .call = AssignCall(op.eni, 1), .eni = op.eni}, out);
+      return;
+    }
+    if (IsInsufficientAddressError(code)) StartInsufficientBackoff(now);
+  }
+
+  void OnResync(Op& op, const Ec2Result& result) {
+    const Ec2ErrorCode code = result.error_code();
+    if (code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
+      ForgetEni(op.eni);
+      return;
+    }
+    if (code != Ec2ErrorCode::kNone) return;
+    const auto& interfaces = std::get<std::vector<NetworkInterface>>(result.response);
+    const auto it = std::find_if(interfaces.begin(), interfaces.end(),
+                                 [&](const NetworkInterface& ni) { return ni.id == op.eni; });
+    if (it == interfaces.end() || it->instance_id != config_.instance_id || !it->attached()) {
+      ForgetEni(op.eni);
+      return;
+    }
+    counters_.resyncs += 1;
+    if (SyncEniCidrs(*it)) counters_.increases += 1;
+  }
+
+  void OnCreate(Op& op, const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
+    const Ec2ErrorCode code = result.error_code();
+    if (code != Ec2ErrorCode::kNone) {
+      if (IsInsufficientAddressError(code)) StartInsufficientBackoff(now);
+      return;
+    }
+    counters_.enis_created += 1;
+    NetworkInterface created = std::get<NetworkInterface>(result.response);
+    const int device = LowestFreeDeviceIndex();
+    std::string id = created.id;
+    (void)op;
+    Issue(Op{.step = Step::kAttach,
+             .call = AttachNetworkInterfaceRequest{.eni_id = id,
+                                                   .instance_id = config_.instance_id,
+                                                   .device_index = device},
+             .eni = id,
+             .created = std::move(created)},
+          out);
+  }
+
+  void OnAttach(Op& op, const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
+    (void)now;
+    if (!result.ok()) {
+      // The reference deletes the ENI it could not attach (§7.1).
+      counters_.attach_failures += 1;
+      Issue(Op{.step = Step::kDelete, .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
+               .eni = op.eni},
+            out);
+      return;
+    }
+    const auto& attach = std::get<AttachNetworkInterfaceRequest>(op.call);
+    enis_.push_back(ManagedEni{.id = op.eni,
+                               .attachment_id = std::get<std::string>(result.response),
+                               .subnet_id = op.created.subnet_id,
+                               .device_index = attach.device_index,
+                               .in_pool = true});
+    counters_.enis_attached += 1;
+    if (!datastore_.AddEni({.id = op.eni, .device_number = attach.device_index,
+                            .subnet_id = op.created.subnet_id})
+             .ok()) {
+      counters_.rejected_cidrs += 1;
+      return;
+    }
+    for (Ipv4Address ip : op.created.secondary_ips) AddCidr(op.eni, Ipv4Prefix::FromAddress(ip));
+    for (const Ipv4Prefix& prefix : op.created.prefixes) AddCidr(op.eni, prefix);
+    counters_.increases += 1;
+  }
+
+  void OnDetach(Op& op, const Ec2Result& result, absl::Time now) {
+    const Ec2ErrorCode code = result.error_code();
+    if (code == Ec2ErrorCode::kNone || code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
+      DropRecord(op.eni);
+      if (code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
+        counters_.enis_freed += 1;  // already gone
+        return;
+      }
+      Schedule(Op{.step = Step::kDelete, .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
+                  .eni = op.eni, .freeing = true},
+               now + config_.cleanup.detach_delete_pause);
+      return;
+    }
+    if (!RetryCleanup(op, now, config_.cleanup.detach_initial)) {
+      counters_.enis_stranded += 1;  // still attached; kept out of the pool, counted as unmanaged
+    }
+  }
+
+  void OnDelete(Op& op, const Ec2Result& result, absl::Time now) {
+    const Ec2ErrorCode code = result.error_code();
+    if (code == Ec2ErrorCode::kNone || code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
+      // NotFound on delete is success (§7.1). A delete after a failed attach
+      // is not a freed pool ENI.
+      if (op.freeing) counters_.enis_freed += 1;
+      return;
+    }
+    if (!RetryCleanup(op, now, config_.cleanup.delete_initial)) counters_.enis_leaked += 1;
+  }
+
+  // Schedules another try of a detach or delete; false when the tries are
+  // used up.
+  bool RetryCleanup(Op& op, absl::Time now, absl::Duration initial) {
+    op.attempts += 1;
+    if (op.attempts >= config_.cleanup.max_attempts) return false;
+    absl::Duration delay = initial;
+    for (int i = 1; i < op.attempts && delay < config_.cleanup.max; ++i) delay *= 2;
+    Schedule(std::move(op), now + std::min(delay, config_.cleanup.max));
+    return true;
+  }
+
+  // Startup and periodic reconcile: EC2's view of the instance's ENIs
+  // replaces the datastore's.
+  void OnDescribeInstance(Op& op, const Ec2Result& result, absl::Time now) {
+    if (!result.ok()) {
+      if (op.step == Step::kStart) start_retry_at_ = now + config_.start_retry;
+      return;
+    }
+    const auto& interfaces = std::get<std::vector<NetworkInterface>>(result.response);
+    // ENIs EC2 no longer attaches to the node leave the datastore (forced).
+    std::vector<std::string> gone;
+    for (const EniView& view : datastore_.EniViews()) {
+      const bool attached = std::any_of(interfaces.begin(), interfaces.end(), [&](const auto& ni) {
+        return ni.id == view.id.view() && ni.instance_id == config_.instance_id && ni.attached();
+      });
+      if (!attached) gone.push_back(view.id.ToString());
+    }
+    for (const std::string& id : gone) ForgetEni(id);
+    std::erase_if(enis_, [&](const ManagedEni& record) {
+      return std::none_of(interfaces.begin(), interfaces.end(), [&](const auto& ni) {
+        return ni.id == record.id && ni.instance_id == config_.instance_id && ni.attached();
+      });
+    });
+    for (const NetworkInterface& ni : interfaces) {
+      if (ni.instance_id != config_.instance_id || !ni.attached()) continue;
+      ManagedEni* record = FindRecord(ni.id);
+      if (record == nullptr) {
+        enis_.push_back(ManagedEni{.id = ni.id, .attachment_id = ni.attachment_id,
+                                   .subnet_id = ni.subnet_id, .device_index = ni.device_index});
+        record = &enis_.back();
+      }
+      record->in_pool = true;
+      record->attachment_id = ni.attachment_id;
+      record->device_index = ni.device_index;
+      if (!datastore_.FindEni(ni.id).ok()) {
+        const bool primary = config_.primary_eni_id.empty() ? ni.device_index == 0
+                                                            : ni.id == config_.primary_eni_id;
+        if (!datastore_.AddEni({.id = ni.id, .device_number = ni.device_index, .primary = primary,
+                                .trunk = ni.interface_type == "trunk",
+                                .efa = ni.interface_type == "efa", .subnet_id = ni.subnet_id})
+                 .ok()) {
+          counters_.rejected_cidrs += 1;
+          continue;
+        }
+      }
+      SyncEniCidrs(ni);
+    }
+    if (op.step == Step::kStart) {
+      started_ = true;
+    } else {
+      counters_.reconciles += 1;
+    }
+  }
+
+  // Makes the datastore's CIDRs of one ENI what EC2 reports: adds the
+  // missing ones, force-removes the ones EC2 does not list. True if any
+  // was added.
+  bool SyncEniCidrs(const NetworkInterface& ni) {
+    std::vector<Ipv4Prefix> want;
+    want.reserve(ni.secondary_ips.size() + ni.prefixes.size());
+    for (Ipv4Address ip : ni.secondary_ips) {
+      if (ip != ni.primary_ip) want.push_back(Ipv4Prefix::FromAddress(ip));
+    }
+    want.insert(want.end(), ni.prefixes.begin(), ni.prefixes.end());
+    std::sort(want.begin(), want.end());
+    auto have = datastore_.Cidrs(ni.id);
+    if (!have.ok()) return false;
+    for (const CidrView& c : *have) {
+      if (std::binary_search(want.begin(), want.end(), c.cidr)) continue;
+      counters_.force_removed_ips += c.assigned;
+      (void)datastore_.RemoveCidr(ni.id, c.cidr, /*force=*/true);
+    }
+    bool added = false;
+    for (const Ipv4Prefix& cidr : want) {
+      const bool known = std::any_of(have->begin(), have->end(),
+                                     [&](const CidrView& c) { return c.cidr == cidr; });
+      if (!known) added = AddCidr(ni.id, cidr) || added;
+    }
+    return added;
+  }
+
+  bool AddCidr(absl::string_view eni, Ipv4Prefix cidr) {
+    if (!datastore_.AddCidr(eni, cidr).ok()) {
+      counters_.rejected_cidrs += 1;
+      return false;
+    }
+    counters_.cidrs_added += 1;
+    return true;
+  }
+
+  // Drops an ENI EC2 no longer gives the node, pods and all.
+  void ForgetEni(absl::string_view eni_id) {
+    if (auto view = datastore_.FindEni(eni_id); view.ok()) {
+      counters_.force_removed_enis += 1;
+      counters_.force_removed_ips += view->pods;
+      (void)datastore_.RemoveEni(eni_id, /*force=*/true);
+    }
+    DropRecord(eni_id);
+  }
+
+  void StartInsufficientBackoff(absl::Time now) {
+    last_insufficient_ = now;
+    counters_.insufficient_backoffs += 1;
+  }
+
+  [[nodiscard]] ManagedEni* FindRecord(absl::string_view id) {
+    for (ManagedEni& record : enis_) {
+      if (record.id == id) return &record;
+    }
+    return nullptr;
+  }
+  void DropRecord(absl::string_view id) {
+    std::erase_if(enis_, [&](const ManagedEni& record) { return record.id == id; });
+  }
+
+  // The lowest device index no known attachment uses (the reference reads
+  // it from DescribeInstances; the controller's records are the same truth
+  // for the ENIs it manages). Index 0 is the primary's.
+  [[nodiscard]] int LowestFreeDeviceIndex() const {
+    for (int index = 1;; ++index) {
+      const bool used = std::any_of(enis_.begin(), enis_.end(),
+                                    [index](const ManagedEni& e) { return e.device_index == index; });
+      if (!used) return index;
+    }
+  }
+
+  ControllerConfig config_;
+  NodeDatastore<C> datastore_;
+  ControllerCounters counters_;
+  std::vector<ManagedEni> enis_;
+  std::vector<Op> ops_;
+  ReconcileInputs inputs_;  // reused between pool checks
+  std::uint64_t next_id_ = 1;
+  bool started_ = false;
+  bool node_schedulable_ = true;
+  absl::Time start_retry_at_ = absl::InfinitePast();
+  absl::Time last_decrease_ = absl::InfinitePast();
+  absl::Time last_insufficient_ = absl::InfinitePast();
+  absl::Time last_pool_action_ = absl::InfinitePast();
+  absl::Time throttled_until_ = absl::InfinitePast();
+  absl::Duration throttle_backoff_ = absl::ZeroDuration();
+  std::uint64_t idle_generation_ = kNoGeneration;
+  absl::Time idle_until_ = absl::InfinitePast();
+};
+
+}  // namespace enipool
+
+#endif  // ENIPOOL_CONTROLLER_H_

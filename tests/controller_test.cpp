@@ -1,0 +1,270 @@
+// Tests for NodeController: configuration, startup, answer validation and
+// the pool converging to the reference's worked examples (reference §4.10)
+// against the simulated EC2, in both address modes.
+
+#include "enipool/controller.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "enipool/backend.h"
+#include "enipool/clock.h"
+#include "enipool/datastore.h"
+#include "enipool/sim/simulated_ec2.h"
+#include "testing/controller_harness.h"
+
+namespace enipool {
+namespace {
+
+using testing::SimNode;
+using testing::SimNodeSpec;
+
+// p3dn.24xlarge: 15 ENIs × 50 IPv4 addresses, max pods 737 (reference §4.10, §5.2).
+SimNodeSpec P3dn() {
+  return SimNodeSpec{.mode = AddressMode::kSecondaryIp, .max_enis = 15, .ipv4_per_eni = 50,
+                     .max_pods = 737};
+}
+
+// m5.large: 3 ENIs × 10 IPv4 addresses, max pods 29 (110 with prefixes).
+SimNodeSpec M5Large(AddressMode mode) {
+  return SimNodeSpec{.mode = mode, .max_enis = 3, .ipv4_per_eni = 10,
+                     .max_pods = mode == AddressMode::kPrefix ? 110 : 29};
+}
+
+TEST_CASE("NodeController::Create rejects a config it cannot run, naming the field") {
+  ManualClock clock;
+  ControllerConfig good = testing::MakeControllerConfig(M5Large(AddressMode::kPrefix));
+  REQUIRE(NodeController<ManualClock>::Create(clock, good).ok());
+
+  ControllerConfig no_instance = good;
+  no_instance.instance_id.clear();
+  CHECK(NodeController<ManualClock>::Create(clock, no_instance).status() ==
+        absl::InvalidArgumentError("controller config: instance_id is empty"));
+  ControllerConfig no_subnet = good;
+  no_subnet.subnet_id.clear();
+  CHECK(NodeController<ManualClock>::Create(clock, no_subnet).status() ==
+        absl::InvalidArgumentError("controller config: subnet_id (for new ENIs) is empty"));
+  ControllerConfig no_enis = good;
+  no_enis.pool.max_enis = 0;
+  CHECK(NodeController<ManualClock>::Create(clock, no_enis).status() ==
+        absl::InvalidArgumentError("controller config: max_enis 0 is below 1"));
+  ControllerConfig one_ip = good;
+  one_ip.pool.ipv4_per_eni = 1;
+  CHECK(NodeController<ManualClock>::Create(clock, one_ip).status() ==
+        absl::InvalidArgumentError("controller config: ipv4_per_eni 1 leaves no address for pods"));
+}
+
+TEST_CASE("NodeController starts from EC2's describe: ENIs, secondary IPs and prefixes") {
+  SimNode node(M5Large(AddressMode::kSecondaryIp));
+  auto& ec2 = node.ec2();
+  // Before the controller starts, the node already has a second ENI with two
+  // IPs and a prefix (left from an earlier run), and the primary has one IP.
+  REQUIRE(ec2.AssignPrivateIpAddresses({.eni_id = node.primary().id, .count = 1}).ok());
+  auto eni = ec2.CreateNetworkInterface({.subnet_id = "subnet-a", .secondary_ip_count = 2});
+  REQUIRE(eni.ok());
+  REQUIRE(ec2.AttachNetworkInterface({.eni_id = eni->id, .instance_id = "i-node", .device_index = 1}).ok());
+  REQUIRE(ec2.AssignIpv4Prefixes({.eni_id = eni->id, .count = 1}).ok());
+
+  auto& controller = node.controller();
+  std::vector<Ec2Request> requests = controller.Start(node.clock().Now());
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].call == Ec2Call{DescribeNetworkInterfacesRequest{.eni_ids = {}, .instance_id = "i-node"}});
+  CHECK(controller.Tick(node.clock().Now()).empty());  // nothing until the answer
+  CHECK_FALSE(controller.started());
+  REQUIRE(controller.OnResult(requests[0], ec2.Call(requests[0].call), node.clock().Now()).ok());
+  CHECK(controller.started());
+
+  const auto views = node.datastore().EniViews();
+  REQUIRE(views.size() == 2);
+  CHECK(views[0].id == node.primary().id);
+  CHECK(views[0].primary);
+  CHECK(views[0].secondary_ips == 1);
+  CHECK(views[1].id == eni->id);
+  CHECK_FALSE(views[1].primary);
+  CHECK(views[1].device_number == 1);
+  CHECK(views[1].secondary_ips == 2);
+  CHECK(views[1].prefixes == 1);  // other-mode entries are kept, not counted
+  CHECK(node.datastore().Stats().total_ips == 3);
+  CHECK(testing::CheckNodeAgainstEc2(controller, ec2) == absl::OkStatus());
+}
+
+TEST_CASE("NodeController::OnResult rejects answers it did not ask for and changes nothing") {
+  SimNode node(M5Large(AddressMode::kSecondaryIp));
+  auto& controller = node.controller();
+  const absl::Time now = node.clock().Now();
+  std::vector<Ec2Request> requests = controller.Start(now);
+  REQUIRE(requests.size() == 1);
+  const Ec2Request describe = requests[0];
+  const std::uint64_t generation = node.datastore().generation();
+  std::vector<Ec2Request> out;
+
+  SUBCASE("an unknown request id") {
+    Ec2Request stranger = describe;
+    stranger.id += 100;
+    CHECK(controller.OnResult(stranger, Ec2Result{}, now, out) ==
+          absl::NotFoundError(absl::StrCat("request ", stranger.id,
+                                           " (DescribeNetworkInterfaces) is not outstanding at "
+                                           "this controller")));
+  }
+  SUBCASE("a different call under the request's id") {
+    Ec2Request other{describe.id, DeleteNetworkInterfaceRequest{.eni_id = "eni-1"}};
+    CHECK(controller.OnResult(other, Ec2Result{}, now, out) ==
+          absl::InvalidArgumentError(absl::StrCat("request ", describe.id,
+                                                  " was issued as DescribeNetworkInterfaces, not "
+                                                  "DeleteNetworkInterface")));
+  }
+  SUBCASE("an OK answer of the wrong kind") {
+    const Ec2Result wrong{absl::OkStatus(), std::string("attach-1")};
+    CHECK(controller.OnResult(describe, wrong, now, out) ==
+          absl::InvalidArgumentError(absl::StrCat("request ", describe.id,
+                                                  " (DescribeNetworkInterfaces) answered OK with "
+                                                  "the wrong kind of response (alternative 2)")));
+  }
+  CHECK(out.empty());
+  CHECK(controller.busy());
+  CHECK(controller.in_flight() == 1);
+  CHECK_FALSE(controller.started());
+  CHECK(node.datastore().generation() == generation);
+  // The real answer is still accepted afterwards.
+  CHECK(controller.OnResult(describe, node.ec2().Call(describe.call), now, out).ok());
+  CHECK(controller.started());
+}
+
+TEST_CASE("NodeController reproduces the default secondary-IP example: p3dn 0/3/95 pods") {
+  // Reference §4.10: WARM_ENI_TARGET=1 keeps a full ENI's worth (S = 49) free:
+  // 0 pods → 1 ENI / 49 IPs; 3 pods → 2 / 98; 95 pods → 3 / 147.
+  SimNode node(P3dn());
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().enis == 1);
+  CHECK(node.datastore().Stats().total_ips == 49);
+
+  REQUIRE(node.AddPods(0, 3) == 3);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().enis == 2);
+  CHECK(node.datastore().Stats().total_ips == 98);
+
+  REQUIRE(node.AddPods(3, 92) == 92);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().enis == 3);
+  CHECK(node.datastore().Stats().total_ips == 147);
+  CHECK(testing::CheckNodeAgainstEc2(node.controller(), node.ec2()) == absl::OkStatus());
+  // Everything came from EC2 answers: 49 IPs on the primary, two new ENIs.
+  const auto& counters = node.controller().counters();
+  CHECK(counters.enis_attached == 2);
+  CHECK(counters.cidrs_added == 147);
+  CHECK(counters.errors_of(Ec2ErrorCode::kNone) == 0);
+}
+
+TEST_CASE("NodeController frees an extra ENI once pods leave (WARM_ENI_TARGET=1)") {
+  SimNode node(P3dn());
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.AddPodsWaiting(0, 95) == 95);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  REQUIRE(node.datastore().Stats().enis == 3);
+  node.DeletePods(0, 95);
+  // Cooling addresses block freeing an ENI (30 s) and new ENIs are kept for
+  // 60 s; then one ENI goes per check while A ≥ 2 · 49.
+  node.clock().AdvanceTime(absl::Seconds(61));
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().enis == 1);
+  CHECK(node.datastore().Stats().total_ips == 49);
+  CHECK(node.controller().counters().enis_freed == 2);
+  CHECK(node.ec2().eni_count() == 1);  // detached and deleted in EC2 too
+  CHECK(node.ec2().unattached_eni_count() == 0);
+  CHECK(testing::CheckNodeAgainstEc2(node.controller(), node.ec2()) == absl::OkStatus());
+}
+
+TEST_CASE("NodeController keeps WARM_PREFIX_TARGET=1 free in prefix mode, growing and shrinking") {
+  SimNode node(M5Large(AddressMode::kPrefix));
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.Converge() == absl::OkStatus());
+  // No pods: one free prefix (16 free addresses) is enough.
+  CHECK(node.datastore().Stats().total_prefixes == 1);
+  // One pod: 15 free addresses < 16 → one more prefix (needed: max(1, 1 − 0)).
+  REQUIRE(node.AddPods(0, 1) == 1);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_prefixes == 2);
+  // 40 pods: ⌈40 / 16⌉ = 3 prefixes in use, and the free addresses must
+  // reach 16 again: 4 prefixes (64 addresses, 24 free).
+  REQUIRE(node.AddPodsWaiting(1, 39) == 39);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_prefixes == 4);
+  CHECK(node.datastore().Stats().enis == 1);  // prefixes go on existing ENIs first
+  // Pods leave: free prefixes above 1 are released (one decrease per 30 s).
+  node.DeletePods(0, 40);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_prefixes == 1);
+  CHECK(node.controller().counters().decreases >= 1);
+  const auto* primary = node.ec2().FindEni(node.primary().id);
+  REQUIRE(primary != nullptr);
+  CHECK(primary->prefixes.size() == 1);  // unassigned in EC2 as well
+  CHECK(testing::CheckNodeAgainstEc2(node.controller(), node.ec2()) == absl::OkStatus());
+}
+
+TEST_CASE("NodeController follows WARM_IP_TARGET / MINIMUM_IP_TARGET in secondary-IP mode") {
+  // Reference §4.10: total ≈ max(M, pods + W), filling the current ENI then a
+  // new one carrying only the shortfall; over the band, IPs are released.
+  SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
+  spec.warm_ip_target = 5;
+  spec.minimum_ip_target = 10;
+  SimNode node(spec);
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.Converge() == absl::OkStatus());
+  // M = 10 > 0 + 5, but one ENI holds only S = 9: 9 on the primary, 1 on a new ENI.
+  CHECK(node.datastore().Stats().total_ips == 10);
+  CHECK(node.datastore().Stats().enis == 2);
+  REQUIRE(node.AddPodsWaiting(0, 8) == 8);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_ips == 8 + 5);
+  node.DeletePods(0, 8);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_ips == 10);
+  CHECK(testing::CheckNodeAgainstEc2(node.controller(), node.ec2()) == absl::OkStatus());
+}
+
+TEST_CASE("NodeController follows WARM_IP_TARGET in prefix mode, in whole prefixes") {
+  // Reference §4.10: grow by ⌈short / 16⌉ prefixes; over = prefixes beyond
+  // ⌈(assigned + W) / 16⌉ that are free.
+  SimNodeSpec spec = M5Large(AddressMode::kPrefix);
+  spec.warm_ip_target = 20;
+  SimNode node(spec);
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_prefixes == 2);  // ⌈20 / 16⌉
+  REQUIRE(node.AddPodsWaiting(0, 30) == 30);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_prefixes == 4);  // ⌈(30 + 20) / 16⌉
+  node.DeletePods(0, 30);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_prefixes == 2);
+  CHECK(testing::CheckNodeAgainstEc2(node.controller(), node.ec2()) == absl::OkStatus());
+}
+
+TEST_CASE("NodeController ticks without a pool check while nothing changes") {
+  SimNode node(P3dn());
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.AddPods(0, 10) == 10);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  const std::int64_t checks = node.controller().counters().pool_checks;
+  std::vector<Ec2Request> out;
+  for (int i = 0; i < 1000; ++i) {
+    node.clock().AdvanceTime(absl::Seconds(5));
+    node.controller().Tick(node.clock().Now(), out);
+  }
+  CHECK(out.empty());
+  CHECK(node.controller().counters().pool_checks == checks);
+  // A pod event that makes the pool too low is seen at the next tick.
+  REQUIRE(node.AddPods(10, 40) == 40);
+  node.controller().Tick(node.clock().Now(), out);
+  CHECK(out.size() == 1);
+  CHECK(node.controller().counters().pool_checks == checks + 1);
+}
+
+}  // namespace
+}  // namespace enipool
