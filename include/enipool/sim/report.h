@@ -187,7 +187,9 @@ struct RunReport {
   }
 };
 
-namespace internal {
+}  // namespace enipool::sim
+
+namespace enipool::internal {
 
 inline std::string FormatSeconds(absl::Duration d) {
   if (d < absl::ZeroDuration()) return "-";
@@ -205,59 +207,59 @@ inline std::string FormatDurationShort(absl::Duration d) {
 }
 
 // Rows of the comparison table: label, then one cell per run.
-inline std::vector<std::vector<std::string>> TableRows(const std::vector<RunReport>& runs) {
+inline std::vector<std::vector<std::string>> TableRows(const std::vector<sim::RunReport>& runs) {
   std::vector<std::vector<std::string>> rows;
   const auto row = [&](std::string label, auto cell) {
     std::vector<std::string> r{std::move(label)};
-    for (const RunReport& run : runs) r.push_back(cell(run));
+    for (const sim::RunReport& run : runs) r.push_back(cell(run));
     rows.push_back(std::move(r));
   };
   const auto num = [](std::int64_t v) { return absl::StrCat(v); };
-  row("", [](const RunReport& r) { return r.name; });
-  row("pods created", [&](const RunReport& r) { return num(r.pods_created); });
-  row("pods ready at end", [&](const RunReport& r) { return num(r.pods_ready); });
-  row("pods pending at end", [&](const RunReport& r) { return num(r.pods_pending); });
-  row("pods that had to wait", [&](const RunReport& r) { return num(r.pods_waited); });
-  row("failed CNI ADDs (retried)", [&](const RunReport& r) { return num(r.failed_adds); });
-  row("time to all-ready", [](const RunReport& r) { return FormatDurationShort(r.all_ready_at); });
-  row("time to IP p50", [](const RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.5)); });
-  row("time to IP p95", [](const RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.95)); });
-  row("time to IP p99", [](const RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.99)); });
-  row("time to IP max", [](const RunReport& r) { return FormatDurationShort(r.time_to_ip.max()); });
-  row("EC2 calls", [&](const RunReport& r) { return num(r.ec2_calls); });
+  row("", [](const sim::RunReport& r) { return r.name; });
+  row("pods created", [&](const sim::RunReport& r) { return num(r.pods_created); });
+  row("pods ready at end", [&](const sim::RunReport& r) { return num(r.pods_ready); });
+  row("pods pending at end", [&](const sim::RunReport& r) { return num(r.pods_pending); });
+  row("pods that had to wait", [&](const sim::RunReport& r) { return num(r.pods_waited); });
+  row("failed CNI ADDs (retried)", [&](const sim::RunReport& r) { return num(r.failed_adds); });
+  row("time to all-ready", [](const sim::RunReport& r) { return FormatDurationShort(r.all_ready_at); });
+  row("time to IP p50", [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.5)); });
+  row("time to IP p95", [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.95)); });
+  row("time to IP p99", [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.99)); });
+  row("time to IP max", [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.max()); });
+  row("EC2 calls", [&](const sim::RunReport& r) { return num(r.ec2_calls); });
   std::map<std::string, bool> apis, codes;
-  for (const RunReport& run : runs) {
+  for (const sim::RunReport& run : runs) {
     for (const auto& [api, n] : run.calls_by_api) apis[api] = true;
     for (const auto& [code, n] : run.errors_by_code) codes[code] = true;
   }
   for (const auto& [api, unused] : apis) {
-    row(absl::StrCat("  ", api), [&, api = api](const RunReport& r) {
+    row(absl::StrCat("  ", api), [&, api = api](const sim::RunReport& r) {
       const auto it = r.calls_by_api.find(api);
       return num(it == r.calls_by_api.end() ? 0 : it->second);
     });
   }
-  row("ENI attachments", [&](const RunReport& r) { return num(r.eni_attachments); });
-  row("throttled calls", [&](const RunReport& r) { return num(r.throttled_calls); });
+  row("ENI attachments", [&](const sim::RunReport& r) { return num(r.eni_attachments); });
+  row("throttled calls", [&](const sim::RunReport& r) { return num(r.throttled_calls); });
   for (const auto& [code, unused] : codes) {
-    row(absl::StrCat("errors: ", code), [&, code = code](const RunReport& r) {
+    row(absl::StrCat("errors: ", code), [&, code = code](const sim::RunReport& r) {
       const auto it = r.errors_by_code.find(code);
       return num(it == r.errors_by_code.end() ? 0 : it->second);
     });
   }
-  row("ENIs at end (peak)", [&](const RunReport& r) {
+  row("ENIs at end (peak)", [&](const sim::RunReport& r) {
     return absl::StrCat(r.final_sample().enis, " (", r.peak_enis, ")");
   });
-  row("prefixes at end (peak)", [&](const RunReport& r) {
+  row("prefixes at end (peak)", [&](const sim::RunReport& r) {
     return absl::StrCat(r.final_sample().prefixes, " (", r.peak_prefixes, ")");
   });
-  row("addresses held / assigned", [&](const RunReport& r) {
+  row("addresses held / assigned", [&](const sim::RunReport& r) {
     return absl::StrCat(r.final_sample().addresses, " / ", r.final_sample().assigned);
   });
-  row("idle address-hours", [](const RunReport& r) {
+  row("idle address-hours", [](const sim::RunReport& r) {
     return absl::StrFormat("%.1f", r.idle_address_seconds / 3600);
   });
-  row("subnet addresses used", [&](const RunReport& r) { return num(r.final_sample().subnet_used); });
-  row("subnet free aligned /28s", [&](const RunReport& r) { return num(r.final_sample().subnet_free_28); });
+  row("subnet addresses used", [&](const sim::RunReport& r) { return num(r.final_sample().subnet_used); });
+  row("subnet free aligned /28s", [&](const sim::RunReport& r) { return num(r.final_sample().subnet_free_28); });
   return rows;
 }
 
@@ -296,7 +298,9 @@ inline std::string CsvField(absl::string_view text) {
   return out + "\"";
 }
 
-}  // namespace internal
+}  // namespace enipool::internal
+
+namespace enipool::sim {
 
 // PrintTable()
 //

@@ -67,33 +67,35 @@ namespace enipool::sim {
 // with any standard library)
 // -----------------------------------------------------------------------------
 
-namespace internal {
+}  // namespace enipool::sim
+
+namespace enipool::internal {
 
 // A double uniform in [0, 1) from the top 53 bits.
-inline double Uniform01(std::mt19937_64& rng) {
+inline double SimUniform01(std::mt19937_64& rng) {
   return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }
 
 // Exponential with the given mean (inverse transform).
-inline double Exponential(std::mt19937_64& rng, double mean) {
-  return -mean * std::log1p(-Uniform01(rng));
+inline double SimExponential(std::mt19937_64& rng, double mean) {
+  return -mean * std::log1p(-SimUniform01(rng));
 }
 
 // Standard normal (Box–Muller; one of the pair is dropped, which keeps the
 // generator stateless and the stream easy to reason about).
-inline double StandardNormal(std::mt19937_64& rng) {
-  const double u1 = 1.0 - Uniform01(rng);  // (0, 1]
-  const double u2 = Uniform01(rng);
+inline double SimStandardNormal(std::mt19937_64& rng) {
+  const double u1 = 1.0 - SimUniform01(rng);  // (0, 1]
+  const double u2 = SimUniform01(rng);
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
 // An integer in [0, n), n > 0 (modulo: the bias, below n / 2^64, is
 // irrelevant here, and the result is the same on every platform).
-inline std::uint64_t UniformIndex(std::mt19937_64& rng, std::uint64_t n) { return rng() % n; }
+inline std::uint64_t SimUniformIndex(std::mt19937_64& rng, std::uint64_t n) { return rng() % n; }
 
 // Mixes a seed with a stream number so that independent streams of one run
 // (workload, scheduler, jitter, EC2) do not share numbers (SplitMix64).
-inline std::uint64_t StreamSeed(std::uint64_t seed, std::uint64_t stream) {
+inline std::uint64_t SimStreamSeed(std::uint64_t seed, std::uint64_t stream) {
   std::uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (stream + 1);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -113,7 +115,9 @@ inline std::optional<absl::Duration> ParseSecondsOrDuration(absl::string_view te
   return std::nullopt;
 }
 
-}  // namespace internal
+}  // namespace enipool::internal
+
+namespace enipool::sim {
 
 // -----------------------------------------------------------------------------
 // Specs
@@ -433,7 +437,7 @@ struct PodEvent {
 class WorkloadGenerator {
  public:
   WorkloadGenerator(const WorkloadSpec& spec, std::uint64_t seed)
-      : spec_(&spec), rng_(internal::StreamSeed(seed, /*stream=*/1)) {
+      : spec_(&spec), rng_(internal::SimStreamSeed(seed, /*stream=*/1)) {
     if (const auto* trace = std::get_if<TraceWorkload>(spec_)) {
       trace_ids_.reserve(trace->records.size());
     }
@@ -456,11 +460,11 @@ class WorkloadGenerator {
     switch (lifetime.kind) {
       case Lifetime::Kind::kForever: return -1;
       case Lifetime::Kind::kFixed: return absl::ToInt64Nanoseconds(lifetime.mean);
-      case Lifetime::Kind::kExponential: seconds = internal::Exponential(rng, mean); break;
+      case Lifetime::Kind::kExponential: seconds = internal::SimExponential(rng, mean); break;
       case Lifetime::Kind::kLogNormal: {
         // E[X] = exp(mu + sigma^2 / 2) = mean.
         const double mu = std::log(mean) - lifetime.sigma * lifetime.sigma / 2;
-        seconds = std::exp(mu + lifetime.sigma * internal::StandardNormal(rng));
+        seconds = std::exp(mu + lifetime.sigma * internal::SimStandardNormal(rng));
         break;
       }
     }
@@ -479,7 +483,7 @@ class WorkloadGenerator {
       return PodEvent{0, PodEvent::Type::kAdd, next_pod_++, -1, SampleLifetime(w.lifetime, rng_)};
     }
     if (!(w.arrivals_per_second > 0)) return std::nullopt;
-    clock_s_ += internal::Exponential(rng_, 1.0 / w.arrivals_per_second);
+    clock_s_ += internal::SimExponential(rng_, 1.0 / w.arrivals_per_second);
     return PodEvent{static_cast<std::int64_t>(clock_s_ * 1e9), PodEvent::Type::kAdd, next_pod_++,
                     -1, SampleLifetime(w.lifetime, rng_)};
   }
@@ -493,10 +497,10 @@ class WorkloadGenerator {
     const double peak_s = absl::ToDoubleSeconds(w.peak_at);
     constexpr double kDay = 86400.0;
     for (;;) {  // thinning: candidates at the peak rate, kept with rate(t) / peak
-      clock_s_ += internal::Exponential(rng_, 1.0 / peak_rate);
+      clock_s_ += internal::SimExponential(rng_, 1.0 / peak_rate);
       const double rate = w.mean_arrivals_per_second *
                           (1 + w.amplitude * std::cos(2 * std::numbers::pi * (clock_s_ - peak_s) / kDay));
-      if (internal::Uniform01(rng_) * peak_rate < rate) break;
+      if (internal::SimUniform01(rng_) * peak_rate < rate) break;
     }
     return PodEvent{static_cast<std::int64_t>(clock_s_ * 1e9), PodEvent::Type::kAdd, next_pod_++,
                     -1, SampleLifetime(w.lifetime, rng_)};
