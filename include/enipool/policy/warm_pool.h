@@ -1001,7 +1001,9 @@ inline absl::Status WarmPoolConfig::ValidateEnvironment(EnvLookup lookup, const 
                                       v.fallback ? "true" : "false", ")"));
     }
   }
-  const WarmPoolConfig config = FromEnvironment(lookup, base);
+  WarmPoolConfig config = FromEnvironment(lookup, base);
+  // A negative IP_COOLDOWN_PERIOD was named above already.
+  config.ip_cooldown = std::max(config.ip_cooldown, absl::ZeroDuration());
   if (internal::ReadBool(lookup, internal::kBoolVariables[0]) && !base.prefix_delegation_supported) {
     problems.push_back(
         "ENABLE_PREFIX_DELEGATION=true on an instance type without prefix delegation (not Nitro): "
