@@ -1,0 +1,79 @@
+#include "enipool/sim/throttle.h"
+
+#include <doctest/doctest.h>
+
+#include <cstddef>
+
+#include "absl/time/time.h"
+#include "enipool/backend.h"
+#include "enipool/internal/token_bucket.h"
+#include "enipool/sim/ec2_api.h"
+
+namespace {
+
+using enipool::internal::TokenBucket;
+using enipool::sim::AccountThrottle;
+using enipool::sim::CallKind;
+using enipool::sim::Ec2Action;
+using enipool::sim::ThrottleConfig;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'000'000);
+
+TEST_CASE("TokenBucket starts full, empties one token per call and refills at its rate up to capacity") {
+  TokenBucket bucket(3, 2, kStart);  // 3 tokens, 2 a second
+  CHECK(bucket.TryTake(kStart));
+  CHECK(bucket.TryTake(kStart));
+  CHECK(bucket.TryTake(kStart));
+  CHECK_FALSE(bucket.TryTake(kStart));
+  CHECK(bucket.TimeUntilToken(kStart) == absl::Milliseconds(500));
+  CHECK_FALSE(bucket.TryTake(kStart + absl::Milliseconds(499)));
+  CHECK(bucket.TryTake(kStart + absl::Milliseconds(500)));
+  CHECK(bucket.Available(kStart + absl::Hours(1)) == 3.0);  // never above capacity
+  // Time that goes backwards refills nothing.
+  CHECK(bucket.Available(kStart) == doctest::Approx(0.0));
+}
+
+TEST_CASE("ThrottleConfig::Ec2Defaults holds AWS's published bucket sizes and refill rates") {
+  const ThrottleConfig config = ThrottleConfig::Ec2Defaults();
+  CHECK(config.enabled);
+  CHECK(config.Get(Ec2Action::kCreateNetworkInterface) == enipool::sim::BucketSpec{100, 5});
+  CHECK(config.Get(Ec2Action::kDeleteNetworkInterface) == enipool::sim::BucketSpec{100, 5});
+  CHECK(config.Get(Ec2Action::kAssignPrivateIpAddresses) == enipool::sim::BucketSpec{100, 5});
+  CHECK(config.Get(Ec2Action::kUnassignPrivateIpAddresses) == enipool::sim::BucketSpec{100, 5});
+  CHECK(config.Get(Ec2Action::kAttachNetworkInterface) == enipool::sim::BucketSpec{50, 5});
+  CHECK(config.Get(Ec2Action::kDetachNetworkInterface) == enipool::sim::BucketSpec{50, 5});
+  CHECK(config.Get(Ec2Action::kDescribeNetworkInterfaces) == enipool::sim::BucketSpec{100, 20});
+  CHECK_FALSE(ThrottleConfig::Disabled().enabled);
+}
+
+TEST_CASE("AccountThrottle keeps one bucket per action and admits everything when disabled") {
+  AccountThrottle throttle(ThrottleConfig::Ec2Defaults(), kStart);
+  for (int i = 0; i < 50; ++i) REQUIRE(throttle.TryAdmit(Ec2Action::kAttachNetworkInterface, kStart));
+  CHECK_FALSE(throttle.TryAdmit(Ec2Action::kAttachNetworkInterface, kStart));
+  CHECK(throttle.TimeUntilAdmitted(Ec2Action::kAttachNetworkInterface, kStart) == absl::Milliseconds(200));
+  CHECK(throttle.TryAdmit(Ec2Action::kDetachNetworkInterface, kStart));
+  CHECK(throttle.Available(Ec2Action::kDescribeNetworkInterfaces, kStart) == 100.0);
+
+  AccountThrottle off(ThrottleConfig::Disabled(), kStart);
+  for (int i = 0; i < 1000; ++i) REQUIRE(off.TryAdmit(Ec2Action::kAttachNetworkInterface, kStart));
+  CHECK(off.TimeUntilAdmitted(Ec2Action::kAttachNetworkInterface, kStart) == absl::ZeroDuration());
+}
+
+TEST_CASE("ActionOf bills IP and prefix calls to the same EC2 action") {
+  using enipool::sim::ActionOf;
+  CHECK(ActionOf(CallKind::kAssignPrivateIpAddresses) == Ec2Action::kAssignPrivateIpAddresses);
+  CHECK(ActionOf(CallKind::kAssignIpv4Prefixes) == Ec2Action::kAssignPrivateIpAddresses);
+  CHECK(ActionOf(CallKind::kUnassignPrivateIpAddresses) == Ec2Action::kUnassignPrivateIpAddresses);
+  CHECK(ActionOf(CallKind::kUnassignIpv4Prefixes) == Ec2Action::kUnassignPrivateIpAddresses);
+  CHECK(enipool::sim::Ec2ActionName(ActionOf(CallKind::kAssignIpv4Prefixes)) == "AssignPrivateIpAddresses");
+  for (std::size_t k = 0; k < enipool::sim::kCallKindCount; ++k) {
+    const auto kind = static_cast<CallKind>(k);
+    CAPTURE(enipool::sim::CallKindName(kind));
+    CHECK(enipool::sim::CallKindName(kind) != "Unknown");
+  }
+  CHECK(enipool::sim::CallKindOf(enipool::AssignIpv4PrefixesRequest{}) == CallKind::kAssignIpv4Prefixes);
+  CHECK(enipool::sim::CallKindName(CallKind::kDescribeNetworkInterfaces) ==
+        enipool::Ec2CallName(enipool::DescribeNetworkInterfacesRequest{}));
+}
+
+}  // namespace
