@@ -1,0 +1,360 @@
+// -----------------------------------------------------------------------------
+// File: sim/scenario.h
+// -----------------------------------------------------------------------------
+//
+// `sim::ClusterConfig`: everything one simulated run needs — instance type,
+// node count, subnets, workload, address mode and warm targets, seed,
+// duration, sampling — and the text forms that build it: `key=value`
+// settings, shared by command-line flags (`--key value`) and scenario files
+// (one `key=value` a line, `#` comments).
+//
+// Settings (keys; values):
+//   name                 label of the run in tables, CSV and the chart
+//   instance-type        e.g. m5.large (limits from enipool/instance_limits.h)
+//   nodes                node count, ≥ 1
+//   subnet               CIDR[,reserve=CIDR...]; repeat for several subnets
+//                        (node i uses subnet i mod count); "reserve" adds a
+//                        prefix CIDR reservation. Default 10.0.0.0/16.
+//   workload             burst:N | churn:RATE,LIFETIME[,DIST] | daily:... |
+//                        trace:FILE (see sim/workload.h)
+//   mode                 secondary-ip | prefix
+//   warm-eni-target, warm-ip-target, minimum-ip-target, warm-prefix-target
+//   max-pods             kubelet max pods (default from the instance type)
+//   max-eni              MAX_ENI (default: the instance limit)
+//   ip-cooldown          IP_COOLDOWN_PERIOD, e.g. 30s
+//   placement            best-fit | spread | first-fit
+//   seed, duration, sample-interval
+//   throttle             on | off   (account-wide EC2 token buckets)
+//   latency              default | zero
+//
+// Defaults follow the shipped aws-node manifest, not the code: WARM_ENI_TARGET=1
+// and WARM_PREFIX_TARGET=1 (the code default 0 makes prefix mode flap,
+// reference §4.11 pitfall 5).
+//
+// Example:
+//
+//   enipool::sim::ClusterConfig config;
+//   ENIPOOL_RETURN_IF_ERROR(enipool::sim::ApplySetting(config, "mode", "prefix"));
+//   ENIPOOL_ASSIGN_OR_RETURN(config, enipool::sim::ParseScenario("nodes=50\nworkload=burst:2000\n", config));
+//   ENIPOOL_RETURN_IF_ERROR(enipool::sim::ResolveConfig(config));   // limits filled, checked
+
+#ifndef ENIPOOL_SIM_SCENARIO_H_
+#define ENIPOOL_SIM_SCENARIO_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "enipool/datastore.h"
+#include "enipool/instance_limits.h"
+#include "enipool/ipv4.h"
+#include "enipool/max_pods.h"
+#include "enipool/policy/warm_pool.h"
+#include "enipool/status.h"
+#include "enipool/sim/latency.h"
+#include "enipool/sim/throttle.h"
+#include "enipool/sim/workload.h"
+
+namespace enipool::sim {
+
+// SubnetConfig
+//
+// One subnet of the simulated VPC.
+struct SubnetConfig {
+  Ipv4Prefix cidr;
+  std::vector<Ipv4Prefix> prefix_reservations;
+  friend bool operator==(const SubnetConfig&, const SubnetConfig&) = default;
+};
+
+// ClusterConfig
+//
+// One scenario. See the file comment for the meaning of each setting.
+struct ClusterConfig {
+  std::string name = "run";
+  std::string instance_type = "m5.large";
+  int nodes = 10;
+  std::vector<SubnetConfig> subnets;  // empty: one 10.0.0.0/16
+  WorkloadSpec workload = BurstWorkload{.pods = 100};
+  // Mode and targets. max_enis / ipv4_per_eni / max_pods /
+  // prefix_delegation_supported are filled by ResolveConfig() from the
+  // instance type unless set (max_pods via `max_pods` below).
+  WarmPoolConfig pool = [] {
+    WarmPoolConfig c;
+    c.warm_eni_target = 1;
+    c.warm_prefix_target = 1;
+    return c;
+  }();
+  int max_pods = 0;  // 0: from the instance type (see ResolveConfig())
+  int max_eni = 0;   // MAX_ENI; 0: the instance limit
+  Placement placement = Placement::kBestFit;
+  std::uint64_t seed = 1;
+  absl::Duration duration = absl::Minutes(5);
+  absl::Duration sample_interval = absl::Seconds(5);
+  // ipamd's pool loop (reference §4.3): every 5 s; each node starts at a
+  // random phase and each wake-up is late by up to `pool_check_jitter`.
+  absl::Duration pool_check_interval = absl::Seconds(5);
+  absl::Duration pool_check_jitter = absl::Milliseconds(100);
+  // kubelet's retry of a failed sandbox creation (see sim/cluster.h).
+  absl::Duration kubelet_backoff = absl::Seconds(10);
+  double kubelet_backoff_jitter = 0.5;
+  LatencyModel latency = LatencyModel::Defaults();
+  ThrottleConfig throttle = ThrottleConfig::Ec2Defaults();
+};
+
+}  // namespace enipool::sim
+
+namespace enipool::internal {
+
+inline absl::Status BadSetting(absl::string_view key, absl::string_view value, absl::string_view want) {
+  return absl::InvalidArgumentError(absl::StrCat("bad ", key, " \"", value, "\": want ", want));
+}
+
+inline absl::Status ParseIntSetting(absl::string_view key, absl::string_view value, int min, int* out) {
+  int v = 0;
+  if (!absl::SimpleAtoi(value, &v) || v < min) {
+    return BadSetting(key, value, absl::StrCat("an integer >= ", min));
+  }
+  *out = v;
+  return absl::OkStatus();
+}
+
+inline absl::Status ParseDurationSetting(absl::string_view key, absl::string_view value, bool positive,
+                                         absl::Duration* out) {
+  const auto d = ParseSecondsOrDuration(value);
+  if (!d.has_value() || *d < absl::ZeroDuration() || (positive && *d == absl::ZeroDuration())) {
+    return BadSetting(key, value, positive ? "a positive duration such as 30s or 5m"
+                                           : "a duration such as 30s or 5m");
+  }
+  *out = *d;
+  return absl::OkStatus();
+}
+
+}  // namespace enipool::internal
+
+namespace enipool::sim {
+
+// ParseSubnet()
+//
+// "CIDR[,reserve=CIDR...]". INVALID_ARGUMENT naming the bad part.
+[[nodiscard]] inline absl::StatusOr<SubnetConfig> ParseSubnet(absl::string_view text) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(text, ',');
+  SubnetConfig subnet;
+  const auto cidr = Ipv4Prefix::Parse(absl::StripAsciiWhitespace(parts[0]));
+  if (!cidr.ok()) return absl::InvalidArgumentError(absl::StrCat("bad subnet: ", cidr.status().message()));
+  if (cidr->length() < 16 || cidr->length() > 28) {
+    return internal::BadSetting("subnet", parts[0], "a CIDR from /16 to /28, as AWS allows");
+  }
+  subnet.cidr = *cidr;
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    absl::string_view part = absl::StripAsciiWhitespace(parts[i]);
+    if (!absl::ConsumePrefix(&part, "reserve=")) {
+      return internal::BadSetting("subnet option", parts[i], "reserve=CIDR");
+    }
+    const auto reservation = Ipv4Prefix::Parse(part);
+    if (!reservation.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("bad subnet reservation: ", reservation.status().message()));
+    }
+    subnet.prefix_reservations.push_back(*reservation);
+  }
+  return subnet;
+}
+
+// ApplySetting()
+//
+// Sets one `key` (see the file comment) on `config`. INVALID_ARGUMENT naming
+// the key and the bad value, with `config` unchanged.
+[[nodiscard]] inline absl::Status ApplySetting(ClusterConfig& config, absl::string_view key,
+                                               absl::string_view value) {
+  key = absl::StripAsciiWhitespace(key);
+  value = absl::StripAsciiWhitespace(value);
+  ClusterConfig c = config;  // edit a copy: a failed setting changes nothing
+  if (key == "name") {
+    if (value.empty()) return internal::BadSetting(key, value, "a non-empty label");
+    c.name = std::string(value);
+  } else if (key == "instance-type") {
+    const auto limits = FindInstanceLimits(value);
+    if (!limits.ok()) return limits.status();
+    c.instance_type = std::string(value);
+  } else if (key == "nodes") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting(key, value, 1, &c.nodes));
+  } else if (key == "subnet") {
+    ENIPOOL_ASSIGN_OR_RETURN(SubnetConfig subnet, ParseSubnet(value));
+    c.subnets.push_back(std::move(subnet));
+  } else if (key == "workload") {
+    ENIPOOL_ASSIGN_OR_RETURN(c.workload, ParseWorkloadSpec(value));
+  } else if (key == "mode") {
+    if (value == "secondary-ip" || value == "sip") {
+      c.pool.mode = AddressMode::kSecondaryIp;
+    } else if (value == "prefix" || value == "pd") {
+      c.pool.mode = AddressMode::kPrefix;
+    } else {
+      return internal::BadSetting(key, value, "secondary-ip or prefix");
+    }
+  } else if (key == "warm-eni-target") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting(key, value, 0, &c.pool.warm_eni_target));
+  } else if (key == "warm-ip-target") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting(key, value, 0, &c.pool.warm_ip_target));
+  } else if (key == "minimum-ip-target") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting(key, value, 0, &c.pool.minimum_ip_target));
+  } else if (key == "warm-prefix-target") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting(key, value, 0, &c.pool.warm_prefix_target));
+  } else if (key == "max-pods") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting(key, value, 1, &c.max_pods));
+  } else if (key == "max-eni") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting(key, value, 1, &c.max_eni));
+  } else if (key == "ip-cooldown") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseDurationSetting(key, value, false, &c.pool.ip_cooldown));
+  } else if (key == "placement") {
+    if (value == "best-fit") {
+      c.placement = Placement::kBestFit;
+    } else if (value == "spread") {
+      c.placement = Placement::kSpread;
+    } else if (value == "first-fit") {
+      c.placement = Placement::kFirstFit;
+    } else {
+      return internal::BadSetting(key, value, "best-fit, spread or first-fit");
+    }
+  } else if (key == "seed") {
+    if (!absl::SimpleAtoi(value, &c.seed)) return internal::BadSetting(key, value, "an unsigned integer");
+  } else if (key == "duration") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseDurationSetting(key, value, true, &c.duration));
+  } else if (key == "sample-interval") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseDurationSetting(key, value, true, &c.sample_interval));
+  } else if (key == "throttle") {
+    if (value == "on") {
+      c.throttle = ThrottleConfig::Ec2Defaults();
+    } else if (value == "off") {
+      c.throttle = ThrottleConfig::Disabled();
+    } else {
+      return internal::BadSetting(key, value, "on or off");
+    }
+  } else if (key == "latency") {
+    if (value == "default") {
+      c.latency = LatencyModel::Defaults();
+    } else if (value == "zero") {
+      c.latency = LatencyModel::Zero();
+    } else {
+      return internal::BadSetting(key, value, "default or zero");
+    }
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown setting \"", key,
+        "\": want one of name, instance-type, nodes, subnet, workload, mode, warm-eni-target, "
+        "warm-ip-target, minimum-ip-target, warm-prefix-target, max-pods, max-eni, ip-cooldown, "
+        "placement, seed, duration, sample-interval, throttle, latency"));
+  }
+  config = std::move(c);
+  return absl::OkStatus();
+}
+
+// ParseScenario()
+//
+// Applies `key=value` lines to a copy of `base`. Blank lines and lines
+// starting with '#' are skipped. INVALID_ARGUMENT "scenario line N: ..." for
+// a line without '=' or a bad setting.
+[[nodiscard]] inline absl::StatusOr<ClusterConfig> ParseScenario(absl::string_view text,
+                                                                 const ClusterConfig& base = {}) {
+  ClusterConfig config = base;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line.front() == '#') continue;
+    const auto eq = line.find('=');
+    if (eq == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("scenario line ", line_number, ": expected key=value, got \"", line, "\""));
+    }
+    if (absl::Status s = ApplySetting(config, line.substr(0, eq), line.substr(eq + 1)); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("scenario line ", line_number, ": ", s.message()));
+    }
+  }
+  return config;
+}
+
+// ResolveConfig()
+//
+// Fills what the instance type decides and checks the whole scenario:
+//   * pool.max_enis = min(MAX_ENI, limit), pool.ipv4_per_eni, and
+//     pool.prefix_delegation_supported from the instance table;
+//   * pool.max_pods = `max_pods` if set, else the published value:
+//     ENIs × (IPs − 1) + 2 in secondary-IP mode (eni-max-pods.txt), and in
+//     prefix mode the same formula × 16, capped at 110 — the EKS
+//     calculator's cap for ≤ 30 vCPUs. (The table has no vCPU counts; set
+//     max-pods=250 for larger types, as the calculator would.)
+//   * one default subnet 10.0.0.0/16 if none is given.
+// INVALID_ARGUMENT (or NOT_FOUND for an unknown type) naming the problem:
+// prefix mode on a type without prefix delegation, a trace naming a node
+// beyond `nodes`, a sample interval longer than the run, bad warm targets.
+[[nodiscard]] inline absl::Status ResolveConfig(ClusterConfig& config) {
+  ENIPOOL_ASSIGN_OR_RETURN(const InstanceLimits limits, FindInstanceLimits(config.instance_type));
+  ClusterConfig c = config;
+  if (c.nodes < 1) return internal::BadSetting("nodes", absl::StrCat(c.nodes), "an integer >= 1");
+  if (c.subnets.empty()) c.subnets.push_back(SubnetConfig{*Ipv4Prefix::Parse("10.0.0.0/16"), {}});
+  c.pool.max_enis = c.max_eni > 0 ? std::min(c.max_eni, limits.max_enis) : limits.max_enis;
+  c.pool.ipv4_per_eni = limits.ipv4_per_eni;
+  c.pool.prefix_delegation_supported = limits.prefix_delegation_supported;
+  if (c.pool.mode == AddressMode::kPrefix && !limits.prefix_delegation_supported) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "instance type ", c.instance_type,
+        " does not support prefix delegation (not Nitro or bare metal): use mode=secondary-ip"));
+  }
+  if (c.max_pods > 0) {
+    c.pool.max_pods = c.max_pods;
+  } else {
+    const int slots = c.pool.max_enis * (limits.ipv4_per_eni - 1);
+    c.pool.max_pods = c.pool.mode == AddressMode::kPrefix
+                          ? std::min(slots * kAddressesPerPrefix + kHostNetworkPods, MaxPodsCap(1))
+                          : slots + kHostNetworkPods;
+  }
+  if (c.sample_interval > c.duration) {
+    return absl::InvalidArgumentError(absl::StrCat("sample-interval ", absl::FormatDuration(c.sample_interval),
+                                                   " is longer than the run (duration ",
+                                                   absl::FormatDuration(c.duration), ")"));
+  }
+  if (const auto* trace = std::get_if<TraceWorkload>(&c.workload)) {
+    for (const TraceRecord& record : trace->records) {
+      if (record.node >= c.nodes) {
+        return absl::InvalidArgumentError(absl::StrCat("trace line ", record.line, ": node ", record.node,
+                                                       " but the scenario has ", c.nodes, " nodes (0 to ",
+                                                       c.nodes - 1, ")"));
+      }
+    }
+  }
+  ENIPOOL_RETURN_IF_ERROR(c.pool.Validate());
+  config = std::move(c);
+  return absl::OkStatus();
+}
+
+// DescribeConfig()
+//
+// One line for reports: "10 × m5.large, prefix, WARM_PREFIX_TARGET=1, burst:250".
+inline std::string DescribeConfig(const ClusterConfig& c) {
+  std::string targets;
+  const WarmPoolConfig& p = c.pool;
+  if (p.warm_ip_target != 0 || p.minimum_ip_target != 0) {
+    targets = absl::StrCat("WARM_IP_TARGET=", p.warm_ip_target, " MINIMUM_IP_TARGET=", p.minimum_ip_target);
+  } else if (p.mode == AddressMode::kPrefix) {
+    targets = absl::StrCat("WARM_PREFIX_TARGET=", p.warm_prefix_target);
+  } else {
+    targets = absl::StrCat("WARM_ENI_TARGET=", p.warm_eni_target);
+  }
+  return absl::StrCat(c.nodes, " x ", c.instance_type, ", ",
+                      p.mode == AddressMode::kPrefix ? "prefix" : "secondary-ip", ", ", targets, ", ",
+                      WorkloadName(c.workload));
+}
+
+}  // namespace enipool::sim
+
+#endif  // ENIPOOL_SIM_SCENARIO_H_

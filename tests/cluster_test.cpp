@@ -1,0 +1,288 @@
+#include "enipool/sim/cluster.h"
+
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "enipool/sim/report.h"
+#include "enipool/sim/scenario.h"
+
+namespace {
+
+using enipool::AddressMode;
+using enipool::sim::ApplySetting;
+using enipool::sim::BurstWorkload;
+using enipool::sim::ChurnWorkload;
+using enipool::sim::Cluster;
+using enipool::sim::ClusterConfig;
+using enipool::sim::Lifetime;
+using enipool::sim::ParseScenario;
+using enipool::sim::ResolveConfig;
+using enipool::sim::RunReport;
+using enipool::sim::RunScenario;
+
+std::string Csv(const std::vector<RunReport>& runs) {
+  std::ostringstream out;
+  enipool::sim::WriteSummaryCsv(out, runs);
+  enipool::sim::WriteSamplesCsv(out, runs);
+  return out.str();
+}
+
+// A small cluster under churn with a tight subnet, throttling on: pods wait,
+// EC2 says no, and the bookkeeping must still balance.
+ClusterConfig ChurnConfig(AddressMode mode) {
+  ClusterConfig config;
+  config.name = mode == AddressMode::kPrefix ? "prefix" : "secondary-ip";
+  config.instance_type = "m5.large";
+  config.nodes = 6;
+  config.pool.mode = mode;
+  config.workload = ChurnWorkload{.arrivals_per_second = 0.4,
+                                  .lifetime = {Lifetime::Kind::kExponential, absl::Minutes(4), 1},
+                                  .initial_pods = 60};
+  config.subnets = {*enipool::sim::ParseSubnet("10.1.0.0/24")};
+  config.duration = absl::Minutes(30);
+  config.sample_interval = absl::Seconds(30);
+  config.seed = 17;
+  return config;
+}
+
+// The tour's scenario: nodes warm up, then a Deployment scales out.
+ClusterConfig TourConfig(AddressMode mode) {
+  ClusterConfig config;
+  config.name = mode == AddressMode::kPrefix ? "prefix" : "secondary-ip";
+  config.instance_type = "m5.large";
+  config.nodes = 10;
+  config.pool.mode = mode;
+  config.workload = BurstWorkload{.pods = 250, .at = absl::Minutes(1)};
+  config.duration = absl::Minutes(4);
+  config.sample_interval = absl::Seconds(1);
+  config.seed = 1;
+  return config;
+}
+
+TEST_CASE("A cluster run is deterministic: the same seed gives byte-identical CSV") {
+  for (AddressMode mode : {AddressMode::kSecondaryIp, AddressMode::kPrefix}) {
+    const auto first = RunScenario(ChurnConfig(mode));
+    const auto second = RunScenario(ChurnConfig(mode));
+    REQUIRE_MESSAGE(first.ok(), first.status());
+    REQUIRE_MESSAGE(second.ok(), second.status());
+    CHECK(Csv({*first}) == Csv({*second}));
+    CHECK(first->pods_created > 60);
+    ClusterConfig other = ChurnConfig(mode);
+    other.seed = 18;
+    const auto third = RunScenario(other);
+    REQUIRE_MESSAGE(third.ok(), third.status());
+    CHECK(Csv({*first}) != Csv({*third}));
+  }
+}
+
+TEST_CASE("No pod is lost and no address is held twice, checked throughout a churning run") {
+  for (AddressMode mode : {AddressMode::kSecondaryIp, AddressMode::kPrefix}) {
+    auto cluster = Cluster::Create(ChurnConfig(mode));
+    REQUIRE_MESSAGE(cluster.ok(), cluster.status());
+    const std::int64_t start = absl::ToUnixNanos((*cluster)->now());
+    for (int minute = 1; minute <= 30; ++minute) {
+      (*cluster)->RunUntil(start + absl::ToInt64Nanoseconds(absl::Minutes(minute)));
+      const absl::Status consistent = (*cluster)->CheckConsistency();
+      REQUIRE_MESSAGE(consistent.ok(), "minute ", minute, ": ", consistent);
+    }
+    CHECK((*cluster)->pods_created() > 100);
+  }
+}
+
+TEST_CASE("The report balances: every pod created is ready, pending or deleted") {
+  const auto report = RunScenario(ChurnConfig(AddressMode::kSecondaryIp));
+  REQUIRE_MESSAGE(report.ok(), report.status());
+  CHECK(report->pods_created == report->pods_ready + report->pods_pending + report->pods_deleted);
+  CHECK(report->time_to_ip.count() ==
+        report->pods_created - report->pods_pending - report->pods_deleted_pending);
+  CHECK(report->pods_waited <= report->failed_adds);
+  CHECK(report->final_sample().pods_ready == report->pods_ready);
+  CHECK(report->final_sample().at == absl::Minutes(30));
+}
+
+TEST_CASE("Prefix delegation scales a burst out with fewer ENI attachments and reaches all-ready sooner") {
+  const auto secondary = RunScenario(TourConfig(AddressMode::kSecondaryIp));
+  const auto prefix = RunScenario(TourConfig(AddressMode::kPrefix));
+  REQUIRE_MESSAGE(secondary.ok(), secondary.status());
+  REQUIRE_MESSAGE(prefix.ok(), prefix.status());
+  REQUIRE(secondary->pods_ready == 250);
+  REQUIRE(prefix->pods_ready == 250);
+  CHECK(prefix->eni_attachments < secondary->eni_attachments);
+  CHECK(prefix->all_ready_at >= absl::ZeroDuration());
+  CHECK(prefix->all_ready_at < secondary->all_ready_at);
+  // The price: prefixes hold whole /28s, so more of the subnet is taken.
+  CHECK(prefix->final_sample().addresses > secondary->final_sample().addresses);
+}
+
+TEST_CASE("The scheduler spreads a burst evenly over the least-loaded nodes") {
+  ClusterConfig config = TourConfig(AddressMode::kPrefix);
+  config.workload = BurstWorkload{.pods = 95, .at = absl::Seconds(30)};
+  config.duration = absl::Minutes(2);
+  auto cluster = Cluster::Create(config);
+  REQUIRE_MESSAGE(cluster.ok(), cluster.status());
+  REQUIRE((*cluster)->Run().ok());
+  for (int n = 0; n < 10; ++n) {
+    const auto pods = (*cluster)->node(n).datastore().pod_count();
+    CHECK_MESSAGE((pods == 9 || pods == 10), "node ", n, " has ", pods);
+  }
+}
+
+TEST_CASE("Pods beyond the cluster's pod capacity wait unscheduled until a pod is deleted") {
+  ClusterConfig config;
+  config.instance_type = "t3.small";  // 3 ENIs x 4 IPs: max pods 11, so 9 pods per node
+  config.nodes = 1;
+  config.workload = ChurnWorkload{.arrivals_per_second = 0,
+                                  .lifetime = {Lifetime::Kind::kExponential, absl::Minutes(3), 1},
+                                  .initial_pods = 12};
+  config.duration = absl::Minutes(40);
+  auto cluster = Cluster::Create(config);
+  REQUIRE_MESSAGE(cluster.ok(), cluster.status());
+  const std::int64_t start = absl::ToUnixNanos((*cluster)->now());
+  (*cluster)->RunUntil(start + 1);
+  CHECK((*cluster)->pods_created() == 12);
+  CHECK((*cluster)->pods_pending() == 12);  // 9 placed (no IP yet: the node is booting), 3 unscheduled
+  for (int minute = 1; minute <= 40; ++minute) {
+    (*cluster)->RunUntil(start + absl::ToInt64Nanoseconds(absl::Minutes(minute)));
+    CHECK((*cluster)->node(0).datastore().pod_count() <= 9);
+    REQUIRE((*cluster)->CheckConsistency().ok());
+  }
+  const auto report = (*cluster)->Run();
+  REQUIRE_MESSAGE(report.ok(), report.status());
+  CHECK(report->pods_deleted == 12);  // every lifetime ended (seeded draws)
+  // The 3 that waited were placed as others left, and most got an address.
+  CHECK(report->time_to_ip.count() + report->pods_deleted_pending == 12);
+  CHECK(report->time_to_ip.count() > 9);
+}
+
+TEST_CASE("A trace is replayed on the nodes it names") {
+  auto trace = enipool::sim::ParseTrace(
+      "time,node,pod,action\n"
+      "10,0,a,add\n"
+      "10,2,b,add\n"
+      "20,2,c,add\n"
+      "40,0,a,delete\n");
+  REQUIRE_MESSAGE(trace.ok(), trace.status());
+  ClusterConfig config;
+  config.nodes = 3;
+  config.workload = *trace;
+  config.duration = absl::Minutes(1);
+  auto cluster = Cluster::Create(config);
+  REQUIRE_MESSAGE(cluster.ok(), cluster.status());
+  const auto report = (*cluster)->Run();
+  REQUIRE_MESSAGE(report.ok(), report.status());
+  CHECK(report->pods_created == 3);
+  CHECK(report->pods_deleted == 1);
+  CHECK((*cluster)->node(0).datastore().pod_count() == 0);
+  CHECK((*cluster)->node(1).datastore().pod_count() == 0);
+  CHECK((*cluster)->node(2).datastore().pod_count() == 2);
+  CHECK((*cluster)->CheckConsistency().ok());
+}
+
+TEST_CASE("Cluster::Run may be called only once") {
+  ClusterConfig config;
+  config.nodes = 1;
+  config.workload = BurstWorkload{.pods = 1};
+  config.duration = absl::Seconds(30);
+  auto cluster = Cluster::Create(config);
+  REQUIRE_MESSAGE(cluster.ok(), cluster.status());
+  CHECK((*cluster)->Run().ok());
+  CHECK((*cluster)->Run().status() ==
+        absl::FailedPreconditionError("Cluster::Run() may be called once"));
+}
+
+TEST_CASE("ApplySetting sets each key and rejects a bad value without changing the config") {
+  ClusterConfig config;
+  CHECK(ApplySetting(config, "mode", "prefix").ok());
+  CHECK(config.pool.mode == AddressMode::kPrefix);
+  CHECK(ApplySetting(config, "nodes", "25").ok());
+  CHECK(config.nodes == 25);
+  CHECK(ApplySetting(config, "duration", "10m").ok());
+  CHECK(config.duration == absl::Minutes(10));
+  CHECK(ApplySetting(config, "subnet", "10.2.0.0/20,reserve=10.2.8.0/21").ok());
+  REQUIRE(config.subnets.size() == 1);
+  CHECK(config.subnets[0].prefix_reservations.size() == 1);
+
+  const ClusterConfig before = config;
+  CHECK(ApplySetting(config, "nodes", "0") ==
+        absl::InvalidArgumentError("bad nodes \"0\": want an integer >= 1"));
+  CHECK(ApplySetting(config, "mode", "ipv6") ==
+        absl::InvalidArgumentError("bad mode \"ipv6\": want secondary-ip or prefix"));
+  CHECK(ApplySetting(config, "duration", "soon") ==
+        absl::InvalidArgumentError("bad duration \"soon\": want a positive duration such as 30s or 5m"));
+  CHECK(ApplySetting(config, "instance-type", "m5.huge").code() == absl::StatusCode::kNotFound);
+  CHECK(ApplySetting(config, "subnet", "10.0.0.0/8") ==
+        absl::InvalidArgumentError("bad subnet \"10.0.0.0/8\": want a CIDR from /16 to /28, as AWS allows"));
+  CHECK(ApplySetting(config, "colour", "blue").code() == absl::StatusCode::kInvalidArgument);
+  CHECK(ApplySetting(config, "workload", "burst:x").code() == absl::StatusCode::kInvalidArgument);
+  CHECK(config.nodes == before.nodes);
+  CHECK(config.pool.mode == before.pool.mode);
+  CHECK(config.duration == before.duration);
+  CHECK(config.subnets == before.subnets);
+  CHECK(config.instance_type == before.instance_type);
+}
+
+TEST_CASE("ParseScenario reads key=value lines and names the bad line") {
+  const auto config = ParseScenario(
+      "# a scenario\n"
+      "name = pd\n"
+      "mode=prefix\n"
+      "\n"
+      "workload=churn:2,5m,exponential\n");
+  REQUIRE_MESSAGE(config.ok(), config.status());
+  CHECK(config->name == "pd");
+  CHECK(config->pool.mode == AddressMode::kPrefix);
+  CHECK(std::holds_alternative<ChurnWorkload>(config->workload));
+
+  CHECK(ParseScenario("nodes=3\nmode prefix\n").status() ==
+        absl::InvalidArgumentError("scenario line 2: expected key=value, got \"mode prefix\""));
+  CHECK(ParseScenario("nodes=3\n\nwarm-prefix-target=-1\n").status() ==
+        absl::InvalidArgumentError("scenario line 3: bad warm-prefix-target \"-1\": want an integer >= 0"));
+}
+
+TEST_CASE("ResolveConfig fills limits from the instance type and rejects impossible scenarios") {
+  ClusterConfig config;
+  REQUIRE(ResolveConfig(config).ok());
+  CHECK(config.pool.max_enis == 3);
+  CHECK(config.pool.ipv4_per_eni == 10);
+  CHECK(config.pool.max_pods == 29);  // eni-max-pods.txt for m5.large
+  CHECK(config.subnets.size() == 1);
+
+  ClusterConfig prefix;
+  prefix.pool.mode = AddressMode::kPrefix;
+  REQUIRE(ResolveConfig(prefix).ok());
+  CHECK(prefix.pool.max_pods == 110);
+
+  ClusterConfig xen;
+  xen.instance_type = "m4.large";
+  xen.pool.mode = AddressMode::kPrefix;
+  const ClusterConfig xen_before = xen;
+  CHECK(ResolveConfig(xen).message() ==
+        "instance type m4.large does not support prefix delegation (not Nitro or bare metal): use "
+        "mode=secondary-ip");
+  CHECK(xen.pool.max_enis == xen_before.pool.max_enis);
+
+  ClusterConfig traced;
+  traced.nodes = 2;
+  traced.workload = *enipool::sim::ParseTrace("0,5,a,add\n");
+  CHECK(ResolveConfig(traced).message() == "trace line 1: node 5 but the scenario has 2 nodes (0 to 1)");
+
+  ClusterConfig sampled;
+  sampled.duration = absl::Seconds(10);
+  sampled.sample_interval = absl::Minutes(1);
+  CHECK(ResolveConfig(sampled).code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("Cluster::Create reports a subnet too small for the nodes' primary ENIs") {
+  ClusterConfig config;
+  config.nodes = 20;
+  config.subnets = {*enipool::sim::ParseSubnet("10.3.0.0/28")};  // 11 usable addresses
+  const auto cluster = Cluster::Create(config);
+  CHECK(cluster.status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(std::string(cluster.status().message()).find("node 11: InsufficientFreeAddressesInSubnet") == 0);
+}
+
+}  // namespace
