@@ -85,7 +85,11 @@ struct ClusterConfig {
   std::string instance_type = "m5.large";
   int nodes = 10;
   std::vector<SubnetConfig> subnets;  // empty: one 10.0.0.0/16
-  WorkloadSpec workload = BurstWorkload{.pods = 100};
+  WorkloadSpec workload = [] {
+    BurstWorkload burst;
+    burst.pods = 100;
+    return WorkloadSpec(burst);
+  }();
   // Mode and targets. max_enis / ipv4_per_eni / max_pods /
   // prefix_delegation_supported are filled by ResolveConfig() from the
   // instance type unless set (max_pods via `max_pods` below).
