@@ -519,6 +519,16 @@ class NodeController {
     ops_.push_back(std::move(op));
   }
 
+  // Issues a follow-up step now, or schedules it for the end of a
+  // throttle back-off.
+  void Emit(Op op, absl::Time now, std::vector<Ec2Request>& out) {
+    if (now < throttled_until_) {
+      Schedule(std::move(op), throttled_until_);
+    } else {
+      Issue(std::move(op), out);
+    }
+  }
+
   void Schedule(Op op, absl::Time due) {
     op.id = 0;
     op.due = due;
@@ -711,15 +721,15 @@ class NodeController {
     if (code == Ec2ErrorCode::kPrivateIpAddressLimitExceeded ||
         code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
       // The datastore is stale about this ENI: ask EC2 what it holds.
-      Issue(Op{.step = Step::kResync,
+      Emit(Op{.step = Step::kResync,
                .call = DescribeNetworkInterfacesRequest{.eni_ids = {op.eni}, .instance_id = {}},
                .eni = op.eni},
-            out);
+           now, out);
       return;
     }
     if (op.step == Step::kAssign) {
       counters_.retries_with_one += 1;
-      Issue(Op{.step = Step::kAssignRetry, .call = AssignCall(op.eni, 1), .eni = op.eni}, out);
+      Emit(Op{.step = Step::kAssignRetry, .call = AssignCall(op.eni, 1), .eni = op.eni}, now, out);
       return;
     }
     if (IsInsufficientAddressError(code)) StartInsufficientBackoff(now);
@@ -754,23 +764,22 @@ class NodeController {
     const int device = LowestFreeDeviceIndex();
     std::string id = created.id;
     (void)op;
-    Issue(Op{.step = Step::kAttach,
+    Emit(Op{.step = Step::kAttach,
              .call = AttachNetworkInterfaceRequest{.eni_id = id,
                                                    .instance_id = config_.instance_id,
                                                    .device_index = device},
              .eni = id,
              .created = std::move(created)},
-          out);
+         now, out);
   }
 
   void OnAttach(Op& op, const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
-    (void)now;
     if (!result.ok()) {
       // The reference deletes the ENI it could not attach (§7.1).
       counters_.attach_failures += 1;
-      Issue(Op{.step = Step::kDelete, .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
-               .eni = op.eni},
-            out);
+      Emit(Op{.step = Step::kDelete, .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
+              .eni = op.eni},
+           now, out);
       return;
     }
     const auto& attach = std::get<AttachNetworkInterfaceRequest>(op.call);

@@ -1,0 +1,444 @@
+// Tests for NodeController's handling of every EC2 error class the
+// reference treats specially (reference §4.6, §4.8, §7.5), against the
+// simulated EC2 with scripted faults, and of /28 fragmentation: a subnet
+// with many free addresses and no aligned free /28.
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "enipool/backend.h"
+#include "enipool/clock.h"
+#include "enipool/controller.h"
+#include "enipool/datastore.h"
+#include "enipool/driver.h"
+#include "enipool/sim/ec2_api.h"
+#include "enipool/sim/simulated_ec2.h"
+#include "testing/controller_harness.h"
+
+namespace enipool {
+namespace {
+
+using sim::CallKind;
+using testing::SimNode;
+using testing::SimNodeSpec;
+
+SimNodeSpec M5Large(AddressMode mode) {
+  return SimNodeSpec{.mode = mode, .max_enis = 3, .ipv4_per_eni = 10,
+                     .max_pods = mode == AddressMode::kPrefix ? 110 : 29};
+}
+
+// Starts the node (describe applied) without running the first pool check.
+void StartOnly(SimNode& node) {
+  std::vector<Ec2Request> requests = node.controller().Start(node.clock().Now());
+  REQUIRE(requests.size() == 1);
+  REQUIRE(node.controller()
+              .OnResult(requests[0], node.ec2().Call(requests[0].call), node.clock().Now())
+              .ok());
+  REQUIRE(node.controller().started());
+}
+
+// Makes `request`, applies the answer, returns the follow-ups.
+std::vector<Ec2Request> Answer(SimNode& node, const Ec2Request& request) {
+  auto follow = node.controller().OnResult(request, node.ec2().Call(request.call), node.clock().Now());
+  REQUIRE(follow.ok());
+  return *follow;
+}
+
+absl::Status Scripted(Ec2ErrorCode code) { return Ec2Error(code, "scripted by the test"); }
+
+TEST_CASE("A failed assign is retried once with a count of 1") {
+  SimNode node(M5Large(AddressMode::kSecondaryIp));
+  StartOnly(node);
+  node.ec2().fault_plan().FailNthCall(CallKind::kAssignPrivateIpAddresses, 1,
+                                      Scripted(Ec2ErrorCode::kOther));
+  std::vector<Ec2Request> requests = node.controller().Tick(node.clock().Now());
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].call ==
+        Ec2Call{AssignPrivateIpAddressesRequest{.eni_id = node.primary().id, .count = 9}});
+  std::vector<Ec2Request> retry = Answer(node, requests[0]);
+  REQUIRE(retry.size() == 1);
+  CHECK(retry[0].call ==
+        Ec2Call{AssignPrivateIpAddressesRequest{.eni_id = node.primary().id, .count = 1}});
+  CHECK(Answer(node, retry[0]).empty());
+  CHECK(node.datastore().Stats().total_ips == 1);
+  CHECK(node.controller().counters().retries_with_one == 1);
+  CHECK(node.controller().counters().errors_of(Ec2ErrorCode::kOther) == 1);
+  CHECK(node.controller().last_insufficient_addresses() == absl::InfinitePast());  // no back-off
+  // The next checks fill the ENI.
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_ips == 9);
+}
+
+TEST_CASE("PrivateIpAddressLimitExceeded resyncs the ENI from a describe instead of retrying") {
+  SimNode node(M5Large(AddressMode::kSecondaryIp));
+  StartOnly(node);
+  // EC2 gives the primary 3 IPs behind the controller's back: its datastore
+  // is now stale and the ENI has only 6 free slots.
+  auto behind = node.ec2().AssignPrivateIpAddresses({.eni_id = node.primary().id, .count = 3});
+  REQUIRE(behind.ok());
+  std::vector<Ec2Request> requests = node.controller().Tick(node.clock().Now());
+  REQUIRE(requests.size() == 1);
+  std::vector<Ec2Request> resync = Answer(node, requests[0]);  // 9 do not fit
+  REQUIRE(resync.size() == 1);
+  CHECK(resync[0].call == Ec2Call{DescribeNetworkInterfacesRequest{
+                              .eni_ids = {node.primary().id}, .instance_id = {}}});
+  CHECK(Answer(node, resync[0]).empty());
+  CHECK(node.datastore().Stats().total_ips == 3);  // what EC2 said the ENI has
+  const auto cidrs = node.datastore().Cidrs(node.primary().id);
+  REQUIRE(cidrs.ok());
+  REQUIRE(cidrs->size() == 3);
+  for (const CidrView& c : *cidrs) {
+    CHECK(std::find(behind->begin(), behind->end(), c.cidr.network()) != behind->end());
+  }
+  const auto& counters = node.controller().counters();
+  CHECK(counters.resyncs == 1);
+  CHECK(counters.retries_with_one == 0);
+  CHECK(counters.errors_of(Ec2ErrorCode::kPrivateIpAddressLimitExceeded) == 1);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_ips == 9);
+  CHECK(testing::CheckNodeAgainstEc2(node.controller(), node.ec2()) == absl::OkStatus());
+}
+
+TEST_CASE("An insufficient-address answer starts the 120 s back-off and no ENI is created") {
+  SimNode node(M5Large(AddressMode::kPrefix));
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.Converge() == absl::OkStatus());
+  REQUIRE(node.datastore().Stats().total_prefixes == 1);
+  const absl::Time t0 = node.clock().Now();
+  // The subnet "has no aligned /28" for the next second: the assign and its
+  // retry with 1 both fail.
+  node.ec2().fault_plan().FailCallsBetween(CallKind::kAssignIpv4Prefixes, t0, t0 + absl::Seconds(1),
+                                           Scripted(Ec2ErrorCode::kInsufficientCidrBlocks));
+  REQUIRE(node.AddPods(0, 1) == 1);  // 15 free < 16: too low
+  auto calls = node.Check();
+  REQUIRE(calls.ok());
+  CHECK(*calls == 2);  // the assign and its retry with 1
+  const auto& counters = node.controller().counters();
+  CHECK(counters.errors_of(Ec2ErrorCode::kInsufficientCidrBlocks) == 2);
+  CHECK(counters.insufficient_backoffs == 1);
+  CHECK(node.controller().last_insufficient_addresses() == t0);
+  // No increase at all for 120 s (inclusive), and no ENI creation meanwhile.
+  while (node.clock().Now() <= t0 + absl::Seconds(120)) {
+    CAPTURE(node.clock().Now() - t0);
+    calls = node.Check();
+    REQUIRE(calls.ok());
+    CHECK(*calls == 0);
+  }
+  CHECK(node.ec2().stats().calls_of(CallKind::kCreateNetworkInterface) == 0);
+  // Then the pool grows again.
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().total_prefixes == 2);
+}
+
+TEST_CASE("A create that finds the subnet full starts the back-off too") {
+  // A /28 subnet: 16 − 5 reserved = 11 addresses; the primary ENI's address
+  // and 9 secondary IPs leave 1, too few for a new ENI (1 + 9).
+  SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
+  spec.subnet_cidr = "10.0.0.0/28";
+  SimNode node(spec);
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.datastore().Stats().total_ips == 9);
+  REQUIRE(node.AddPods(0, 3) == 3);
+  const absl::Time t0 = node.clock().Now();
+  REQUIRE(node.Check().ok());
+  const auto& counters = node.controller().counters();
+  CHECK(counters.errors_of(Ec2ErrorCode::kInsufficientFreeAddressesInSubnet) == 1);
+  CHECK(counters.insufficient_backoffs == 1);
+  CHECK(node.controller().last_insufficient_addresses() == t0);
+  CHECK(counters.enis_created == 0);
+  CHECK(node.ec2().eni_count() == 1);
+  // During the back-off the node asks nothing.
+  const std::int64_t calls = counters.calls_total();
+  for (int i = 0; i < 20; ++i) REQUIRE(node.Check().ok());
+  CHECK(counters.calls_total() == calls);
+}
+
+TEST_CASE("A throttled call is re-sent after a doubling back-off, which success resets") {
+  SimNode node(M5Large(AddressMode::kSecondaryIp));
+  StartOnly(node);
+  const absl::Time t0 = node.clock().Now();
+  node.ec2().fault_plan().ThrottleBetween(CallKind::kAssignPrivateIpAddresses, t0,
+                                          t0 + absl::Milliseconds(1500));
+  std::vector<absl::Time> sleeps;
+  auto sleep_until = [&](absl::Time t) {
+    sleeps.push_back(t);
+    node.clock().SetTime(t);
+  };
+  auto calls = RunPoolCheck(node.controller(), node.ec2(), node.clock(), sleep_until);
+  REQUIRE(calls.ok());
+  CHECK(*calls == 3);  // throttled at t0 and t0 + 1 s, through at t0 + 3 s
+  CHECK(sleeps == std::vector<absl::Time>{t0 + absl::Seconds(1), t0 + absl::Seconds(3)});
+  const auto& counters = node.controller().counters();
+  CHECK(counters.throttle_retries == 2);
+  CHECK(counters.errors_of(Ec2ErrorCode::kRequestLimitExceeded) == 2);
+  CHECK(counters.retries_with_one == 0);  // a throttle is re-sent as it was
+  CHECK(node.datastore().Stats().total_ips == 9);
+  CHECK(node.controller().throttle_backoff() == absl::ZeroDuration());
+}
+
+TEST_CASE("Throttling beyond the retries fails the call; meanwhile no pool check starts") {
+  SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
+  SimNode node(spec);
+  StartOnly(node);
+  const absl::Time t0 = node.clock().Now();
+  node.ec2().fault_plan().ThrottleBetween(CallKind::kAssignPrivateIpAddresses, t0,
+                                          t0 + absl::Hours(1));
+  std::vector<Ec2Request> requests = node.controller().Tick(t0);
+  REQUIRE(requests.size() == 1);
+  CHECK(Answer(node, requests[0]).empty());  // throttled: scheduled 1 s later
+  CHECK(node.controller().busy());
+  CHECK(node.controller().NextWakeup() == t0 + absl::Seconds(1));
+  CHECK(node.controller().Tick(t0 + absl::Milliseconds(500)).empty());
+  // Re-sent three times (1, 2, 4 s back-off), then it counts as failed and
+  // the retry with 1 follows once the back-off (8 s) is over; throttled in
+  // turn, it is re-sent after 16, 30 and 30 s and then fails for good.
+  std::vector<absl::Duration> waits;
+  std::vector<Ec2Request> sent;
+  for (int i = 0; i < 20 && node.controller().busy(); ++i) {
+    const absl::Time wake = node.controller().NextWakeup();
+    waits.push_back(wake - node.clock().Now());
+    node.clock().SetTime(wake);
+    for (const Ec2Request& r : node.controller().Tick(wake)) {
+      sent.push_back(r);
+      CHECK(Answer(node, r).empty());
+    }
+  }
+  CHECK_FALSE(node.controller().busy());
+  CHECK(waits == std::vector<absl::Duration>{absl::Seconds(1), absl::Seconds(2), absl::Seconds(4),
+                                            absl::Seconds(8), absl::Seconds(16), absl::Seconds(30),
+                                            absl::Seconds(30)});
+  REQUIRE(sent.size() == 7);
+  CHECK(sent[2].call == requests[0].call);
+  CHECK(sent[3].call ==
+        Ec2Call{AssignPrivateIpAddressesRequest{.eni_id = node.primary().id, .count = 1}});
+  CHECK(node.controller().counters().retries_with_one == 1);
+  CHECK(node.datastore().Stats().total_ips == 0);
+  // Still backing off: the next pool check waits for throttled_until().
+  CHECK(node.controller().Tick(node.clock().Now()).empty());
+  CHECK(node.controller().throttled_until() > node.clock().Now());
+}
+
+TEST_CASE("With the throttle model disabled a throttled assign fails at once into the retry with 1") {
+  SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
+  SimNode node(spec);
+  ControllerConfig config = testing::MakeControllerConfig(spec);
+  config.throttle.enabled = false;
+  auto controller = NodeController<ManualClock>::Create(node.clock(), config);
+  REQUIRE(controller.ok());
+  const absl::Time t0 = node.clock().Now();
+  node.ec2().fault_plan().ThrottleBetween(CallKind::kAssignPrivateIpAddresses, t0, t0 + absl::Hours(1));
+  auto made = RunPoolCheck(*controller, node.ec2(), node.clock(), node.Sleeper());  // starts it
+  REQUIRE(made.ok());
+  made = RunPoolCheck(*controller, node.ec2(), node.clock(), node.Sleeper());
+  REQUIRE(made.ok());
+  CHECK(*made == 2);  // the assign and the retry with 1, no waiting
+  CHECK(controller->counters().throttle_retries == 0);
+  CHECK(controller->counters().retries_with_one == 1);
+  CHECK(controller->throttled_until() == absl::InfinitePast());
+}
+
+TEST_CASE("NotFound on an assign resyncs the ENI, and an ENI EC2 no longer has leaves the datastore") {
+  SimNode node(M5Large(AddressMode::kSecondaryIp));
+  auto& ec2 = node.ec2();
+  // The primary is full and a second, empty ENI is attached before start.
+  REQUIRE(ec2.AssignPrivateIpAddresses({.eni_id = node.primary().id, .count = 9}).ok());
+  auto second = ec2.CreateNetworkInterface({.subnet_id = "subnet-a"});
+  REQUIRE(second.ok());
+  auto attachment = ec2.AttachNetworkInterface({.eni_id = second->id, .instance_id = "i-node",
+                                                .device_index = 1});
+  REQUIRE(attachment.ok());
+  StartOnly(node);
+  REQUIRE(node.datastore().Stats().enis == 2);
+  // The second ENI disappears behind the controller's back.
+  REQUIRE(ec2.DetachNetworkInterface({.attachment_id = *attachment, .eni_id = second->id}).ok());
+  REQUIRE(ec2.DeleteNetworkInterface({.eni_id = second->id}).ok());
+  REQUIRE(node.AddPods(0, 1) == 1);  // 8 free < 9: grow the ENI with room, the second
+  std::vector<Ec2Request> requests = node.controller().Tick(node.clock().Now());
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].call == Ec2Call{AssignPrivateIpAddressesRequest{.eni_id = second->id, .count = 9}});
+  std::vector<Ec2Request> resync = Answer(node, requests[0]);
+  REQUIRE(resync.size() == 1);
+  CHECK(resync[0].call ==
+        Ec2Call{DescribeNetworkInterfacesRequest{.eni_ids = {second->id}, .instance_id = {}}});
+  CHECK(Answer(node, resync[0]).empty());  // NotFound: the ENI is gone
+  CHECK(node.datastore().Stats().enis == 1);
+  CHECK_FALSE(node.datastore().FindEni(second->id).ok());
+  CHECK(node.controller().counters().force_removed_enis == 1);
+  // The next check creates a new ENI in its place.
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().enis == 2);
+  CHECK(node.datastore().Stats().total_ips == 18);
+  CHECK(testing::CheckNodeAgainstEc2(node.controller(), ec2) == absl::OkStatus());
+}
+
+TEST_CASE("AttachmentLimitExceeded deletes the ENI just created, leaking nothing") {
+  SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
+  spec.max_enis = 2;                // what EC2 allows
+  spec.controller_max_enis = 3;     // what the controller was told
+  SimNode node(spec);
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.AddPodsWaiting(0, 9) == 9);  // the second ENI: 18 addresses, 9 free
+  REQUIRE(node.Converge() == absl::OkStatus());
+  REQUIRE(node.datastore().Stats().enis == 2);
+  REQUIRE(node.AddPods(9, 3) == 3);  // 6 free < 9: a third ENI is wanted
+  auto calls = node.Check();
+  REQUIRE(calls.ok());
+  CHECK(*calls == 3);  // create, attach (refused), delete
+  const auto& counters = node.controller().counters();
+  CHECK(counters.enis_created == 2);
+  CHECK(counters.attach_failures == 1);
+  CHECK(counters.errors_of(Ec2ErrorCode::kAttachmentLimitExceeded) == 1);
+  CHECK(node.ec2().eni_count() == 2);
+  CHECK(node.ec2().unattached_eni_count() == 0);
+  CHECK(node.datastore().Stats().enis == 2);
+  CHECK(testing::CheckNodeAgainstEc2(node.controller(), node.ec2()) == absl::OkStatus());
+}
+
+TEST_CASE("Freeing an ENI: out of the datastore first, then detach, a 2 s pause, delete; failures retried") {
+  SimNode node(SimNodeSpec{.mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10,
+                           .max_pods = 29});
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.AddPodsWaiting(0, 9) == 9);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  REQUIRE(node.datastore().Stats().enis == 2);
+  node.DeletePods(0, 9);
+  node.clock().AdvanceTime(absl::Seconds(61));  // past cooldown and the minimum ENI age
+  node.ec2().fault_plan()
+      .FailNthCall(CallKind::kDetachNetworkInterface, 1, Scripted(Ec2ErrorCode::kOther))
+      .FailNthCall(CallKind::kDeleteNetworkInterface, 1, Scripted(Ec2ErrorCode::kOther));
+  const EniView second = node.datastore().EniViews().back();
+  std::vector<absl::Time> sleeps;
+  const absl::Time t0 = node.clock().Now();
+  auto sleep_until = [&](absl::Time t) {
+    sleeps.push_back(t);
+    node.clock().SetTime(t);
+  };
+  std::vector<Ec2Request> requests = node.controller().Tick(t0);
+  REQUIRE(requests.size() == 1);
+  CHECK(std::holds_alternative<DetachNetworkInterfaceRequest>(requests[0].call));
+  CHECK_FALSE(node.datastore().FindEni(second.id.view()).ok());  // gone before the detach
+  auto made = DriveRequests(node.controller(), node.ec2(), node.clock(), requests);
+  REQUIRE(made.ok());
+  while (node.controller().busy()) {
+    sleep_until(node.controller().NextWakeup());
+    auto more = DriveRequests(node.controller(), node.ec2(), node.clock(),
+                              node.controller().Tick(node.clock().Now()));
+    REQUIRE(more.ok());
+  }
+  // detach fails, +200 ms detach, +2 s delete fails, +500 ms delete.
+  CHECK(sleeps == std::vector<absl::Time>{t0 + absl::Milliseconds(200),
+                                          t0 + absl::Milliseconds(2200),
+                                          t0 + absl::Milliseconds(2700)});
+  CHECK(node.controller().counters().enis_freed == 1);
+  CHECK(node.ec2().eni_count() == 1);
+  CHECK(node.ec2().unattached_eni_count() == 0);
+}
+
+TEST_CASE("A detach that keeps failing strands the ENI outside the pool; a reconcile takes it back") {
+  SimNodeSpec spec{.mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29};
+  SimNode node(spec);
+  ControllerConfig config = testing::MakeControllerConfig(spec);
+  config.reconcile_interval = absl::Seconds(60);
+  auto made = NodeController<ManualClock>::Create(node.clock(), config);
+  REQUIRE(made.ok());
+  NodeController<ManualClock>& controller = *made;
+  auto check = [&] {
+    REQUIRE(RunPoolCheck(controller, node.ec2(), node.clock(), node.Sleeper()).ok());
+    node.clock().AdvanceTime(absl::Seconds(5));
+  };
+  REQUIRE(StartNode(controller, node.ec2(), node.clock(), node.Sleeper()) == absl::OkStatus());
+  for (int i = 0; i < 9; ++i) {
+    (void)controller.AddPod(SimNode::Pod(i));
+    check();
+  }
+  REQUIRE(controller.datastore().Stats().enis == 2);
+  for (int i = 0; i < 9; ++i) (void)controller.DeletePod(SimNode::Pod(i));
+  const absl::Time t0 = node.clock().Now();
+  node.ec2().fault_plan().FailCallsBetween(CallKind::kDetachNetworkInterface, t0,
+                                           t0 + absl::Hours(1), Scripted(Ec2ErrorCode::kOther));
+  for (int i = 0; i < 100 && controller.counters().enis_stranded == 0; ++i) check();
+  CHECK(controller.counters().enis_stranded == 1);
+  CHECK(controller.counters().errors_of(Ec2ErrorCode::kOther) == 12);  // 12 tries
+  CHECK(controller.datastore().Stats().enis == 1);
+  CHECK(node.ec2().eni_count() == 2);  // still attached in EC2
+  // The periodic reconcile (60 s after the last pool action) sees it again,
+  // and once it is a minute old it is freed for real.
+  node.ec2().fault_plan().Clear();
+  const std::int64_t reconciles = controller.counters().reconciles;
+  for (int i = 0; i < 30 && controller.counters().reconciles == reconciles; ++i) check();
+  CHECK(controller.counters().reconciles == reconciles + 1);
+  CHECK(controller.datastore().Stats().enis == 2);
+  CHECK(testing::CheckNodeAgainstEc2(controller, node.ec2()) == absl::OkStatus());
+  for (int i = 0; i < 30 && controller.counters().enis_freed == 0; ++i) check();
+  CHECK(controller.counters().enis_freed == 1);
+  CHECK(controller.datastore().Stats().enis == 1);
+  CHECK(node.ec2().eni_count() == 1);
+  CHECK(node.ec2().unattached_eni_count() == 0);
+}
+
+// Fills `subnet` with single addresses (unattached ENIs without secondary
+// IPs, one address each) until no aligned /28 is wholly free.
+int FragmentSubnet(sim::SimulatedEc2<ManualClock>& ec2, const std::string& subnet) {
+  int taken = 0;
+  while (ec2.FindSubnet(subnet)->free_prefix_count() > 0) {
+    REQUIRE(ec2.CreateNetworkInterface({.subnet_id = subnet}).ok());
+    ++taken;
+  }
+  return taken;
+}
+
+TEST_CASE("A fragmented subnet fails prefix mode with InsufficientCidrBlocks while secondary IPs still work") {
+  ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  sim::SimulatedEc2<ManualClock> ec2(clock, {.seed = 11, .latency = sim::LatencyModel::Zero(),
+                                             .throttle = sim::ThrottleConfig::Disabled()});
+  REQUIRE(ec2.AddSubnet("subnet-a", *Ipv4Prefix::Parse("10.0.0.0/24")).ok());
+  REQUIRE(ec2.AddInstance({.instance_id = "i-pd", .subnet_id = "subnet-a", .max_enis = 3,
+                           .ipv4_per_eni = 10})
+              .ok());
+  REQUIRE(ec2.AddInstance({.instance_id = "i-sip", .subnet_id = "subnet-a", .max_enis = 3,
+                           .ipv4_per_eni = 10})
+              .ok());
+  const int taken = FragmentSubnet(ec2, "subnet-a");
+  const sim::Subnet& subnet = *ec2.FindSubnet("subnet-a");
+  CAPTURE(taken);
+  REQUIRE(subnet.free_prefix_count() == 0);
+  REQUIRE(subnet.free_address_count() > 100);  // plenty of single addresses left
+
+  auto config_for = [](AddressMode mode, const std::string& instance) {
+    ControllerConfig config;
+    config.pool = {.mode = mode, .warm_prefix_target = 1, .max_enis = 3, .ipv4_per_eni = 10,
+                   .max_pods = 110};
+    config.instance_id = instance;
+    config.subnet_id = "subnet-a";
+    return config;
+  };
+  auto sleep_until = [&](absl::Time t) { clock.SetTime(t); };
+  auto pd = NodeController<ManualClock>::Create(clock, config_for(AddressMode::kPrefix, "i-pd"));
+  auto sip = NodeController<ManualClock>::Create(clock, config_for(AddressMode::kSecondaryIp, "i-sip"));
+  REQUIRE(pd.ok());
+  REQUIRE(sip.ok());
+  REQUIRE(StartNode(*pd, ec2, clock, sleep_until) == absl::OkStatus());
+  REQUIRE(StartNode(*sip, ec2, clock, sleep_until) == absl::OkStatus());
+
+  CHECK(pd->datastore().Stats().total_prefixes == 0);
+  CHECK(pd->counters().errors_of(Ec2ErrorCode::kInsufficientCidrBlocks) == 2);  // assign + retry with 1
+  CHECK(pd->counters().insufficient_backoffs == 1);
+  CHECK(pd->AddPod({"aws-cni", "c1", "eth0"}).status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(pd->counters().no_available_ip == 1);
+
+  CHECK(sip->datastore().Stats().total_ips == 9);
+  CHECK(sip->AddPod({"aws-cni", "c1", "eth0"}).ok());
+  CHECK(sip->counters().insufficient_backoffs == 0);
+  CHECK(testing::CheckNodeAgainstEc2(*pd, ec2) == absl::OkStatus());
+  CHECK(testing::CheckNodeAgainstEc2(*sip, ec2) == absl::OkStatus());
+}
+
+}  // namespace
+}  // namespace enipool
