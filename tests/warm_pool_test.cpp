@@ -624,4 +624,275 @@ TEST_CASE("PlanReconcile on a settled pool asks for nothing") {
                                       absl::InfiniteDuration()));
 }
 
+// ---------------------------------------------------------------------------
+// Randomized: PlanReconcile against a brute-force model of the reference
+// ---------------------------------------------------------------------------
+
+// A pool as the reference holds it: ENIs with CIDRs and per-CIDR counts.
+struct ModelCidr {
+  Ipv4Prefix cidr;
+  int assigned = 0;
+  int cooling = 0;
+};
+struct ModelEni {
+  EniView flags;  // id, device, primary/trunk/efa/excluded, created
+  std::vector<ModelCidr> cidrs;
+};
+
+EniView ViewOf(const WarmPoolConfig& config, const ModelEni& m) {
+  EniView v = m.flags;
+  v.cidrs = v.prefixes = v.secondary_ips = 0;
+  v.total_ips = v.assigned_ips = v.cooling_ips = v.pods = v.cooling_all = 0;
+  v.free_cidrs = v.free_cidrs_all = 0;
+  const int mode_length = config.mode == kPd ? 28 : 32;
+  for (const ModelCidr& c : m.cidrs) {
+    ++v.cidrs;
+    ++(c.cidr.length() == 28 ? v.prefixes : v.secondary_ips);
+    v.pods += c.assigned;
+    v.cooling_all += c.cooling;
+    if (c.assigned == 0) ++v.free_cidrs_all;
+    if (c.cidr.length() == mode_length) {
+      v.total_ips += static_cast<std::int64_t>(c.cidr.size());
+      v.assigned_ips += c.assigned;
+      v.cooling_ips += c.cooling;
+      if (c.assigned == 0) ++v.free_cidrs;
+    }
+  }
+  return v;
+}
+
+ReconcileInputs InputsOf(const WarmPoolConfig& config, const std::vector<ModelEni>& model) {
+  std::vector<EniView> views;
+  for (const ModelEni& m : model) views.push_back(ViewOf(config, m));
+  ReconcileInputs in = Inputs(config, views);
+  // Inputs() counts prefixes from the views' mode counts; the reference's
+  // prefix counters see /28s whatever the mode, so recount them here.
+  in.stats.total_prefixes = in.stats.free_prefixes = in.stats.excluded_prefixes = in.stats.excluded_free_prefixes = 0;
+  for (const ModelEni& m : model) {
+    for (const ModelCidr& c : m.cidrs) {
+      if (c.cidr.length() != 28) continue;
+      (m.flags.excluded ? in.stats.excluded_prefixes : in.stats.total_prefixes) += 1;
+      if (c.assigned == 0) (m.flags.excluded ? in.stats.excluded_free_prefixes : in.stats.free_prefixes) += 1;
+    }
+  }
+  for (const ModelEni& m : model) {
+    std::vector<Ipv4Prefix> free;
+    for (const ModelCidr& c : m.cidrs) {
+      if (c.assigned == 0) free.push_back(c.cidr);
+    }
+    in.free_cidrs.push_back(free);
+  }
+  return in;
+}
+
+// getDeletableENI as the reference writes it: for each candidate, loop over
+// all the other ENIs. Returns every ENI that qualifies.
+std::vector<EniId> BruteForceDeletable(const WarmPoolConfig& config, const std::vector<EniView>& enis,
+                                       absl::Time now, std::optional<EniId> skip) {
+  const bool pd = config.mode == kPd;
+  const std::int64_t unit = pd ? 16 : 1;
+  const std::int64_t w = (config.warm_ip_target + unit - 1) / unit * unit;
+  const std::int64_t m = (config.minimum_ip_target + unit - 1) / unit * unit;
+  std::vector<EniId> out;
+  for (const EniView& e : enis) {
+    if (e.primary || now - e.created < absl::Seconds(60) || e.cooling_all > 0 || e.pods > 0) continue;
+    if (skip.has_value() && e.id == *skip) continue;
+    std::int64_t other_free = 0, other_total = 0, other_free_cidrs = 0;
+    for (const EniView& o : enis) {
+      if (o.id == e.id) continue;
+      if (!o.excluded) {
+        other_free += o.total_ips - o.assigned_ips - (config.count_cooling_as_available ? 0 : o.cooling_ips);
+        other_total += o.total_ips;
+      }
+      other_free_cidrs += o.free_cidrs_all;
+    }
+    if (w != 0 && other_free < w) continue;
+    if (m != 0 && other_total < m) continue;
+    if (pd && config.warm_prefix_target != 0 && other_free_cidrs < config.warm_prefix_target) continue;
+    if (e.trunk || e.efa) continue;
+    out.push_back(e.id);
+  }
+  return out;
+}
+
+TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on random pools") {
+  std::mt19937_64 rng(0x5eed2026);
+  const auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  const auto chance = [&](double p) { return std::bernoulli_distribution(p)(rng); };
+  int increases = 0, creations = 0, releases = 0, frees = 0;
+  for (int round = 0; round < 3000; ++round) {
+    CAPTURE(round);
+    WarmPoolConfig config;
+    config.mode = chance(0.5) ? kPd : kSip;
+    config.warm_eni_target = uniform(0, 2);
+    config.warm_ip_target = chance(0.5) ? 0 : uniform(1, 40);
+    config.minimum_ip_target = chance(0.6) ? 0 : uniform(1, 60);
+    config.warm_prefix_target = uniform(0, 3);
+    config.max_enis = uniform(2, 6);
+    config.ipv4_per_eni = uniform(3, 12);
+    config.max_pods = uniform(20, 400);
+    config.custom_networking = chance(0.2);
+    config.count_cooling_as_available = chance(0.8);
+    const int slots = config.slots_per_eni();
+    const int mode_length = config.mode == kPd ? 28 : 32;
+    std::uint32_t next_address = 0x0A000000u;
+    std::vector<ModelEni> model;
+    const int enis = uniform(1, config.max_enis);
+    for (int d = 0; d < enis; ++d) {
+      ModelEni m;
+      m.flags.id = *EniId::Create("eni-" + std::to_string(d));
+      m.flags.device_number = d;
+      m.flags.primary = d == 0;
+      m.flags.trunk = d > 0 && chance(0.05);
+      m.flags.efa = d > 0 && chance(0.05);
+      m.flags.excluded = d > 0 && chance(0.1);
+      m.flags.created = kNow - absl::Seconds(uniform(0, 120));
+      const int cidrs = uniform(0, slots);
+      for (int c = 0; c < cidrs; ++c) {
+        // Mostly CIDRs of the mode, sometimes a leftover of the other one.
+        const int length = chance(0.9) ? mode_length : 60 - mode_length;
+        const int size = length == 28 ? 16 : 1;
+        ModelCidr mc{Ipv4Prefix::Containing(enipool::Ipv4Address(next_address), length), 0, 0};
+        next_address += 16;
+        mc.assigned = chance(0.4) ? 0 : uniform(0, size);
+        mc.cooling = chance(0.7) ? 0 : uniform(0, size - mc.assigned);
+        m.cidrs.push_back(mc);
+      }
+      model.push_back(m);
+    }
+    ReconcileInputs in = InputsOf(config, model);
+    in.unmanaged_enis = chance(0.2) ? 1 : 0;
+    in.trunk_eni_expected = chance(0.1);
+    in.since_last_decrease = absl::Seconds(chance(0.2) ? 10 : 100);
+    const ReconcilePlan plan = enipool::PlanReconcile(config, in);
+    CAPTURE(plan);
+    CAPTURE(config.ToString());
+
+    CHECK(plan.too_low == enipool::IsPoolTooLow(config, in.stats));
+    CHECK(plan.target == enipool::ComputeTargetState(config, in.stats));
+    CHECK_FALSE((plan.increase.has_value() && !plan.releases.empty()));
+
+    // The increase: the lowest-numbered candidate, or a new ENI when none.
+    const EniView* candidate = nullptr;
+    for (const EniView& e : in.enis) {
+      if (e.trunk || e.excluded || (config.custom_networking && e.primary) || e.cidrs >= slots) continue;
+      if (candidate == nullptr) candidate = &e;  // views are in device order
+    }
+    const std::int64_t amount = config.mode == kPd ? enipool::PrefixesNeeded(config, in.stats)
+                                : plan.target.defined ? plan.target.short_count
+                                                      : slots;
+    if (plan.too_low && amount > 0) {
+      if (candidate != nullptr) {
+        REQUIRE(plan.increase.has_value());
+        CHECK(plan.increase->eni == candidate->id);
+        CHECK(plan.increase->count == std::min<std::int64_t>(slots - candidate->cidrs, amount));
+      } else if (enipool::HasRoomForEni(config, in.stats, in.unmanaged_enis, in.trunk_eni_expected)) {
+        REQUIRE(plan.increase.has_value());
+        CHECK_FALSE(plan.increase->eni.has_value());
+        CHECK(plan.increase->count == std::min<std::int64_t>(amount, slots));
+      } else {
+        CHECK(plan.eni_limit_reached);
+      }
+    } else {
+      CHECK_FALSE(plan.increase.has_value());
+    }
+
+    // The decrease: free CIDRs only, as many as the budget and the pool allow.
+    std::int64_t released = 0;
+    for (const enipool::CidrRelease& r : plan.releases) {
+      const auto it = std::find_if(in.enis.begin(), in.enis.end(), [&](const EniView& e) { return e.id == r.eni; });
+      REQUIRE(it != in.enis.end());
+      const auto& free = in.free_cidrs[static_cast<std::size_t>(it - in.enis.begin())];
+      for (const Ipv4Prefix& c : r.cidrs) CHECK(std::find(free.begin(), free.end(), c) != free.end());
+      released += static_cast<std::int64_t>(r.cidrs.size());
+    }
+    if (!plan.too_low && enipool::IsPoolTooHigh(config, in.stats) && in.since_last_decrease > absl::Seconds(30)) {
+      const std::int64_t budget =
+          plan.target.defined
+              ? plan.target.over_count
+              : std::max<std::int64_t>(enipool::FreePrefixesAll(in.stats) - config.warm_prefix_target, 0);
+      std::int64_t all_free = 0;
+      for (const auto& f : in.free_cidrs) all_free += static_cast<std::int64_t>(f.size());
+      CHECK(released == std::min(budget, all_free));
+    } else {
+      CHECK(released == 0);
+    }
+
+    // The free ENI: the highest-numbered ENI the reference's loop would accept
+    // on the pool after this step's increase or release.
+    std::vector<ModelEni> after = model;
+    std::optional<EniId> filled;
+    if (plan.increase.has_value()) {
+      ModelEni* target = nullptr;
+      if (plan.increase->eni.has_value()) {
+        filled = plan.increase->eni;
+        for (ModelEni& m : after) {
+          if (m.flags.id == *filled) target = &m;
+        }
+      } else {
+        ModelEni fresh;
+        fresh.flags.id = *EniId::Create("eni-new");
+        fresh.flags.device_number = 99;
+        fresh.flags.created = kNow;
+        after.push_back(fresh);
+        target = &after.back();
+      }
+      REQUIRE(target != nullptr);
+      for (int i = 0; i < plan.increase->count; ++i) {
+        target->cidrs.push_back({Ipv4Prefix::Containing(enipool::Ipv4Address(next_address), mode_length), 0, 0});
+        next_address += 16;
+      }
+    }
+    for (const enipool::CidrRelease& r : plan.releases) {
+      for (ModelEni& m : after) {
+        if (m.flags.id != r.eni) continue;
+        for (const Ipv4Prefix& c : r.cidrs) {
+          m.cidrs.erase(std::find_if(m.cidrs.begin(), m.cidrs.end(),
+                                     [&](const ModelCidr& mc) { return mc.cidr == c; }));
+        }
+      }
+    }
+    std::vector<EniView> after_views;
+    for (std::size_t i = 0; i < after.size(); ++i) {
+      EniView v = ViewOf(config, after[i]);
+      // free_cidrs carries no per-CIDR cooling, so PlanReconcile keeps the
+      // cooling of an ENI that is only partly released (documented there);
+      // the model does the same. An ENI released completely cools no more.
+      if (i < model.size() && after[i].cidrs.size() != model[i].cidrs.size() && !after[i].cidrs.empty()) {
+        const EniView before = ViewOf(config, model[i]);
+        v.cooling_all = before.cooling_all;
+        v.cooling_ips = before.cooling_ips;
+      }
+      after_views.push_back(v);
+    }
+    std::optional<EniId> want_free;
+    if (enipool::ShouldRemoveExtraEnis(config, in.stats, absl::MakeConstSpan(in.enis))) {
+      for (const EniId& id : BruteForceDeletable(config, after_views, kNow, filled)) {
+        const auto device = [&](const EniId& x) {
+          for (const EniView& v : after_views) {
+            if (v.id == x) return v.device_number;
+          }
+          return -1;
+        };
+        if (!want_free.has_value() || device(id) > device(*want_free)) want_free = id;
+      }
+    }
+    const std::string got_free = plan.free_eni.has_value() ? plan.free_eni->ToString() : "none";
+    const std::string want_free_text = want_free.has_value() ? want_free->ToString() : "none";
+    CAPTURE(got_free);
+    CAPTURE(want_free_text);
+    CHECK(plan.free_eni == want_free);
+
+    increases += plan.increase.has_value() && plan.increase->eni.has_value() ? 1 : 0;
+    creations += plan.increase.has_value() && !plan.increase->eni.has_value() ? 1 : 0;
+    releases += plan.releases.empty() ? 0 : 1;
+    frees += plan.free_eni.has_value() ? 1 : 0;
+  }
+  // The random pools exercise every kind of step.
+  CHECK(increases > 100);
+  CHECK(creations > 50);
+  CHECK(releases > 100);
+  CHECK(frees > 100);
+}
+
 }  // namespace

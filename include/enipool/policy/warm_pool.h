@@ -534,6 +534,7 @@ struct EniDelta {
   std::int64_t total_ips = 0;  // addresses of the current mode
   std::int64_t free_ips = 0;   // of the current mode
   std::int64_t free_cidrs_all = 0;
+  bool emptied = false;  // every CIDR of the ENI is released: nothing left cools
 };
 
 struct PlanAdjustments {
@@ -544,7 +545,7 @@ struct PlanAdjustments {
 
   [[nodiscard]] EniDelta Of(std::size_t i) const noexcept {
     EniDelta d;
-    if (released != nullptr) d = (*released)[i];
+    if (released != nullptr) d = (*released)[i];  // never the filled ENI: no increase with a release
     if (static_cast<std::ptrdiff_t>(i) == filled) {
       d.total_ips += filled_delta.total_ips;
       d.free_ips += filled_delta.free_ips;
@@ -585,10 +586,11 @@ inline std::optional<EniId> FindDeletableEni(const WarmPoolConfig& config, absl:
   const EniView* best = nullptr;
   for (std::size_t i = 0; i < enis.size(); ++i) {
     const EniView& eni = enis[i];
-    if (eni.primary || eni.trunk || eni.efa || eni.pods != 0 || eni.cooling_all != 0) continue;
+    if (eni.primary || eni.trunk || eni.efa || eni.pods != 0) continue;
     if (static_cast<std::ptrdiff_t>(i) == adjust.filled) continue;
     if (now - eni.created < absl::Seconds(kMinEniAgeSeconds)) continue;
     const EniDelta d = adjust.Of(i);
+    if (eni.cooling_all != 0 && !d.emptied) continue;
     const std::int64_t own_free = eni.excluded ? 0 : FreeIpsOf(config, eni) + d.free_ips;
     const std::int64_t own_total = eni.excluded ? 0 : eni.total_ips + d.total_ips;
     if (w != 0 && free_ips - own_free < w) continue;
@@ -694,7 +696,10 @@ std::vector<std::vector<Ipv4Prefix>> FreeCidrsOf(const NodeDatastore<C>& datasto
 //      stats, as the reference) and the node may manage ENIs:
 //      FindDeletableEni on the pool as it will be after step 1 or 2 (the
 //      reference runs it after they have been applied); the ENI chosen in
-//      1a is never freed in the same step.
+//      1a is never freed in the same step. NOTE: `free_cidrs` has no
+//      per-CIDR cooling count, so an ENI whose CIDRs are only partly
+//      released still counts as cooling in this step (the reference, which
+//      re-reads its datastore, might free it one step earlier).
 //
 // Orders (the reference uses Go map order, i.e. random):
 //   * increase: the candidate with the lowest device number (then the
@@ -805,12 +810,22 @@ inline ReconcilePlan PlanReconcile(const WarmPoolConfig& config, const Reconcile
             CidrRelease release{enis[i].id, std::vector<Ipv4Prefix>(cidrs.begin(), cidrs.begin() +
                                                                     static_cast<std::ptrdiff_t>(take))};
             internal::EniDelta& d = released[i];
-            for (const Ipv4Prefix& cidr : release.cidrs) {
-              d.free_cidrs_all -= 1;
-              if (cidr.length() == mode_length) {
-                const auto size = static_cast<std::int64_t>(cidr.size());
-                d.total_ips -= size;
-                d.free_ips -= size;
+            if (static_cast<int>(take) == enis[i].cidrs) {
+              // All its CIDRs go (so it had no pod): nothing of it is left.
+              d = {-enis[i].total_ips, -internal::FreeIpsOf(config, enis[i]), -enis[i].free_cidrs_all, true};
+            } else {
+              // The free_cidrs lists carry no per-CIDR cooling count, so a
+              // released CIDR's cooling addresses are assumed to stay: the
+              // ENI still counts as cooling, and in the cooling-aware policy
+              // its free addresses are undercounted. Both err on keeping an
+              // ENI one step longer than the reference would.
+              for (const Ipv4Prefix& cidr : release.cidrs) {
+                d.free_cidrs_all -= 1;
+                if (cidr.length() == mode_length) {
+                  const auto size = static_cast<std::int64_t>(cidr.size());
+                  d.total_ips -= size;
+                  d.free_ips -= size;
+                }
               }
             }
             plan.releases.push_back(std::move(release));
