@@ -394,4 +394,20 @@ TEST_CASE("PlanReconcile under random churn keeps the node within its limits and
   }
 }
 
+TEST_CASE("NodeDatastore::EniViews(out) gives what EniViews() gives, reusing the caller's vector") {
+  WarmPoolConfig config = P3dn();
+  config.warm_eni_target = 2;
+  PoolDriver node(config);
+  GrowTo(node, 60);
+  std::vector<enipool::EniView> views;
+  views.reserve(15);
+  const enipool::EniView* const storage = views.data();
+  views.push_back({});  // old contents are dropped
+  node.datastore().EniViews(views);
+  CHECK(views == node.datastore().EniViews());
+  CHECK(views.size() == 4);  // ceil((60 + 2 * 49) / 49)
+  CHECK(views.data() == storage);  // no reallocation
+  CHECK(views.capacity() == 15);
+}
+
 }  // namespace

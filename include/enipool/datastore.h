@@ -548,16 +548,26 @@ class NodeDatastore {
   //
   // Every ENI, by device number then id. O(ENIs).
   [[nodiscard]] std::vector<EniView> EniViews() const {
-    ExpireCooling(ToNanos(clock_->Now()));
     std::vector<EniView> views;
-    views.reserve(eni_index_.size());
+    EniViews(views);
+    return views;
+  }
+
+  // NodeDatastore::EniViews(out)
+  //
+  // EniViews() written into `out` (its old contents are dropped), reusing
+  // its capacity: a caller that keeps one vector across pool checks
+  // allocates nothing once it has held as many ENIs. O(ENIs).
+  void EniViews(std::vector<EniView>& out) const {
+    ExpireCooling(ToNanos(clock_->Now()));
+    out.clear();
+    out.reserve(eni_index_.size());
     for (const Eni& eni : enis_) {
-      if (eni.live) views.push_back(ViewOf(eni));
+      if (eni.live) out.push_back(ViewOf(eni));
     }
-    std::sort(views.begin(), views.end(), [](const EniView& a, const EniView& b) {
+    std::sort(out.begin(), out.end(), [](const EniView& a, const EniView& b) {
       return std::tie(a.device_number, a.id) < std::tie(b.device_number, b.id);
     });
-    return views;
   }
 
   // NodeDatastore::FindEni()
