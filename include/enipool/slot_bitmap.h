@@ -160,28 +160,6 @@ class SlotBitmap {
     return count;
   }
 
-  // SlotBitmap::NthFreeAlignedBlock()
-  //
-  // The start of the `n`-th (0-based, ascending) wholly free aligned block
-  // of `block` slots, or std::nullopt if there are not that many. Places a
-  // /28 uniformly at random among the free ones:
-  // NthFreeAlignedBlock(16, rng() % CountFreeAlignedBlocks(16)).
-  [[nodiscard]] std::optional<std::size_t> NthFreeAlignedBlock(std::size_t block,
-                                                               std::size_t n) const noexcept {
-    assert(block > 0 && block <= 64 && std::has_single_bit(block));
-    for (std::size_t w = 0; w < words_.size(); ++w) {
-      std::uint64_t lanes = FreeLaneStarts(words_[w], block);
-      const auto count = static_cast<std::size_t>(std::popcount(lanes));
-      if (n >= count) {
-        n -= count;
-        continue;
-      }
-      for (; n > 0; --n) lanes &= lanes - 1;  // drop the lowest n free lanes
-      return w * 64 + static_cast<std::size_t>(std::countr_zero(lanes));
-    }
-    return std::nullopt;
-  }
-
   friend bool operator==(const SlotBitmap&, const SlotBitmap&) = default;
 
  private:

@@ -22,9 +22,10 @@
 //     (secondary IPs never land there), "explicit" ranges are never handed
 //     out (NOTE: "Subnet CIDR reservations", Amazon VPC User Guide).
 //
-// Cost: allocation is O(words of the bitmap) (1,024 words for a /16) — a
-// popcount scan, no per-address loop; counts of free addresses are kept, the
-// count of free aligned /28s is a word-parallel scan.
+// Cost: an address is placed by one popcount scan of the address bitmap
+// (O(words): 1,024 words for a /16), a prefix by one scan of a per-/28
+// block bitmap (64 words for a /16); the counts of free addresses and free
+// aligned /28s are kept, O(1).
 //
 // Example:
 //
@@ -132,10 +133,16 @@ class Subnet {
       if (reservation.type == ReservationType::kPrefix) {
         in_prefix_reservation_.Take(i);
         ip_blocked_.Take(i);
-        if (!taken_.IsTaken(i)) outside_prefix_reservations_.Release(i);
       } else {
         held_.Take(i);
         TakeOffset(i);
+      }
+    }
+    if (reservation.type == ReservationType::kPrefix) {
+      // A prefix reservation is at least a /28 and aligned, so it covers
+      // whole blocks.
+      for (std::size_t b = start / kPrefixSize; b < (start + length) / kPrefixSize; ++b) {
+        if (block_used_[b] == 0) reserved_blocks_busy_.Release(b);
       }
     }
     reservations_.push_back(reservation);
@@ -228,16 +235,14 @@ class Subnet {
     std::vector<Ipv4Prefix> prefixes;
     prefixes.reserve(static_cast<std::size_t>(count));
     for (int n = 0; n < count; ++n) {
-      const SlotBitmap* pool = &outside_prefix_reservations_;
-      std::size_t candidates = pool->CountFreeAlignedBlocks(kPrefixSize);
-      if (candidates == 0) {
-        pool = &taken_;
-        candidates = pool->CountFreeAlignedBlocks(kPrefixSize);
-      }
-      const std::optional<std::size_t> start = pool->NthFreeAlignedBlock(kPrefixSize, rng() % candidates);
-      for (std::size_t i = *start; i < *start + kPrefixSize; ++i) TakeOffset(i);
+      // Blocks of a prefix reservation first, then any free block.
+      const SlotBitmap& pool =
+          reserved_blocks_busy_.free_count() > 0 ? reserved_blocks_busy_ : blocks_busy_;
+      const std::optional<std::size_t> block = pool.NthFree(rng() % pool.free_count());
+      const std::size_t start = *block * kPrefixSize;
+      for (std::size_t i = start; i < start + kPrefixSize; ++i) TakeOffset(i);
       allocated_ += kPrefixSize;
-      prefixes.push_back(Ipv4Prefix::Containing(cidr_.AddressAt(*start), 28));
+      prefixes.push_back(Ipv4Prefix::Containing(cidr_.AddressAt(start), 28));
     }
     return prefixes;
   }
@@ -298,16 +303,14 @@ class Subnet {
   // Subnet::free_prefix_count()
   //
   // Aligned /28 blocks that are wholly free, in reservations or not: the
-  // prefixes EC2 could still delegate. O(words).
-  [[nodiscard]] std::size_t free_prefix_count() const noexcept {
-    return taken_.CountFreeAlignedBlocks(kPrefixSize);
-  }
+  // prefixes EC2 could still delegate. O(1).
+  [[nodiscard]] std::size_t free_prefix_count() const noexcept { return blocks_busy_.free_count(); }
 
   // Subnet::free_reserved_prefix_count()
   //
-  // Free aligned /28 blocks inside prefix reservations. O(words).
+  // Free aligned /28 blocks inside prefix reservations. O(1).
   [[nodiscard]] std::size_t free_reserved_prefix_count() const noexcept {
-    return outside_prefix_reservations_.CountFreeAlignedBlocks(kPrefixSize);
+    return reserved_blocks_busy_.free_count();
   }
 
   // Subnet::allocated_address_count()
@@ -321,11 +324,13 @@ class Subnet {
         cidr_(cidr),
         taken_(static_cast<std::size_t>(cidr.size())),
         ip_blocked_(static_cast<std::size_t>(cidr.size())),
-        outside_prefix_reservations_(static_cast<std::size_t>(cidr.size())),
         in_prefix_reservation_(static_cast<std::size_t>(cidr.size())),
-        held_(static_cast<std::size_t>(cidr.size())) {
-    // Nothing is in a prefix reservation yet: every address is "outside".
-    outside_prefix_reservations_.TakeRange(0, outside_prefix_reservations_.size());
+        held_(static_cast<std::size_t>(cidr.size())),
+        block_used_(static_cast<std::size_t>(cidr.size()) / kPrefixSize, 0),
+        blocks_busy_(block_used_.size()),
+        reserved_blocks_busy_(block_used_.size()) {
+    // No block is in a prefix reservation yet.
+    reserved_blocks_busy_.TakeRange(0, reserved_blocks_busy_.size());
     for (std::size_t i : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{3},
                           size() - 1}) {
       held_.Take(i);
@@ -340,29 +345,38 @@ class Subnet {
     return i < 4 || i == size() - 1;
   }
 
-  // Every address is in `taken_` iff used or held; the two search views
-  // follow it, each also blocking what its kind of allocation may not use.
+  // An address is in `taken_` iff used or held. `ip_blocked_` adds the
+  // prefix reservations (where IPs may not go); the block bitmaps follow the
+  // per-/28 count of taken addresses, so a wholly free block is one with a
+  // count of zero.
   void TakeOffset(std::size_t i) noexcept {
-    taken_.Take(i);
     ip_blocked_.Take(i);
-    outside_prefix_reservations_.Take(i);
+    if (!taken_.Take(i)) return;
+    const std::size_t b = i / kPrefixSize;
+    if (block_used_[b]++ == 0) {
+      blocks_busy_.Take(b);
+      reserved_blocks_busy_.Take(b);
+    }
   }
   void ReleaseOffset(std::size_t i) noexcept {
-    taken_.Release(i);
-    if (in_prefix_reservation_.IsTaken(i)) {
-      outside_prefix_reservations_.Release(i);
-    } else {
-      ip_blocked_.Release(i);
+    if (!in_prefix_reservation_.IsTaken(i)) ip_blocked_.Release(i);
+    if (!taken_.Release(i)) return;
+    const std::size_t b = i / kPrefixSize;
+    if (--block_used_[b] == 0) {
+      blocks_busy_.Release(b);
+      if (in_prefix_reservation_.IsTaken(b * kPrefixSize)) reserved_blocks_busy_.Release(b);
     }
   }
 
   std::string id_;
   Ipv4Prefix cidr_;
-  SlotBitmap taken_;                        // AWS-reserved, explicit-reserved or allocated
-  SlotBitmap ip_blocked_;                   // taken_ ∪ prefix reservations: where IPs may not go
-  SlotBitmap outside_prefix_reservations_;  // taken_ ∪ outside prefix reservations
-  SlotBitmap in_prefix_reservation_;        // membership in a prefix reservation
-  SlotBitmap held_;                         // AWS-reserved or explicit-reserved: never handed out
+  SlotBitmap taken_;                  // AWS-reserved, explicit-reserved or allocated
+  SlotBitmap ip_blocked_;             // taken_ ∪ prefix reservations: where IPs may not go
+  SlotBitmap in_prefix_reservation_;  // membership in a prefix reservation
+  SlotBitmap held_;                   // AWS-reserved or explicit-reserved: never handed out
+  std::vector<std::uint8_t> block_used_;  // taken addresses per /28 block (0..16)
+  SlotBitmap blocks_busy_;            // per block: not wholly free
+  SlotBitmap reserved_blocks_busy_;   // per block: not wholly free, or not a reserved block
   std::size_t allocated_ = 0;
   std::vector<SubnetReservation> reservations_;
 };

@@ -1,0 +1,143 @@
+// What one simulated EC2 call costs: a cluster simulation of 5,000 nodes
+// makes ~10^4-10^5 calls per simulated hour against one SimulatedEc2, so
+// these must stay in the microseconds. The baseline in each family is the
+// bare sim::Subnet doing the same address work, so the ratio is the cost of
+// the simulator's bookkeeping (hash lookups, limits, throttle, fault plan).
+//
+// Arg: the subnet's prefix length (16 = 65,536 addresses, 20 = 4,096).
+// The subnets are half full of random secondary IPs, with half of their
+// aligned /28s clear, before timing starts, so searches do not run on an
+// empty bitmap; the account holds 1,000 instances.
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "enipool/clock.h"
+#include "enipool/ipv4.h"
+#include "enipool/sim/simulated_ec2.h"
+#include "enipool/sim/subnet.h"
+
+namespace {
+
+using enipool::Ipv4Prefix;
+using enipool::ManualClock;
+using Ec2 = enipool::sim::SimulatedEc2<ManualClock>;
+using enipool::sim::SimulatedEc2Options;
+
+Ipv4Prefix SubnetCidr(benchmark::State& state) {
+  return Ipv4Prefix::Containing(enipool::Ipv4Address(10, 0, 0, 0), static_cast<int>(state.range(0)));
+}
+
+// A subnet whose free addresses are half taken by random single IPs, with
+// aligned /28s still free in proportion (every other block kept clear).
+enipool::sim::Subnet HalfFullSubnet(Ipv4Prefix cidr, std::mt19937_64& rng) {
+  auto subnet = enipool::sim::Subnet::Create("subnet-1", cidr);
+  auto prefixes = subnet->AllocatePrefixes(static_cast<int>(subnet->free_prefix_count() / 2), rng);
+  (void)subnet->AllocateAddresses(static_cast<int>(subnet->free_address_count() / 2), rng);
+  for (const Ipv4Prefix& p : *prefixes) (void)subnet->ReleasePrefix(p);
+  return *std::move(subnet);
+}
+
+void BM_Subnet_AllocateReleasePrefix(benchmark::State& state) {
+  std::mt19937_64 rng(1);
+  enipool::sim::Subnet subnet = HalfFullSubnet(SubnetCidr(state), rng);
+  for (auto _ : state) {
+    auto prefix = subnet.AllocatePrefix(rng);
+    benchmark::DoNotOptimize(prefix);
+    (void)subnet.ReleasePrefix(*prefix);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Subnet_AllocateReleasePrefix)->Arg(20)->Arg(16);
+
+// An account of 1,000 instances (primaries in subnet-0) and a subnet-1 half
+// full of random IPs with half of its aligned /28s clear; returns the ENI
+// under test, attached to i-500 and living in subnet-1.
+std::string HalfFullAccount(Ec2& ec2, Ipv4Prefix cidr) {
+  (void)ec2.AddSubnet("subnet-0", Ipv4Prefix::Containing(enipool::Ipv4Address(172, 16, 0, 0), 16));
+  (void)ec2.AddSubnet("subnet-1", cidr);
+  for (int i = 0; i < 1000; ++i) {
+    (void)ec2.AddInstance({.instance_id = absl::StrCat("i-", i), .subnet_id = "subnet-0", .max_enis = 4, .ipv4_per_eni = 50});
+  }
+  const enipool::sim::Subnet& subnet = *ec2.FindSubnet("subnet-1");
+  // Hold half of the /28s on prefix ENIs while random IPs land, then
+  // delete those ENIs.
+  std::vector<std::string> holders;
+  while (subnet.free_prefix_count() > subnet.size() / 16 / 2) {
+    auto holder = ec2.CreateNetworkInterface({.subnet_id = "subnet-1", .ipv4_prefix_count = 16});
+    if (!holder.ok()) break;
+    holders.push_back(holder->id);
+  }
+  while (subnet.free_address_count() > subnet.size() / 4) {
+    if (!ec2.CreateNetworkInterface({.subnet_id = "subnet-1", .secondary_ip_count = 48}).ok()) break;
+  }
+  for (const std::string& id : holders) (void)ec2.DeleteNetworkInterface({.eni_id = id});
+  auto eni = ec2.CreateNetworkInterface({.subnet_id = "subnet-1"});
+  (void)ec2.AttachNetworkInterface({.eni_id = eni->id, .instance_id = "i-500", .device_index = 1});
+  return eni->id;
+}
+
+SimulatedEc2Options Unthrottled() {
+  return {.seed = 1,
+          .latency = enipool::sim::LatencyModel::Zero(),
+          .throttle = enipool::sim::ThrottleConfig::Disabled()};
+}
+
+void BM_SimulatedEc2_AssignUnassignPrefix(benchmark::State& state) {
+  ManualClock clock;
+  Ec2 ec2(clock, Unthrottled());
+  const std::string eni = HalfFullAccount(ec2, SubnetCidr(state));
+  state.counters["free_prefixes"] = static_cast<double>(ec2.FindSubnet("subnet-1")->free_prefix_count());
+  for (auto _ : state) {
+    auto prefixes = ec2.AssignIpv4Prefixes({.eni_id = eni, .count = 1});
+    benchmark::DoNotOptimize(prefixes);
+    (void)ec2.UnassignIpv4Prefixes({.eni_id = eni, .prefixes = *prefixes});
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SimulatedEc2_AssignUnassignPrefix)->Arg(20)->Arg(16);
+
+void BM_Subnet_AllocateReleaseAddress(benchmark::State& state) {
+  std::mt19937_64 rng(1);
+  enipool::sim::Subnet subnet = HalfFullSubnet(SubnetCidr(state), rng);
+  for (auto _ : state) {
+    auto address = subnet.AllocateAddress(rng);
+    benchmark::DoNotOptimize(address);
+    (void)subnet.ReleaseAddress(*address);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Subnet_AllocateReleaseAddress)->Arg(20)->Arg(16);
+
+void BM_SimulatedEc2_AssignUnassignIp(benchmark::State& state) {
+  ManualClock clock;
+  Ec2 ec2(clock, Unthrottled());
+  const std::string eni = HalfFullAccount(ec2, SubnetCidr(state));
+  for (auto _ : state) {
+    auto addresses = ec2.AssignPrivateIpAddresses({.eni_id = eni, .count = 1});
+    benchmark::DoNotOptimize(addresses);
+    (void)ec2.UnassignPrivateIpAddresses({.eni_id = eni, .addresses = *addresses});
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SimulatedEc2_AssignUnassignIp)->Arg(20)->Arg(16);
+
+// Describe of one instance's ENIs, the call a controller makes to resync.
+void BM_SimulatedEc2_DescribeInstance(benchmark::State& state) {
+  ManualClock clock;
+  Ec2 ec2(clock, Unthrottled());
+  (void)HalfFullAccount(ec2, SubnetCidr(state));
+  for (auto _ : state) {
+    auto enis = ec2.DescribeNetworkInterfaces({.instance_id = "i-500"});
+    benchmark::DoNotOptimize(enis);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SimulatedEc2_DescribeInstance)->Arg(16);
+
+}  // namespace
