@@ -1,0 +1,408 @@
+// -----------------------------------------------------------------------------
+// File: introspection.h
+// -----------------------------------------------------------------------------
+//
+// What the reference serves for humans and monitoring (reference §9), as
+// plain values and text:
+//   * `NodeSnapshot`: the node's ENIs, their CIDRs and the address records
+//     in use — the content of ipamd's `/v1/enis` — and `ToJson()` to render
+//     it in that endpoint's shape (hand-written JSON, no library);
+//   * `RenderPrometheus()`: the reference's Prometheus metrics
+//     (`awscni_eni_allocated`, `awscni_ec2api_req_count`, …) in the text
+//     exposition format, plus a few enipool metrics the reference lacks
+//     (`enipool_cooling_ip_addresses`: its issue #1379 asked for one).
+//
+// Example:
+//
+//   enipool::NodeSnapshot snapshot = enipool::SnapshotOf(controller);
+//   std::string body = enipool::ToJson(snapshot);          // serve as /v1/enis
+//   std::string metrics = enipool::RenderPrometheus(controller);  // serve as /metrics
+//
+// As the reference does, a pod's container id and interface name are
+// blanked in the snapshot (they identify workloads); the network name stays.
+// Differences from the reference's JSON: a CIDR is written as its text
+// ("10.0.0.16/28") where Go writes a net.IPNet object with a base64 mask,
+// and only addresses assigned or cooling have records (the reference keeps a
+// record for every address ever used). Times are RFC 3339 in UTC; a time
+// that never happened is Go's zero time, "0001-01-01T00:00:00Z".
+//
+// Cost: O(ENIs + CIDRs + pods); for an endpoint, not a hot path.
+
+#ifndef ENIPOOL_INTROSPECTION_H_
+#define ENIPOOL_INTROSPECTION_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "enipool/backend.h"
+#include "enipool/clock.h"
+#include "enipool/controller.h"
+#include "enipool/datastore.h"
+#include "enipool/ipv4.h"
+#include "enipool/pod_key.h"
+
+namespace enipool {
+
+// AddressRecord
+//
+// One address in use: assigned to a pod, or cooling down after one left.
+struct AddressRecord {
+  Ipv4Address address;
+  std::string network_name;  // the pod key's network name; container id and ifname are blanked
+  bool assigned = false;
+  absl::Time assigned_at = absl::InfinitePast();  // when assigned; InfinitePast if not
+  bool cooling = false;
+  absl::Time released_at = absl::InfinitePast();  // when it started cooling; InfinitePast if not
+  friend bool operator==(const AddressRecord&, const AddressRecord&) = default;
+};
+
+// CidrRecord
+//
+// One /32 or /28 of an ENI with its address records, ascending.
+struct CidrRecord {
+  Ipv4Prefix cidr;
+  bool is_prefix = false;
+  bool in_mode = false;  // of the datastore's mode (handed out and counted)
+  int assigned = 0;
+  std::vector<AddressRecord> addresses;
+  friend bool operator==(const CidrRecord&, const CidrRecord&) = default;
+};
+
+// EniRecord
+//
+// One ENI as /v1/enis shows it.
+struct EniRecord {
+  std::string id;
+  bool primary = false;
+  bool trunk = false;
+  bool efa = false;
+  int device_number = 0;
+  bool excluded = false;
+  int route_table_id = 0;
+  std::string subnet_id;  // empty when unknown (a bare datastore)
+  std::vector<CidrRecord> cidrs;
+  friend bool operator==(const EniRecord&, const EniRecord&) = default;
+};
+
+// NodeSnapshot
+//
+// The node's pool: raw totals (every CIDR of both kinds on every ENI, as the
+// reference's TotalIPs / AssignedIPs counters) and its ENIs by device number.
+struct NodeSnapshot {
+  std::int64_t total_ips = 0;
+  std::int64_t assigned_ips = 0;
+  std::int64_t cooling_ips = 0;
+  std::vector<EniRecord> enis;
+  friend bool operator==(const NodeSnapshot&, const NodeSnapshot&) = default;
+};
+
+// SnapshotOf()
+//
+// The datastore's content now. The overload taking a controller also fills
+// in each ENI's subnet from the controller's records.
+template <Clock C>
+NodeSnapshot SnapshotOf(const NodeDatastore<C>& datastore) {
+  struct Use {
+    std::string network_name;
+    absl::Time assigned_at = absl::InfinitePast();
+    absl::Time released_at = absl::InfinitePast();
+    bool assigned = false;
+    bool cooling = false;
+  };
+  absl::flat_hash_map<std::uint32_t, Use> uses;
+  datastore.ForEachAssignment([&](const PodKey& pod, const Assignment& a, absl::Time at) {
+    Use& use = uses[a.address.value()];
+    use.network_name = pod.network_name;
+    use.assigned_at = at;
+    use.assigned = true;
+  });
+  datastore.ForEachCooling([&](Ipv4Address address, absl::Time released_at) {
+    Use& use = uses[address.value()];
+    use.released_at = released_at;
+    use.cooling = true;
+  });
+  NodeSnapshot snapshot;
+  for (const EniView& view : datastore.EniViews()) {
+    EniRecord eni;
+    eni.id = view.id.ToString();
+    eni.primary = view.primary;
+    eni.trunk = view.trunk;
+    eni.efa = view.efa;
+    eni.device_number = view.device_number;
+    eni.excluded = view.excluded;
+    eni.route_table_id = view.route_table_id;
+    snapshot.assigned_ips += view.pods;
+    snapshot.cooling_ips += view.cooling_all;
+    auto cidrs = datastore.Cidrs(view.id.view());
+    if (cidrs.ok()) {
+      for (const CidrView& c : *cidrs) {
+        CidrRecord record{.cidr = c.cidr, .is_prefix = c.cidr.length() == 28, .in_mode = c.in_mode,
+                          .assigned = c.assigned, .addresses = {}};
+        snapshot.total_ips += c.total;
+        for (std::uint64_t i = 0; i < c.cidr.size(); ++i) {
+          const Ipv4Address address = c.cidr.AddressAt(i);
+          const auto it = uses.find(address.value());
+          if (it == uses.end()) continue;
+          record.addresses.push_back(AddressRecord{
+              .address = address, .network_name = it->second.network_name,
+              .assigned = it->second.assigned, .assigned_at = it->second.assigned_at,
+              .cooling = it->second.cooling, .released_at = it->second.released_at});
+        }
+        eni.cidrs.push_back(std::move(record));
+      }
+    }
+    snapshot.enis.push_back(std::move(eni));
+  }
+  return snapshot;
+}
+
+template <Clock C>
+NodeSnapshot SnapshotOf(const NodeController<C>& controller) {
+  NodeSnapshot snapshot = SnapshotOf(controller.datastore());
+  for (EniRecord& eni : snapshot.enis) {
+    for (const ManagedEni& record : controller.enis()) {
+      if (record.id == eni.id) eni.subnet_id = record.subnet_id;
+    }
+  }
+  return snapshot;
+}
+
+namespace internal {
+
+// A JSON string literal: quotes, backslashes and control characters escaped.
+inline void AppendJsonString(std::string& out, absl::string_view text) {
+  out.push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out.append("\\u00");
+          out.push_back(kHex[(static_cast<unsigned char>(c) >> 4) & 0xF]);
+          out.push_back(kHex[static_cast<unsigned char>(c) & 0xF]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// RFC 3339 in UTC, or Go's zero time for a time that never happened.
+inline std::string GoTime(absl::Time t) {
+  if (t == absl::InfinitePast()) return "0001-01-01T00:00:00Z";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
+}
+
+inline absl::string_view JsonBool(bool b) { return b ? "true" : "false"; }
+
+// A Prometheus label value: backslash, double quote and newline escaped
+// (text exposition format 0.0.4).
+inline std::string PrometheusLabel(absl::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    switch (c) {
+      case '\\': out.append("\\\\"); break;
+      case '"': out.append("\\\""); break;
+      case '\n': out.append("\\n"); break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace internal
+
+// ToJson()
+//
+// The snapshot in the shape of the reference's /v1/enis: a map from network
+// card ("0"; enipool models one card) to {TotalIPs, AssignedIPs, ENIs}, each
+// ENI keyed by id. Deterministic: ENIs by device number, CIDRs and
+// addresses ascending.
+inline std::string ToJson(const NodeSnapshot& snapshot) {
+  using internal::AppendJsonString;
+  std::string out;
+  absl::StrAppend(&out, "{\"0\":{\"TotalIPs\":", snapshot.total_ips,
+                  ",\"AssignedIPs\":", snapshot.assigned_ips, ",\"ENIs\":{");
+  for (std::size_t e = 0; e < snapshot.enis.size(); ++e) {
+    const EniRecord& eni = snapshot.enis[e];
+    if (e > 0) out.push_back(',');
+    AppendJsonString(out, eni.id);
+    out.append(":{\"ID\":");
+    AppendJsonString(out, eni.id);
+    absl::StrAppend(&out, ",\"IsPrimary\":", internal::JsonBool(eni.primary),
+                    ",\"IsTrunk\":", internal::JsonBool(eni.trunk),
+                    ",\"IsEFA\":", internal::JsonBool(eni.efa),
+                    ",\"DeviceNumber\":", eni.device_number,
+                    ",\"IsExcludedForPodIPs\":", internal::JsonBool(eni.excluded),
+                    ",\"RouteTableID\":", eni.route_table_id, ",\"SubnetID\":");
+    AppendJsonString(out, eni.subnet_id);
+    out.append(",\"AvailableIPv4Cidrs\":{");
+    for (std::size_t c = 0; c < eni.cidrs.size(); ++c) {
+      const CidrRecord& cidr = eni.cidrs[c];
+      if (c > 0) out.push_back(',');
+      const std::string text = cidr.cidr.ToString();
+      AppendJsonString(out, text);
+      out.append(":{\"Cidr\":");
+      AppendJsonString(out, text);
+      absl::StrAppend(&out, ",\"IsPrefix\":", internal::JsonBool(cidr.is_prefix),
+                      ",\"AddressFamily\":\"4\",\"IPAddresses\":{");
+      for (std::size_t a = 0; a < cidr.addresses.size(); ++a) {
+        const AddressRecord& address = cidr.addresses[a];
+        if (a > 0) out.push_back(',');
+        const std::string ip = address.address.ToString();
+        AppendJsonString(out, ip);
+        out.append(":{\"Address\":");
+        AppendJsonString(out, ip);
+        out.append(",\"IPAMKey\":{\"networkName\":");
+        AppendJsonString(out, address.network_name);
+        absl::StrAppend(&out, ",\"containerID\":\"\",\"ifName\":\"\"},\"AssignedTime\":\"",
+                        internal::GoTime(address.assigned_at), "\",\"UnassignedTime\":\"",
+                        internal::GoTime(address.released_at), "\"}");
+      }
+      out.append("}}");
+    }
+    out.append("},\"IPv6Cidrs\":{}}");
+  }
+  out.append("}}}");
+  return out;
+}
+
+// RenderPrometheus()
+//
+// The node's metrics in the Prometheus text exposition format (version
+// 0.0.4): # HELP and # TYPE lines, then samples; label values escaped.
+// Gauges describe the pool now; counters come from the controller since it
+// was created. Names and meanings follow the reference (§9):
+//   awscni_eni_allocated, awscni_eni_max (max ENIs − unmanaged),
+//   awscni_ip_max (addresses per ENI × awscni_eni_max),
+//   awscni_total_ip_addresses, awscni_assigned_ip_addresses,
+//   awscni_total_ipv4_prefixes, awscni_assigned_ip_per_cidr{cidr},
+//   awscni_assigned_ip_per_eni{eni}, awscni_force_removed_enis,
+//   awscni_force_removed_ips, awscni_no_available_ip_addresses,
+//   awscni_add_ip_req_count, awscni_del_ip_req_count,
+//   awscni_ipamd_action_inprogress{fn}, awscni_reconcile_count,
+//   awscni_ec2api_req_count{fn}, awscni_ec2api_error_count{fn},
+//   awscni_aws_api_error_count{api,error};
+// and enipool's own: enipool_cooling_ip_addresses, enipool_pool_increases,
+//   enipool_pool_decreases, enipool_enis_attached, enipool_enis_freed,
+//   enipool_insufficient_address_backoffs, enipool_throttle_retries.
+template <Clock C>
+std::string RenderPrometheus(const NodeController<C>& controller) {
+  const NodeSnapshot snapshot = SnapshotOf(controller);
+  const ControllerCounters& k = controller.counters();
+  const WarmPoolConfig& pool = controller.config().pool;
+  std::string out;
+  auto header = [&](absl::string_view name, absl::string_view type, absl::string_view help) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+  };
+  auto sample = [&](absl::string_view name, std::int64_t value) {
+    absl::StrAppend(&out, name, " ", value, "\n");
+  };
+  auto labeled = [&](absl::string_view name, absl::string_view label, absl::string_view value,
+                     std::int64_t v) {
+    absl::StrAppend(&out, name, "{", label, "=\"", internal::PrometheusLabel(value), "\"} ", v, "\n");
+  };
+
+  std::int64_t prefixes = 0;
+  for (const EniRecord& eni : snapshot.enis) {
+    for (const CidrRecord& cidr : eni.cidrs) prefixes += cidr.is_prefix ? 1 : 0;
+  }
+  const std::int64_t unmanaged = static_cast<std::int64_t>(
+      std::count_if(controller.enis().begin(), controller.enis().end(),
+                    [](const ManagedEni& e) { return !e.in_pool; }));
+  const std::int64_t eni_max = pool.max_enis - unmanaged;
+  const std::int64_t per_eni = std::int64_t{pool.ipv4_per_eni > 1 ? pool.ipv4_per_eni - 1 : 0} *
+                               (pool.mode == AddressMode::kPrefix ? 16 : 1);
+
+  header("awscni_eni_allocated", "gauge", "The number of ENIs allocated");
+  sample("awscni_eni_allocated", static_cast<std::int64_t>(snapshot.enis.size()));
+  header("awscni_eni_max", "gauge", "The maximum number of ENIs that can be attached to the instance, accounting for unmanaged ENIs");
+  sample("awscni_eni_max", eni_max);
+  header("awscni_ip_max", "gauge", "The maximum number of IP addresses that can be allocated to the instance");
+  sample("awscni_ip_max", per_eni * eni_max);
+  header("awscni_total_ip_addresses", "gauge", "The total number of IP addresses");
+  sample("awscni_total_ip_addresses", snapshot.total_ips);
+  header("awscni_assigned_ip_addresses", "gauge", "The number of IP addresses assigned to pods");
+  sample("awscni_assigned_ip_addresses", snapshot.assigned_ips);
+  header("awscni_total_ipv4_prefixes", "gauge", "The total number of IPv4 prefixes");
+  sample("awscni_total_ipv4_prefixes", prefixes);
+  header("awscni_assigned_ip_per_cidr", "gauge", "The total number of IP addresses assigned per cidr");
+  for (const EniRecord& eni : snapshot.enis) {
+    for (const CidrRecord& cidr : eni.cidrs) {
+      labeled("awscni_assigned_ip_per_cidr", "cidr", cidr.cidr.ToString(), cidr.assigned);
+    }
+  }
+  header("awscni_assigned_ip_per_eni", "gauge", "The number of IP addresses assigned to pods per ENI");
+  for (const EniRecord& eni : snapshot.enis) {
+    std::int64_t assigned = 0;
+    for (const CidrRecord& cidr : eni.cidrs) assigned += cidr.assigned;
+    labeled("awscni_assigned_ip_per_eni", "eni", eni.id, assigned);
+  }
+  header("awscni_force_removed_enis", "counter", "The number of ENIs force removed while they had assigned pods");
+  sample("awscni_force_removed_enis", k.force_removed_enis);
+  header("awscni_force_removed_ips", "counter", "The number of IPs force removed while they had assigned pods");
+  sample("awscni_force_removed_ips", k.force_removed_ips);
+  header("awscni_no_available_ip_addresses", "counter", "The number of pod IP assignments that failed due to no available IP addresses");
+  sample("awscni_no_available_ip_addresses", k.no_available_ip);
+  header("awscni_add_ip_req_count", "counter", "The number of add IP address requests");
+  sample("awscni_add_ip_req_count", k.add_requests);
+  header("awscni_del_ip_req_count", "counter", "The number of delete IP address requests");
+  sample("awscni_del_ip_req_count", k.del_requests);
+  header("awscni_ipamd_action_inprogress", "gauge", "The number of ipamd actions in progress");
+  labeled("awscni_ipamd_action_inprogress", "fn", "poolCheck",
+          static_cast<std::int64_t>(controller.in_flight()));
+  header("awscni_reconcile_count", "counter", "The number of times ipamd reconciled the pool with EC2");
+  sample("awscni_reconcile_count", k.reconciles);
+  header("awscni_ec2api_req_count", "counter", "The number of times EC2 APIs are called");
+  for (std::size_t i = 0; i < kEc2CallCount; ++i) {
+    labeled("awscni_ec2api_req_count", "fn", Ec2CallNameAt(i), k.calls[i]);
+  }
+  header("awscni_ec2api_error_count", "counter", "The number of times EC2 APIs returned an error");
+  for (std::size_t i = 0; i < kEc2CallCount; ++i) {
+    labeled("awscni_ec2api_error_count", "fn", Ec2CallNameAt(i), k.failures[i]);
+  }
+  header("awscni_aws_api_error_count", "counter", "The number of times AWS API returned an error, by API and error code");
+  for (std::size_t i = 0; i < kEc2CallCount; ++i) {
+    for (std::size_t code = 1; code < kEc2ErrorCodeCount; ++code) {
+      if (k.errors_by_call[i][code] == 0) continue;
+      absl::StrAppend(&out, "awscni_aws_api_error_count{api=\"",
+                      internal::PrometheusLabel(Ec2CallNameAt(i)), "\",error=\"",
+                      internal::PrometheusLabel(Ec2ErrorCodeName(static_cast<Ec2ErrorCode>(code))),
+                      "\"} ", k.errors_by_call[i][code], "\n");
+    }
+  }
+  header("enipool_cooling_ip_addresses", "gauge", "Addresses released by pods and still cooling down (counted as available by the reference)");
+  sample("enipool_cooling_ip_addresses", snapshot.cooling_ips);
+  header("enipool_pool_increases", "counter", "Pool increases applied (addresses added to an ENI, ENI resynced, ENI attached)");
+  sample("enipool_pool_increases", k.increases);
+  header("enipool_pool_decreases", "counter", "Pool decreases that released CIDRs");
+  sample("enipool_pool_decreases", k.decreases);
+  header("enipool_enis_attached", "counter", "ENIs created and attached by the pool");
+  sample("enipool_enis_attached", k.enis_attached);
+  header("enipool_enis_freed", "counter", "ENIs detached and deleted by the pool");
+  sample("enipool_enis_freed", k.enis_freed);
+  header("enipool_insufficient_address_backoffs", "counter", "120 s no-increase back-offs started by InsufficientCidrBlocks or InsufficientFreeAddressesInSubnet");
+  sample("enipool_insufficient_address_backoffs", k.insufficient_backoffs);
+  header("enipool_throttle_retries", "counter", "Throttled EC2 calls re-sent after a back-off");
+  sample("enipool_throttle_retries", k.throttle_retries);
+  return out;
+}
+
+}  // namespace enipool
+
+#endif  // ENIPOOL_INTROSPECTION_H_

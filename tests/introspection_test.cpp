@@ -1,0 +1,171 @@
+// Tests for introspection.h: the /v1/enis snapshot and its JSON, and the
+// Prometheus text exposition of the reference's metrics.
+
+#include "enipool/introspection.h"
+
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "enipool/clock.h"
+#include "enipool/datastore.h"
+#include "enipool/ipv4.h"
+#include "enipool/pod_key.h"
+#include "testing/controller_harness.h"
+
+namespace enipool {
+namespace {
+
+Ipv4Prefix P(const char* text) { return *Ipv4Prefix::Parse(text); }
+Ipv4Address A(const char* text) { return *Ipv4Address::Parse(text); }
+
+TEST_CASE("SnapshotOf lists ENIs, CIDRs and the addresses in use, with pod keys blanked") {
+  ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  NodeDatastore datastore(AddressMode::kPrefix, clock);
+  REQUIRE(datastore.AddEni({.id = "eni-1", .device_number = 0, .primary = true}).ok());
+  REQUIRE(datastore.AddEni({.id = "eni-2", .device_number = 1}).ok());
+  REQUIRE(datastore.AddCidr("eni-1", P("10.0.0.16/28")).ok());
+  REQUIRE(datastore.AddCidr("eni-2", P("10.0.1.7/32")).ok());  // an other-mode leftover
+  const absl::Time t0 = clock.Now();
+  REQUIRE(datastore.Assign({"aws-cni", "container-a", "eth0"}).ok());  // 10.0.0.16
+  REQUIRE(datastore.Assign({"aws-cni", "container-b", "eth0"}).ok());  // 10.0.0.17
+  clock.AdvanceTime(absl::Seconds(3));
+  REQUIRE(datastore.Release({"aws-cni", "container-a", "eth0"}).ok());
+
+  const NodeSnapshot snapshot = SnapshotOf(datastore);
+  CHECK(snapshot.total_ips == 17);  // raw: both kinds
+  CHECK(snapshot.assigned_ips == 1);
+  CHECK(snapshot.cooling_ips == 1);
+  REQUIRE(snapshot.enis.size() == 2);
+  const EniRecord& primary = snapshot.enis[0];
+  CHECK(primary.id == "eni-1");
+  CHECK(primary.primary);
+  CHECK(primary.route_table_id == 254);
+  REQUIRE(primary.cidrs.size() == 1);
+  const CidrRecord& prefix = primary.cidrs[0];
+  CHECK(prefix.cidr == P("10.0.0.16/28"));
+  CHECK(prefix.is_prefix);
+  CHECK(prefix.in_mode);
+  CHECK(prefix.assigned == 1);
+  REQUIRE(prefix.addresses.size() == 2);
+  CHECK(prefix.addresses[0] == AddressRecord{.address = A("10.0.0.16"), .network_name = "",
+                                             .assigned = false, .assigned_at = absl::InfinitePast(),
+                                             .cooling = true, .released_at = t0 + absl::Seconds(3)});
+  CHECK(prefix.addresses[1] == AddressRecord{.address = A("10.0.0.17"), .network_name = "aws-cni",
+                                             .assigned = true, .assigned_at = t0, .cooling = false,
+                                             .released_at = absl::InfinitePast()});
+  const EniRecord& second = snapshot.enis[1];
+  CHECK(second.route_table_id == 2);
+  REQUIRE(second.cidrs.size() == 1);
+  CHECK_FALSE(second.cidrs[0].in_mode);
+  CHECK(second.cidrs[0].addresses.empty());
+}
+
+TEST_CASE("ToJson writes the snapshot in the shape of the reference's /v1/enis") {
+  NodeSnapshot snapshot;
+  snapshot.total_ips = 16;
+  snapshot.assigned_ips = 1;
+  snapshot.enis.push_back(EniRecord{
+      .id = "eni-1", .primary = true, .trunk = false, .efa = false, .device_number = 0,
+      .excluded = false, .route_table_id = 254, .subnet_id = "subnet-a",
+      .cidrs = {CidrRecord{.cidr = P("10.0.0.16/28"), .is_prefix = true, .in_mode = true,
+                           .assigned = 1,
+                           .addresses = {AddressRecord{
+                               .address = A("10.0.0.16"), .network_name = "aws-cni",
+                               .assigned = true, .assigned_at = absl::FromUnixSeconds(1'700'000'000),
+                               .cooling = false, .released_at = absl::InfinitePast()}}}}});
+  CHECK(ToJson(snapshot) ==
+        "{\"0\":{\"TotalIPs\":16,\"AssignedIPs\":1,\"ENIs\":{\"eni-1\":{\"ID\":\"eni-1\","
+        "\"IsPrimary\":true,\"IsTrunk\":false,\"IsEFA\":false,\"DeviceNumber\":0,"
+        "\"IsExcludedForPodIPs\":false,\"RouteTableID\":254,\"SubnetID\":\"subnet-a\","
+        "\"AvailableIPv4Cidrs\":{\"10.0.0.16/28\":{\"Cidr\":\"10.0.0.16/28\",\"IsPrefix\":true,"
+        "\"AddressFamily\":\"4\",\"IPAddresses\":{\"10.0.0.16\":{\"Address\":\"10.0.0.16\","
+        "\"IPAMKey\":{\"networkName\":\"aws-cni\",\"containerID\":\"\",\"ifName\":\"\"},"
+        "\"AssignedTime\":\"2023-11-14T22:13:20Z\",\"UnassignedTime\":\"0001-01-01T00:00:00Z\"}}}},"
+        "\"IPv6Cidrs\":{}}}}}");
+  CHECK(ToJson(NodeSnapshot{}) == "{\"0\":{\"TotalIPs\":0,\"AssignedIPs\":0,\"ENIs\":{}}}");
+}
+
+TEST_CASE("ToJson escapes quotes, backslashes and control characters in strings") {
+  NodeSnapshot snapshot;
+  snapshot.enis.push_back(EniRecord{
+      .id = "eni-1", .subnet_id = "a\"b\\c\nd\x01",
+      .cidrs = {CidrRecord{.cidr = P("10.0.0.1/32"),
+                           .addresses = {AddressRecord{.address = A("10.0.0.1"),
+                                                       .network_name = "net\t\"x\""}}}}});
+  const std::string json = ToJson(snapshot);
+  CHECK(absl::StrContains(json, "\"SubnetID\":\"a\\\"b\\\\c\\nd\\u0001\""));
+  CHECK(absl::StrContains(json, "\"networkName\":\"net\\t\\\"x\\\"\""));
+}
+
+TEST_CASE("Prometheus label values escape backslash, quote and newline") {
+  CHECK(internal::PrometheusLabel("plain") == "plain");
+  CHECK(internal::PrometheusLabel("a\\b\"c\nd") == "a\\\\b\\\"c\\nd");
+}
+
+TEST_CASE("RenderPrometheus exposes the reference's metrics for a running node") {
+  testing::SimNode node(testing::SimNodeSpec{.mode = AddressMode::kSecondaryIp, .max_enis = 3,
+                                             .ipv4_per_eni = 10, .max_pods = 29});
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.AddPodsWaiting(0, 2) == 2);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  (void)node.controller().AddPod({"aws-cni", "x", "eth0"});  // 3 pods now
+  const std::string text = RenderPrometheus(node.controller());
+
+  // Every sample line belongs to a metric announced by # HELP and # TYPE.
+  std::vector<std::string> announced;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "# HELP ")) {
+      announced.emplace_back(std::vector<absl::string_view>(absl::StrSplit(line, ' '))[2]);
+      continue;
+    }
+    if (absl::StartsWith(line, "# TYPE ")) {
+      CHECK((absl::EndsWith(line, " gauge") || absl::EndsWith(line, " counter")));
+      continue;
+    }
+    REQUIRE_FALSE(announced.empty());
+    const absl::string_view name = line.substr(0, line.find_first_of("{ "));
+    CAPTURE(line);
+    CHECK(name == announced.back());
+  }
+  for (const char* name :
+       {"awscni_eni_allocated", "awscni_eni_max", "awscni_ip_max", "awscni_total_ip_addresses",
+        "awscni_assigned_ip_addresses", "awscni_total_ipv4_prefixes", "awscni_assigned_ip_per_cidr",
+        "awscni_force_removed_enis", "awscni_ec2api_req_count", "awscni_ec2api_error_count",
+        "awscni_no_available_ip_addresses"}) {
+    CAPTURE(name);
+    CHECK(std::find(announced.begin(), announced.end(), name) != announced.end());
+  }
+  // 2 pods leave 7 < 9 free on the primary: a second ENI of 9 came.
+  CHECK(absl::StrContains(text, "\nawscni_eni_allocated 2\n"));
+  CHECK(absl::StrContains(text, "\nawscni_eni_max 3\n"));
+  CHECK(absl::StrContains(text, "\nawscni_ip_max 27\n"));
+  CHECK(absl::StrContains(text, "\nawscni_total_ip_addresses 18\n"));
+  CHECK(absl::StrContains(text, "awscni_ec2api_req_count{fn=\"CreateNetworkInterface\"} 1\n"));
+  CHECK(absl::StrContains(text, "awscni_ec2api_req_count{fn=\"AttachNetworkInterface\"} 1\n"));
+  CHECK(absl::StrContains(text, "\nawscni_assigned_ip_addresses 3\n"));
+  CHECK(absl::StrContains(text, "\nawscni_add_ip_req_count 3\n"));
+  CHECK(absl::StrContains(text, "awscni_ec2api_req_count{fn=\"AssignPrivateIpAddresses\"} 1\n"));
+  CHECK(absl::StrContains(text, "awscni_ec2api_req_count{fn=\"DescribeNetworkInterfaces\"} 1\n"));
+  CHECK(absl::StrContains(text, "awscni_ec2api_error_count{fn=\"AssignPrivateIpAddresses\"} 0\n"));
+}
+
+TEST_CASE("RenderPrometheus counts EC2 errors by API and code") {
+  testing::SimNode node(testing::SimNodeSpec{.mode = AddressMode::kSecondaryIp, .max_enis = 3,
+                                             .ipv4_per_eni = 10, .max_pods = 29});
+  node.ec2().fault_plan().FailNthCall(sim::CallKind::kAssignPrivateIpAddresses, 1,
+                                      Ec2Error(Ec2ErrorCode::kInsufficientFreeAddressesInSubnet, "x"));
+  REQUIRE(node.Start() == absl::OkStatus());
+  const std::string text = RenderPrometheus(node.controller());
+  CHECK(absl::StrContains(text, "awscni_ec2api_error_count{fn=\"AssignPrivateIpAddresses\"} 1\n"));
+  CHECK(absl::StrContains(text, "awscni_aws_api_error_count{api=\"AssignPrivateIpAddresses\","
+                                "error=\"InsufficientFreeAddressesInSubnet\"} 1\n"));
+  CHECK(absl::StrContains(text, "\nawscni_no_available_ip_addresses 0\n"));
+}
+
+}  // namespace
+}  // namespace enipool
