@@ -1,0 +1,195 @@
+// Benchmarks of the cluster simulator.
+//
+//   * BM_EventQueue_PushPop / BM_ActionQueue_PushPop: one pop and one push at
+//     a steady queue depth — the POD event heap sim::EventQueue uses, against
+//     a heap of absl::AnyInvocable<void()> actions (STYLE.md §4.8's first
+//     shape) as the baseline. items/s = events/s of the bare queue.
+//   * BM_Cluster_SteadyChurn/<nodes>/<hours>/<mode>: a whole cluster under
+//     steady churn (≈110 pods per node, exponential lifetimes with a mean of
+//     1 h, starting at steady state) on m5.4xlarge nodes; mode 0 = secondary
+//     IPs (WARM_ENI_TARGET=1), 1 = prefixes (WARM_PREFIX_TARGET=1, max pods
+//     234 like secondary IPs). Counters: events/s (items_per_second),
+//     simulated seconds per wall second, heap bytes per node (the empty
+//     cluster) and per live pod (what the pods add), pods created, pods still
+//     waiting at the end, throttled EC2 calls.
+//
+// The CTest smoke run registers only a small cluster. The headline, 5,000
+// nodes for 24 simulated hours, runs when ENIPOOL_BENCHMARK_FULL is set:
+//
+//   ENIPOOL_BENCHMARK_FULL=1 enipool_cluster_benchmark --benchmark_filter=SteadyChurn/5000
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/strings/str_cat.h"
+#include "enipool/sim/cluster.h"
+#include "enipool/sim/event_queue.h"
+
+namespace {
+
+namespace sim = enipool::sim;
+
+// ---------------------------------------------------------------------------
+// The queue alone
+// ---------------------------------------------------------------------------
+
+void BM_EventQueue_PushPop(benchmark::State& state) {
+  const auto depth = static_cast<std::size_t>(state.range(0));
+  sim::EventQueue queue;
+  std::mt19937_64 rng(1);
+  for (std::size_t i = 0; i < depth; ++i) {
+    queue.PushNanos(static_cast<std::int64_t>(rng() % 1'000'000'000), 1, 0, i);
+  }
+  std::uint64_t sum = 0;
+  for (auto _ : state) {
+    const sim::Event event = queue.Pop();
+    sum += event.payload;
+    queue.PushNanos(event.when_ns + static_cast<std::int64_t>(rng() % 1'000'000'000), event.kind,
+                    event.node, event.payload);
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EventQueue_PushPop)->Arg(1 << 10)->Arg(600'000);
+
+// The baseline: the same heap discipline over type-erased actions.
+class ActionQueue {
+ public:
+  void Push(std::int64_t when, absl::AnyInvocable<void()> action) {
+    heap_.push_back(Entry{when, seq_++, std::move(action)});
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
+  }
+  std::pair<std::int64_t, absl::AnyInvocable<void()>> Pop() {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    Entry entry = std::move(heap_.back());
+    heap_.pop_back();
+    return {entry.when, std::move(entry.action)};
+  }
+
+ private:
+  struct Entry {
+    std::int64_t when;
+    std::uint64_t seq;
+    absl::AnyInvocable<void()> action;
+    bool operator>(const Entry& other) const {
+      return when != other.when ? when > other.when : seq > other.seq;
+    }
+  };
+  std::vector<Entry> heap_;
+  std::uint64_t seq_ = 0;
+};
+
+void BM_ActionQueue_PushPop(benchmark::State& state) {
+  const auto depth = static_cast<std::size_t>(state.range(0));
+  ActionQueue queue;
+  std::mt19937_64 rng(1);
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < depth; ++i) {
+    queue.Push(static_cast<std::int64_t>(rng() % 1'000'000'000), [&sum, i] { sum += i; });
+  }
+  for (auto _ : state) {
+    auto [when, action] = queue.Pop();
+    action();
+    queue.Push(when + static_cast<std::int64_t>(rng() % 1'000'000'000), std::move(action));
+  }
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ActionQueue_PushPop)->Arg(1 << 10)->Arg(600'000);
+
+// ---------------------------------------------------------------------------
+// A whole cluster
+// ---------------------------------------------------------------------------
+
+std::size_t HeapInUse() { return mallinfo2().uordblks; }
+
+sim::ClusterConfig SteadyChurnConfig(int nodes, int hours, bool prefix) {
+  constexpr int kPodsPerNode = 110;
+  const absl::Duration mean_lifetime = absl::Hours(1);
+  sim::ClusterConfig config;
+  config.name = prefix ? "prefix" : "secondary-ip";
+  config.instance_type = "m5.4xlarge";  // 8 ENIs x 30 addresses: max pods 234
+  config.nodes = nodes;
+  config.pool.mode = prefix ? enipool::AddressMode::kPrefix : enipool::AddressMode::kSecondaryIp;
+  config.max_pods = 234;
+  // Little's law: population = rate x mean lifetime.
+  config.workload = sim::ChurnWorkload{
+      .arrivals_per_second = nodes * kPodsPerNode / absl::ToDoubleSeconds(mean_lifetime),
+      .lifetime = {sim::Lifetime::Kind::kExponential, mean_lifetime, 1},
+      .initial_pods = nodes * kPodsPerNode};
+  // 16 /16 subnets (1M addresses): node i lives in subnet i mod 16.
+  config.subnets.clear();
+  for (int s = 0; s < 16; ++s) {
+    config.subnets.push_back(*sim::ParseSubnet(absl::StrCat("10.", s, ".0.0/16")));
+  }
+  config.duration = absl::Hours(hours);
+  config.sample_interval = absl::Minutes(1);
+  config.seed = 1;
+  return config;
+}
+
+void BM_Cluster_SteadyChurn(benchmark::State& state) {
+  const auto nodes = static_cast<int>(state.range(0));
+  const auto hours = static_cast<int>(state.range(1));
+  const bool prefix = state.range(2) != 0;
+  const sim::ClusterConfig config = SteadyChurnConfig(nodes, hours, prefix);
+  std::int64_t events = 0;
+  double heap_per_node = 0, heap_per_pod = 0;
+  sim::RunReport last;
+  for (auto _ : state) {
+    const std::size_t heap0 = HeapInUse();
+    auto cluster = sim::Cluster::Create(config);
+    if (!cluster.ok()) {
+      state.SkipWithError(std::string(cluster.status().message()).c_str());
+      return;
+    }
+    const std::size_t heap1 = HeapInUse();
+    (*cluster)->RunUntil(absl::ToUnixNanos(absl::UnixEpoch() + config.duration));
+    const std::size_t heap2 = HeapInUse();
+    const std::int64_t live = (*cluster)->pods_ready() + (*cluster)->pods_pending();
+    absl::StatusOr<sim::RunReport> report = (*cluster)->Run();
+    if (!report.ok()) {
+      state.SkipWithError(std::string(report.status().message()).c_str());
+      return;
+    }
+    events += report->events;
+    heap_per_node = static_cast<double>(heap1 - heap0) / nodes;
+    heap_per_pod = live > 0 ? static_cast<double>(heap2 - heap1) / static_cast<double>(live) : 0;
+    last = *std::move(report);
+  }
+  state.SetItemsProcessed(events);
+  state.counters["sim_s_per_wall_s"] = benchmark::Counter(
+      absl::ToDoubleSeconds(config.duration) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+  state.counters["bytes_per_node"] = heap_per_node;
+  state.counters["bytes_per_pod"] = heap_per_pod;
+  state.counters["pods_created"] = static_cast<double>(last.pods_created);
+  state.counters["pods_waiting_end"] = static_cast<double>(last.pods_pending);
+  state.counters["pods_waited"] = static_cast<double>(last.pods_waited);
+  state.counters["throttled"] = static_cast<double>(last.throttled_calls);
+  state.counters["ec2_calls"] = static_cast<double>(last.ec2_calls);
+}
+
+// The smoke size always; the headline only on request (see the file comment).
+void ClusterSizes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"nodes", "hours", "prefix"});
+  b->Args({50, 1, 0})->Args({50, 1, 1});
+  if (std::getenv("ENIPOOL_BENCHMARK_FULL") != nullptr) {
+    b->Args({500, 24, 0})->Args({5000, 24, 0})->Args({5000, 24, 1});
+  }
+  b->Unit(benchmark::kMillisecond)->Iterations(1);
+}
+BENCHMARK(BM_Cluster_SteadyChurn)->Apply(ClusterSizes);
+
+}  // namespace
