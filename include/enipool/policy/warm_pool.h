@@ -19,7 +19,10 @@
 //     `ComputeTargetState` (§4.5), `PrefixesNeeded` (§4.6), `HasRoomForEni`
 //     (§4.2), `IsPoolTooHigh` (§4.7), `ShouldRemoveExtraEnis` and
 //     `FindDeletableEni` (§4.8);
-//   * `PlanReconcile`: one pool-check step (§4.3) as data.
+//   * `PlanReconcile`: one pool-check step (§4.3) as data;
+//   * one named alternative: `count_cooling_as_available = false`, the
+//     "cooling-aware" policy, which does not count addresses in cooldown as
+//     available (it fixes pitfall 1; the default reproduces the reference).
 //
 // Example:
 //
@@ -37,7 +40,7 @@
 //   if (enipool::IsPoolTooLow(config, inputs.stats) ||
 //       enipool::IsPoolTooHigh(config, inputs.stats) ||
 //       enipool::ShouldRemoveExtraEnis(config, inputs.stats, /*pod_free_eni_exists=*/true)) {
-//     inputs.enis = datastore.EniViews();   // only now pay for the views
+//     datastore.EniViews(inputs.enis);      // only now pay for the views
 //     inputs.now = clock.Now();
 //     ...                                   // timers, free_cidrs (see NeedsFreeCidrs)
 //     enipool::ReconcilePlan plan = enipool::PlanReconcile(config, inputs);
