@@ -30,7 +30,8 @@ using Ec2 = enipool::sim::SimulatedEc2<ManualClock>;
 using enipool::sim::SimulatedEc2Options;
 
 Ipv4Prefix SubnetCidr(benchmark::State& state) {
-  return Ipv4Prefix::Containing(enipool::Ipv4Address(10, 0, 0, 0), static_cast<int>(state.range(0)));
+  return Ipv4Prefix::Containing(enipool::Ipv4Address(10, 0, 0, 0),
+                                static_cast<int>(state.range(0)));
 }
 
 // A subnet whose free addresses are half taken by random single IPs, with
@@ -62,7 +63,10 @@ std::string HalfFullAccount(Ec2& ec2, Ipv4Prefix cidr) {
   (void)ec2.AddSubnet("subnet-0", Ipv4Prefix::Containing(enipool::Ipv4Address(172, 16, 0, 0), 16));
   (void)ec2.AddSubnet("subnet-1", cidr);
   for (int i = 0; i < 1000; ++i) {
-    (void)ec2.AddInstance({.instance_id = absl::StrCat("i-", i), .subnet_id = "subnet-0", .max_enis = 4, .ipv4_per_eni = 50});
+    (void)ec2.AddInstance({.instance_id = absl::StrCat("i-", i),
+                           .subnet_id = "subnet-0",
+                           .max_enis = 4,
+                           .ipv4_per_eni = 50});
   }
   const enipool::sim::Subnet& subnet = *ec2.FindSubnet("subnet-1");
   // Hold half of the /28s on prefix ENIs while random IPs land, then
@@ -74,7 +78,8 @@ std::string HalfFullAccount(Ec2& ec2, Ipv4Prefix cidr) {
     holders.push_back(holder->id);
   }
   while (subnet.free_address_count() > subnet.size() / 4) {
-    if (!ec2.CreateNetworkInterface({.subnet_id = "subnet-1", .secondary_ip_count = 48}).ok()) break;
+    if (!ec2.CreateNetworkInterface({.subnet_id = "subnet-1", .secondary_ip_count = 48}).ok())
+      break;
   }
   for (const std::string& id : holders) (void)ec2.DeleteNetworkInterface({.eni_id = id});
   auto eni = ec2.CreateNetworkInterface({.subnet_id = "subnet-1"});
@@ -92,7 +97,8 @@ void BM_SimulatedEc2_AssignUnassignPrefix(benchmark::State& state) {
   ManualClock clock;
   Ec2 ec2(clock, Unthrottled());
   const std::string eni = HalfFullAccount(ec2, SubnetCidr(state));
-  state.counters["free_prefixes"] = static_cast<double>(ec2.FindSubnet("subnet-1")->free_prefix_count());
+  state.counters["free_prefixes"] =
+      static_cast<double>(ec2.FindSubnet("subnet-1")->free_prefix_count());
   for (auto _ : state) {
     auto prefixes = ec2.AssignIpv4Prefixes({.eni_id = eni, .count = 1});
     benchmark::DoNotOptimize(prefixes);

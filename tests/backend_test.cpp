@@ -52,7 +52,8 @@ struct HasDelete {
   absl::Status DeleteNetworkInterface(const DeleteNetworkInterfaceRequest&);
 };
 struct HasAssignIps {
-  absl::StatusOr<std::vector<Ipv4Address>> AssignPrivateIpAddresses(const AssignPrivateIpAddressesRequest&);
+  absl::StatusOr<std::vector<Ipv4Address>> AssignPrivateIpAddresses(
+      const AssignPrivateIpAddressesRequest&);
 };
 struct HasAssignPrefixes {
   absl::StatusOr<std::vector<Ipv4Prefix>> AssignIpv4Prefixes(const AssignIpv4PrefixesRequest&);
@@ -68,6 +69,8 @@ struct HasDescribe {
       const DescribeNetworkInterfacesRequest&);
 };
 
+// One base list per type, kept on few lines so the table reads at a glance.
+// clang-format off
 struct Correct : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                  HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
 
@@ -90,49 +93,98 @@ struct MissingUnassignPrefixes : HasCreate, HasAttach, HasDetach, HasDelete, Has
 struct MissingDescribe : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                          HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes {};
 
+// clang-format on
+
 // Attach answers a bare status: the attachment id is lost.
-struct WrongReturnAttach : HasCreate, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
-                           HasUnassignIps, HasUnassignPrefixes, HasDescribe {
+struct WrongReturnAttach : HasCreate,
+                           HasDetach,
+                           HasDelete,
+                           HasAssignIps,
+                           HasAssignPrefixes,
+                           HasUnassignIps,
+                           HasUnassignPrefixes,
+                           HasDescribe {
   absl::Status AttachNetworkInterface(const AttachNetworkInterfaceRequest&);
 };
 // Assign IPs answers prefixes (the two assign calls mixed up).
-struct WrongReturnAssignIps : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignPrefixes,
-                              HasUnassignIps, HasUnassignPrefixes, HasDescribe {
-  absl::StatusOr<std::vector<Ipv4Prefix>> AssignPrivateIpAddresses(const AssignPrivateIpAddressesRequest&);
+struct WrongReturnAssignIps : HasCreate,
+                              HasAttach,
+                              HasDetach,
+                              HasDelete,
+                              HasAssignPrefixes,
+                              HasUnassignIps,
+                              HasUnassignPrefixes,
+                              HasDescribe {
+  absl::StatusOr<std::vector<Ipv4Prefix>> AssignPrivateIpAddresses(
+      const AssignPrivateIpAddressesRequest&);
 };
 // Describe cannot fail.
-struct WrongReturnDescribe : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
-                             HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes {
+struct WrongReturnDescribe : HasCreate,
+                             HasAttach,
+                             HasDetach,
+                             HasDelete,
+                             HasAssignIps,
+                             HasAssignPrefixes,
+                             HasUnassignIps,
+                             HasUnassignPrefixes {
   std::vector<NetworkInterface> DescribeNetworkInterfaces(const DescribeNetworkInterfacesRequest&);
 };
 // Delete answers bool instead of a status.
-struct WrongReturnDelete : HasCreate, HasAttach, HasDetach, HasAssignIps, HasAssignPrefixes,
-                           HasUnassignIps, HasUnassignPrefixes, HasDescribe {
+struct WrongReturnDelete : HasCreate,
+                           HasAttach,
+                           HasDetach,
+                           HasAssignIps,
+                           HasAssignPrefixes,
+                           HasUnassignIps,
+                           HasUnassignPrefixes,
+                           HasDescribe {
   bool DeleteNetworkInterface(const DeleteNetworkInterfaceRequest&);
 };
 // Delete wants a mutable request: a const request does not bind.
-struct NonConstRequestDelete : HasCreate, HasAttach, HasDetach, HasAssignIps, HasAssignPrefixes,
-                               HasUnassignIps, HasUnassignPrefixes, HasDescribe {
+struct NonConstRequestDelete : HasCreate,
+                               HasAttach,
+                               HasDetach,
+                               HasAssignIps,
+                               HasAssignPrefixes,
+                               HasUnassignIps,
+                               HasUnassignPrefixes,
+                               HasDescribe {
   absl::Status DeleteNetworkInterface(DeleteNetworkInterfaceRequest&);
 };
 // Assign prefixes takes the wrong request type.
-struct WrongRequestAssignPrefixes : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
-                                    HasUnassignIps, HasUnassignPrefixes, HasDescribe {
-  absl::StatusOr<std::vector<Ipv4Prefix>> AssignIpv4Prefixes(const AssignPrivateIpAddressesRequest&);
+struct WrongRequestAssignPrefixes : HasCreate,
+                                    HasAttach,
+                                    HasDetach,
+                                    HasDelete,
+                                    HasAssignIps,
+                                    HasUnassignIps,
+                                    HasUnassignPrefixes,
+                                    HasDescribe {
+  absl::StatusOr<std::vector<Ipv4Prefix>> AssignIpv4Prefixes(
+      const AssignPrivateIpAddressesRequest&);
 };
 // Both requirements met with by-value requests: accepted (a copy is fine).
-struct ByValueRequests : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
-                         HasAssignPrefixes, HasUnassignIps, HasDescribe {
+struct ByValueRequests : HasCreate,
+                         HasAttach,
+                         HasDetach,
+                         HasDelete,
+                         HasAssignIps,
+                         HasAssignPrefixes,
+                         HasUnassignIps,
+                         HasDescribe {
   absl::Status UnassignIpv4Prefixes(UnassignIpv4PrefixesRequest);
 };
 // Members that are const: accepted (they are callable on a B&).
 struct ConstMembers {
-  absl::StatusOr<NetworkInterface> CreateNetworkInterface(const CreateNetworkInterfaceRequest&) const;
+  absl::StatusOr<NetworkInterface> CreateNetworkInterface(
+      const CreateNetworkInterfaceRequest&) const;
   absl::StatusOr<std::string> AttachNetworkInterface(const AttachNetworkInterfaceRequest&) const;
   absl::Status DetachNetworkInterface(const DetachNetworkInterfaceRequest&) const;
   absl::Status DeleteNetworkInterface(const DeleteNetworkInterfaceRequest&) const;
-  absl::StatusOr<std::vector<Ipv4Address>> AssignPrivateIpAddresses(const AssignPrivateIpAddressesRequest&) const;
-  absl::StatusOr<std::vector<Ipv4Prefix>> AssignIpv4Prefixes(const AssignIpv4PrefixesRequest&) const;
+  absl::StatusOr<std::vector<Ipv4Address>> AssignPrivateIpAddresses(
+      const AssignPrivateIpAddressesRequest&) const;
+  absl::StatusOr<std::vector<Ipv4Prefix>> AssignIpv4Prefixes(
+      const AssignIpv4PrefixesRequest&) const;
   absl::Status UnassignPrivateIpAddresses(const UnassignPrivateIpAddressesRequest&) const;
   absl::Status UnassignIpv4Prefixes(const UnassignIpv4PrefixesRequest&) const;
   absl::StatusOr<std::vector<NetworkInterface>> DescribeNetworkInterfaces(
@@ -204,7 +256,8 @@ TEST_CASE("Ec2Error leads with the EC2 code and ClassifyEc2Error reads every cod
 }
 
 TEST_CASE("Ec2Error maps each code to the canonical absl code a caller can branch on") {
-  CHECK(enipool::Ec2Error(Ec2ErrorCode::kInsufficientCidrBlocks, "subnet-1 has no free aligned /28") ==
+  CHECK(enipool::Ec2Error(Ec2ErrorCode::kInsufficientCidrBlocks,
+                          "subnet-1 has no free aligned /28") ==
         absl::ResourceExhaustedError("InsufficientCidrBlocks: subnet-1 has no free aligned /28"));
   CHECK(enipool::Ec2Error(Ec2ErrorCode::kInsufficientFreeAddressesInSubnet, "x") ==
         absl::ResourceExhaustedError("InsufficientFreeAddressesInSubnet: x"));
@@ -237,7 +290,8 @@ TEST_CASE("ClassifyEc2Error reads codes from any backend's status, whatever its 
       {absl::UnknownError("RequestLimitExceeded"), Ec2ErrorCode::kRequestLimitExceeded},
       {absl::UnknownError("InsufficientCidrBlocks"), Ec2ErrorCode::kInsufficientCidrBlocks},
       // The canonical code does not matter, the message does.
-      {absl::InternalError("AttachmentLimitExceeded: 4 of 4"), Ec2ErrorCode::kAttachmentLimitExceeded},
+      {absl::InternalError("AttachmentLimitExceeded: 4 of 4"),
+       Ec2ErrorCode::kAttachmentLimitExceeded},
       {absl::NotFoundError("InvalidNetworkInterfaceID.NotFound: eni-9"),
        Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound},
       // Unknown or absent codes are kOther.
@@ -264,7 +318,8 @@ TEST_CASE("IsInsufficientAddressError is true for exactly the two subnet-exhaust
 }
 
 TEST_CASE("Ec2Result::error_code classifies its status") {
-  const Ec2Result throttled{enipool::Ec2Error(Ec2ErrorCode::kRequestLimitExceeded, "x"), std::monostate{}};
+  const Ec2Result throttled{enipool::Ec2Error(Ec2ErrorCode::kRequestLimitExceeded, "x"),
+                            std::monostate{}};
   CHECK_FALSE(throttled.ok());
   CHECK(throttled.error_code() == Ec2ErrorCode::kRequestLimitExceeded);
   const Ec2Result ok{absl::OkStatus(), std::string("eni-attach-1")};
@@ -304,17 +359,18 @@ std::vector<DispatchCase> AllCalls() {
        std::string("eni-attach-1"), "AttachNetworkInterface"},
       {DetachNetworkInterfaceRequest{.attachment_id = "eni-attach-1", .eni_id = "eni-1"},
        std::monostate{}, "DetachNetworkInterface"},
-      {DeleteNetworkInterfaceRequest{.eni_id = "eni-1"}, std::monostate{}, "DeleteNetworkInterface"},
+      {DeleteNetworkInterfaceRequest{.eni_id = "eni-1"}, std::monostate{},
+       "DeleteNetworkInterface"},
       {AssignPrivateIpAddressesRequest{.eni_id = "eni-1", .count = 2},
        std::vector<Ipv4Address>{A("10.0.0.12"), A("10.0.0.13")}, "AssignPrivateIpAddresses"},
-      {AssignIpv4PrefixesRequest{.eni_id = "eni-1", .count = 1}, std::vector<Ipv4Prefix>{P("10.0.0.32/28")},
-       "AssignIpv4Prefixes"},
+      {AssignIpv4PrefixesRequest{.eni_id = "eni-1", .count = 1},
+       std::vector<Ipv4Prefix>{P("10.0.0.32/28")}, "AssignIpv4Prefixes"},
       {UnassignPrivateIpAddressesRequest{.eni_id = "eni-1", .addresses = {A("10.0.0.12")}},
        std::monostate{}, "UnassignPrivateIpAddresses"},
-      {UnassignIpv4PrefixesRequest{.eni_id = "eni-1", .prefixes = {P("10.0.0.32/28")}}, std::monostate{},
-       "UnassignIpv4Prefixes"},
-      {DescribeNetworkInterfacesRequest{.eni_ids = {"eni-1"}}, std::vector<NetworkInterface>{SampleEni()},
-       "DescribeNetworkInterfaces"},
+      {UnassignIpv4PrefixesRequest{.eni_id = "eni-1", .prefixes = {P("10.0.0.32/28")}},
+       std::monostate{}, "UnassignIpv4Prefixes"},
+      {DescribeNetworkInterfacesRequest{.eni_ids = {"eni-1"}},
+       std::vector<NetworkInterface>{SampleEni()}, "DescribeNetworkInterfaces"},
   };
 }
 
@@ -342,7 +398,8 @@ TEST_CASE("Dispatch passes a failure through with no response") {
   for (const DispatchCase& c : AllCalls()) {
     CAPTURE(c.name);
     enipool::testing::RecordingBackend backend;
-    const absl::Status throttled = enipool::Ec2Error(Ec2ErrorCode::kRequestLimitExceeded, "scripted");
+    const absl::Status throttled =
+        enipool::Ec2Error(Ec2ErrorCode::kRequestLimitExceeded, "scripted");
     backend.Fail(throttled);
     const Ec2Result result = enipool::Dispatch(backend, c.call);
     CHECK(result.status == throttled);

@@ -27,7 +27,8 @@ TEST_CASE("LatencyDistribution::Fixed always answers its value and draws nothing
 
 TEST_CASE("LatencyDistribution::Uniform stays in its range and covers it") {
   std::mt19937_64 rng(2);
-  const auto uniform = LatencyDistribution::Uniform(absl::Milliseconds(100), absl::Milliseconds(300));
+  const auto uniform =
+      LatencyDistribution::Uniform(absl::Milliseconds(100), absl::Milliseconds(300));
   absl::Duration low = absl::InfiniteDuration();
   absl::Duration high = -absl::InfiniteDuration();
   for (int i = 0; i < 2000; ++i) {
@@ -47,7 +48,8 @@ TEST_CASE("LatencyDistribution::Uniform stays in its range and covers it") {
 
 TEST_CASE("LatencyDistribution::LogNormal centres on its median and never exceeds its cap") {
   std::mt19937_64 rng(4);
-  const auto lognormal = LatencyDistribution::LogNormal(absl::Milliseconds(150), 0.4, absl::Seconds(1));
+  const auto lognormal =
+      LatencyDistribution::LogNormal(absl::Milliseconds(150), 0.4, absl::Seconds(1));
   int below_median = 0;
   constexpr int kDraws = 4000;
   for (int i = 0; i < kDraws; ++i) {

@@ -72,7 +72,8 @@ World Observe(Ec2& ec2) {
 struct Fixture {
   explicit Fixture(SimulatedEc2Options options = Quiet()) : ec2(clock, std::move(options)) {
     REQUIRE(ec2.AddSubnet("subnet-1", P("10.0.0.0/24")).ok());
-    auto eni = ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 3, .ipv4_per_eni = 10});
+    auto eni = ec2.AddInstance(
+        {.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 3, .ipv4_per_eni = 10});
     REQUIRE(eni.ok());
     primary = *eni;
   }
@@ -83,7 +84,8 @@ struct Fixture {
     return *eni;
   }
   std::string Attach(const std::string& eni, int device) {
-    auto attachment = ec2.AttachNetworkInterface({.eni_id = eni, .instance_id = "i-1", .device_index = device});
+    auto attachment =
+        ec2.AttachNetworkInterface({.eni_id = eni, .instance_id = "i-1", .device_index = device});
     REQUIRE(attachment.ok());
     return *attachment;
   }
@@ -111,9 +113,11 @@ TEST_CASE("SimulatedEc2 gives each instance a primary ENI at device 0 with a pri
 TEST_CASE("SimulatedEc2 rejects bad setup and keeps its state") {
   Fixture f;
   const World before = Observe(f.ec2);
-  CHECK(f.ec2.AddSubnet("subnet-1", P("10.1.0.0/24")) == absl::AlreadyExistsError("subnet subnet-1 already exists"));
+  CHECK(f.ec2.AddSubnet("subnet-1", P("10.1.0.0/24")) ==
+        absl::AlreadyExistsError("subnet subnet-1 already exists"));
   CHECK(f.ec2.AddSubnet("subnet-2", P("10.0.0.128/25")) ==
-        absl::AlreadyExistsError("subnet subnet-2 CIDR 10.0.0.128/25 overlaps subnet subnet-1 (10.0.0.0/24)"));
+        absl::AlreadyExistsError(
+            "subnet subnet-2 CIDR 10.0.0.128/25 overlaps subnet subnet-1 (10.0.0.0/24)"));
   CHECK(f.ec2.AddSubnet("subnet-2", P("10.1.0.0/29")).code() == absl::StatusCode::kInvalidArgument);
   CHECK(f.ec2.AddSubnet("subnet-2", P("10.1.0.0/24"), {{P("10.2.0.0/28")}}).code() ==
         absl::StatusCode::kInvalidArgument);
@@ -123,8 +127,9 @@ TEST_CASE("SimulatedEc2 rejects bad setup and keeps its state") {
         absl::AlreadyExistsError("instance i-1 already exists"));
   CHECK(f.ec2.AddInstance({.instance_id = "i-2", .subnet_id = "subnet-9"}).status() ==
         absl::NotFoundError("subnet subnet-9 of instance i-2 does not exist"));
-  CHECK(f.ec2.AddInstance({.instance_id = "i-2", .subnet_id = "subnet-1", .max_enis = 0}).status().code() ==
-        absl::StatusCode::kInvalidArgument);
+  CHECK(f.ec2.AddInstance({.instance_id = "i-2", .subnet_id = "subnet-1", .max_enis = 0})
+            .status()
+            .code() == absl::StatusCode::kInvalidArgument);
   CHECK(f.ec2.AddInstance({.instance_id = "", .subnet_id = "subnet-1"}).status().code() ==
         absl::StatusCode::kInvalidArgument);
   CHECK(f.ec2.instance_count() == 1);
@@ -164,7 +169,8 @@ TEST_CASE("SimulatedEc2 refuses a bad create with the EC2 code and changes nothi
   const World before = Observe(f.ec2);
   CHECK(f.ec2.CreateNetworkInterface({.subnet_id = "subnet-9"}).status() ==
         absl::InvalidArgumentError("InvalidParameterValue: subnet subnet-9 does not exist"));
-  CHECK(Code(f.ec2.CreateNetworkInterface({.subnet_id = "subnet-1", .secondary_ip_count = 1, .ipv4_prefix_count = 1})) ==
+  CHECK(Code(f.ec2.CreateNetworkInterface(
+            {.subnet_id = "subnet-1", .secondary_ip_count = 1, .ipv4_prefix_count = 1})) ==
         Ec2ErrorCode::kInvalidParameterValue);
   CHECK(Code(f.ec2.CreateNetworkInterface({.subnet_id = "subnet-1", .secondary_ip_count = -1})) ==
         Ec2ErrorCode::kInvalidParameterValue);
@@ -173,17 +179,22 @@ TEST_CASE("SimulatedEc2 refuses a bad create with the EC2 code and changes nothi
   CHECK(Observe(f.ec2) == before);
 }
 
-TEST_CASE("SimulatedEc2 answers InsufficientFreeAddressesInSubnet and InsufficientCidrBlocks from the address space") {
+TEST_CASE(
+    "SimulatedEc2 answers InsufficientFreeAddressesInSubnet and InsufficientCidrBlocks from the "
+    "address space") {
   ManualClock clock;
   Ec2 ec2(clock, Quiet());
-  REQUIRE(ec2.AddSubnet("subnet-s", P("10.0.0.0/27")).ok());  // 27 usable, 0 free /28 (.0-.3 and .31 held)
-  auto primary = ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-s", .max_enis = 2, .ipv4_per_eni = 50});
+  REQUIRE(ec2.AddSubnet("subnet-s", P("10.0.0.0/27"))
+              .ok());  // 27 usable, 0 free /28 (.0-.3 and .31 held)
+  auto primary = ec2.AddInstance(
+      {.instance_id = "i-1", .subnet_id = "subnet-s", .max_enis = 2, .ipv4_per_eni = 50});
   REQUIRE(primary.ok());
   const World before = Observe(ec2);
   auto prefix = ec2.AssignIpv4Prefixes({.eni_id = primary->id, .count = 1});
-  CHECK(prefix.status() == absl::ResourceExhaustedError(
-                               "InsufficientCidrBlocks: subnet subnet-s (10.0.0.0/27) has 0 free aligned "
-                               "/28 blocks, 1 requested (26 single addresses free)"));
+  CHECK(prefix.status() ==
+        absl::ResourceExhaustedError(
+            "InsufficientCidrBlocks: subnet subnet-s (10.0.0.0/27) has 0 free aligned "
+            "/28 blocks, 1 requested (26 single addresses free)"));
   CHECK(Code(ec2.CreateNetworkInterface({.subnet_id = "subnet-s", .ipv4_prefix_count = 1})) ==
         Ec2ErrorCode::kInsufficientCidrBlocks);
   CHECK(Code(ec2.AssignPrivateIpAddresses({.eni_id = primary->id, .count = 27})) ==
@@ -198,7 +209,9 @@ TEST_CASE("SimulatedEc2 in a fragmented subnet refuses prefixes while secondary 
   ManualClock clock;
   Ec2 ec2(clock, Quiet(3));
   REQUIRE(ec2.AddSubnet("subnet-1", P("10.0.0.0/24")).ok());
-  REQUIRE(ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 8, .ipv4_per_eni = 50}).ok());
+  REQUIRE(ec2.AddInstance(
+                 {.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 8, .ipv4_per_eni = 50})
+              .ok());
   // Fill the subnet: 250 addresses (the primary took the 251st) on five full ENIs.
   std::vector<NetworkInterface> enis;
   for (int i = 0; i < 5; ++i) {
@@ -234,7 +247,8 @@ TEST_CASE("SimulatedEc2 keeps /28s for prefixes in a prefix CIDR reservation") {
   REQUIRE(ec2.AddSubnet("subnet-1", P("10.0.0.0/26"),
                         {{P("10.0.0.32/28"), enipool::sim::ReservationType::kPrefix}})
               .ok());
-  auto primary = ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 3, .ipv4_per_eni = 50});
+  auto primary = ec2.AddInstance(
+      {.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 3, .ipv4_per_eni = 50});
   REQUIRE(primary.ok());
   // 59 usable, 16 reserved for prefixes: IPs run out at 43 (one is the primary).
   CHECK(ec2.AssignPrivateIpAddresses({.eni_id = primary->id, .count = 42}).ok());
@@ -253,34 +267,50 @@ TEST_CASE("SimulatedEc2 enforces the instance's ENI limit and device indexes on 
   f.Attach(second.id, 1);
   const World before = Observe(f.ec2);
 
-  CHECK(f.ec2.AttachNetworkInterface({.eni_id = third.id, .instance_id = "i-1", .device_index = 1}).status() ==
-        absl::InvalidArgumentError("InvalidParameterValue: device index 1 of i-1 is in use by " + second.id));
-  CHECK(Code(f.ec2.AttachNetworkInterface({.eni_id = third.id, .instance_id = "i-1", .device_index = 100})) ==
+  CHECK(f.ec2.AttachNetworkInterface({.eni_id = third.id, .instance_id = "i-1", .device_index = 1})
+            .status() ==
+        absl::InvalidArgumentError("InvalidParameterValue: device index 1 of i-1 is in use by " +
+                                   second.id));
+  CHECK(Code(f.ec2.AttachNetworkInterface(
+            {.eni_id = third.id, .instance_id = "i-1", .device_index = 100})) ==
         Ec2ErrorCode::kInvalidParameterValue);
-  CHECK(Code(f.ec2.AttachNetworkInterface({.eni_id = third.id, .instance_id = "i-9", .device_index = 2})) ==
+  CHECK(Code(f.ec2.AttachNetworkInterface(
+            {.eni_id = third.id, .instance_id = "i-9", .device_index = 2})) ==
         Ec2ErrorCode::kInvalidParameterValue);
-  CHECK(Code(f.ec2.AttachNetworkInterface({.eni_id = second.id, .instance_id = "i-1", .device_index = 2})) ==
+  CHECK(Code(f.ec2.AttachNetworkInterface(
+            {.eni_id = second.id, .instance_id = "i-1", .device_index = 2})) ==
         Ec2ErrorCode::kInvalidParameterValue);  // already attached
-  CHECK(f.ec2.AttachNetworkInterface({.eni_id = "eni-nope", .instance_id = "i-1", .device_index = 2}).status() ==
-        absl::NotFoundError("InvalidNetworkInterfaceID.NotFound: the network interface 'eni-nope' does not exist"));
+  CHECK(
+      f.ec2.AttachNetworkInterface({.eni_id = "eni-nope", .instance_id = "i-1", .device_index = 2})
+          .status() ==
+      absl::NotFoundError(
+          "InvalidNetworkInterfaceID.NotFound: the network interface 'eni-nope' does not exist"));
   CHECK(Observe(f.ec2) == before);
 
   f.Attach(third.id, 7);  // any free index up to 99
   const World full = Observe(f.ec2);
-  auto over = f.ec2.AttachNetworkInterface({.eni_id = fourth.id, .instance_id = "i-1", .device_index = 2});
-  CHECK(over.status() == absl::ResourceExhaustedError(
-                             "AttachmentLimitExceeded: instance i-1 already has 3 of 3 network interfaces"));
+  auto over =
+      f.ec2.AttachNetworkInterface({.eni_id = fourth.id, .instance_id = "i-1", .device_index = 2});
+  CHECK(over.status() ==
+        absl::ResourceExhaustedError(
+            "AttachmentLimitExceeded: instance i-1 already has 3 of 3 network interfaces"));
   CHECK(Observe(f.ec2) == full);
 }
 
-TEST_CASE("SimulatedEc2 refuses to attach an ENI holding more addresses than the instance type allows") {
+TEST_CASE(
+    "SimulatedEc2 refuses to attach an ENI holding more addresses than the instance type allows") {
   Fixture f;  // 10 addresses per ENI
   const NetworkInterface big = f.Create(12);
   const World before = Observe(f.ec2);
-  CHECK(Code(f.ec2.AttachNetworkInterface({.eni_id = big.id, .instance_id = "i-1", .device_index = 1})) ==
+  CHECK(Code(f.ec2.AttachNetworkInterface(
+            {.eni_id = big.id, .instance_id = "i-1", .device_index = 1})) ==
         Ec2ErrorCode::kPrivateIpAddressLimitExceeded);
   CHECK(Observe(f.ec2) == before);
-  REQUIRE(f.ec2.UnassignPrivateIpAddresses({.eni_id = big.id, .addresses = {big.secondary_ips[0], big.secondary_ips[1], big.secondary_ips[2]}}).ok());
+  REQUIRE(f.ec2
+              .UnassignPrivateIpAddresses(
+                  {.eni_id = big.id,
+                   .addresses = {big.secondary_ips[0], big.secondary_ips[1], big.secondary_ips[2]}})
+              .ok());
   f.Attach(big.id, 1);
 }
 
@@ -291,8 +321,9 @@ TEST_CASE("SimulatedEc2 shares ipv4_per_eni - 1 slots between secondary IPs and 
   REQUIRE(f.ec2.AssignIpv4Prefixes({.eni_id = f.primary.id, .count = 1}).ok());
   const World full = Observe(f.ec2);
   CHECK(f.ec2.AssignPrivateIpAddresses({.eni_id = f.primary.id, .count = 1}).status() ==
-        absl::ResourceExhaustedError("PrivateIpAddressLimitExceeded: " + f.primary.id +
-                                     " has 9 of 9 secondary slots in use; 1 more secondary IPs do not fit"));
+        absl::ResourceExhaustedError(
+            "PrivateIpAddressLimitExceeded: " + f.primary.id +
+            " has 9 of 9 secondary slots in use; 1 more secondary IPs do not fit"));
   CHECK(Code(f.ec2.AssignIpv4Prefixes({.eni_id = f.primary.id, .count = 1})) ==
         Ec2ErrorCode::kPrivateIpAddressLimitExceeded);
   CHECK(Code(f.ec2.AssignIpv4Prefixes({.eni_id = f.primary.id, .count = 0})) ==
@@ -343,18 +374,22 @@ TEST_CASE("SimulatedEc2 refuses bad unassign, detach and delete calls and change
   const World before = Observe(f.ec2);
 
   SUBCASE("unassign") {
-    CHECK(f.ec2.UnassignPrivateIpAddresses({.eni_id = f.primary.id, .addresses = {f.primary.primary_ip}}) ==
+    CHECK(f.ec2.UnassignPrivateIpAddresses(
+              {.eni_id = f.primary.id, .addresses = {f.primary.primary_ip}}) ==
           absl::InvalidArgumentError("InvalidParameterValue: " + f.primary.primary_ip.ToString() +
                                      " is not a secondary IP of " + f.primary.id));
-    CHECK(Code(f.ec2.UnassignPrivateIpAddresses({.eni_id = f.primary.id, .addresses = {(*ips)[0], other.secondary_ips[0]}})) ==
+    CHECK(Code(f.ec2.UnassignPrivateIpAddresses(
+              {.eni_id = f.primary.id, .addresses = {(*ips)[0], other.secondary_ips[0]}})) ==
           Ec2ErrorCode::kInvalidParameterValue);  // one belongs to another ENI: nothing is removed
-    CHECK(Code(f.ec2.UnassignPrivateIpAddresses({.eni_id = f.primary.id, .addresses = {(*ips)[0], (*ips)[0]}})) ==
+    CHECK(Code(f.ec2.UnassignPrivateIpAddresses(
+              {.eni_id = f.primary.id, .addresses = {(*ips)[0], (*ips)[0]}})) ==
           Ec2ErrorCode::kInvalidParameterValue);
     CHECK(Code(f.ec2.UnassignPrivateIpAddresses({.eni_id = f.primary.id, .addresses = {}})) ==
           Ec2ErrorCode::kInvalidParameterValue);
     CHECK(Code(f.ec2.UnassignPrivateIpAddresses({.eni_id = "eni-nope", .addresses = *ips})) ==
           Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
-    CHECK(Code(f.ec2.UnassignIpv4Prefixes({.eni_id = f.primary.id, .prefixes = {P("10.9.0.0/28")}})) ==
+    CHECK(Code(f.ec2.UnassignIpv4Prefixes(
+              {.eni_id = f.primary.id, .prefixes = {P("10.9.0.0/28")}})) ==
           Ec2ErrorCode::kInvalidParameterValue);
     CHECK(Code(f.ec2.UnassignIpv4Prefixes({.eni_id = other.id, .prefixes = *prefixes})) ==
           Ec2ErrorCode::kInvalidParameterValue);
@@ -363,14 +398,17 @@ TEST_CASE("SimulatedEc2 refuses bad unassign, detach and delete calls and change
   }
   SUBCASE("detach") {
     CHECK(f.ec2.DetachNetworkInterface({.attachment_id = f.primary.attachment_id}) ==
-          absl::InvalidArgumentError("InvalidParameterValue: cannot detach the primary network interface " +
-                                     f.primary.id + " (device 0) of i-1"));
+          absl::InvalidArgumentError(
+              "InvalidParameterValue: cannot detach the primary network interface " + f.primary.id +
+              " (device 0) of i-1"));
     CHECK(Code(f.ec2.DetachNetworkInterface({.attachment_id = "eni-attach-nope"})) ==
           Ec2ErrorCode::kInvalidParameterValue);
-    CHECK(Code(f.ec2.DetachNetworkInterface({.attachment_id = "eni-attach-nope", .eni_id = "eni-nope"})) ==
+    CHECK(Code(f.ec2.DetachNetworkInterface(
+              {.attachment_id = "eni-attach-nope", .eni_id = "eni-nope"})) ==
           Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
-    CHECK(Code(f.ec2.DetachNetworkInterface({.attachment_id = attachment, .eni_id = f.primary.id})) ==
-          Ec2ErrorCode::kInvalidParameterValue);  // ids do not match
+    CHECK(
+        Code(f.ec2.DetachNetworkInterface({.attachment_id = attachment, .eni_id = f.primary.id})) ==
+        Ec2ErrorCode::kInvalidParameterValue);  // ids do not match
     CHECK(Code(f.ec2.DetachNetworkInterface({.eni_id = "eni-nope"})) ==
           Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
   }
@@ -378,7 +416,8 @@ TEST_CASE("SimulatedEc2 refuses bad unassign, detach and delete calls and change
     CHECK(f.ec2.DeleteNetworkInterface({.eni_id = other.id}) ==
           absl::InvalidArgumentError("InvalidParameterValue: network interface " + other.id +
                                      " is currently in use (attached to i-1)"));
-    CHECK(Code(f.ec2.DeleteNetworkInterface({.eni_id = f.primary.id})) == Ec2ErrorCode::kInvalidParameterValue);
+    CHECK(Code(f.ec2.DeleteNetworkInterface({.eni_id = f.primary.id})) ==
+          Ec2ErrorCode::kInvalidParameterValue);
     CHECK(Code(f.ec2.DeleteNetworkInterface({.eni_id = "eni-nope"})) ==
           Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
   }
@@ -390,7 +429,8 @@ TEST_CASE("SimulatedEc2 detaches by ENI id when no attachment id is given") {
   const NetworkInterface eni = f.Create();
   f.Attach(eni.id, 2);
   REQUIRE(f.ec2.DetachNetworkInterface({.eni_id = eni.id}).ok());
-  CHECK(Code(f.ec2.DetachNetworkInterface({.eni_id = eni.id})) == Ec2ErrorCode::kInvalidParameterValue);
+  CHECK(Code(f.ec2.DetachNetworkInterface({.eni_id = eni.id})) ==
+        Ec2ErrorCode::kInvalidParameterValue);
   f.Attach(eni.id, 2);  // the device index is free again
 }
 
@@ -413,7 +453,8 @@ TEST_CASE("SimulatedEc2 describes by ids, by instance, or everything") {
 
   auto missing = f.ec2.DescribeNetworkInterfaces({.eni_ids = {a.id, "eni-gone"}});
   CHECK(missing.status() ==
-        absl::NotFoundError("InvalidNetworkInterfaceID.NotFound: the network interface 'eni-gone' does not exist"));
+        absl::NotFoundError(
+            "InvalidNetworkInterfaceID.NotFound: the network interface 'eni-gone' does not exist"));
 
   auto by_instance = f.ec2.DescribeNetworkInterfaces({.instance_id = "i-1"});
   REQUIRE(by_instance.ok());
@@ -476,18 +517,23 @@ TEST_CASE("SimulatedEc2 deletes an instance's ENIs when it terminates") {
   CHECK(f.ec2.TerminateInstance("i-1") == absl::NotFoundError("instance i-1 does not exist"));
 }
 
-TEST_CASE("SimulatedEc2 throttles each action on its own account-wide bucket and refills with time") {
-  Fixture f(SimulatedEc2Options{.seed = 1, .latency = enipool::sim::LatencyModel::Zero()});  // AWS defaults
+TEST_CASE(
+    "SimulatedEc2 throttles each action on its own account-wide bucket and refills with time") {
+  Fixture f(SimulatedEc2Options{.seed = 1,
+                                .latency = enipool::sim::LatencyModel::Zero()});  // AWS defaults
   // Attach: 50 tokens, 5 a second. Calls that fail validation still take a token.
   for (int i = 0; i < 50; ++i) {
     CAPTURE(i);
-    REQUIRE(Code(f.ec2.AttachNetworkInterface({.eni_id = "eni-nope", .instance_id = "i-1", .device_index = 1})) ==
+    REQUIRE(Code(f.ec2.AttachNetworkInterface(
+                {.eni_id = "eni-nope", .instance_id = "i-1", .device_index = 1})) ==
             Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
   }
-  auto throttled = f.ec2.AttachNetworkInterface({.eni_id = "eni-nope", .instance_id = "i-1", .device_index = 1});
-  CHECK(throttled.status() == absl::UnavailableError(
-                                  "RequestLimitExceeded: request limit exceeded for AttachNetworkInterface "
-                                  "(AttachNetworkInterface)"));
+  auto throttled =
+      f.ec2.AttachNetworkInterface({.eni_id = "eni-nope", .instance_id = "i-1", .device_index = 1});
+  CHECK(throttled.status() ==
+        absl::UnavailableError(
+            "RequestLimitExceeded: request limit exceeded for AttachNetworkInterface "
+            "(AttachNetworkInterface)"));
   CHECK(f.ec2.stats().throttled == 1);
   // Other actions have their own buckets.
   CHECK(f.ec2.DescribeNetworkInterfaces({}).ok());
@@ -495,55 +541,66 @@ TEST_CASE("SimulatedEc2 throttles each action on its own account-wide bucket and
 
   // 200 ms later one token is back: one call passes, the next is throttled.
   f.clock.AdvanceTime(absl::Milliseconds(200));
-  CHECK(Code(f.ec2.AttachNetworkInterface({.eni_id = "eni-nope", .instance_id = "i-1", .device_index = 1})) ==
+  CHECK(Code(f.ec2.AttachNetworkInterface(
+            {.eni_id = "eni-nope", .instance_id = "i-1", .device_index = 1})) ==
         Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
-  CHECK(Code(f.ec2.AttachNetworkInterface({.eni_id = "eni-nope", .instance_id = "i-1", .device_index = 1})) ==
+  CHECK(Code(f.ec2.AttachNetworkInterface(
+            {.eni_id = "eni-nope", .instance_id = "i-1", .device_index = 1})) ==
         Ec2ErrorCode::kRequestLimitExceeded);
   // After 10 s the bucket is full again (50 / 5 per second), and no fuller.
   f.clock.AdvanceTime(absl::Seconds(60));
-  CHECK(f.ec2.throttle().Available(enipool::sim::Ec2Action::kAttachNetworkInterface, f.clock.Now()) == 50.0);
+  CHECK(f.ec2.throttle().Available(enipool::sim::Ec2Action::kAttachNetworkInterface,
+                                   f.clock.Now()) == 50.0);
 }
 
-TEST_CASE("SimulatedEc2 bills IP and prefix assignment to the same AssignPrivateIpAddresses bucket") {
+TEST_CASE(
+    "SimulatedEc2 bills IP and prefix assignment to the same AssignPrivateIpAddresses bucket") {
   Fixture f(SimulatedEc2Options{.seed = 1, .latency = enipool::sim::LatencyModel::Zero()});
   for (int i = 0; i < 100; ++i) {
     REQUIRE(Code(f.ec2.AssignPrivateIpAddresses({.eni_id = "eni-nope", .count = 1})) ==
             Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
   }
   const World before = Observe(f.ec2);
-  CHECK(Code(f.ec2.AssignIpv4Prefixes({.eni_id = f.primary.id, .count = 1})) == Ec2ErrorCode::kRequestLimitExceeded);
+  CHECK(Code(f.ec2.AssignIpv4Prefixes({.eni_id = f.primary.id, .count = 1})) ==
+        Ec2ErrorCode::kRequestLimitExceeded);
   CHECK(Observe(f.ec2) == before);
-  CHECK(f.ec2.UnassignIpv4Prefixes({.eni_id = "eni-nope", .prefixes = {P("10.0.0.16/28")}}).code() ==
-        absl::StatusCode::kNotFound);  // the unassign bucket is separate
+  CHECK(
+      f.ec2.UnassignIpv4Prefixes({.eni_id = "eni-nope", .prefixes = {P("10.0.0.16/28")}}).code() ==
+      absl::StatusCode::kNotFound);  // the unassign bucket is separate
 }
 
 TEST_CASE("SimulatedEc2 applies the fault plan exactly") {
   ManualClock clock;
   const absl::Time start = clock.Now();
   SimulatedEc2Options options = Quiet();
-  const absl::Status scripted = enipool::Ec2Error(Ec2ErrorCode::kInsufficientCidrBlocks, "scripted");
+  const absl::Status scripted =
+      enipool::Ec2Error(Ec2ErrorCode::kInsufficientCidrBlocks, "scripted");
   options.faults.FailNthCall(CallKind::kAssignIpv4Prefixes, 3, scripted)
-      .ThrottleBetween(CallKind::kDescribeNetworkInterfaces, start + absl::Seconds(10), start + absl::Seconds(20))
+      .ThrottleBetween(CallKind::kDescribeNetworkInterfaces, start + absl::Seconds(10),
+                       start + absl::Seconds(20))
       .CrashAfterCall(9);
   Ec2 ec2(clock, options);
   REQUIRE(ec2.AddSubnet("subnet-1", P("10.0.0.0/24")).ok());
-  auto primary = ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 3, .ipv4_per_eni = 10});
+  auto primary = ec2.AddInstance(
+      {.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 3, .ipv4_per_eni = 10});
   REQUIRE(primary.ok());
   const std::string eni = primary->id;
 
   CHECK(ec2.AssignIpv4Prefixes({.eni_id = eni, .count = 1}).ok());  // call 1
   CHECK(ec2.AssignIpv4Prefixes({.eni_id = eni, .count = 1}).ok());  // call 2
   const World before = Observe(ec2);                                // call 3 (describe)
-  CHECK(ec2.AssignIpv4Prefixes({.eni_id = eni, .count = 1}).status() == scripted);  // call 4, 3rd prefix call
+  CHECK(ec2.AssignIpv4Prefixes({.eni_id = eni, .count = 1}).status() ==
+        scripted);                                                  // call 4, 3rd prefix call
   CHECK(Observe(ec2) == before);                                    // call 5
   CHECK(ec2.AssignIpv4Prefixes({.eni_id = eni, .count = 1}).ok());  // call 6
   CHECK(ec2.stats().injected_faults == 1);
 
   clock.AdvanceTime(absl::Seconds(10));
   CHECK(Code(ec2.DescribeNetworkInterfaces({})) == Ec2ErrorCode::kRequestLimitExceeded);  // call 7
-  CHECK(ec2.AssignPrivateIpAddresses({.eni_id = eni, .count = 1}).ok());                 // call 8: other kinds pass
+  CHECK(
+      ec2.AssignPrivateIpAddresses({.eni_id = eni, .count = 1}).ok());  // call 8: other kinds pass
   CHECK_FALSE(ec2.ShouldCrash());
-  clock.AdvanceTime(absl::Seconds(10));  // the window is [10 s, 20 s)
+  clock.AdvanceTime(absl::Seconds(10));           // the window is [10 s, 20 s)
   CHECK(ec2.DescribeNetworkInterfaces({}).ok());  // call 9
   CHECK(ec2.ShouldCrash());
   CHECK(ec2.stats().calls == 9);
@@ -554,7 +611,8 @@ TEST_CASE("SimulatedEc2 applies the fault plan exactly") {
   CHECK_FALSE(ec2.ShouldCrash());
 }
 
-TEST_CASE("SimulatedEc2 samples latency from its model, never below zero, without moving addresses") {
+TEST_CASE(
+    "SimulatedEc2 samples latency from its model, never below zero, without moving addresses") {
   SUBCASE("defaults stay within their documented caps") {
     ManualClock clock;
     Ec2 ec2(clock, {.seed = 5});
@@ -584,7 +642,8 @@ TEST_CASE("SimulatedEc2 samples latency from its model, never below zero, withou
       ManualClock clock;
       Ec2 ec2(clock, {.seed = 9});
       REQUIRE(ec2.AddSubnet("subnet-1", P("10.0.0.0/22")).ok());
-      auto primary = ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 3, .ipv4_per_eni = 50});
+      auto primary = ec2.AddInstance(
+          {.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 3, .ipv4_per_eni = 50});
       std::vector<Ipv4Address> out;
       for (int i = 0; i < 10; ++i) {
         if (sample) (void)ec2.SampleLatency(enipool::AssignPrivateIpAddressesRequest{});
@@ -599,20 +658,27 @@ TEST_CASE("SimulatedEc2 samples latency from its model, never below zero, withou
 }
 
 // A scripted session: the same calls against a fresh simulator.
-std::vector<NetworkInterface> RunSession(std::uint64_t seed, std::vector<absl::Duration>* latencies) {
+std::vector<NetworkInterface> RunSession(std::uint64_t seed,
+                                         std::vector<absl::Duration>* latencies) {
   ManualClock clock;
   Ec2 ec2(clock, {.seed = seed});
   REQUIRE(ec2.AddSubnet("subnet-1", P("10.0.0.0/20")).ok());
-  REQUIRE(ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 4, .ipv4_per_eni = 30}).ok());
+  REQUIRE(ec2.AddInstance(
+                 {.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 4, .ipv4_per_eni = 30})
+              .ok());
   for (int i = 0; i < 3; ++i) {
-    const enipool::Ec2Call create = enipool::CreateNetworkInterfaceRequest{
-        .subnet_id = "subnet-1", .secondary_ip_count = i == 1 ? 0 : 5, .ipv4_prefix_count = i == 1 ? 3 : 0};
+    const enipool::Ec2Call create =
+        enipool::CreateNetworkInterfaceRequest{.subnet_id = "subnet-1",
+                                               .secondary_ip_count = i == 1 ? 0 : 5,
+                                               .ipv4_prefix_count = i == 1 ? 3 : 0};
     latencies->push_back(ec2.SampleLatency(create));
     const enipool::Ec2Result created = ec2.Call(create);
     REQUIRE(created.ok());
     const auto& eni = std::get<NetworkInterface>(created.response);
     clock.AdvanceTime(absl::Seconds(1));
-    REQUIRE(ec2.AttachNetworkInterface({.eni_id = eni.id, .instance_id = "i-1", .device_index = i + 1}).ok());
+    REQUIRE(
+        ec2.AttachNetworkInterface({.eni_id = eni.id, .instance_id = "i-1", .device_index = i + 1})
+            .ok());
     REQUIRE(ec2.AssignPrivateIpAddresses({.eni_id = eni.id, .count = 2}).ok());
   }
   return *ec2.DescribeNetworkInterfaces({});
@@ -631,7 +697,8 @@ TEST_CASE("SimulatedEc2 gives the same addresses and latencies for the same seed
 
 // The randomized invariant test: many instances share subnets; random calls
 // (with random faults) keep the account consistent.
-TEST_CASE("SimulatedEc2 never hands an address to two ENIs and keeps subnet counts equal to a recount") {
+TEST_CASE(
+    "SimulatedEc2 never hands an address to two ENIs and keeps subnet counts equal to a recount") {
   for (std::uint64_t seed : {1u, 2u}) {
     CAPTURE(seed);
     ManualClock clock;
@@ -647,8 +714,10 @@ TEST_CASE("SimulatedEc2 never hands an address to two ENIs and keeps subnet coun
     const char* subnets[] = {"subnet-a", "subnet-b"};
     absl::flat_hash_map<std::string, InstanceSpec> instances;
     for (int i = 0; i < 6; ++i) {
-      InstanceSpec spec{.instance_id = "i-" + std::to_string(i), .subnet_id = subnets[i % 2],
-                        .max_enis = 2 + i % 3, .ipv4_per_eni = 6 + 4 * (i % 3)};
+      InstanceSpec spec{.instance_id = "i-" + std::to_string(i),
+                        .subnet_id = subnets[i % 2],
+                        .max_enis = 2 + i % 3,
+                        .ipv4_per_eni = 6 + 4 * (i % 3)};
       REQUIRE(ec2.AddInstance(spec).ok());
       instances[spec.instance_id] = spec;
     }
@@ -671,42 +740,54 @@ TEST_CASE("SimulatedEc2 never hands an address to two ENIs and keeps subnet coun
       const NetworkInterface* eni = ids.empty() ? nullptr : ec2.FindEni(ids[pick(ids.size())]);
       switch (pick(9)) {
         case 0:
-          if (auto nic = ec2.CreateNetworkInterface({.subnet_id = subnets[pick(2)],
-                                                     .secondary_ip_count = static_cast<int>(pick(6))});
+          if (auto nic = ec2.CreateNetworkInterface(
+                  {.subnet_id = subnets[pick(2)], .secondary_ip_count = static_cast<int>(pick(6))});
               nic.ok()) {
             ids.push_back(nic->id);
           }
           break;
         case 1:
-          if (auto nic = ec2.CreateNetworkInterface({.subnet_id = subnets[pick(2)],
-                                                     .ipv4_prefix_count = static_cast<int>(pick(3))});
+          if (auto nic = ec2.CreateNetworkInterface(
+                  {.subnet_id = subnets[pick(2)], .ipv4_prefix_count = static_cast<int>(pick(3))});
               nic.ok()) {
             ids.push_back(nic->id);
           }
           break;
         case 2:
-          if (eni) (void)ec2.AttachNetworkInterface({.eni_id = eni->id, .instance_id = instance, .device_index = static_cast<int>(pick(5))});
+          if (eni)
+            (void)ec2.AttachNetworkInterface({.eni_id = eni->id,
+                                              .instance_id = instance,
+                                              .device_index = static_cast<int>(pick(5))});
           break;
         case 3:
-          if (eni) (void)ec2.DetachNetworkInterface({.attachment_id = eni->attachment_id, .eni_id = eni->id});
+          if (eni)
+            (void)ec2.DetachNetworkInterface(
+                {.attachment_id = eni->attachment_id, .eni_id = eni->id});
           break;
         case 4:
           if (eni) (void)ec2.DeleteNetworkInterface({.eni_id = eni->id});
           break;
         case 5:
-          if (eni) (void)ec2.AssignPrivateIpAddresses({.eni_id = eni->id, .count = static_cast<int>(pick(4)) + 1});
+          if (eni)
+            (void)ec2.AssignPrivateIpAddresses(
+                {.eni_id = eni->id, .count = static_cast<int>(pick(4)) + 1});
           break;
         case 6:
-          if (eni) (void)ec2.AssignIpv4Prefixes({.eni_id = eni->id, .count = static_cast<int>(pick(2)) + 1});
+          if (eni)
+            (void)ec2.AssignIpv4Prefixes(
+                {.eni_id = eni->id, .count = static_cast<int>(pick(2)) + 1});
           break;
         case 7:
           if (eni && !eni->secondary_ips.empty()) {
-            (void)ec2.UnassignPrivateIpAddresses({.eni_id = eni->id, .addresses = {eni->secondary_ips[pick(eni->secondary_ips.size())]}});
+            (void)ec2.UnassignPrivateIpAddresses(
+                {.eni_id = eni->id,
+                 .addresses = {eni->secondary_ips[pick(eni->secondary_ips.size())]}});
           }
           break;
         case 8:
           if (eni && !eni->prefixes.empty()) {
-            (void)ec2.UnassignIpv4Prefixes({.eni_id = eni->id, .prefixes = {eni->prefixes[pick(eni->prefixes.size())]}});
+            (void)ec2.UnassignIpv4Prefixes(
+                {.eni_id = eni->id, .prefixes = {eni->prefixes[pick(eni->prefixes.size())]}});
           }
           break;
       }
@@ -735,7 +816,8 @@ TEST_CASE("SimulatedEc2 never hands an address to two ENIs and keeps subnet coun
         if (nic.attached()) {
           ++enis_on_instance[nic.instance_id];
           const InstanceSpec& spec = instances.at(nic.instance_id);
-          REQUIRE(static_cast<int>(nic.secondary_ips.size() + nic.prefixes.size()) <= spec.ipv4_per_eni - 1);
+          REQUIRE(static_cast<int>(nic.secondary_ips.size() + nic.prefixes.size()) <=
+                  spec.ipv4_per_eni - 1);
         }
       }
       for (const auto& [id, count] : enis_on_instance) REQUIRE(count <= instances.at(id).max_enis);
@@ -746,7 +828,9 @@ TEST_CASE("SimulatedEc2 never hands an address to two ENIs and keeps subnet coun
         std::size_t free_blocks = 0;
         for (std::uint64_t k = 0; k < subnet.size(); ++k) {
           const Ipv4Address a = subnet.cidr().AddressAt(k);
-          if (!subnet.IsAllocated(a) && !subnet.IsAwsReserved(a) && !subnet.IsInPrefixReservation(a)) ++free_ips;
+          if (!subnet.IsAllocated(a) && !subnet.IsAwsReserved(a) &&
+              !subnet.IsInPrefixReservation(a))
+            ++free_ips;
         }
         for (std::uint64_t b = 0; b < subnet.size(); b += 16) {
           bool free = true;
@@ -768,12 +852,14 @@ TEST_CASE("SimulatedEc2 never hands an address to two ENIs and keeps subnet coun
 
 TEST_CASE("SimulatedEc2 serves an Ec2Call through Call() as Dispatch does") {
   Fixture f;
-  const enipool::Ec2Result result = f.ec2.Call(enipool::AssignIpv4PrefixesRequest{.eni_id = f.primary.id, .count = 2});
+  const enipool::Ec2Result result =
+      f.ec2.Call(enipool::AssignIpv4PrefixesRequest{.eni_id = f.primary.id, .count = 2});
   REQUIRE(result.ok());
   const auto& prefixes = std::get<std::vector<Ipv4Prefix>>(result.response);
   CHECK(prefixes.size() == 2);
   CHECK(f.ec2.FindEni(f.primary.id)->prefixes == prefixes);
-  const enipool::Ec2Result missing = f.ec2.Call(enipool::DeleteNetworkInterfaceRequest{.eni_id = "eni-x"});
+  const enipool::Ec2Result missing =
+      f.ec2.Call(enipool::DeleteNetworkInterfaceRequest{.eni_id = "eni-x"});
   CHECK(missing.error_code() == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
 }
 

@@ -54,7 +54,8 @@ std::size_t RecountFreeAddresses(const Subnet& s) {
     for (const auto& r : s.reservations()) {
       if (r.type == ReservationType::kExplicit && r.cidr.Contains(a)) explicit_reserved = true;
     }
-    if (!s.IsAllocated(a) && !s.IsAwsReserved(a) && !s.IsInPrefixReservation(a) && !explicit_reserved) {
+    if (!s.IsAllocated(a) && !s.IsAwsReserved(a) && !s.IsInPrefixReservation(a) &&
+        !explicit_reserved) {
       ++n;
     }
   }
@@ -82,7 +83,8 @@ TEST_CASE("Subnet accepts /16 to /28 and rejects other sizes and an empty id") {
   CHECK(Subnet::Create("subnet-a", P("10.0.0.0/28")).ok());
   const auto too_big = Subnet::Create("subnet-a", P("10.0.0.0/15"));
   CHECK(too_big.status() ==
-        absl::InvalidArgumentError("subnet subnet-a CIDR 10.0.0.0/15 must be /16 to /28 (AWS subnet sizes)"));
+        absl::InvalidArgumentError(
+            "subnet subnet-a CIDR 10.0.0.0/15 must be /16 to /28 (AWS subnet sizes)"));
   CHECK(Subnet::Create("subnet-a", P("10.0.0.0/29")).status().code() ==
         absl::StatusCode::kInvalidArgument);
   CHECK(Subnet::Create("", P("10.0.0.0/24")).status() ==
@@ -108,7 +110,9 @@ TEST_CASE("Subnet holds the five addresses AWS reserves") {
   CHECK(smallest.free_prefix_count() == 0);
 }
 
-TEST_CASE("Subnet hands out every usable address exactly once, then answers InsufficientFreeAddressesInSubnet") {
+TEST_CASE(
+    "Subnet hands out every usable address exactly once, then answers "
+    "InsufficientFreeAddressesInSubnet") {
   Subnet subnet = MakeSubnet("10.0.0.0/26");
   std::mt19937_64 rng(1);
   std::set<Ipv4Address> seen;
@@ -123,10 +127,12 @@ TEST_CASE("Subnet hands out every usable address exactly once, then answers Insu
   CHECK(subnet.free_address_count() == 0);
   const Observed before = Observe(subnet);
   const auto more = subnet.AllocateAddress(rng);
-  CHECK(enipool::ClassifyEc2Error(more.status()) == Ec2ErrorCode::kInsufficientFreeAddressesInSubnet);
-  CHECK(more.status() == absl::ResourceExhaustedError(
-                             "InsufficientFreeAddressesInSubnet: subnet subnet-1 (10.0.0.0/26) has 0 "
-                             "free addresses, 1 requested"));
+  CHECK(enipool::ClassifyEc2Error(more.status()) ==
+        Ec2ErrorCode::kInsufficientFreeAddressesInSubnet);
+  CHECK(more.status() ==
+        absl::ResourceExhaustedError(
+            "InsufficientFreeAddressesInSubnet: subnet subnet-1 (10.0.0.0/26) has 0 "
+            "free addresses, 1 requested"));
   CHECK(Observe(subnet) == before);
 }
 
@@ -160,7 +166,9 @@ TEST_CASE("Subnet places prefixes only on aligned, wholly free /28 blocks") {
   CHECK(subnet.AllocateAddress(rng).ok());
 }
 
-TEST_CASE("Subnet with many free IPs but no aligned free /28 answers InsufficientCidrBlocks while IPs still work") {
+TEST_CASE(
+    "Subnet with many free IPs but no aligned free /28 answers InsufficientCidrBlocks while IPs "
+    "still work") {
   Subnet subnet = MakeSubnet("10.0.0.0/24");
   std::mt19937_64 rng(11);
   // Take everything, then give back all but one address in every /28:
@@ -176,9 +184,9 @@ TEST_CASE("Subnet with many free IPs but no aligned free /28 answers Insufficien
 
   const Observed before = Observe(subnet);
   const auto prefix = subnet.AllocatePrefix(rng);
-  CHECK(prefix.status() ==
-        absl::ResourceExhaustedError("InsufficientCidrBlocks: subnet subnet-1 (10.0.0.0/24) has 0 free "
-                                     "aligned /28 blocks, 1 requested (235 single addresses free)"));
+  CHECK(prefix.status() == absl::ResourceExhaustedError(
+                               "InsufficientCidrBlocks: subnet subnet-1 (10.0.0.0/24) has 0 free "
+                               "aligned /28 blocks, 1 requested (235 single addresses free)"));
   CHECK(Observe(subnet) == before);
   auto ips = subnet.AllocateAddresses(100, rng);
   CHECK(ips.ok());
@@ -222,7 +230,7 @@ TEST_CASE("Subnet never hands out an explicit reservation") {
   Subnet subnet = MakeSubnet("10.0.0.0/26");
   REQUIRE(subnet.AddReservation({P("10.0.0.32/27"), ReservationType::kExplicit}).ok());
   CHECK(subnet.free_address_count() == 59 - 31);  // .63 (broadcast) was already held
-  CHECK(subnet.free_prefix_count() == 1);          // only 10.0.0.16/28
+  CHECK(subnet.free_prefix_count() == 1);         // only 10.0.0.16/28
   std::mt19937_64 rng(9);
   auto ips = subnet.AllocateAddresses(static_cast<int>(subnet.free_address_count()), rng);
   REQUIRE(ips.ok());
@@ -242,11 +250,14 @@ TEST_CASE("Subnet rejects a bad reservation and keeps its state") {
   const Observed before = Observe(subnet);
 
   CHECK(subnet.AddReservation({P("10.0.1.0/28"), ReservationType::kPrefix}) ==
-        absl::InvalidArgumentError("reservation 10.0.1.0/28 is not inside subnet subnet-1 (10.0.0.0/24)"));
+        absl::InvalidArgumentError(
+            "reservation 10.0.1.0/28 is not inside subnet subnet-1 (10.0.0.0/24)"));
   CHECK(subnet.AddReservation({P("10.0.0.64/27"), ReservationType::kExplicit}) ==
-        absl::InvalidArgumentError("reservation 10.0.0.64/27 in subnet-1 overlaps another reservation"));
+        absl::InvalidArgumentError(
+            "reservation 10.0.0.64/27 in subnet-1 overlaps another reservation"));
   CHECK(subnet.AddReservation({P("10.0.0.128/29"), ReservationType::kPrefix}) ==
-        absl::InvalidArgumentError("prefix reservation 10.0.0.128/29 in subnet-1 is smaller than a /28"));
+        absl::InvalidArgumentError(
+            "prefix reservation 10.0.0.128/29 in subnet-1 is smaller than a /28"));
   const Ipv4Prefix around_ip = Ipv4Prefix::Containing(*ip, 28);
   CHECK(subnet.AddReservation({around_ip, ReservationType::kExplicit}) ==
         absl::InvalidArgumentError("reservation " + around_ip.ToString() +
@@ -264,13 +275,13 @@ TEST_CASE("Subnet rejects releasing what it did not hand out and keeps its state
   const Observed before = Observe(subnet);
 
   CHECK(subnet.ReleaseAddress(A("10.0.0.1")) ==
-        absl::InvalidArgumentError(
-            "InvalidParameterValue: address 10.0.0.1 is not allocated in subnet subnet-1 (10.0.0.0/24)"));
+        absl::InvalidArgumentError("InvalidParameterValue: address 10.0.0.1 is not allocated in "
+                                   "subnet subnet-1 (10.0.0.0/24)"));
   CHECK(subnet.ReleaseAddress(A("10.9.0.9")).code() == absl::StatusCode::kInvalidArgument);
   CHECK(enipool::ClassifyEc2Error(subnet.ReleasePrefix(P("10.0.0.0/28"))) ==
         Ec2ErrorCode::kInvalidParameterValue);
-  CHECK(enipool::ClassifyEc2Error(subnet.ReleasePrefix(Ipv4Prefix::Containing(prefix->network(), 27))) ==
-        Ec2ErrorCode::kInvalidParameterValue);
+  CHECK(enipool::ClassifyEc2Error(subnet.ReleasePrefix(Ipv4Prefix::Containing(
+            prefix->network(), 27))) == Ec2ErrorCode::kInvalidParameterValue);
   CHECK(Observe(subnet) == before);
 
   REQUIRE(subnet.ReleaseAddress(*ip).ok());
@@ -289,7 +300,8 @@ TEST_CASE("Subnet allocates several addresses or prefixes all or nothing") {
   CHECK(enipool::ClassifyEc2Error(subnet.AllocatePrefixes(3, rng).status()) ==
         Ec2ErrorCode::kInsufficientCidrBlocks);
   CHECK(subnet.AllocateAddresses(0, rng).status() ==
-        absl::InvalidArgumentError("InvalidParameterValue: address count 0 for subnet subnet-1 must be >= 1"));
+        absl::InvalidArgumentError(
+            "InvalidParameterValue: address count 0 for subnet subnet-1 must be >= 1"));
   CHECK(enipool::ClassifyEc2Error(subnet.AllocatePrefixes(-1, rng).status()) ==
         Ec2ErrorCode::kInvalidParameterValue);
   CHECK(Observe(subnet) == before);
@@ -311,7 +323,8 @@ TEST_CASE("Subnet gives the same addresses for the same seed and different ones 
   CHECK(run(42) != run(43));
 }
 
-TEST_CASE("Subnet counts equal a recount and no address is handed out twice under random operations") {
+TEST_CASE(
+    "Subnet counts equal a recount and no address is handed out twice under random operations") {
   for (std::uint64_t seed : {1u, 2u, 3u}) {
     CAPTURE(seed);
     Subnet subnet = MakeSubnet("10.0.0.0/23");

@@ -19,7 +19,8 @@ using enipool::sim::ThrottleConfig;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'000'000);
 
-TEST_CASE("TokenBucket starts full, empties one token per call and refills at its rate up to capacity") {
+TEST_CASE(
+    "TokenBucket starts full, empties one token per call and refills at its rate up to capacity") {
   TokenBucket bucket(3, 2, kStart);  // 3 tokens, 2 a second
   CHECK(bucket.TryTake(kStart));
   CHECK(bucket.TryTake(kStart));
@@ -48,9 +49,11 @@ TEST_CASE("ThrottleConfig::Ec2Defaults holds AWS's published bucket sizes and re
 
 TEST_CASE("AccountThrottle keeps one bucket per action and admits everything when disabled") {
   AccountThrottle throttle(ThrottleConfig::Ec2Defaults(), kStart);
-  for (int i = 0; i < 50; ++i) REQUIRE(throttle.TryAdmit(Ec2Action::kAttachNetworkInterface, kStart));
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(throttle.TryAdmit(Ec2Action::kAttachNetworkInterface, kStart));
   CHECK_FALSE(throttle.TryAdmit(Ec2Action::kAttachNetworkInterface, kStart));
-  CHECK(throttle.TimeUntilAdmitted(Ec2Action::kAttachNetworkInterface, kStart) == absl::Milliseconds(200));
+  CHECK(throttle.TimeUntilAdmitted(Ec2Action::kAttachNetworkInterface, kStart) ==
+        absl::Milliseconds(200));
   CHECK(throttle.TryAdmit(Ec2Action::kDetachNetworkInterface, kStart));
   CHECK(throttle.Available(Ec2Action::kDescribeNetworkInterfaces, kStart) == 100.0);
 
@@ -65,13 +68,15 @@ TEST_CASE("ActionOf bills IP and prefix calls to the same EC2 action") {
   CHECK(ActionOf(CallKind::kAssignIpv4Prefixes) == Ec2Action::kAssignPrivateIpAddresses);
   CHECK(ActionOf(CallKind::kUnassignPrivateIpAddresses) == Ec2Action::kUnassignPrivateIpAddresses);
   CHECK(ActionOf(CallKind::kUnassignIpv4Prefixes) == Ec2Action::kUnassignPrivateIpAddresses);
-  CHECK(enipool::sim::Ec2ActionName(ActionOf(CallKind::kAssignIpv4Prefixes)) == "AssignPrivateIpAddresses");
+  CHECK(enipool::sim::Ec2ActionName(ActionOf(CallKind::kAssignIpv4Prefixes)) ==
+        "AssignPrivateIpAddresses");
   for (std::size_t k = 0; k < enipool::sim::kCallKindCount; ++k) {
     const auto kind = static_cast<CallKind>(k);
     CAPTURE(enipool::sim::CallKindName(kind));
     CHECK(enipool::sim::CallKindName(kind) != "Unknown");
   }
-  CHECK(enipool::sim::CallKindOf(enipool::AssignIpv4PrefixesRequest{}) == CallKind::kAssignIpv4Prefixes);
+  CHECK(enipool::sim::CallKindOf(enipool::AssignIpv4PrefixesRequest{}) ==
+        CallKind::kAssignIpv4Prefixes);
   CHECK(enipool::sim::CallKindName(CallKind::kDescribeNetworkInterfaces) ==
         enipool::Ec2CallName(enipool::DescribeNetworkInterfacesRequest{}));
 }

@@ -38,7 +38,9 @@ class RecordingBackend {
   // Queues the answer to a future call.
   void Reply(Ec2Result result) { script_.push_back(std::move(result)); }
   // Queues a failure for a future call.
-  void Fail(absl::Status status) { script_.push_back(Ec2Result{std::move(status), std::monostate{}}); }
+  void Fail(absl::Status status) {
+    script_.push_back(Ec2Result{std::move(status), std::monostate{}});
+  }
 
   [[nodiscard]] const std::vector<Ec2Call>& calls() const noexcept { return calls_; }
   [[nodiscard]] std::size_t pending_replies() const noexcept { return script_.size(); }
@@ -49,9 +51,14 @@ class RecordingBackend {
   absl::StatusOr<std::string> AttachNetworkInterface(const AttachNetworkInterfaceRequest& r) {
     return Answer<std::string>(r);
   }
-  absl::Status DetachNetworkInterface(const DetachNetworkInterfaceRequest& r) { return AnswerStatus(r); }
-  absl::Status DeleteNetworkInterface(const DeleteNetworkInterfaceRequest& r) { return AnswerStatus(r); }
-  absl::StatusOr<std::vector<Ipv4Address>> AssignPrivateIpAddresses(const AssignPrivateIpAddressesRequest& r) {
+  absl::Status DetachNetworkInterface(const DetachNetworkInterfaceRequest& r) {
+    return AnswerStatus(r);
+  }
+  absl::Status DeleteNetworkInterface(const DeleteNetworkInterfaceRequest& r) {
+    return AnswerStatus(r);
+  }
+  absl::StatusOr<std::vector<Ipv4Address>> AssignPrivateIpAddresses(
+      const AssignPrivateIpAddressesRequest& r) {
     return Answer<std::vector<Ipv4Address>>(r);
   }
   absl::StatusOr<std::vector<Ipv4Prefix>> AssignIpv4Prefixes(const AssignIpv4PrefixesRequest& r) {
@@ -60,7 +67,9 @@ class RecordingBackend {
   absl::Status UnassignPrivateIpAddresses(const UnassignPrivateIpAddressesRequest& r) {
     return AnswerStatus(r);
   }
-  absl::Status UnassignIpv4Prefixes(const UnassignIpv4PrefixesRequest& r) { return AnswerStatus(r); }
+  absl::Status UnassignIpv4Prefixes(const UnassignIpv4PrefixesRequest& r) {
+    return AnswerStatus(r);
+  }
   absl::StatusOr<std::vector<NetworkInterface>> DescribeNetworkInterfaces(
       const DescribeNetworkInterfacesRequest& r) {
     return Answer<std::vector<NetworkInterface>>(r);
@@ -82,8 +91,8 @@ class RecordingBackend {
     if (std::holds_alternative<std::monostate>(result.response)) return T{};
     if (T* value = std::get_if<T>(&result.response)) return std::move(*value);
     return absl::InternalError(absl::StrCat("scripted reply to ", Ec2CallName(call),
-                                            " holds response alternative ",
-                                            result.response.index(), ", not the call's type"));
+                                            " holds response alternative ", result.response.index(),
+                                            ", not the call's type"));
   }
 
   absl::Status AnswerStatus(const Ec2Call& call) { return Next(call).status; }

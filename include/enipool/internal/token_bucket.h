@@ -54,7 +54,8 @@ class TokenBucket {
  private:
   void Refill(absl::Time now) noexcept {
     if (now <= last_) return;
-    tokens_ = std::min(capacity_, tokens_ + absl::ToDoubleSeconds(now - last_) * refill_per_second_);
+    tokens_ =
+        std::min(capacity_, tokens_ + absl::ToDoubleSeconds(now - last_) * refill_per_second_);
     last_ = now;
   }
 

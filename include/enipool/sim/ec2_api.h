@@ -45,7 +45,8 @@ enum class CallKind {
 inline constexpr std::size_t kCallKindCount = std::variant_size_v<Ec2Call>;
 static_assert(kCallKindCount == 9, "a new Ec2Call alternative needs a CallKind");
 static_assert(std::is_same_v<std::variant_alternative_t<5, Ec2Call>, AssignIpv4PrefixesRequest>);
-static_assert(std::is_same_v<std::variant_alternative_t<8, Ec2Call>, DescribeNetworkInterfacesRequest>);
+static_assert(
+    std::is_same_v<std::variant_alternative_t<8, Ec2Call>, DescribeNetworkInterfacesRequest>);
 
 // CallKindOf()
 //

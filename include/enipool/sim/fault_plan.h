@@ -67,7 +67,8 @@ class FaultPlan {
   //
   // The `nth` (1-based) call of `kind` fails with `error`.
   FaultPlan& FailNthCall(CallKind kind, std::uint64_t nth, absl::Status error) {
-    rules_.push_back(FaultRule{kind, nth, absl::InfinitePast(), absl::InfinitePast(), std::move(error)});
+    rules_.push_back(
+        FaultRule{kind, nth, absl::InfinitePast(), absl::InfinitePast(), std::move(error)});
     return *this;
   }
 
@@ -75,15 +76,16 @@ class FaultPlan {
   //
   // The `nth` (1-based) call, whatever its kind, fails with `error`.
   FaultPlan& FailNthCallOfAnyKind(std::uint64_t nth, absl::Status error) {
-    rules_.push_back(FaultRule{std::nullopt, nth, absl::InfinitePast(), absl::InfinitePast(),
-                               std::move(error)});
+    rules_.push_back(
+        FaultRule{std::nullopt, nth, absl::InfinitePast(), absl::InfinitePast(), std::move(error)});
     return *this;
   }
 
   // FaultPlan::FailCallsBetween()
   //
   // Every call of `kind` made at a time in [from, until) fails with `error`.
-  FaultPlan& FailCallsBetween(CallKind kind, absl::Time from, absl::Time until, absl::Status error) {
+  FaultPlan& FailCallsBetween(CallKind kind, absl::Time from, absl::Time until,
+                              absl::Status error) {
     rules_.push_back(FaultRule{kind, 0, from, until, std::move(error)});
     return *this;
   }

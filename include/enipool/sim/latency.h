@@ -65,7 +65,8 @@ class LatencyDistribution {
     return LatencyDistribution(Kind::kFixed, value, value, 0.0);
   }
   // Uniform on [low, high]; a reversed range is swapped.
-  [[nodiscard]] static LatencyDistribution Uniform(absl::Duration low, absl::Duration high) noexcept {
+  [[nodiscard]] static LatencyDistribution Uniform(absl::Duration low,
+                                                   absl::Duration high) noexcept {
     if (high < low) std::swap(low, high);
     return LatencyDistribution(Kind::kUniform, low, high, 0.0);
   }

@@ -190,21 +190,24 @@ class SimulatedEc2 {
   //   NOT_FOUND          the subnet is unknown;
   //   InsufficientFreeAddressesInSubnet   no address for the primary IP.
   [[nodiscard]] absl::StatusOr<NetworkInterface> AddInstance(const InstanceSpec& spec) {
-    if (spec.instance_id.empty()) return absl::InvalidArgumentError("instance id must not be empty");
+    if (spec.instance_id.empty())
+      return absl::InvalidArgumentError("instance id must not be empty");
     if (spec.max_enis < 1 || spec.ipv4_per_eni < 1) {
       return absl::InvalidArgumentError(absl::StrCat("instance ", spec.instance_id, ": max_enis (",
                                                      spec.max_enis, ") and ipv4_per_eni (",
                                                      spec.ipv4_per_eni, ") must be >= 1"));
     }
     if (instances_.contains(spec.instance_id)) {
-      return absl::AlreadyExistsError(absl::StrCat("instance ", spec.instance_id, " already exists"));
+      return absl::AlreadyExistsError(
+          absl::StrCat("instance ", spec.instance_id, " already exists"));
     }
     const auto subnet = subnet_index_.find(spec.subnet_id);
     if (subnet == subnet_index_.end()) {
       return absl::NotFoundError(absl::StrCat("subnet ", spec.subnet_id, " of instance ",
                                               spec.instance_id, " does not exist"));
     }
-    ENIPOOL_ASSIGN_OR_RETURN(Ipv4Address primary_ip, subnets_[subnet->second].AllocateAddress(address_rng_));
+    ENIPOOL_ASSIGN_OR_RETURN(Ipv4Address primary_ip,
+                             subnets_[subnet->second].AllocateAddress(address_rng_));
     Eni& eni = NewEni(subnet->second, primary_ip);
     Instance& instance = instances_[spec.instance_id];
     instance.spec = spec;
@@ -270,7 +273,8 @@ class SimulatedEc2 {
     Subnet& subnet = subnets_[subnet_it->second];
     std::vector<Ipv4Prefix> prefixes;
     if (request.ipv4_prefix_count > 0) {
-      ENIPOOL_ASSIGN_OR_RETURN(prefixes, subnet.AllocatePrefixes(request.ipv4_prefix_count, address_rng_));
+      ENIPOOL_ASSIGN_OR_RETURN(prefixes,
+                               subnet.AllocatePrefixes(request.ipv4_prefix_count, address_rng_));
     }
     auto addresses = subnet.AllocateAddresses(1 + request.secondary_ip_count, address_rng_);
     if (!addresses.ok()) {
@@ -306,9 +310,9 @@ class SimulatedEc2 {
     }
     Instance& instance = instance_it->second;
     if (eni->nic.attached()) {
-      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
-                      absl::StrCat(eni->nic.id, " is already attached to ", eni->nic.instance_id,
-                                   " (in use)"));
+      return Ec2Error(
+          Ec2ErrorCode::kInvalidParameterValue,
+          absl::StrCat(eni->nic.id, " is already attached to ", eni->nic.instance_id, " (in use)"));
     }
     if (request.device_index < 0 || request.device_index > kMaxDeviceIndex) {
       return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
@@ -316,10 +320,10 @@ class SimulatedEc2 {
                                    " must be 0..", kMaxDeviceIndex));
     }
     if (static_cast<int>(instance.attached.size()) >= instance.spec.max_enis) {
-      return Ec2Error(Ec2ErrorCode::kAttachmentLimitExceeded,
-                      absl::StrCat("instance ", request.instance_id, " already has ",
-                                   instance.attached.size(), " of ", instance.spec.max_enis,
-                                   " network interfaces"));
+      return Ec2Error(
+          Ec2ErrorCode::kAttachmentLimitExceeded,
+          absl::StrCat("instance ", request.instance_id, " already has ", instance.attached.size(),
+                       " of ", instance.spec.max_enis, " network interfaces"));
     }
     for (const auto& [device, id] : instance.attached) {
       if (device == request.device_index) {
@@ -331,8 +335,8 @@ class SimulatedEc2 {
     if (UsedSlots(*eni) > instance.spec.ipv4_per_eni - 1) {
       return Ec2Error(Ec2ErrorCode::kPrivateIpAddressLimitExceeded,
                       absl::StrCat(eni->nic.id, " holds ", UsedSlots(*eni),
-                                   " secondary slots; instance ", request.instance_id,
-                                   " allows ", instance.spec.ipv4_per_eni - 1, " per interface"));
+                                   " secondary slots; instance ", request.instance_id, " allows ",
+                                   instance.spec.ipv4_per_eni - 1, " per interface"));
     }
     AttachUnchecked(*eni, instance, request.device_index);
     return eni->nic.attachment_id;
@@ -360,8 +364,8 @@ class SimulatedEc2 {
       }
       if (!request.eni_id.empty() && request.eni_id != it->second) {
         return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
-                        absl::StrCat("attachment ", request.attachment_id, " belongs to ", it->second,
-                                     ", not ", request.eni_id));
+                        absl::StrCat("attachment ", request.attachment_id, " belongs to ",
+                                     it->second, ", not ", request.eni_id));
       }
       eni_id = it->second;
     }
@@ -376,7 +380,8 @@ class SimulatedEc2 {
                                    " (device 0) of ", eni->nic.instance_id));
     }
     Instance& instance = instances_.find(eni->nic.instance_id)->second;
-    std::erase_if(instance.attached, [&](const auto& entry) { return entry.second == eni->nic.id; });
+    std::erase_if(instance.attached,
+                  [&](const auto& entry) { return entry.second == eni->nic.id; });
     attachments_.erase(eni->nic.attachment_id);
     eni->nic.instance_id.clear();
     eni->nic.attachment_id.clear();
@@ -395,9 +400,10 @@ class SimulatedEc2 {
     ENIPOOL_RETURN_IF_ERROR(Admit(CallKind::kDeleteNetworkInterface));
     ENIPOOL_ASSIGN_OR_RETURN(Eni * eni, FindEniOrError(request.eni_id));
     if (eni->nic.attached()) {
-      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
-                      absl::StrCat("network interface ", eni->nic.id,
-                                   " is currently in use (attached to ", eni->nic.instance_id, ")"));
+      return Ec2Error(
+          Ec2ErrorCode::kInvalidParameterValue,
+          absl::StrCat("network interface ", eni->nic.id, " is currently in use (attached to ",
+                       eni->nic.instance_id, ")"));
     }
     DeleteUnattached(*eni);
     return absl::OkStatus();
@@ -452,8 +458,8 @@ class SimulatedEc2 {
       const UnassignPrivateIpAddressesRequest& request) {
     ENIPOOL_RETURN_IF_ERROR(Admit(CallKind::kUnassignPrivateIpAddresses));
     ENIPOOL_ASSIGN_OR_RETURN(Eni * eni, FindEniOrError(request.eni_id));
-    ENIPOOL_RETURN_IF_ERROR(CheckRemovable(eni->nic.id, eni->nic.secondary_ips, request.addresses,
-                                           "secondary IP"));
+    ENIPOOL_RETURN_IF_ERROR(
+        CheckRemovable(eni->nic.id, eni->nic.secondary_ips, request.addresses, "secondary IP"));
     Subnet& subnet = subnets_[eni->subnet_index];
     for (Ipv4Address address : request.addresses) {
       std::erase(eni->nic.secondary_ips, address);
@@ -505,7 +511,8 @@ class SimulatedEc2 {
     if (!request.instance_id.empty()) {
       const auto it = instances_.find(request.instance_id);
       if (it == instances_.end()) return out;
-      for (const auto& [device, id] : it->second.attached) out.push_back(enis_.find(id)->second.nic);
+      for (const auto& [device, id] : it->second.attached)
+        out.push_back(enis_.find(id)->second.nic);
       return out;
     }
     out.reserve(enis_.size());
@@ -659,16 +666,16 @@ class SimulatedEc2 {
 
   absl::Status CheckSlots(const Eni& eni, int count, absl::string_view what) const {
     if (count < 1) {
-      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
-                      absl::StrCat("count ", count, " of ", what, " for ", eni.nic.id,
-                                   " must be >= 1"));
+      return Ec2Error(
+          Ec2ErrorCode::kInvalidParameterValue,
+          absl::StrCat("count ", count, " of ", what, " for ", eni.nic.id, " must be >= 1"));
     }
     const int limit = SlotLimitOf(eni);
     if (UsedSlots(eni) + count > limit) {
-      return Ec2Error(Ec2ErrorCode::kPrivateIpAddressLimitExceeded,
-                      absl::StrCat(eni.nic.id, " has ", UsedSlots(eni), " of ", limit,
-                                   " secondary slots in use; ", count, " more ", what,
-                                   " do not fit"));
+      return Ec2Error(
+          Ec2ErrorCode::kPrivateIpAddressLimitExceeded,
+          absl::StrCat(eni.nic.id, " has ", UsedSlots(eni), " of ", limit,
+                       " secondary slots in use; ", count, " more ", what, " do not fit"));
     }
     return absl::OkStatus();
   }

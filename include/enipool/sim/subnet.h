@@ -29,11 +29,11 @@
 //
 // Example:
 //
-//   auto subnet = enipool::sim::Subnet::Create("subnet-1", *enipool::Ipv4Prefix::Parse("10.0.0.0/24"));
-//   std::mt19937_64 rng(7);
-//   absl::StatusOr<enipool::Ipv4Prefix> prefix = subnet->AllocatePrefix(rng);   // e.g. 10.0.0.96/28
-//   absl::StatusOr<enipool::Ipv4Address> ip = subnet->AllocateAddress(rng);     // e.g. 10.0.0.213
-//   subnet->free_prefix_count();   // aligned /28s still wholly free
+//   auto subnet = enipool::sim::Subnet::Create("subnet-1",
+//   *enipool::Ipv4Prefix::Parse("10.0.0.0/24")); std::mt19937_64 rng(7);
+//   absl::StatusOr<enipool::Ipv4Prefix> prefix = subnet->AllocatePrefix(rng);   //
+//   e.g. 10.0.0.96/28 absl::StatusOr<enipool::Ipv4Address> ip = subnet->AllocateAddress(rng); //
+//   e.g. 10.0.0.213 subnet->free_prefix_count();   // aligned /28s still wholly free
 
 #ifndef ENIPOOL_SIM_SUBNET_H_
 #define ENIPOOL_SIM_SUBNET_H_
@@ -77,8 +77,8 @@ struct SubnetReservation {
 // One subnet's address space. Copyable value; not thread-safe.
 class Subnet {
  public:
-  static constexpr int kMinLength = 16;  // largest subnet AWS allows
-  static constexpr int kMaxLength = 28;  // smallest subnet AWS allows
+  static constexpr int kMinLength = 16;           // largest subnet AWS allows
+  static constexpr int kMaxLength = 28;           // smallest subnet AWS allows
   static constexpr std::size_t kPrefixSize = 16;  // addresses in a delegated /28
 
   // Subnet::Create()
@@ -150,7 +150,9 @@ class Subnet {
   }
 
   // Subnet::Contains()
-  [[nodiscard]] bool Contains(Ipv4Address address) const noexcept { return cidr_.Contains(address); }
+  [[nodiscard]] bool Contains(Ipv4Address address) const noexcept {
+    return cidr_.Contains(address);
+  }
 
   // Subnet::IsAwsReserved()
   //
@@ -220,7 +222,7 @@ class Subnet {
   //                            (however many single addresses are free);
   //   InvalidParameterValue    `count` < 1.
   [[nodiscard]] absl::StatusOr<std::vector<Ipv4Prefix>> AllocatePrefixes(int count,
-                                                                        std::mt19937_64& rng) {
+                                                                         std::mt19937_64& rng) {
     if (count < 1) {
       return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
                       absl::StrCat("prefix count ", count, " for subnet ", id_, " must be >= 1"));
@@ -279,9 +281,10 @@ class Subnet {
     bool ok = prefix.length() == 28 && cidr_.Contains(prefix);
     for (std::uint64_t k = 0; ok && k < kPrefixSize; ++k) ok = IsAllocated(prefix.AddressAt(k));
     if (!ok) {
-      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
-                      absl::StrCat("prefix ", prefix.ToString(), " is not an allocated /28 of subnet ",
-                                   id_, " (", cidr_.ToString(), ")"));
+      return Ec2Error(
+          Ec2ErrorCode::kInvalidParameterValue,
+          absl::StrCat("prefix ", prefix.ToString(), " is not an allocated /28 of subnet ", id_,
+                       " (", cidr_.ToString(), ")"));
     }
     const std::size_t start = Offset(prefix.network());
     for (std::size_t i = start; i < start + kPrefixSize; ++i) ReleaseOffset(i);
@@ -331,8 +334,8 @@ class Subnet {
         reserved_blocks_busy_(block_used_.size()) {
     // No block is in a prefix reservation yet.
     reserved_blocks_busy_.TakeRange(0, reserved_blocks_busy_.size());
-    for (std::size_t i : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{3},
-                          size() - 1}) {
+    for (std::size_t i :
+         {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{3}, size() - 1}) {
       held_.Take(i);
       TakeOffset(i);
     }
@@ -370,13 +373,13 @@ class Subnet {
 
   std::string id_;
   Ipv4Prefix cidr_;
-  SlotBitmap taken_;                  // AWS-reserved, explicit-reserved or allocated
-  SlotBitmap ip_blocked_;             // taken_ ∪ prefix reservations: where IPs may not go
-  SlotBitmap in_prefix_reservation_;  // membership in a prefix reservation
-  SlotBitmap held_;                   // AWS-reserved or explicit-reserved: never handed out
+  SlotBitmap taken_;                      // AWS-reserved, explicit-reserved or allocated
+  SlotBitmap ip_blocked_;                 // taken_ ∪ prefix reservations: where IPs may not go
+  SlotBitmap in_prefix_reservation_;      // membership in a prefix reservation
+  SlotBitmap held_;                       // AWS-reserved or explicit-reserved: never handed out
   std::vector<std::uint8_t> block_used_;  // taken addresses per /28 block (0..16)
-  SlotBitmap blocks_busy_;            // per block: not wholly free
-  SlotBitmap reserved_blocks_busy_;   // per block: not wholly free, or not a reserved block
+  SlotBitmap blocks_busy_;                // per block: not wholly free
+  SlotBitmap reserved_blocks_busy_;       // per block: not wholly free, or not a reserved block
   std::size_t allocated_ = 0;
   std::vector<SubnetReservation> reservations_;
 };
