@@ -65,11 +65,15 @@ struct ThreadResult {
 
 // Each thread adds and deletes its own pods (unique keys), keeping at most
 // 20 at a time; an exhausted pool is an expected answer under cooldown.
+// Each op moves the clock 20 ms, so a 2 s cooldown spans ~100 of them.
 template <typename Pool>
-ThreadResult Hammer(Pool& pool, int thread) {
+ThreadResult Hammer(Pool& pool, AtomicManualClock& clock, int thread) {
   ThreadResult r;
   std::vector<PodKey> live;
   for (int i = 0; i < kOpsPerThread; ++i) {
+    // Time moves with the work (as well as with the ticker), so cooldowns
+    // end at the same pace however the threads are scheduled.
+    clock.AdvanceTime(absl::Milliseconds(20));
     const bool add = live.size() < 20 && (live.empty() || (i * 7 + thread) % 3 != 0);
     if (add) {
       PodKey pod{"aws-cni", absl::StrCat("t", thread, "-c", i), "eth0"};
@@ -126,7 +130,7 @@ std::vector<ThreadResult> RunConcurrently(Pool& pool, AtomicManualClock& clock) 
   std::vector<std::thread> workers;
   for (int t = 0; t < kThreads; ++t) {
     workers.emplace_back([&, t] {
-      results[static_cast<std::size_t>(t)] = Hammer(pool, t);
+      results[static_cast<std::size_t>(t)] = Hammer(pool, clock, t);
       done.fetch_add(1);
     });
   }

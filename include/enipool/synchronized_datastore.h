@@ -52,7 +52,47 @@
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define ENIPOOL_INTERNAL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ENIPOOL_INTERNAL_TSAN 1
+#endif
+#endif
+#ifdef ENIPOOL_INTERNAL_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace enipool {
+namespace internal {
+
+// absl::MutexLock that ThreadSanitizer can see through. A distribution's
+// Abseil is built without TSan, so TSan cannot tell that its Mutex orders
+// the critical sections and reports every access as a race; under TSan the
+// lock tells it directly (acquire after locking, release before unlocking).
+// Without TSan it is exactly absl::MutexLock.
+class ABSL_SCOPED_LOCKABLE SanitizerVisibleLock {
+ public:
+  explicit SanitizerVisibleLock(absl::Mutex* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu) : mu_(mu) {
+    mu_->Lock();
+#ifdef ENIPOOL_INTERNAL_TSAN
+    __tsan_acquire(mu_);
+#endif
+  }
+  SanitizerVisibleLock(const SanitizerVisibleLock&) = delete;
+  SanitizerVisibleLock& operator=(const SanitizerVisibleLock&) = delete;
+  ~SanitizerVisibleLock() ABSL_UNLOCK_FUNCTION() {
+#ifdef ENIPOOL_INTERNAL_TSAN
+    __tsan_release(mu_);
+#endif
+    mu_->Unlock();
+  }
+
+ private:
+  absl::Mutex* const mu_;
+};
+
+}  // namespace internal
 
 template <typename Store>
 class SynchronizedDatastore {
@@ -70,7 +110,7 @@ class SynchronizedDatastore {
   //
   // CNI ADD: the store's Assign (or a controller's AddPod), under the lock.
   [[nodiscard]] absl::StatusOr<Assignment> Assign(const PodKey& pod) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    internal::SanitizerVisibleLock lock(&mu_);
     if constexpr (requires { store_.Assign(pod); }) {
       return store_.Assign(pod);
     } else {
@@ -83,7 +123,7 @@ class SynchronizedDatastore {
   // CNI DEL: the store's Release (or a controller's DeletePod), under the
   // lock.
   [[nodiscard]] absl::StatusOr<Assignment> Release(const PodKey& pod) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    internal::SanitizerVisibleLock lock(&mu_);
     if constexpr (requires { store_.Release(pod); }) {
       return store_.Release(pod);
     } else {
@@ -95,7 +135,7 @@ class SynchronizedDatastore {
   //
   // The pod's assignment, or std::nullopt.
   [[nodiscard]] std::optional<Assignment> Lookup(const PodKey& pod) const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    internal::SanitizerVisibleLock lock(&mu_);
     return Datastore().Lookup(pod);
   }
 
@@ -103,7 +143,7 @@ class SynchronizedDatastore {
   //
   // The pool's counters, consistent with each other (one lock).
   [[nodiscard]] PoolStats Stats() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    internal::SanitizerVisibleLock lock(&mu_);
     return Datastore().Stats();
   }
 
@@ -114,7 +154,7 @@ class SynchronizedDatastore {
   template <typename Request>
     requires requires(Store& s, absl::Time now, std::vector<Request>& out) { s.Tick(now, out); }
   void Tick(absl::Time now, std::vector<Request>& out) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    internal::SanitizerVisibleLock lock(&mu_);
     store_.Tick(now, out);
   }
 
@@ -125,12 +165,12 @@ class SynchronizedDatastore {
   // see one consistent pool. Keep `fn` short: every ADD and DEL waits for it.
   template <typename Fn>
   decltype(auto) WithLock(Fn&& fn) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    internal::SanitizerVisibleLock lock(&mu_);
     return std::forward<Fn>(fn)(store_);
   }
   template <typename Fn>
   decltype(auto) WithLock(Fn&& fn) const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    internal::SanitizerVisibleLock lock(&mu_);
     return std::forward<Fn>(fn)(static_cast<const Store&>(store_));
   }
 
