@@ -895,4 +895,15 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
   CHECK(frees > 100);
 }
 
+TEST_CASE("ReconcilePlan::ToString and WarmPoolConfig::ToString say what a step does and how the pool is set") {
+  WarmPoolConfig config = With(M5Large(), 1, 5, 0, 0);
+  const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)}));
+  CHECK(plan.ToString() == "increase 5 on eni-0; free eni-1; short 5, over 0, too low");
+  CHECK(ReconcilePlan{}.ToString() == "short 0, over 0 (no IP targets)");
+  config.count_cooling_as_available = false;
+  CHECK(config.ToString() ==
+        "secondary-ip mode, WARM_ENI_TARGET 1, WARM_IP_TARGET 5, MINIMUM_IP_TARGET 0, WARM_PREFIX_TARGET 0, "
+        "max ENIs 3, IPv4 per ENI 10, max pods 110, cooling-aware");
+}
+
 }  // namespace
