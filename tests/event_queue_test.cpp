@@ -39,7 +39,7 @@ TEST_CASE("EventQueue runs same-time events in the order they were pushed") {
   CHECK(queue.pushed() == 100);
 }
 
-TEST_CASE("EventQueue matches a stable sort under random interleaved pushes and pops") {
+TEST_CASE("EventQueue matches a stable sort under random interleaved pushes and pops on both lanes") {
   // Model: a list kept sorted by (time, push order); the queue must pop the
   // same sequence. Pushes never go before the last popped time.
   std::mt19937_64 rng(42);
@@ -51,7 +51,8 @@ TEST_CASE("EventQueue matches a stable sort under random interleaved pushes and 
     if (model.empty() || rng() % 3 != 0) {
       const std::int64_t when = now + static_cast<std::int64_t>(rng() % 50);  // many ties
       const auto kind = static_cast<std::uint32_t>(rng() % 7);
-      queue.PushNanos(when, kind, 0, seq);
+      const auto lane = rng() % 2 == 0 ? EventQueue::Lane::kNear : EventQueue::Lane::kFar;
+      queue.PushNanos(when, kind, 0, seq, lane);
       model.push_back(Event{when, seq, kind, 0, seq});
       ++seq;
     } else {
@@ -66,6 +67,20 @@ TEST_CASE("EventQueue matches a stable sort under random interleaved pushes and 
     }
     REQUIRE(queue.size() == model.size());
   }
+}
+
+TEST_CASE("EventQueue orders same-time events by push order across lanes") {
+  EventQueue queue;
+  queue.Push(At(5), 1, 0, 0, EventQueue::Lane::kFar);
+  queue.Push(At(5), 2, 0, 0, EventQueue::Lane::kNear);
+  queue.Push(At(4), 3, 0, 0, EventQueue::Lane::kFar);
+  queue.Push(At(5), 4, 0, 0, EventQueue::Lane::kFar);
+  CHECK(queue.Top().kind == 3);
+  CHECK(queue.Pop().kind == 3);
+  CHECK(queue.Pop().kind == 1);
+  CHECK(queue.Pop().kind == 2);
+  CHECK(queue.Pop().kind == 4);
+  CHECK(queue.empty());
 }
 
 TEST_CASE("EventQueue keeps counting sequence numbers after Clear") {

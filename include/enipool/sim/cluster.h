@@ -397,7 +397,7 @@ class Cluster {
       const std::uint32_t slot = NewPod(event.pod, now);
       if (trace_) trace_slots_[event.pod] = slot;
       if (event.lifetime_ns >= 0) {
-        queue_.PushNanos(now + event.lifetime_ns, kPodDelete, 0, PodHandle(slot));
+        queue_.PushNanos(now + event.lifetime_ns, kPodDelete, 0, PodHandle(slot), EventQueue::Lane::kFar);
       }
       if (event.node >= 0) {
         Place(slot, event.node);
@@ -485,7 +485,7 @@ class Cluster {
     const double jitter = internal::SimUniform01(kubelet_rng_) * config_.kubelet_backoff_jitter;
     const auto delay = static_cast<std::int64_t>(
         static_cast<double>(absl::ToInt64Nanoseconds(config_.kubelet_backoff)) * (1 + jitter));
-    queue_.PushNanos(now + delay, kPodAttempt, 0, PodHandle(slot));
+    queue_.PushNanos(now + delay, kPodAttempt, 0, PodHandle(slot), EventQueue::Lane::kFar);
   }
 
   void OnPodAttempt(std::uint64_t handle) {
