@@ -11,14 +11,14 @@
 // per ENI. The inputs are built once, outside the timed loop.
 // `allocs_per_call` counts heap allocations (operator new is replaced here).
 
+#include <benchmark/benchmark.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -69,7 +69,8 @@ WarmPoolConfig Config(AddressMode mode) {
 // ENI gets `last_eni_cidrs`), and the pool's total less `free` addresses
 // assigned to pods (best fit). Returns the inputs of one pool check, with the
 // free CIDRs filled in.
-ReconcileInputs MakeNode(AddressMode mode, int cidrs_per_eni, int last_eni_cidrs, std::int64_t free) {
+ReconcileInputs MakeNode(AddressMode mode, int cidrs_per_eni, int last_eni_cidrs,
+                         std::int64_t free) {
   enipool::ManualClock clock(absl::UnixEpoch() + absl::Hours(1));
   enipool::NodeDatastore<enipool::ManualClock> datastore(mode, clock);
   std::uint32_t next = 0;
@@ -80,7 +81,8 @@ ReconcileInputs MakeNode(AddressMode mode, int cidrs_per_eni, int last_eni_cidrs
     for (int c = 0; c < cidrs; ++c) {
       const enipool::Ipv4Prefix cidr =
           mode == AddressMode::kPrefix
-              ? enipool::Ipv4Prefix::Containing(enipool::Ipv4Address(0x0A400000u + 16u * next++), 28)
+              ? enipool::Ipv4Prefix::Containing(enipool::Ipv4Address(0x0A400000u + 16u * next++),
+                                                28)
               : enipool::Ipv4Prefix::FromAddress(enipool::Ipv4Address(0x0A000001u + next++));
       if (!datastore.AddCidr(id, cidr).ok()) std::abort();
     }
@@ -106,8 +108,8 @@ void Run(benchmark::State& state, const WarmPoolConfig& config, const ReconcileI
     enipool::ReconcilePlan plan = enipool::PlanReconcile(config, inputs);
     benchmark::DoNotOptimize(plan);
   }
-  state.counters["allocs_per_call"] = benchmark::Counter(
-      static_cast<double>(allocations - before) / static_cast<double>(state.iterations()));
+  state.counters["allocs_per_call"] = benchmark::Counter(static_cast<double>(allocations - before) /
+                                                         static_cast<double>(state.iterations()));
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -173,8 +175,10 @@ void BM_PreCheck_Sip_NothingToDo(benchmark::State& state) {
   const WarmPoolConfig config = Config(AddressMode::kSecondaryIp);
   for (auto _ : state) {
     benchmark::DoNotOptimize(inputs.stats);
-    const bool act = enipool::IsPoolTooLow(config, inputs.stats) || enipool::IsPoolTooHigh(config, inputs.stats) ||
-                     enipool::ShouldRemoveExtraEnis(config, inputs.stats, /*pod_free_eni_exists=*/true);
+    const bool act =
+        enipool::IsPoolTooLow(config, inputs.stats) ||
+        enipool::IsPoolTooHigh(config, inputs.stats) ||
+        enipool::ShouldRemoveExtraEnis(config, inputs.stats, /*pod_free_eni_exists=*/true);
     benchmark::DoNotOptimize(act);
   }
   state.SetItemsProcessed(state.iterations());

@@ -59,7 +59,9 @@ TEST_CASE("WarmPoolConfig::FromEnvironment with nothing set gives the reference'
   CHECK(config.count_cooling_as_available);
 }
 
-TEST_CASE("WarmPoolConfig::FromEnvironment treats bad values as the reference does (Go Atoi and ParseBool)") {
+TEST_CASE(
+    "WarmPoolConfig::FromEnvironment treats bad values as the reference does (Go Atoi and "
+    "ParseBool)") {
   struct Case {
     const char* name;
     const char* variable;
@@ -112,14 +114,17 @@ TEST_CASE("WarmPoolConfig::FromEnvironment treats bad values as the reference do
   }
 }
 
-TEST_CASE("WarmPoolConfig::FromEnvironment reads booleans as Go's ParseBool, bad values giving the default") {
+TEST_CASE(
+    "WarmPoolConfig::FromEnvironment reads booleans as Go's ParseBool, bad values giving the "
+    "default") {
   struct Case {
     const char* value;
     bool want_prefix;  // ENABLE_PREFIX_DELEGATION (default false)
   };
-  const Case cases[] = {{"true", true},  {"True", true},   {"TRUE", true},  {"t", true},     {"T", true},
-                        {"1", true},     {"false", false}, {"0", false},    {"f", false},    {"yes", false},
-                        {"on", false},   {"TrUe", false},  {" true", false}, {"", false}};
+  const Case cases[] = {{"true", true},   {"True", true}, {"TRUE", true},   {"t", true},
+                        {"T", true},      {"1", true},    {"false", false}, {"0", false},
+                        {"f", false},     {"yes", false}, {"on", false},    {"TrUe", false},
+                        {" true", false}, {"", false}};
   for (const Case& c : cases) {
     CAPTURE(c.value);
     const WarmPoolConfig config =
@@ -127,33 +132,41 @@ TEST_CASE("WarmPoolConfig::FromEnvironment reads booleans as Go's ParseBool, bad
     CHECK((config.mode == AddressMode::kPrefix) == c.want_prefix);
   }
   // ENABLE_SUBNET_DISCOVERY defaults to true, so a bad value keeps it on.
-  CHECK(WarmPoolConfig::FromEnvironment(Env{{"ENABLE_SUBNET_DISCOVERY", "nope"}}, Instance()).subnet_discovery);
-  CHECK_FALSE(WarmPoolConfig::FromEnvironment(Env{{"ENABLE_SUBNET_DISCOVERY", "F"}}, Instance()).subnet_discovery);
+  CHECK(WarmPoolConfig::FromEnvironment(Env{{"ENABLE_SUBNET_DISCOVERY", "nope"}}, Instance())
+            .subnet_discovery);
+  CHECK_FALSE(WarmPoolConfig::FromEnvironment(Env{{"ENABLE_SUBNET_DISCOVERY", "F"}}, Instance())
+                  .subnet_discovery);
 }
 
 TEST_CASE("WarmPoolConfig::FromEnvironment reads the other switches") {
-  const WarmPoolConfig config = WarmPoolConfig::FromEnvironment(
-      Env{{"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "true"},
-          {"AWS_MANAGE_ENIS_NON_SCHEDULABLE", "1"},
-          {"ENABLE_IMDS_ONLY_MODE", "true"}},
-      Instance());
+  const WarmPoolConfig config =
+      WarmPoolConfig::FromEnvironment(Env{{"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "true"},
+                                          {"AWS_MANAGE_ENIS_NON_SCHEDULABLE", "1"},
+                                          {"ENABLE_IMDS_ONLY_MODE", "true"}},
+                                      Instance());
   CHECK(config.custom_networking);
   CHECK(config.manage_enis_non_schedulable);
   CHECK(config.provisioning_disabled);  // IMDS-only mode disables provisioning
-  CHECK(WarmPoolConfig::FromEnvironment(Env{{"DISABLE_NETWORK_RESOURCE_PROVISIONING", "true"}}, Instance())
+  CHECK(WarmPoolConfig::FromEnvironment(Env{{"DISABLE_NETWORK_RESOURCE_PROVISIONING", "true"}},
+                                        Instance())
             .provisioning_disabled);
 }
 
-TEST_CASE("WarmPoolConfig::FromEnvironment falls back to secondary IPs when the instance has no prefix delegation") {
+TEST_CASE(
+    "WarmPoolConfig::FromEnvironment falls back to secondary IPs when the instance has no prefix "
+    "delegation") {
   const Env env{{"ENABLE_PREFIX_DELEGATION", "true"}, {"WARM_PREFIX_TARGET", "1"}};
-  CHECK(WarmPoolConfig::FromEnvironment(env, Instance(8, 30, /*pd_supported=*/true)).mode == AddressMode::kPrefix);
-  const WarmPoolConfig xen = WarmPoolConfig::FromEnvironment(env, Instance(8, 30, /*pd_supported=*/false));
+  CHECK(WarmPoolConfig::FromEnvironment(env, Instance(8, 30, /*pd_supported=*/true)).mode ==
+        AddressMode::kPrefix);
+  const WarmPoolConfig xen =
+      WarmPoolConfig::FromEnvironment(env, Instance(8, 30, /*pd_supported=*/false));
   CHECK(xen.mode == AddressMode::kSecondaryIp);
   CHECK(xen.Validate().ok());  // the fallback config itself is fine ...
   // ... but the environment asked for something the instance cannot do.
   CHECK(WarmPoolConfig::ValidateEnvironment(env, Instance(8, 30, false)) ==
         absl::InvalidArgumentError(
-            "invalid warm-pool configuration: ENABLE_PREFIX_DELEGATION=true on an instance type without "
+            "invalid warm-pool configuration: ENABLE_PREFIX_DELEGATION=true on an instance type "
+            "without "
             "prefix delegation (not Nitro): the reference silently falls back to secondary IPs"));
 }
 
@@ -170,14 +183,16 @@ TEST_CASE("WarmPoolConfig::FromEnvironment takes only the instance facts from it
 
 TEST_CASE("WarmPoolConfig::Validate accepts the shipped manifests' settings") {
   CHECK(WarmPoolConfig::FromEnvironment(Env{{"WARM_ENI_TARGET", "1"}}, Instance()).Validate().ok());
-  CHECK(WarmPoolConfig::FromEnvironment(Env{{"ENABLE_PREFIX_DELEGATION", "true"}, {"WARM_PREFIX_TARGET", "1"}},
+  CHECK(WarmPoolConfig::FromEnvironment(
+            Env{{"ENABLE_PREFIX_DELEGATION", "true"}, {"WARM_PREFIX_TARGET", "1"}}, Instance())
+            .Validate()
+            .ok());
+  CHECK(WarmPoolConfig::FromEnvironment(Env{{"WARM_IP_TARGET", "5"}, {"MINIMUM_IP_TARGET", "10"}},
                                         Instance())
             .Validate()
             .ok());
-  CHECK(WarmPoolConfig::FromEnvironment(Env{{"WARM_IP_TARGET", "5"}, {"MINIMUM_IP_TARGET", "10"}}, Instance())
-            .Validate()
-            .ok());
-  CHECK(WarmPoolConfig::ValidateEnvironment(Env{{"WARM_ENI_TARGET", "1"}, {"WARM_PREFIX_TARGET", ""}}, Instance())
+  CHECK(WarmPoolConfig::ValidateEnvironment(
+            Env{{"WARM_ENI_TARGET", "1"}, {"WARM_PREFIX_TARGET", ""}}, Instance())
             .ok());
 }
 
@@ -194,33 +209,41 @@ TEST_CASE("WarmPoolConfig::Validate names what the reference runs with but shoul
   };
   const Case cases[] = {
       {"instance facts not set", WarmPoolConfig{},
-       "max_enis is 0: set the instance type's ENI limit (or MAX_ENI); ipv4_per_eni is 0: set the instance "
+       "max_enis is 0: set the instance type's ENI limit (or MAX_ENI); ipv4_per_eni is 0: set the "
+       "instance "
        "type's IPv4 addresses per ENI (at least 2)"},
-      {"max pods 0", with([](WarmPoolConfig& c) { c.max_pods = 0; }), "max_pods is 0: the pool would never grow"},
+      {"max pods 0", with([](WarmPoolConfig& c) { c.max_pods = 0; }),
+       "max_pods is 0: the pool would never grow"},
       {"a negative knob", with([](WarmPoolConfig& c) { c.warm_ip_target = -2; }),
        "WARM_IP_TARGET is -2: must not be negative"},
       {"a negative cooldown", with([](WarmPoolConfig& c) { c.ip_cooldown = absl::Seconds(-5); }),
        "IP_COOLDOWN_PERIOD is -5s: negative behaves as 0 (released addresses are reused at once)"},
-      {"pitfall 2: MINIMUM_IP_TARGET without WARM_IP_TARGET", with([](WarmPoolConfig& c) { c.minimum_ip_target = 10; }),
-       "MINIMUM_IP_TARGET=10 without WARM_IP_TARGET: once 10 addresses are attached the pool never grows again "
+      {"pitfall 2: MINIMUM_IP_TARGET without WARM_IP_TARGET",
+       with([](WarmPoolConfig& c) { c.minimum_ip_target = 10; }),
+       "MINIMUM_IP_TARGET=10 without WARM_IP_TARGET: once 10 addresses are attached the pool never "
+       "grows again "
        "and further pods fail (set WARM_IP_TARGET as well)"},
       {"pitfall 5: prefix mode with WARM_PREFIX_TARGET 0 and no IP targets",
        with([](WarmPoolConfig& c) { c.mode = AddressMode::kPrefix; }),
-       "WARM_PREFIX_TARGET=0 with prefix delegation and neither WARM_IP_TARGET nor MINIMUM_IP_TARGET: a prefix "
-       "is attached only when no address is free and every fully free prefix is released, so prefixes flap "
+       "WARM_PREFIX_TARGET=0 with prefix delegation and neither WARM_IP_TARGET nor "
+       "MINIMUM_IP_TARGET: a prefix "
+       "is attached only when no address is free and every fully free prefix is released, so "
+       "prefixes flap "
        "every 30 s (set WARM_PREFIX_TARGET=1)"},
       {"pitfall 4: WARM_ENI_TARGET 0 with custom networking", with([](WarmPoolConfig& c) {
          c.warm_eni_target = 0;
          c.custom_networking = true;
        }),
-       "WARM_ENI_TARGET=0 with custom networking and neither WARM_IP_TARGET nor MINIMUM_IP_TARGET: ENIs are "
+       "WARM_ENI_TARGET=0 with custom networking and neither WARM_IP_TARGET nor MINIMUM_IP_TARGET: "
+       "ENIs are "
        "created and freed in a loop (set WARM_ENI_TARGET=1 or the IP targets)"},
       {"prefix mode without prefix delegation", with([](WarmPoolConfig& c) {
          c.mode = AddressMode::kPrefix;
          c.warm_prefix_target = 1;
          c.prefix_delegation_supported = false;
        }),
-       "ENABLE_PREFIX_DELEGATION: prefix mode on an instance type without prefix delegation (not Nitro)"},
+       "ENABLE_PREFIX_DELEGATION: prefix mode on an instance type without prefix delegation (not "
+       "Nitro)"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
@@ -229,21 +252,30 @@ TEST_CASE("WarmPoolConfig::Validate names what the reference runs with but shoul
   }
 }
 
-TEST_CASE("WarmPoolConfig::ValidateEnvironment names every variable the reference would silently reinterpret") {
-  const Env env{{"WARM_ENI_TARGET", "-1"},          {"WARM_IP_TARGET", "five"},
-                {"MAX_ENI", "0"},                   {"IP_COOLDOWN_PERIOD", "-3"},
-                {"ENABLE_PREFIX_DELEGATION", "yes"}, {"MINIMUM_IP_TARGET", "99999999999"}};
-  CHECK(WarmPoolConfig::ValidateEnvironment(env, Instance()) ==
-        absl::InvalidArgumentError(
-            "invalid warm-pool configuration: WARM_ENI_TARGET=-1 is negative (the reference uses 1); "
-            "WARM_IP_TARGET=\"five\" is not an integer (the reference treats it as not set); "
-            "MINIMUM_IP_TARGET=99999999999 is too large (at most 2147483647); "
-            "MAX_ENI=0 is below 1 (the reference ignores it and uses the instance limit); "
-            "IP_COOLDOWN_PERIOD=-3 is negative (the reference treats it as 0: released addresses are reused at "
-            "once); "
-            "ENABLE_PREFIX_DELEGATION=\"yes\" is not a boolean (want true or false; the reference uses false); "
-            "MINIMUM_IP_TARGET=2147483647 without WARM_IP_TARGET: once 2147483647 addresses are attached the pool "
-            "never grows again and further pods fail (set WARM_IP_TARGET as well)"));
+TEST_CASE(
+    "WarmPoolConfig::ValidateEnvironment names every variable the reference would silently "
+    "reinterpret") {
+  const Env env{{"WARM_ENI_TARGET", "-1"},
+                {"WARM_IP_TARGET", "five"},
+                {"MAX_ENI", "0"},
+                {"IP_COOLDOWN_PERIOD", "-3"},
+                {"ENABLE_PREFIX_DELEGATION", "yes"},
+                {"MINIMUM_IP_TARGET", "99999999999"}};
+  CHECK(
+      WarmPoolConfig::ValidateEnvironment(env, Instance()) ==
+      absl::InvalidArgumentError(
+          "invalid warm-pool configuration: WARM_ENI_TARGET=-1 is negative (the reference uses 1); "
+          "WARM_IP_TARGET=\"five\" is not an integer (the reference treats it as not set); "
+          "MINIMUM_IP_TARGET=99999999999 is too large (at most 2147483647); "
+          "MAX_ENI=0 is below 1 (the reference ignores it and uses the instance limit); "
+          "IP_COOLDOWN_PERIOD=-3 is negative (the reference treats it as 0: released addresses are "
+          "reused at "
+          "once); "
+          "ENABLE_PREFIX_DELEGATION=\"yes\" is not a boolean (want true or false; the reference "
+          "uses false); "
+          "MINIMUM_IP_TARGET=2147483647 without WARM_IP_TARGET: once 2147483647 addresses are "
+          "attached the pool "
+          "never grows again and further pods fail (set WARM_IP_TARGET as well)"));
   CHECK(WarmPoolConfig::ValidateEnvironment(Env{}, Instance()).ok());
 }
 

@@ -40,7 +40,8 @@ void GrowTo(PoolDriver& node, std::size_t pods) {
   while (node.pods() < pods) {
     const enipool::PoolStats stats = node.datastore().Stats();
     const std::int64_t usable = stats.total_ips - stats.assigned_ips - stats.cooling_ips;
-    const std::int64_t chunk = std::min<std::int64_t>(usable, static_cast<std::int64_t>(pods - node.pods()));
+    const std::int64_t chunk =
+        std::min<std::int64_t>(usable, static_cast<std::int64_t>(pods - node.pods()));
     REQUIRE(chunk > 0);
     node.AddPods(static_cast<int>(chunk));
     node.Settle();
@@ -49,7 +50,9 @@ void GrowTo(PoolDriver& node, std::size_t pods) {
 
 std::int64_t DivCeil(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
-TEST_CASE("§4.10 default secondary IPs on p3dn (S=49): ENIs = ceil((pods + S) / S), e.g. 0 → 1/49, 3 → 2/98, 95 → 3/147") {
+TEST_CASE(
+    "§4.10 default secondary IPs on p3dn (S=49): ENIs = ceil((pods + S) / S), e.g. 0 → 1/49, 3 → "
+    "2/98, 95 → 3/147") {
   for (const int pods : {0, 1, 3, 48, 49, 50, 95, 98, 99, 200, 500}) {
     CAPTURE(pods);
     PoolDriver node(P3dn());
@@ -61,7 +64,9 @@ TEST_CASE("§4.10 default secondary IPs on p3dn (S=49): ENIs = ceil((pods + S) /
   }
 }
 
-TEST_CASE("§4.10 default secondary IPs shrink by whole ENIs only: 95 → 3 pods goes back to 2 ENIs / 98 IPs") {
+TEST_CASE(
+    "§4.10 default secondary IPs shrink by whole ENIs only: 95 → 3 pods goes back to 2 ENIs / 98 "
+    "IPs") {
   PoolDriver node(P3dn());
   GrowTo(node, 95);
   REQUIRE(node.enis() == 3);
@@ -73,7 +78,9 @@ TEST_CASE("§4.10 default secondary IPs shrink by whole ENIs only: 95 → 3 pods
   CHECK(node.enis_freed == 1);
 }
 
-TEST_CASE("§4.10 secondary IPs with W/M: total = max(M, pods + W); a new ENI carries only the shortfall") {
+TEST_CASE(
+    "§4.10 secondary IPs with W/M: total = max(M, pods + W); a new ENI carries only the "
+    "shortfall") {
   WarmPoolConfig config = M5Large();  // S = 9
   config.warm_ip_target = 3;
   config.minimum_ip_target = 5;
@@ -94,7 +101,9 @@ TEST_CASE("§4.10 secondary IPs with W/M: total = max(M, pods + W); a new ENI ca
   CHECK(node.enis() == 1);       // the emptied ENI goes once the others hold W and M
 }
 
-TEST_CASE("§4.10 prefix mode with WARM_PREFIX_TARGET=k: grow by max(1, k - free prefixes), shrink to k free prefixes") {
+TEST_CASE(
+    "§4.10 prefix mode with WARM_PREFIX_TARGET=k: grow by max(1, k - free prefixes), shrink to k "
+    "free prefixes") {
   WarmPoolConfig config = M5Large(kPd);
   config.warm_prefix_target = 2;
   PoolDriver node(config);
@@ -114,7 +123,9 @@ TEST_CASE("§4.10 prefix mode with WARM_PREFIX_TARGET=k: grow by max(1, k - free
   CHECK(node.datastore().Stats().free_prefixes == 2);
 }
 
-TEST_CASE("§4.10 prefix mode with W/M: grow by ceil(short / 16) prefixes, shrink by the prefix-rounded over") {
+TEST_CASE(
+    "§4.10 prefix mode with W/M: grow by ceil(short / 16) prefixes, shrink by the prefix-rounded "
+    "over") {
   WarmPoolConfig config = M5Large(kPd);
   config.warm_ip_target = 20;
   PoolDriver node(config);
@@ -132,7 +143,9 @@ TEST_CASE("§4.10 prefix mode with W/M: grow by ceil(short / 16) prefixes, shrin
   CHECK(node.prefixes() == 2);
 }
 
-TEST_CASE("Pitfall 1: cooling addresses count as available, so WARM_IP_TARGET=2 does not grow a pool whose only free addresses are cooling") {
+TEST_CASE(
+    "Pitfall 1: cooling addresses count as available, so WARM_IP_TARGET=2 does not grow a pool "
+    "whose only free addresses are cooling") {
   WarmPoolConfig config = M5Large();
   config.warm_ip_target = 2;
   config.max_enis = 3;
@@ -163,7 +176,9 @@ TEST_CASE("Pitfall 1: cooling addresses count as available, so WARM_IP_TARGET=2 
   }
 }
 
-TEST_CASE("Pitfall 2: MINIMUM_IP_TARGET without WARM_IP_TARGET freezes the pool at the minimum; further pods fail") {
+TEST_CASE(
+    "Pitfall 2: MINIMUM_IP_TARGET without WARM_IP_TARGET freezes the pool at the minimum; further "
+    "pods fail") {
   WarmPoolConfig config = M5Large();
   config.minimum_ip_target = 10;
   PoolDriver node(config);
@@ -176,7 +191,9 @@ TEST_CASE("Pitfall 2: MINIMUM_IP_TARGET without WARM_IP_TARGET freezes the pool 
   CHECK_FALSE(config.Validate().ok());  // Validate() names it
 }
 
-TEST_CASE("Pitfall 3: WARM_IP_TARGET=0 and MINIMUM_IP_TARGET=0 set explicitly fall back to WARM_ENI_TARGET") {
+TEST_CASE(
+    "Pitfall 3: WARM_IP_TARGET=0 and MINIMUM_IP_TARGET=0 set explicitly fall back to "
+    "WARM_ENI_TARGET") {
   WarmPoolConfig explicit_zero = P3dn();
   explicit_zero.warm_ip_target = 0;
   explicit_zero.minimum_ip_target = 0;
@@ -190,7 +207,9 @@ TEST_CASE("Pitfall 3: WARM_IP_TARGET=0 and MINIMUM_IP_TARGET=0 set explicitly fa
   CHECK(a.total_ips() == 147);
 }
 
-TEST_CASE("Pitfall 4: WARM_ENI_TARGET=0 grows by a full ENI only when nothing is free and never releases IPs") {
+TEST_CASE(
+    "Pitfall 4: WARM_ENI_TARGET=0 grows by a full ENI only when nothing is free and never releases "
+    "IPs") {
   WarmPoolConfig config = P3dn();
   config.warm_eni_target = 0;
   PoolDriver node(config);
@@ -211,7 +230,8 @@ TEST_CASE("Pitfall 4: WARM_ENI_TARGET=0 grows by a full ENI only when nothing is
   CHECK(node.cidrs_released == 0);  // ... but no single IP is ever released
 }
 
-TEST_CASE("Pitfall 4: WARM_ENI_TARGET=0 frees an ENI that no pod uses and creates it again, in a loop") {
+TEST_CASE(
+    "Pitfall 4: WARM_ENI_TARGET=0 frees an ENI that no pod uses and creates it again, in a loop") {
   WarmPoolConfig config = P3dn();
   config.warm_eni_target = 0;
   PoolDriver node(config);
@@ -224,7 +244,9 @@ TEST_CASE("Pitfall 4: WARM_ENI_TARGET=0 frees an ENI that no pod uses and create
   CHECK(node.enis_freed >= 3);
 }
 
-TEST_CASE("Pitfall 4: WARM_ENI_TARGET=0 with custom networking creates and frees an ENI in a loop (issue #1451)") {
+TEST_CASE(
+    "Pitfall 4: WARM_ENI_TARGET=0 with custom networking creates and frees an ENI in a loop (issue "
+    "#1451)") {
   WarmPoolConfig config = M5Large();
   config.warm_eni_target = 0;
   config.custom_networking = true;
@@ -235,7 +257,9 @@ TEST_CASE("Pitfall 4: WARM_ENI_TARGET=0 with custom networking creates and frees
   CHECK_FALSE(config.Validate().ok());
 }
 
-TEST_CASE("Pitfall 5: prefix mode with WARM_PREFIX_TARGET=0 and no IP targets attaches and releases a prefix in a loop") {
+TEST_CASE(
+    "Pitfall 5: prefix mode with WARM_PREFIX_TARGET=0 and no IP targets attaches and releases a "
+    "prefix in a loop") {
   WarmPoolConfig config = M5Large(kPd);
   config.warm_prefix_target = 0;
   PoolDriver node(config);
@@ -251,7 +275,9 @@ TEST_CASE("Pitfall 5: prefix mode with WARM_PREFIX_TARGET=0 and no IP targets at
   CHECK(steady.cidrs_released == 0);
 }
 
-TEST_CASE("Pitfall 6: total addresses >= max pods stops growth with the warm target unmet (PD: 7 prefixes = 112 >= 110)") {
+TEST_CASE(
+    "Pitfall 6: total addresses >= max pods stops growth with the warm target unmet (PD: 7 "
+    "prefixes = 112 >= 110)") {
   WarmPoolConfig config = M5Large(kPd);
   config.warm_prefix_target = 1;
   PoolDriver node(config);
@@ -262,13 +288,17 @@ TEST_CASE("Pitfall 6: total addresses >= max pods stops growth with the warm tar
   CHECK_FALSE(enipool::IsPoolTooLow(config, stats));
 }
 
-TEST_CASE("Pitfall 7: prefixes and leftover /32s share the per-ENI slot limit; t3.small has 3 slots per ENI") {
+TEST_CASE(
+    "Pitfall 7: prefixes and leftover /32s share the per-ENI slot limit; t3.small has 3 slots per "
+    "ENI") {
   WarmPoolConfig config = Config(kPd, 3, 4, 110);  // t3.small: 3 ENIs × 4 addresses
   config.warm_prefix_target = 3;
   PoolDriver node(config);
   // Two /32s left from secondary-IP mode take two of the primary's 3 slots.
-  REQUIRE(node.datastore().AddCidr(node.primary(), *enipool::Ipv4Prefix::Parse("10.9.0.1/32")).ok());
-  REQUIRE(node.datastore().AddCidr(node.primary(), *enipool::Ipv4Prefix::Parse("10.9.0.2/32")).ok());
+  REQUIRE(
+      node.datastore().AddCidr(node.primary(), *enipool::Ipv4Prefix::Parse("10.9.0.1/32")).ok());
+  REQUIRE(
+      node.datastore().AddCidr(node.primary(), *enipool::Ipv4Prefix::Parse("10.9.0.2/32")).ok());
   const enipool::ReconcilePlan first = node.Step();
   REQUIRE(first.increase.has_value());
   CHECK(first.increase->eni == node.primary());
@@ -289,7 +319,9 @@ TEST_CASE("Pitfall 7: prefixes and leftover /32s share the per-ENI slot limit; t
   CHECK(node.enis_freed >= 1);
 }
 
-TEST_CASE("Pitfall 8: prefixes on an excluded ENI count as free prefixes, so the decrease may release them") {
+TEST_CASE(
+    "Pitfall 8: prefixes on an excluded ENI count as free prefixes, so the decrease may release "
+    "them") {
   WarmPoolConfig config = M5Large(kPd);
   config.warm_prefix_target = 1;
   PoolDriver node(config);
@@ -323,7 +355,9 @@ TEST_CASE("Pitfall 9 (not replicated): force-removing an ENI with pods lowers th
   CHECK(node.datastore().CheckInvariants().ok());
 }
 
-TEST_CASE("Pitfall 10: packing pods (best fit) empties whole prefixes that spreading pods keeps partly used") {
+TEST_CASE(
+    "Pitfall 10: packing pods (best fit) empties whole prefixes that spreading pods keeps partly "
+    "used") {
   // Four prefixes on the primary, then 16 pods arrive at once.
   int released[2] = {0, 0};
   const Placement placements[2] = {Placement::kBestFit, Placement::kSpread};
@@ -343,7 +377,9 @@ TEST_CASE("Pitfall 10: packing pods (best fit) empties whole prefixes that sprea
   CHECK(released[1] == 0);
 }
 
-TEST_CASE("PlanReconcile under random churn keeps the node within its limits and settles where the rules say") {
+TEST_CASE(
+    "PlanReconcile under random churn keeps the node within its limits and settles where the rules "
+    "say") {
   struct Setup {
     const char* name;
     WarmPoolConfig config;
@@ -380,7 +416,8 @@ TEST_CASE("PlanReconcile under random churn keeps the node within its limits and
       CHECK_FALSE((plan.increase.has_value() && !plan.releases.empty()));
       const enipool::PoolStats stats = node.datastore().Stats();
       CHECK(stats.enis <= setup.config.max_enis);
-      for (const auto& v : node.datastore().EniViews()) CHECK(v.cidrs <= setup.config.slots_per_eni());
+      for (const auto& v : node.datastore().EniViews())
+        CHECK(v.cidrs <= setup.config.slots_per_eni());
       if (setup.config.custom_networking) {
         CHECK(node.datastore().FindEni(node.primary())->cidrs == 0);
       }
@@ -405,7 +442,7 @@ TEST_CASE("NodeDatastore::EniViews(out) gives what EniViews() gives, reusing the
   views.push_back({});  // old contents are dropped
   node.datastore().EniViews(views);
   CHECK(views == node.datastore().EniViews());
-  CHECK(views.size() == 4);  // ceil((60 + 2 * 49) / 49)
+  CHECK(views.size() == 4);        // ceil((60 + 2 * 49) / 49)
   CHECK(views.data() == storage);  // no reallocation
   CHECK(views.capacity() == 15);
 }

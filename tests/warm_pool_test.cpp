@@ -13,8 +13,8 @@
 
 namespace enipool {
 inline std::ostream& operator<<(std::ostream& os, const TargetState& t) {
-  return os << "{short " << t.short_count << ", over " << t.over_count << (t.defined ? "" : ", undefined")
-            << "}";
+  return os << "{short " << t.short_count << ", over " << t.over_count
+            << (t.defined ? "" : ", undefined") << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const ReconcilePlan& plan) {
   return os << plan.ToString();
@@ -82,7 +82,6 @@ static_assert(enipool::HasRoomForEni(M5Large(), Stats(0, 0, 0, 0, 0, 2), 0, fals
 static_assert(!enipool::HasRoomForEni(M5Large(), Stats(0, 0, 0, 0, 0, 2), 0, true));
 static_assert(enipool::ShouldRemoveExtraEnis(M5Large(), Stats(18, 0), false));
 
-
 // ---------------------------------------------------------------------------
 // ComputeTargetState (reference §4.5)
 // ---------------------------------------------------------------------------
@@ -105,40 +104,73 @@ WarmPoolConfig CoolingAware(WarmPoolConfig c) {
   return c;
 }
 
-TEST_CASE("ComputeTargetState gives short and over in IPs (secondary IPs) and prefixes (prefix mode)") {
+TEST_CASE(
+    "ComputeTargetState gives short and over in IPs (secondary IPs) and prefixes (prefix mode)") {
   const TargetCase cases[] = {
       {"no IP targets: not defined", With(M5Large(), 1, 0, 0, 0), Stats(10, 3), {}},
       {"W=5, 2 available: short 5-2 = 3", With(M5Large(), 1, 5, 0, 0), Stats(10, 8), {3, 0, true}},
       {"W=5, 12 available: over 12-5 = 7", With(M5Large(), 1, 5, 0, 0), Stats(20, 8), {0, 7, true}},
-      {"M=10 W=2, total 4: short M-T = 6, over clamped to 0", With(M5Large(), 1, 2, 10, 0), Stats(4, 0),
+      {"M=10 W=2, total 4: short M-T = 6, over clamped to 0",
+       With(M5Large(), 1, 2, 10, 0),
+       Stats(4, 0),
        {6, 0, true}},
-      {"M=10 W=2, total 20, 5 available: over 5-2 = 3", With(M5Large(), 1, 2, 10, 0), Stats(20, 15),
+      {"M=10 W=2, total 20, 5 available: over 5-2 = 3",
+       With(M5Large(), 1, 2, 10, 0),
+       Stats(20, 15),
        {0, 3, true}},
-      {"M=10 W=2, 12 free: over capped by T-M = 2", With(M5Large(), 1, 2, 10, 0), Stats(12, 0),
+      {"M=10 W=2, 12 free: over capped by T-M = 2",
+       With(M5Large(), 1, 2, 10, 0),
+       Stats(12, 0),
        {0, 2, true}},
-      {"pitfall 2: M=10 alone, 10 all assigned: short max(0-0, 10-10) = 0", With(M5Large(), 1, 0, 10, 0),
-       Stats(10, 10), {0, 0, true}},
+      {"pitfall 2: M=10 alone, 10 all assigned: short max(0-0, 10-10) = 0",
+       With(M5Large(), 1, 0, 10, 0),
+       Stats(10, 10),
+       {0, 0, true}},
       {"pitfall 1: W=2, 18 total, 16 assigned, 2 cooling: short 0 (cooling counts as available)",
-       With(M5Large(), 1, 2, 0, 0), Stats(18, 16, 2), {0, 0, true}},
-      {"cooling-aware policy: the same pool is short 2", CoolingAware(With(M5Large(), 1, 2, 0, 0)),
-       Stats(18, 16, 2), {2, 0, true}},
-      {"pitfall 3: W=0 and M=0 set explicitly are not defined", With(M5Large(), 1, 0, 0, 0), Stats(0, 0), {}},
+       With(M5Large(), 1, 2, 0, 0),
+       Stats(18, 16, 2),
+       {0, 0, true}},
+      {"cooling-aware policy: the same pool is short 2",
+       CoolingAware(With(M5Large(), 1, 2, 0, 0)),
+       Stats(18, 16, 2),
+       {2, 0, true}},
+      {"pitfall 3: W=0 and M=0 set explicitly are not defined",
+       With(M5Large(), 1, 0, 0, 0),
+       Stats(0, 0),
+       {}},
       {"PD, W=5, 2 free in the only prefix: short 3 IPs = ceil(3/16) = 1 prefix",
-       With(M5Large(kPd), 1, 5, 0, 0), Stats(16, 14, 0, 1, 0), {1, 0, true}},
+       With(M5Large(kPd), 1, 5, 0, 0),
+       Stats(16, 14, 0, 1, 0),
+       {1, 0, true}},
       {"PD, W=16, 3 prefixes, 1 pod, 2 free prefixes: over min(2, 3 - ceil(17/16)) = 1",
-       With(M5Large(kPd), 1, 16, 0, 0), Stats(48, 1, 0, 3, 2), {0, 1, true}},
-      {"PD, M=20 on an empty pool: short ceil(20/16) = 2 prefixes (asking for 20 is like asking for 32)",
-       With(M5Large(kPd), 1, 0, 20, 0), Stats(0, 0), {2, 0, true}},
+       With(M5Large(kPd), 1, 16, 0, 0),
+       Stats(48, 1, 0, 3, 2),
+       {0, 1, true}},
+      {"PD, M=20 on an empty pool: short ceil(20/16) = 2 prefixes (asking for 20 is like asking "
+       "for 32)",
+       With(M5Large(kPd), 1, 0, 20, 0),
+       Stats(0, 0),
+       {2, 0, true}},
       {"PD, M=20, 2 free prefixes: over min(2, 2 - ceil(20/16)) = 0 although 12 IPs are over",
-       With(M5Large(kPd), 1, 0, 20, 0), Stats(32, 0, 0, 2, 2), {0, 0, true}},
+       With(M5Large(kPd), 1, 0, 20, 0),
+       Stats(32, 0, 0, 2, 2),
+       {0, 0, true}},
       {"PD, the two clamps: W=1 M=40, 4 free prefixes: min(4, 4-1) = 3, then min(3, 4-3) = 1",
-       With(M5Large(kPd), 1, 1, 40, 0), Stats(64, 0, 0, 4, 4), {0, 1, true}},
+       With(M5Large(kPd), 1, 1, 40, 0),
+       Stats(64, 0, 0, 4, 4),
+       {0, 1, true}},
       {"PD, pitfall 8: a free prefix on an excluded ENI counts in F and P: over min(2, 2-1) = 1",
-       With(M5Large(kPd), 1, 16, 0, 0), WithExcludedPrefixes(Stats(16, 0, 0, 1, 1), 1, 1), {0, 1, true}},
-      {"PD, the same pool without the excluded prefix: over min(1, 1-1) = 0", With(M5Large(kPd), 1, 16, 0, 0),
-       Stats(16, 0, 0, 1, 1), {0, 0, true}},
-      {"PD, WARM_PREFIX_TARGET alone is not an IP target", With(M5Large(kPd), 1, 0, 0, 1),
-       Stats(16, 0, 0, 1, 1), {}},
+       With(M5Large(kPd), 1, 16, 0, 0),
+       WithExcludedPrefixes(Stats(16, 0, 0, 1, 1), 1, 1),
+       {0, 1, true}},
+      {"PD, the same pool without the excluded prefix: over min(1, 1-1) = 0",
+       With(M5Large(kPd), 1, 16, 0, 0),
+       Stats(16, 0, 0, 1, 1),
+       {0, 0, true}},
+      {"PD, WARM_PREFIX_TARGET alone is not an IP target",
+       With(M5Large(kPd), 1, 0, 0, 1),
+       Stats(16, 0, 0, 1, 1),
+       {}},
   };
   for (const TargetCase& c : cases) {
     CAPTURE(c.name);
@@ -162,47 +194,54 @@ WarmPoolConfig MaxPods(WarmPoolConfig c, int max_pods) {
   return c;
 }
 
-TEST_CASE("IsPoolTooLow follows WARM_ENI_TARGET, the IP targets or WARM_PREFIX_TARGET, capped by max pods") {
+TEST_CASE(
+    "IsPoolTooLow follows WARM_ENI_TARGET, the IP targets or WARM_PREFIX_TARGET, capped by max "
+    "pods") {
   const PredicateCase cases[] = {
       {"default WARM_ENI_TARGET=1 (S=49): 48 free < 49 is low", P3dn(), Stats(49, 1), true},
       {"default: 49 free is not low", P3dn(), Stats(98, 49), false},
       {"WARM_ENI_TARGET=2: 97 free < 98 is low", With(P3dn(), 2, 0, 0, 0), Stats(98, 1), true},
       {"WARM_ENI_TARGET=2: 98 free is not low", With(P3dn(), 2, 0, 0, 0), Stats(147, 49), false},
-      {"pitfall 4: WARM_ENI_TARGET=0 is low only with nothing free", With(P3dn(), 0, 0, 0, 0), Stats(0, 0), true},
-      {"pitfall 4: WARM_ENI_TARGET=0 with 1 free is not low", With(P3dn(), 0, 0, 0, 0), Stats(49, 48), false},
-      {"pitfall 6: total >= max pods stops growth with nothing free", MaxPods(P3dn(), 110), Stats(110, 110),
-       false},
+      {"pitfall 4: WARM_ENI_TARGET=0 is low only with nothing free", With(P3dn(), 0, 0, 0, 0),
+       Stats(0, 0), true},
+      {"pitfall 4: WARM_ENI_TARGET=0 with 1 free is not low", With(P3dn(), 0, 0, 0, 0),
+       Stats(49, 48), false},
+      {"pitfall 6: total >= max pods stops growth with nothing free", MaxPods(P3dn(), 110),
+       Stats(110, 110), false},
       {"pitfall 6: one address below max pods grows", MaxPods(P3dn(), 110), Stats(109, 109), true},
-      {"W=2 overrides WARM_ENI_TARGET: 1 free is low", With(P3dn(), 1, 2, 0, 0), Stats(10, 9), true},
-      {"W=2 overrides WARM_ENI_TARGET: 2 free is not low though < S", With(P3dn(), 1, 2, 0, 0), Stats(10, 8),
-       false},
-      {"pitfall 3: W=0 M=0 fall back to WARM_ENI_TARGET (1 free < 49)", With(P3dn(), 1, 0, 0, 0), Stats(10, 9),
+      {"W=2 overrides WARM_ENI_TARGET: 1 free is low", With(P3dn(), 1, 2, 0, 0), Stats(10, 9),
        true},
+      {"W=2 overrides WARM_ENI_TARGET: 2 free is not low though < S", With(P3dn(), 1, 2, 0, 0),
+       Stats(10, 8), false},
+      {"pitfall 3: W=0 M=0 fall back to WARM_ENI_TARGET (1 free < 49)", With(P3dn(), 1, 0, 0, 0),
+       Stats(10, 9), true},
       {"pitfall 2: MINIMUM_IP_TARGET=10 alone: 10 all assigned is not low (the pool freezes)",
        With(P3dn(), 1, 0, 10, 0), Stats(10, 10), false},
       {"MINIMUM_IP_TARGET=10 alone: 5 total is low", With(P3dn(), 1, 0, 10, 0), Stats(5, 0), true},
       {"pitfall 1: W=2, 18 total, 16 assigned, 2 cooling is not low", With(P3dn(), 1, 2, 0, 0),
        Stats(18, 16, 2), false},
-      {"cooling-aware policy: the same pool is low", CoolingAware(With(P3dn(), 1, 2, 0, 0)), Stats(18, 16, 2),
-       true},
-      {"cooling-aware policy on WARM_ENI_TARGET: 49 free of which 1 cooling is low", CoolingAware(P3dn()),
-       Stats(98, 49, 1), true},
-      {"PD WARM_PREFIX_TARGET=1: one prefix with one pod (15 free) is low", With(M5Large(kPd), 1, 0, 0, 1),
-       Stats(16, 1, 0, 1, 0), true},
+      {"cooling-aware policy: the same pool is low", CoolingAware(With(P3dn(), 1, 2, 0, 0)),
+       Stats(18, 16, 2), true},
+      {"cooling-aware policy on WARM_ENI_TARGET: 49 free of which 1 cooling is low",
+       CoolingAware(P3dn()), Stats(98, 49, 1), true},
+      {"PD WARM_PREFIX_TARGET=1: one prefix with one pod (15 free) is low",
+       With(M5Large(kPd), 1, 0, 0, 1), Stats(16, 1, 0, 1, 0), true},
       {"PD WARM_PREFIX_TARGET=1: one free prefix is not low", With(M5Large(kPd), 1, 0, 0, 1),
        Stats(16, 0, 0, 1, 1), false},
-      {"PD WARM_PREFIX_TARGET=2: 31 free is low", With(M5Large(kPd), 1, 0, 0, 2), Stats(32, 1, 0, 2, 1), true},
-      {"pitfall 5: PD WARM_PREFIX_TARGET=0 is low with nothing free", With(M5Large(kPd), 1, 0, 0, 0),
-       Stats(16, 16, 0, 1, 0), true},
+      {"PD WARM_PREFIX_TARGET=2: 31 free is low", With(M5Large(kPd), 1, 0, 0, 2),
+       Stats(32, 1, 0, 2, 1), true},
+      {"pitfall 5: PD WARM_PREFIX_TARGET=0 is low with nothing free",
+       With(M5Large(kPd), 1, 0, 0, 0), Stats(16, 16, 0, 1, 0), true},
       {"pitfall 5: PD WARM_PREFIX_TARGET=0 with 1 free is not low", With(M5Large(kPd), 1, 0, 0, 0),
        Stats(16, 15, 0, 1, 0), false},
-      {"PD never reads WARM_ENI_TARGET", With(M5Large(kPd), 3, 0, 0, 1), Stats(16, 0, 0, 1, 1), false},
-      {"pitfall 6: PD 7 prefixes = 112 addresses >= 110 max pods is not low", With(M5Large(kPd), 1, 0, 0, 1),
-       Stats(112, 112, 0, 7, 0), false},
+      {"PD never reads WARM_ENI_TARGET", With(M5Large(kPd), 3, 0, 0, 1), Stats(16, 0, 0, 1, 1),
+       false},
+      {"pitfall 6: PD 7 prefixes = 112 addresses >= 110 max pods is not low",
+       With(M5Large(kPd), 1, 0, 0, 1), Stats(112, 112, 0, 7, 0), false},
       {"PD W=5 overrides WARM_PREFIX_TARGET: 4 free is low", With(M5Large(kPd), 1, 5, 0, 1),
        Stats(16, 12, 0, 1, 0), true},
-      {"PD W=5: 5 free is not low though WARM_PREFIX_TARGET=1 would be", With(M5Large(kPd), 1, 5, 0, 1),
-       Stats(16, 11, 0, 1, 0), false},
+      {"PD W=5: 5 free is not low though WARM_PREFIX_TARGET=1 would be",
+       With(M5Large(kPd), 1, 5, 0, 1), Stats(16, 11, 0, 1, 0), false},
   };
   for (const PredicateCase& c : cases) {
     CAPTURE(c.name);
@@ -210,28 +249,30 @@ TEST_CASE("IsPoolTooLow follows WARM_ENI_TARGET, the IP targets or WARM_PREFIX_T
   }
 }
 
-TEST_CASE("IsPoolTooHigh: over > 0 with IP targets, free prefixes > WARM_PREFIX_TARGET in PD, never on WARM_ENI_TARGET") {
+TEST_CASE(
+    "IsPoolTooHigh: over > 0 with IP targets, free prefixes > WARM_PREFIX_TARGET in PD, never on "
+    "WARM_ENI_TARGET") {
   const PredicateCase cases[] = {
       {"SIP on WARM_ENI_TARGET never releases single IPs", P3dn(), Stats(735, 0), false},
       {"SIP W=2: 5 free is high", With(P3dn(), 1, 2, 0, 0), Stats(5, 0), true},
       {"SIP W=2: 2 free is not high", With(P3dn(), 1, 2, 0, 0), Stats(5, 3), false},
       {"SIP M=10 W=2: 12 free is high (over 2)", With(P3dn(), 1, 2, 10, 0), Stats(12, 0), true},
-      {"SIP M=10 W=2: 10 free is not high (the minimum holds them)", With(P3dn(), 1, 2, 10, 0), Stats(10, 0),
-       false},
+      {"SIP M=10 W=2: 10 free is not high (the minimum holds them)", With(P3dn(), 1, 2, 10, 0),
+       Stats(10, 0), false},
       {"PD WARM_PREFIX_TARGET=1: two free prefixes is high", With(M5Large(kPd), 1, 0, 0, 1),
        Stats(32, 0, 0, 2, 2), true},
       {"PD WARM_PREFIX_TARGET=1: one free prefix is not high", With(M5Large(kPd), 1, 0, 0, 1),
        Stats(32, 1, 0, 2, 1), false},
-      {"pitfall 5: PD WARM_PREFIX_TARGET=0: any free prefix is high", With(M5Large(kPd), 1, 0, 0, 0),
-       Stats(16, 0, 0, 1, 1), true},
-      {"PD W=16 overrides WARM_PREFIX_TARGET=5: two free prefixes is high", With(M5Large(kPd), 1, 16, 0, 5),
-       Stats(32, 0, 0, 2, 2), true},
+      {"pitfall 5: PD WARM_PREFIX_TARGET=0: any free prefix is high",
+       With(M5Large(kPd), 1, 0, 0, 0), Stats(16, 0, 0, 1, 1), true},
+      {"PD W=16 overrides WARM_PREFIX_TARGET=5: two free prefixes is high",
+       With(M5Large(kPd), 1, 16, 0, 5), Stats(32, 0, 0, 2, 2), true},
       {"pitfall 8: PD WARM_PREFIX_TARGET=1, one free prefix plus one on an excluded ENI is high",
        With(M5Large(kPd), 1, 0, 0, 1), WithExcludedPrefixes(Stats(16, 0, 0, 1, 1), 1, 1), true},
-      {"pitfall 1: cooling addresses count as free: W=2, 4 free all cooling is high", With(P3dn(), 1, 2, 0, 0),
-       Stats(4, 0, 4), true},
-      {"cooling-aware policy: the same pool is not high", CoolingAware(With(P3dn(), 1, 2, 0, 0)), Stats(4, 0, 4),
-       false},
+      {"pitfall 1: cooling addresses count as free: W=2, 4 free all cooling is high",
+       With(P3dn(), 1, 2, 0, 0), Stats(4, 0, 4), true},
+      {"cooling-aware policy: the same pool is not high", CoolingAware(With(P3dn(), 1, 2, 0, 0)),
+       Stats(4, 0, 4), false},
   };
   for (const PredicateCase& c : cases) {
     CAPTURE(c.name);
@@ -239,7 +280,9 @@ TEST_CASE("IsPoolTooHigh: over > 0 with IP targets, free prefixes > WARM_PREFIX_
   }
 }
 
-TEST_CASE("PrefixesNeeded is max(1, short) with IP targets, else max(1, WARM_PREFIX_TARGET - free prefixes)") {
+TEST_CASE(
+    "PrefixesNeeded is max(1, short) with IP targets, else max(1, WARM_PREFIX_TARGET - free "
+    "prefixes)") {
   struct Case {
     const char* name;
     WarmPoolConfig config;
@@ -247,13 +290,16 @@ TEST_CASE("PrefixesNeeded is max(1, short) with IP targets, else max(1, WARM_PRE
     int want;
   };
   const Case cases[] = {
-      {"WPT=3 with 1 free prefix: 3-1 = 2", With(M5Large(kPd), 1, 0, 0, 3), Stats(16, 0, 0, 1, 1), 2},
-      {"WPT=1 with 5 free prefixes: at least 1", With(M5Large(kPd), 1, 0, 0, 1), Stats(80, 0, 0, 5, 5), 1},
+      {"WPT=3 with 1 free prefix: 3-1 = 2", With(M5Large(kPd), 1, 0, 0, 3), Stats(16, 0, 0, 1, 1),
+       2},
+      {"WPT=1 with 5 free prefixes: at least 1", With(M5Large(kPd), 1, 0, 0, 1),
+       Stats(80, 0, 0, 5, 5), 1},
       {"WPT=0: 1", With(M5Large(kPd), 1, 0, 0, 0), Stats(0, 0), 1},
-      {"WPT=3, a free prefix on an excluded ENI counts (pitfall 8): 3-2 = 1", With(M5Large(kPd), 1, 0, 0, 3),
-       WithExcludedPrefixes(Stats(16, 0, 0, 1, 1), 1, 1), 1},
+      {"WPT=3, a free prefix on an excluded ENI counts (pitfall 8): 3-2 = 1",
+       With(M5Large(kPd), 1, 0, 0, 3), WithExcludedPrefixes(Stats(16, 0, 0, 1, 1), 1, 1), 1},
       {"W=40 on an empty pool: ceil(40/16) = 3", With(M5Large(kPd), 1, 40, 0, 0), Stats(0, 0), 3},
-      {"W=5 with 4 free: ceil(1/16) = 1", With(M5Large(kPd), 1, 5, 0, 0), Stats(16, 12, 0, 1, 0), 1},
+      {"W=5 with 4 free: ceil(1/16) = 1", With(M5Large(kPd), 1, 5, 0, 0), Stats(16, 12, 0, 1, 0),
+       1},
       {"W=40 overrides WPT=10: 3", With(M5Large(kPd), 1, 40, 0, 10), Stats(0, 0), 3},
   };
   for (const Case& c : cases) {
@@ -262,7 +308,9 @@ TEST_CASE("PrefixesNeeded is max(1, short) with IP targets, else max(1, WARM_PRE
   }
 }
 
-TEST_CASE("ShouldRemoveExtraEnis: always with IP targets, else free addresses >= (target + 1) full ENIs") {
+TEST_CASE(
+    "ShouldRemoveExtraEnis: always with IP targets, else free addresses >= (target + 1) full "
+    "ENIs") {
   struct Case {
     const char* name;
     WarmPoolConfig config;
@@ -273,11 +321,13 @@ TEST_CASE("ShouldRemoveExtraEnis: always with IP targets, else free addresses >=
   const Case cases[] = {
       {"SIP WET=1 (S=9): 17 free is not two ENIs' worth", M5Large(), Stats(18, 1), false, false},
       {"SIP WET=1: 18 free = (1+1)*9", M5Large(), Stats(18, 0), false, true},
-      {"SIP WET=0: 9 free = 1*9 (pitfall 4's free half)", With(M5Large(), 0, 0, 0, 0), Stats(9, 0), false, true},
+      {"SIP WET=0: 9 free = 1*9 (pitfall 4's free half)", With(M5Large(), 0, 0, 0, 0), Stats(9, 0),
+       false, true},
       {"IP targets defined: always", With(M5Large(), 1, 1, 0, 0), Stats(0, 0), false, true},
-      {"PD WPT=1 (S=9): 288 free = 2*144", With(M5Large(kPd), 1, 0, 0, 1), Stats(288, 0, 0, 18, 18), false, true},
-      {"PD WPT=1: 287 free, no pod-free ENI", With(M5Large(kPd), 1, 0, 0, 1), Stats(288, 1, 0, 18, 17), false,
-       false},
+      {"PD WPT=1 (S=9): 288 free = 2*144", With(M5Large(kPd), 1, 0, 0, 1), Stats(288, 0, 0, 18, 18),
+       false, true},
+      {"PD WPT=1: 287 free, no pod-free ENI", With(M5Large(kPd), 1, 0, 0, 1),
+       Stats(288, 1, 0, 18, 17), false, false},
       {"PD WPT=1: 287 free, but a pod-free ENI exists", With(M5Large(kPd), 1, 0, 0, 1),
        Stats(288, 1, 0, 18, 17), true, true},
       {"SIP never asks about pod-free ENIs", M5Large(), Stats(17, 0), true, false},
@@ -288,7 +338,8 @@ TEST_CASE("ShouldRemoveExtraEnis: always with IP targets, else free addresses >=
   }
 }
 
-TEST_CASE("HasRoomForEni counts excluded and unmanaged ENIs and the trunk reservation against max ENIs") {
+TEST_CASE(
+    "HasRoomForEni counts excluded and unmanaged ENIs and the trunk reservation against max ENIs") {
   struct Case {
     const char* name;
     int enis;
@@ -298,9 +349,12 @@ TEST_CASE("HasRoomForEni counts excluded and unmanaged ENIs and the trunk reserv
     bool want;
   };
   const Case cases[] = {
-      {"2 of 3", 2, 0, 0, false, true},       {"3 of 3", 3, 0, 0, false, false},
-      {"2 + 1 excluded of 3", 2, 1, 0, false, false}, {"2 + 1 unmanaged of 3", 2, 0, 1, false, false},
-      {"2 + a trunk still expected of 3", 2, 0, 0, true, false}, {"1 + trunk of 3", 1, 0, 0, true, true},
+      {"2 of 3", 2, 0, 0, false, true},
+      {"3 of 3", 3, 0, 0, false, false},
+      {"2 + 1 excluded of 3", 2, 1, 0, false, false},
+      {"2 + 1 unmanaged of 3", 2, 0, 1, false, false},
+      {"2 + a trunk still expected of 3", 2, 0, 0, true, false},
+      {"1 + trunk of 3", 1, 0, 0, true, true},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
@@ -396,7 +450,8 @@ TEST_CASE("FindDeletableEni applies the nine checks and prefers the highest devi
     const EniView pd_one = Eni("eni-1", 1, 1, 0, 16);       // 16 free
     CHECK_FALSE(enipool::FindDeletableEni(pd, Views{pd_primary, pd_one}, kNow).has_value());
     // The same numbers in secondary-IP units: 6 >= 5, so it goes.
-    CHECK(enipool::FindDeletableEni(With(sip, 1, 5, 0, 0), Views{Eni("eni-0", 0, 16, 10), Eni("eni-1", 1, 9, 0)},
+    CHECK(enipool::FindDeletableEni(With(sip, 1, 5, 0, 0),
+                                    Views{Eni("eni-0", 0, 16, 10), Eni("eni-1", 1, 9, 0)},
                                     kNow) == Id("eni-1"));
   }
   SUBCASE("check 6: MINIMUM_IP_TARGET needs the other ENIs' addresses") {
@@ -420,7 +475,8 @@ TEST_CASE("FindDeletableEni applies the nine checks and prefers the highest devi
     leftover.free_cidrs_all += 1;
     CHECK(enipool::FindDeletableEni(pd, Views{leftover, pd_one, young}, kNow) == Id("eni-1"));
     // In secondary-IP mode WARM_PREFIX_TARGET is not looked at.
-    CHECK(enipool::FindDeletableEni(With(sip, 1, 0, 0, 5), Views{primary, two}, kNow) == Id("eni-2"));
+    CHECK(enipool::FindDeletableEni(With(sip, 1, 0, 0, 5), Views{primary, two}, kNow) ==
+          Id("eni-2"));
   }
 }
 
@@ -456,16 +512,19 @@ ReconcileInputs Inputs(const WarmPoolConfig& config, std::vector<EniView> enis) 
   return in;
 }
 
-TEST_CASE("PlanReconcile grows the lowest-numbered ENI with a free slot, by the reference's amounts") {
+TEST_CASE(
+    "PlanReconcile grows the lowest-numbered ENI with a free slot, by the reference's amounts") {
   SUBCASE("WARM_ENI_TARGET: min(S - CIDRs, S) on the primary") {
     const WarmPoolConfig config = M5Large();
-    const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 4, 4)}));
+    const ReconcilePlan plan =
+        enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 4, 4)}));
     CHECK(plan.too_low);
     CHECK(plan.increase == enipool::IncreaseStep{Id("eni-0"), 5});
   }
   SUBCASE("WARM_IP_TARGET: the shortfall only") {
     const WarmPoolConfig config = With(M5Large(), 1, 3, 0, 0);
-    const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 4, 3)}));
+    const ReconcilePlan plan =
+        enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 4, 3)}));
     CHECK(plan.increase == enipool::IncreaseStep{Id("eni-0"), 2});
   }
   SUBCASE("the lowest device number among candidates; trunk, excluded and full ENIs are skipped") {
@@ -474,8 +533,9 @@ TEST_CASE("PlanReconcile grows the lowest-numbered ENI with a free slot, by the 
     trunk.trunk = true;
     EniView excluded = Eni("eni-2", 2);
     excluded.excluded = true;
-    const ReconcilePlan plan = enipool::PlanReconcile(
-        config, Inputs(config, {Eni("eni-0", 0, 9, 9), Eni("eni-4", 4, 1, 1), trunk, excluded, Eni("eni-3", 3, 2, 2)}));
+    const ReconcilePlan plan =
+        enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 9, 9), Eni("eni-4", 4, 1, 1),
+                                                       trunk, excluded, Eni("eni-3", 3, 2, 2)}));
     CHECK(plan.increase == enipool::IncreaseStep{Id("eni-3"), 3});
   }
   SUBCASE("custom networking never grows the primary: a new ENI instead") {
@@ -489,13 +549,17 @@ TEST_CASE("PlanReconcile grows the lowest-numbered ENI with a free slot, by the 
     ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 9, 5)}));
     CHECK(plan.increase == enipool::IncreaseStep{std::nullopt, 9});
     // W=6 with 4 free: short 2.
-    plan = enipool::PlanReconcile(With(M5Large(), 1, 6, 0, 0), Inputs(config, {Eni("eni-0", 0, 9, 5)}));
+    plan = enipool::PlanReconcile(With(M5Large(), 1, 6, 0, 0),
+                                  Inputs(config, {Eni("eni-0", 0, 9, 5)}));
     CHECK(plan.increase == enipool::IncreaseStep{std::nullopt, 2});
   }
-  SUBCASE("prefix mode: PrefixesNeeded, capped by the free slots, then min(PrefixesNeeded, S) on a new ENI") {
+  SUBCASE(
+      "prefix mode: PrefixesNeeded, capped by the free slots, then min(PrefixesNeeded, S) on a new "
+      "ENI") {
     // max pods 250, so that 7 or 9 full prefixes (112, 144 addresses) do not cap growth.
     const WarmPoolConfig config = MaxPods(With(M5Large(kPd), 1, 0, 0, 4), 250);
-    ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 7, 7 * 16, 16)}));
+    ReconcilePlan plan =
+        enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 7, 7 * 16, 16)}));
     CHECK(plan.increase == enipool::IncreaseStep{Id("eni-0"), 2});
     plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 9, 9 * 16, 16)}));
     CHECK(plan.increase == enipool::IncreaseStep{std::nullopt, 4});
@@ -531,7 +595,8 @@ TEST_CASE("PlanReconcile waits 120 s (inclusive) after an insufficient-address e
 TEST_CASE("PlanReconcile decreases at most once per 30 s (inclusive)") {
   const WarmPoolConfig config = With(M5Large(), 1, 2, 0, 0);
   ReconcileInputs in = Inputs(config, {Eni("eni-0", 0, 4, 0)});
-  in.free_cidrs = {{Cidr("10.0.0.1/32"), Cidr("10.0.0.2/32"), Cidr("10.0.0.3/32"), Cidr("10.0.0.4/32")}};
+  in.free_cidrs = {
+      {Cidr("10.0.0.1/32"), Cidr("10.0.0.2/32"), Cidr("10.0.0.3/32"), Cidr("10.0.0.4/32")}};
   in.since_last_decrease = absl::Seconds(30);
   ReconcilePlan plan = enipool::PlanReconcile(config, in);
   CHECK(plan.too_high);
@@ -545,13 +610,16 @@ TEST_CASE("PlanReconcile decreases at most once per 30 s (inclusive)") {
         enipool::CidrRelease{Id("eni-0"), {Cidr("10.0.0.1/32"), Cidr("10.0.0.2/32")}});
 }
 
-TEST_CASE("PlanReconcile releases from pod-free ENIs first, highest device first, so the ENI can go next") {
+TEST_CASE(
+    "PlanReconcile releases from pod-free ENIs first, highest device first, so the ENI can go "
+    "next") {
   // W=5: primary 9 CIDRs with 4 pods (5 free); eni-1 and eni-2 pod-free with
   // 3 free /32s each. A = 11, over = 6.
   const WarmPoolConfig config = With(M5Large(), 1, 5, 0, 0);
-  ReconcileInputs in = Inputs(config, {Eni("eni-0", 0, 9, 4), Eni("eni-1", 1, 3, 0), Eni("eni-2", 2, 3, 0)});
-  in.free_cidrs = {{Cidr("10.0.0.5/32"), Cidr("10.0.0.6/32"), Cidr("10.0.0.7/32"), Cidr("10.0.0.8/32"),
-                    Cidr("10.0.0.9/32")},
+  ReconcileInputs in =
+      Inputs(config, {Eni("eni-0", 0, 9, 4), Eni("eni-1", 1, 3, 0), Eni("eni-2", 2, 3, 0)});
+  in.free_cidrs = {{Cidr("10.0.0.5/32"), Cidr("10.0.0.6/32"), Cidr("10.0.0.7/32"),
+                    Cidr("10.0.0.8/32"), Cidr("10.0.0.9/32")},
                    {Cidr("10.0.1.1/32"), Cidr("10.0.1.2/32"), Cidr("10.0.1.3/32")},
                    {Cidr("10.0.2.1/32"), Cidr("10.0.2.2/32"), Cidr("10.0.2.3/32")}};
   const ReconcilePlan plan = enipool::PlanReconcile(config, in);
@@ -578,23 +646,30 @@ TEST_CASE("PlanReconcile frees an ENI on the pool as it is after this step's inc
   // W=5: the primary holds 3 addresses, all assigned; eni-1 is old and empty.
   // The increase gives the primary 5 more, after which eni-1 is not needed.
   const WarmPoolConfig config = With(M5Large(), 1, 5, 0, 0);
-  const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)}));
+  const ReconcilePlan plan =
+      enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)}));
   CHECK(plan.increase == enipool::IncreaseStep{Id("eni-0"), 5});
   CHECK(plan.free_eni == Id("eni-1"));
   // Before the increase eni-1 was required (0 < 5 free elsewhere).
-  CHECK_FALSE(enipool::FindDeletableEni(config, std::vector<EniView>{Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)}, kNow)
+  CHECK_FALSE(enipool::FindDeletableEni(
+                  config, std::vector<EniView>{Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)}, kNow)
                   .has_value());
 }
 
-TEST_CASE("PlanReconcile never frees the ENI it is filling (the reference would, with PD WARM_PREFIX_TARGET=0)") {
+TEST_CASE(
+    "PlanReconcile never frees the ENI it is filling (the reference would, with PD "
+    "WARM_PREFIX_TARGET=0)") {
   WarmPoolConfig config = With(M5Large(kPd), 1, 0, 0, 0);
   config.custom_networking = true;
-  const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0), Eni("eni-1", 1)}));
+  const ReconcilePlan plan =
+      enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0), Eni("eni-1", 1)}));
   CHECK(plan.increase == enipool::IncreaseStep{Id("eni-1"), 1});
   CHECK_FALSE(plan.free_eni.has_value());
 }
 
-TEST_CASE("PlanReconcile on an unschedulable node neither grows nor frees, unless AWS_MANAGE_ENIS_NON_SCHEDULABLE") {
+TEST_CASE(
+    "PlanReconcile on an unschedulable node neither grows nor frees, unless "
+    "AWS_MANAGE_ENIS_NON_SCHEDULABLE") {
   WarmPoolConfig config = With(M5Large(), 1, 5, 0, 0);
   ReconcileInputs in = Inputs(config, {Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)});
   in.node_schedulable = false;
@@ -616,7 +691,8 @@ TEST_CASE("PlanReconcile does nothing with DISABLE_NETWORK_RESOURCE_PROVISIONING
 
 TEST_CASE("PlanReconcile on a settled pool asks for nothing") {
   const WarmPoolConfig config = M5Large();
-  const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 9, 0)}));
+  const ReconcilePlan plan =
+      enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 9, 0)}));
   CHECK(plan.empty());
   CHECK_FALSE(plan.too_low);
   CHECK_FALSE(plan.too_high);
@@ -667,12 +743,14 @@ ReconcileInputs InputsOf(const WarmPoolConfig& config, const std::vector<ModelEn
   ReconcileInputs in = Inputs(config, views);
   // Inputs() counts prefixes from the views' mode counts; the reference's
   // prefix counters see /28s whatever the mode, so recount them here.
-  in.stats.total_prefixes = in.stats.free_prefixes = in.stats.excluded_prefixes = in.stats.excluded_free_prefixes = 0;
+  in.stats.total_prefixes = in.stats.free_prefixes = in.stats.excluded_prefixes =
+      in.stats.excluded_free_prefixes = 0;
   for (const ModelEni& m : model) {
     for (const ModelCidr& c : m.cidrs) {
       if (c.cidr.length() != 28) continue;
       (m.flags.excluded ? in.stats.excluded_prefixes : in.stats.total_prefixes) += 1;
-      if (c.assigned == 0) (m.flags.excluded ? in.stats.excluded_free_prefixes : in.stats.free_prefixes) += 1;
+      if (c.assigned == 0)
+        (m.flags.excluded ? in.stats.excluded_free_prefixes : in.stats.free_prefixes) += 1;
     }
   }
   for (const ModelEni& m : model) {
@@ -687,28 +765,32 @@ ReconcileInputs InputsOf(const WarmPoolConfig& config, const std::vector<ModelEn
 
 // getDeletableENI as the reference writes it: for each candidate, loop over
 // all the other ENIs. Returns every ENI that qualifies.
-std::vector<EniId> BruteForceDeletable(const WarmPoolConfig& config, const std::vector<EniView>& enis,
-                                       absl::Time now, std::optional<EniId> skip) {
+std::vector<EniId> BruteForceDeletable(const WarmPoolConfig& config,
+                                       const std::vector<EniView>& enis, absl::Time now,
+                                       std::optional<EniId> skip) {
   const bool pd = config.mode == kPd;
   const std::int64_t unit = pd ? 16 : 1;
   const std::int64_t w = (config.warm_ip_target + unit - 1) / unit * unit;
   const std::int64_t m = (config.minimum_ip_target + unit - 1) / unit * unit;
   std::vector<EniId> out;
   for (const EniView& e : enis) {
-    if (e.primary || now - e.created < absl::Seconds(60) || e.cooling_all > 0 || e.pods > 0) continue;
+    if (e.primary || now - e.created < absl::Seconds(60) || e.cooling_all > 0 || e.pods > 0)
+      continue;
     if (skip.has_value() && e.id == *skip) continue;
     std::int64_t other_free = 0, other_total = 0, other_free_cidrs = 0;
     for (const EniView& o : enis) {
       if (o.id == e.id) continue;
       if (!o.excluded) {
-        other_free += o.total_ips - o.assigned_ips - (config.count_cooling_as_available ? 0 : o.cooling_ips);
+        other_free +=
+            o.total_ips - o.assigned_ips - (config.count_cooling_as_available ? 0 : o.cooling_ips);
         other_total += o.total_ips;
       }
       other_free_cidrs += o.free_cidrs_all;
     }
     if (w != 0 && other_free < w) continue;
     if (m != 0 && other_total < m) continue;
-    if (pd && config.warm_prefix_target != 0 && other_free_cidrs < config.warm_prefix_target) continue;
+    if (pd && config.warm_prefix_target != 0 && other_free_cidrs < config.warm_prefix_target)
+      continue;
     if (e.trunk || e.efa) continue;
     out.push_back(e.id);
   }
@@ -717,7 +799,9 @@ std::vector<EniId> BruteForceDeletable(const WarmPoolConfig& config, const std::
 
 TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on random pools") {
   std::mt19937_64 rng(0x5eed2026);
-  const auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  const auto uniform = [&](int lo, int hi) {
+    return std::uniform_int_distribution<int>(lo, hi)(rng);
+  };
   const auto chance = [&](double p) { return std::bernoulli_distribution(p)(rng); };
   int increases = 0, creations = 0, releases = 0, frees = 0;
   for (int round = 0; round < 3000; ++round) {
@@ -775,10 +859,11 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
     // The increase: the lowest-numbered candidate, or a new ENI when none.
     const EniView* candidate = nullptr;
     for (const EniView& e : in.enis) {
-      if (e.trunk || e.excluded || (config.custom_networking && e.primary) || e.cidrs >= slots) continue;
+      if (e.trunk || e.excluded || (config.custom_networking && e.primary) || e.cidrs >= slots)
+        continue;
       if (candidate == nullptr) candidate = &e;  // views are in device order
     }
-    const std::int64_t amount = config.mode == kPd ? enipool::PrefixesNeeded(config, in.stats)
+    const std::int64_t amount = config.mode == kPd    ? enipool::PrefixesNeeded(config, in.stats)
                                 : plan.target.defined ? plan.target.short_count
                                                       : slots;
     if (plan.too_low && amount > 0) {
@@ -786,7 +871,8 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
         REQUIRE(plan.increase.has_value());
         CHECK(plan.increase->eni == candidate->id);
         CHECK(plan.increase->count == std::min<std::int64_t>(slots - candidate->cidrs, amount));
-      } else if (enipool::HasRoomForEni(config, in.stats, in.unmanaged_enis, in.trunk_eni_expected)) {
+      } else if (enipool::HasRoomForEni(config, in.stats, in.unmanaged_enis,
+                                        in.trunk_eni_expected)) {
         REQUIRE(plan.increase.has_value());
         CHECK_FALSE(plan.increase->eni.has_value());
         CHECK(plan.increase->count == std::min<std::int64_t>(amount, slots));
@@ -800,17 +886,21 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
     // The decrease: free CIDRs only, as many as the budget and the pool allow.
     std::int64_t released = 0;
     for (const enipool::CidrRelease& r : plan.releases) {
-      const auto it = std::find_if(in.enis.begin(), in.enis.end(), [&](const EniView& e) { return e.id == r.eni; });
+      const auto it = std::find_if(in.enis.begin(), in.enis.end(),
+                                   [&](const EniView& e) { return e.id == r.eni; });
       REQUIRE(it != in.enis.end());
       const auto& free = in.free_cidrs[static_cast<std::size_t>(it - in.enis.begin())];
-      for (const Ipv4Prefix& c : r.cidrs) CHECK(std::find(free.begin(), free.end(), c) != free.end());
+      for (const Ipv4Prefix& c : r.cidrs)
+        CHECK(std::find(free.begin(), free.end(), c) != free.end());
       released += static_cast<std::int64_t>(r.cidrs.size());
     }
-    if (!plan.too_low && enipool::IsPoolTooHigh(config, in.stats) && in.since_last_decrease > absl::Seconds(30)) {
+    if (!plan.too_low && enipool::IsPoolTooHigh(config, in.stats) &&
+        in.since_last_decrease > absl::Seconds(30)) {
       const std::int64_t budget =
           plan.target.defined
               ? plan.target.over_count
-              : std::max<std::int64_t>(enipool::FreePrefixesAll(in.stats) - config.warm_prefix_target, 0);
+              : std::max<std::int64_t>(
+                    enipool::FreePrefixesAll(in.stats) - config.warm_prefix_target, 0);
       std::int64_t all_free = 0;
       for (const auto& f : in.free_cidrs) all_free += static_cast<std::int64_t>(f.size());
       CHECK(released == std::min(budget, all_free));
@@ -839,7 +929,8 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
       }
       REQUIRE(target != nullptr);
       for (int i = 0; i < plan.increase->count; ++i) {
-        target->cidrs.push_back({Ipv4Prefix::Containing(enipool::Ipv4Address(next_address), mode_length), 0, 0});
+        target->cidrs.push_back(
+            {Ipv4Prefix::Containing(enipool::Ipv4Address(next_address), mode_length), 0, 0});
         next_address += 16;
       }
     }
@@ -858,7 +949,8 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
       // free_cidrs carries no per-CIDR cooling, so PlanReconcile keeps the
       // cooling of an ENI that is only partly released (documented there);
       // the model does the same. An ENI released completely cools no more.
-      if (i < model.size() && after[i].cidrs.size() != model[i].cidrs.size() && !after[i].cidrs.empty()) {
+      if (i < model.size() && after[i].cidrs.size() != model[i].cidrs.size() &&
+          !after[i].cidrs.empty()) {
         const EniView before = ViewOf(config, model[i]);
         v.cooling_all = before.cooling_all;
         v.cooling_ips = before.cooling_ips;
@@ -895,14 +987,18 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
   CHECK(frees > 100);
 }
 
-TEST_CASE("ReconcilePlan::ToString and WarmPoolConfig::ToString say what a step does and how the pool is set") {
+TEST_CASE(
+    "ReconcilePlan::ToString and WarmPoolConfig::ToString say what a step does and how the pool is "
+    "set") {
   WarmPoolConfig config = With(M5Large(), 1, 5, 0, 0);
-  const ReconcilePlan plan = enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)}));
+  const ReconcilePlan plan =
+      enipool::PlanReconcile(config, Inputs(config, {Eni("eni-0", 0, 3, 3), Eni("eni-1", 1)}));
   CHECK(plan.ToString() == "increase 5 on eni-0; free eni-1; short 5, over 0, too low");
   CHECK(ReconcilePlan{}.ToString() == "short 0, over 0 (no IP targets)");
   config.count_cooling_as_available = false;
   CHECK(config.ToString() ==
-        "secondary-ip mode, WARM_ENI_TARGET 1, WARM_IP_TARGET 5, MINIMUM_IP_TARGET 0, WARM_PREFIX_TARGET 0, "
+        "secondary-ip mode, WARM_ENI_TARGET 1, WARM_IP_TARGET 5, MINIMUM_IP_TARGET 0, "
+        "WARM_PREFIX_TARGET 0, "
         "max ENIs 3, IPv4 per ENI 10, max pods 110, cooling-aware");
 }
 

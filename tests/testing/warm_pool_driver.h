@@ -6,13 +6,13 @@
 #ifndef ENIPOOL_TESTS_TESTING_WARM_POOL_DRIVER_H_
 #define ENIPOOL_TESTS_TESTING_WARM_POOL_DRIVER_H_
 
+#include <doctest/doctest.h>
+
 #include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -44,8 +44,10 @@ class PoolDriver {
     while (devices_.count(device) != 0) ++device;
     devices_.insert(device);
     const std::string id = absl::StrCat("eni-", next_eni_++);
-    REQUIRE(datastore_.AddEni({.id = id, .device_number = device, .primary = primary,
-                               .excluded = excluded}).ok());
+    REQUIRE(
+        datastore_
+            .AddEni({.id = id, .device_number = device, .primary = primary, .excluded = excluded})
+            .ok());
     device_of_.emplace_back(id, device);
     return id;
   }

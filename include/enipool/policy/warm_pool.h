@@ -95,9 +95,9 @@ namespace enipool {
 
 // Upstream constants (reference §4.9), in seconds.
 inline constexpr int kIpsPerPrefix = 16;
-inline constexpr std::int64_t kDecreaseThrottleSeconds = 30;        // since the last decrease, inclusive
+inline constexpr std::int64_t kDecreaseThrottleSeconds = 30;  // since the last decrease, inclusive
 inline constexpr std::int64_t kInsufficientAddressBackoffSeconds = 120;  // inclusive
-inline constexpr std::int64_t kMinEniAgeSeconds = 60;               // an ENI younger than this is kept
+inline constexpr std::int64_t kMinEniAgeSeconds = 60;  // an ENI younger than this is kept
 
 // EnvLookup
 //
@@ -119,7 +119,8 @@ struct WarmPoolConfig {
   int max_enis = 0;            // instance limit, or MAX_ENI when lower
   int ipv4_per_eni = 0;        // addresses per ENI, its own primary included
   int max_pods = 110;          // the node's max pods (growth stops when total addresses reach it)
-  bool custom_networking = false;  // AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: primary ENI gets no pod IPs
+  bool custom_networking =
+      false;  // AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: primary ENI gets no pod IPs
   absl::Duration ip_cooldown = absl::Seconds(30);  // IP_COOLDOWN_PERIOD (negative behaves as 0)
 
   // Added by the policy:
@@ -215,7 +216,8 @@ struct WarmPoolConfig {
   // everything Validate() finds in the resulting config. An empty value is
   // treated as unset (Kubernetes manifests often carry `value: ""`). OK when
   // there is nothing to report.
-  [[nodiscard]] static absl::Status ValidateEnvironment(EnvLookup lookup, const WarmPoolConfig& base);
+  [[nodiscard]] static absl::Status ValidateEnvironment(EnvLookup lookup,
+                                                        const WarmPoolConfig& base);
   [[nodiscard]] static absl::Status ValidateEnvironment(EnvLookup lookup);
 
   // WarmPoolConfig::Validate()
@@ -274,10 +276,11 @@ struct ReconcileInputs {
   // checks and must not build them every time). If its size differs from
   // `enis`, no CIDR is released.
   std::vector<std::vector<Ipv4Prefix>> free_cidrs;
-  absl::Time now;                                              // for ENI ages
+  absl::Time now;  // for ENI ages
   absl::Duration since_last_decrease = absl::InfiniteDuration();
-  absl::Duration since_insufficient_addresses = absl::InfiniteDuration();  // last InsufficientCidrBlocks / ...FreeAddressesInSubnet
-  int unmanaged_enis = 0;  // attached ENIs the node must not use
+  absl::Duration since_insufficient_addresses =
+      absl::InfiniteDuration();  // last InsufficientCidrBlocks / ...FreeAddressesInSubnet
+  int unmanaged_enis = 0;        // attached ENIs the node must not use
 
   // Added by the policy:
   // False while the node has the node.kubernetes.io/unschedulable:NoSchedule
@@ -365,7 +368,8 @@ namespace internal {
 constexpr std::int64_t DivCeil(std::int64_t x, std::int64_t y) noexcept { return (x + y - 1) / y; }
 
 constexpr std::int64_t ClampToInt(std::int64_t v) noexcept {
-  return std::clamp<std::int64_t>(v, std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
+  return std::clamp<std::int64_t>(v, std::numeric_limits<int>::min(),
+                                  std::numeric_limits<int>::max());
 }
 
 }  // namespace internal
@@ -400,7 +404,8 @@ constexpr std::int64_t TotalPrefixesAll(const PoolStats& stats) noexcept {
 // (the reference's two successive clamps), so MINIMUM_IP_TARGET is in effect
 // rounded up to a multiple of 16. {0, 0, false} when neither W nor M is set.
 // Reads W, M, mode, count_cooling_as_available; T, U, A, F, P. O(1).
-constexpr TargetState ComputeTargetState(const WarmPoolConfig& config, const PoolStats& stats) noexcept {
+constexpr TargetState ComputeTargetState(const WarmPoolConfig& config,
+                                         const PoolStats& stats) noexcept {
   if (!config.warm_ip_targets_defined()) return TargetState{};
   const std::int64_t w = config.warm_ip_target;
   const std::int64_t m = config.minimum_ip_target;
@@ -439,7 +444,8 @@ constexpr bool IsPoolTooLow(const WarmPoolConfig& config, const PoolStats& stats
   if (stats.total_ips >= config.max_pods) return false;
   if (config.warm_ip_targets_defined()) return ComputeTargetState(config, stats).short_count > 0;
   const std::int64_t available = Available(config, stats);
-  const std::int64_t target = config.prefix_mode() ? config.warm_prefix_target : config.warm_eni_target;
+  const std::int64_t target =
+      config.prefix_mode() ? config.warm_prefix_target : config.warm_eni_target;
   const std::int64_t per_unit = config.prefix_mode() ? kIpsPerPrefix : config.max_ips_per_eni();
   return available < target * per_unit || (target == 0 && available == 0);
 }
@@ -481,8 +487,8 @@ constexpr int PrefixesNeeded(const WarmPoolConfig& config, const PoolStats& stat
 // Reference §4.2 (hasRoomForEni): another ENI may be attached when
 // ENIs + excluded ENIs < max_enis − unmanaged − (1 if a trunk ENI is still
 // expected). Reads max_enis; stats.enis, stats.excluded_enis. O(1).
-constexpr bool HasRoomForEni(const WarmPoolConfig& config, const PoolStats& stats, int unmanaged_enis,
-                             bool trunk_eni_expected) noexcept {
+constexpr bool HasRoomForEni(const WarmPoolConfig& config, const PoolStats& stats,
+                             int unmanaged_enis, bool trunk_eni_expected) noexcept {
   return std::int64_t{stats.enis} + stats.excluded_enis <
          std::int64_t{config.max_enis} - unmanaged_enis - (trunk_eni_expected ? 1 : 0);
 }
@@ -502,7 +508,8 @@ constexpr bool HasRoomForEni(const WarmPoolConfig& config, const PoolStats& stat
 constexpr bool ShouldRemoveExtraEnis(const WarmPoolConfig& config, const PoolStats& stats,
                                      bool pod_free_eni_exists) noexcept {
   if (config.warm_ip_targets_defined()) return true;
-  const std::int64_t target = config.prefix_mode() ? config.warm_prefix_target : config.warm_eni_target;
+  const std::int64_t target =
+      config.prefix_mode() ? config.warm_prefix_target : config.warm_eni_target;
   if (Available(config, stats) >= (target + 1) * config.max_ips_per_eni()) return true;
   return config.prefix_mode() && pod_free_eni_exists;
 }
@@ -543,12 +550,13 @@ struct EniDelta {
 struct PlanAdjustments {
   std::ptrdiff_t filled = -1;  // the ENI receiving addresses: never freed in the same step
   EniDelta filled_delta;
-  EniDelta new_eni;                             // a new ENI being created (an "other" ENI for all)
+  EniDelta new_eni;  // a new ENI being created (an "other" ENI for all)
   const std::vector<EniDelta>* released = nullptr;  // parallel to the ENIs, or null
 
   [[nodiscard]] EniDelta Of(std::size_t i) const noexcept {
     EniDelta d;
-    if (released != nullptr) d = (*released)[i];  // never the filled ENI: no increase with a release
+    if (released != nullptr)
+      d = (*released)[i];  // never the filled ENI: no increase with a release
     if (static_cast<std::ptrdiff_t>(i) == filled) {
       d.total_ips += filled_delta.total_ips;
       d.free_ips += filled_delta.free_ips;
@@ -561,11 +569,13 @@ struct PlanAdjustments {
 // The free addresses check 5 counts: size − assigned, minus cooling in the
 // cooling-aware policy.
 inline std::int64_t FreeIpsOf(const WarmPoolConfig& config, const EniView& eni) noexcept {
-  return eni.total_ips - eni.assigned_ips - (config.count_cooling_as_available ? 0 : eni.cooling_ips);
+  return eni.total_ips - eni.assigned_ips -
+         (config.count_cooling_as_available ? 0 : eni.cooling_ips);
 }
 
-inline std::optional<EniId> FindDeletableEni(const WarmPoolConfig& config, absl::Span<const EniView> enis,
-                                             absl::Time now, const PlanAdjustments& adjust) {
+inline std::optional<EniId> FindDeletableEni(const WarmPoolConfig& config,
+                                             absl::Span<const EniView> enis, absl::Time now,
+                                             const PlanAdjustments& adjust) {
   const bool pd = config.prefix_mode();
   // W and M are rounded up to whole prefixes in prefix mode.
   const std::int64_t unit = pd ? kIpsPerPrefix : 1;
@@ -599,7 +609,8 @@ inline std::optional<EniId> FindDeletableEni(const WarmPoolConfig& config, absl:
     if (w != 0 && free_ips - own_free < w) continue;
     if (m != 0 && total_ips - own_total < m) continue;
     if (wpt != 0 && free_cidrs - (eni.free_cidrs_all + d.free_cidrs_all) < wpt) continue;
-    if (best == nullptr || std::tie(eni.device_number, eni.id) > std::tie(best->device_number, best->id)) {
+    if (best == nullptr ||
+        std::tie(eni.device_number, eni.id) > std::tie(best->device_number, best->id)) {
       best = &eni;
     }
   }
@@ -650,7 +661,8 @@ inline std::optional<EniId> FindDeletableEni(const WarmPoolConfig& config,
 // what IsPoolTooLow and IsPoolTooHigh read, and provisioning_disabled. O(1).
 constexpr bool NeedsFreeCidrs(const WarmPoolConfig& config, const PoolStats& stats,
                               absl::Duration since_last_decrease) noexcept {
-  return !config.provisioning_disabled && !IsPoolTooLow(config, stats) && IsPoolTooHigh(config, stats) &&
+  return !config.provisioning_disabled && !IsPoolTooLow(config, stats) &&
+         IsPoolTooHigh(config, stats) &&
          since_last_decrease > absl::Seconds(kDecreaseThrottleSeconds);
 }
 
@@ -742,19 +754,21 @@ inline ReconcilePlan PlanReconcile(const WarmPoolConfig& config, const Reconcile
   if (plan.too_low) {
     if (!may_manage) {
       plan.unschedulable = true;
-    } else if (inputs.since_insufficient_addresses <= absl::Seconds(kInsufficientAddressBackoffSeconds)) {
+    } else if (inputs.since_insufficient_addresses <=
+               absl::Seconds(kInsufficientAddressBackoffSeconds)) {
       plan.in_backoff = true;
     } else {
       const bool defined = plan.target.defined;
       // Secondary IPs with targets and nothing short: the reference skips the
       // fill and then creates no ENI (its count would be 0).
-      const std::int64_t amount = pd ? PrefixesNeeded(config, stats)
-                                     : (defined ? plan.target.short_count : slots);
+      const std::int64_t amount =
+          pd ? PrefixesNeeded(config, stats) : (defined ? plan.target.short_count : slots);
       std::ptrdiff_t chosen = -1;
       if (amount > 0) {
         for (std::size_t i = 0; i < enis.size(); ++i) {
           const EniView& eni = enis[i];
-          if (eni.trunk || eni.excluded || (config.custom_networking && eni.primary) || eni.cidrs >= slots) {
+          if (eni.trunk || eni.excluded || (config.custom_networking && eni.primary) ||
+              eni.cidrs >= slots) {
             continue;
           }
           if (chosen < 0 || std::tie(eni.device_number, eni.id) <
@@ -786,9 +800,10 @@ inline ReconcilePlan PlanReconcile(const WarmPoolConfig& config, const Reconcile
       if (inputs.since_last_decrease <= absl::Seconds(kDecreaseThrottleSeconds)) {
         plan.decrease_throttled = true;
       } else {
-        std::int64_t budget = plan.target.defined
-                                  ? plan.target.over_count
-                                  : std::max<std::int64_t>(FreePrefixesAll(stats) - config.warm_prefix_target, 0);
+        std::int64_t budget =
+            plan.target.defined
+                ? plan.target.over_count
+                : std::max<std::int64_t>(FreePrefixesAll(stats) - config.warm_prefix_target, 0);
         if (budget > 0 && inputs.free_cidrs.size() == enis.size()) {
           std::vector<std::size_t> order;
           order.reserve(enis.size());
@@ -802,7 +817,8 @@ inline ReconcilePlan PlanReconcile(const WarmPoolConfig& config, const Reconcile
           std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
             const bool free_a = pod_free(a), free_b = pod_free(b);
             if (free_a != free_b) return free_a;
-            return std::tie(enis[a].device_number, enis[a].id) > std::tie(enis[b].device_number, enis[b].id);
+            return std::tie(enis[a].device_number, enis[a].id) >
+                   std::tie(enis[b].device_number, enis[b].id);
           });
           released.assign(enis.size(), internal::EniDelta{});
           const int mode_length = pd ? 28 : 32;
@@ -810,12 +826,14 @@ inline ReconcilePlan PlanReconcile(const WarmPoolConfig& config, const Reconcile
             const auto& cidrs = inputs.free_cidrs[i];
             const std::size_t take = static_cast<std::size_t>(
                 std::min<std::int64_t>(budget, static_cast<std::int64_t>(cidrs.size())));
-            CidrRelease release{enis[i].id, std::vector<Ipv4Prefix>(cidrs.begin(), cidrs.begin() +
-                                                                    static_cast<std::ptrdiff_t>(take))};
+            CidrRelease release{
+                enis[i].id, std::vector<Ipv4Prefix>(
+                                cidrs.begin(), cidrs.begin() + static_cast<std::ptrdiff_t>(take))};
             internal::EniDelta& d = released[i];
             if (static_cast<int>(take) == enis[i].cidrs) {
               // All its CIDRs go (so it had no pod): nothing of it is left.
-              d = {-enis[i].total_ips, -internal::FreeIpsOf(config, enis[i]), -enis[i].free_cidrs_all, true};
+              d = {-enis[i].total_ips, -internal::FreeIpsOf(config, enis[i]),
+                   -enis[i].free_cidrs_all, true};
             } else {
               // The free_cidrs lists carry no per-CIDR cooling count, so a
               // released CIDR's cooling addresses are assumed to stay: the
@@ -868,7 +886,8 @@ inline std::optional<std::int64_t> ParseGoInt(absl::string_view text) noexcept {
   if (text.empty()) return std::nullopt;
   std::uint64_t magnitude = 0;
   const std::uint64_t limit =
-      negative ? std::uint64_t{1} << 63 : static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+      negative ? std::uint64_t{1} << 63
+               : static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   for (char c : text) {
     if (c < '0' || c > '9') return std::nullopt;
     const auto digit = static_cast<std::uint64_t>(c - '0');
@@ -884,10 +903,12 @@ inline std::optional<std::int64_t> ParseGoInt(absl::string_view text) noexcept {
 
 // Go's strconv.ParseBool.
 inline std::optional<bool> ParseGoBool(absl::string_view text) noexcept {
-  if (text == "1" || text == "t" || text == "T" || text == "TRUE" || text == "true" || text == "True") {
+  if (text == "1" || text == "t" || text == "T" || text == "TRUE" || text == "true" ||
+      text == "True") {
     return true;
   }
-  if (text == "0" || text == "f" || text == "F" || text == "FALSE" || text == "false" || text == "False") {
+  if (text == "0" || text == "f" || text == "F" || text == "FALSE" || text == "false" ||
+      text == "False") {
     return false;
   }
   return std::nullopt;
@@ -915,12 +936,9 @@ struct BoolVariable {
 };
 
 inline constexpr BoolVariable kBoolVariables[] = {
-    {"ENABLE_PREFIX_DELEGATION", false},
-    {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", false},
-    {"AWS_MANAGE_ENIS_NON_SCHEDULABLE", false},
-    {"DISABLE_NETWORK_RESOURCE_PROVISIONING", false},
-    {"ENABLE_IMDS_ONLY_MODE", false},
-    {"ENABLE_SUBNET_DISCOVERY", true},
+    {"ENABLE_PREFIX_DELEGATION", false},        {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", false},
+    {"AWS_MANAGE_ENIS_NON_SCHEDULABLE", false}, {"DISABLE_NETWORK_RESOURCE_PROVISIONING", false},
+    {"ENABLE_IMDS_ONLY_MODE", false},           {"ENABLE_SUBNET_DISCOVERY", true},
 };
 
 // The reference's reading of an integer variable: the value if set, an
@@ -947,7 +965,8 @@ inline absl::Status InvalidConfig(const std::vector<std::string>& problems) {
 
 }  // namespace internal
 
-inline WarmPoolConfig WarmPoolConfig::FromEnvironment(EnvLookup lookup, const WarmPoolConfig& base) {
+inline WarmPoolConfig WarmPoolConfig::FromEnvironment(EnvLookup lookup,
+                                                      const WarmPoolConfig& base) {
   using internal::ClampToInt;
   using internal::kBoolVariables;
   using internal::kIntVariables;
@@ -958,10 +977,13 @@ inline WarmPoolConfig WarmPoolConfig::FromEnvironment(EnvLookup lookup, const Wa
   config.prefix_delegation_supported = base.prefix_delegation_supported;
   config.count_cooling_as_available = base.count_cooling_as_available;
 
-  config.warm_eni_target = static_cast<int>(ClampToInt(internal::ReadInt(lookup, kIntVariables[0])));
+  config.warm_eni_target =
+      static_cast<int>(ClampToInt(internal::ReadInt(lookup, kIntVariables[0])));
   config.warm_ip_target = static_cast<int>(ClampToInt(internal::ReadInt(lookup, kIntVariables[1])));
-  config.minimum_ip_target = static_cast<int>(ClampToInt(internal::ReadInt(lookup, kIntVariables[2])));
-  config.warm_prefix_target = static_cast<int>(ClampToInt(internal::ReadInt(lookup, kIntVariables[3])));
+  config.minimum_ip_target =
+      static_cast<int>(ClampToInt(internal::ReadInt(lookup, kIntVariables[2])));
+  config.warm_prefix_target =
+      static_cast<int>(ClampToInt(internal::ReadInt(lookup, kIntVariables[3])));
   if (const std::int64_t max_eni = internal::ReadInt(lookup, kIntVariables[4]); max_eni >= 1) {
     config.max_enis = static_cast<int>(
         ClampToInt(base.max_enis > 0 ? std::min<std::int64_t>(max_eni, base.max_enis) : max_eni));
@@ -974,8 +996,8 @@ inline WarmPoolConfig WarmPoolConfig::FromEnvironment(EnvLookup lookup, const Wa
                                                                       : AddressMode::kSecondaryIp;
   config.custom_networking = internal::ReadBool(lookup, kBoolVariables[1]);
   config.manage_enis_non_schedulable = internal::ReadBool(lookup, kBoolVariables[2]);
-  config.provisioning_disabled =
-      internal::ReadBool(lookup, kBoolVariables[3]) || internal::ReadBool(lookup, kBoolVariables[4]);
+  config.provisioning_disabled = internal::ReadBool(lookup, kBoolVariables[3]) ||
+                                 internal::ReadBool(lookup, kBoolVariables[4]);
   config.subnet_discovery = internal::ReadBool(lookup, kBoolVariables[5]);
   return config;
 }
@@ -988,23 +1010,25 @@ inline absl::Status WarmPoolConfig::ValidateEnvironment(EnvLookup lookup) {
   return ValidateEnvironment(lookup, WarmPoolConfig{});
 }
 
-inline absl::Status WarmPoolConfig::ValidateEnvironment(EnvLookup lookup, const WarmPoolConfig& base) {
+inline absl::Status WarmPoolConfig::ValidateEnvironment(EnvLookup lookup,
+                                                        const WarmPoolConfig& base) {
   std::vector<std::string> problems;
   for (const internal::IntVariable& v : internal::kIntVariables) {
     const std::optional<std::string> text = lookup(v.name);
     if (!text.has_value() || text->empty()) continue;
     const std::optional<std::int64_t> value = internal::ParseGoInt(*text);
     if (!value.has_value()) {
-      problems.push_back(absl::StrCat(v.name, "=\"", *text, "\" is not an integer (the reference ",
-                                      v.what, ")"));
+      problems.push_back(
+          absl::StrCat(v.name, "=\"", *text, "\" is not an integer (the reference ", v.what, ")"));
     } else if (*value < v.minimum && v.minimum == 1) {
-      problems.push_back(absl::StrCat(v.name, "=", *value, " is below 1 (the reference ", v.what, ")"));
+      problems.push_back(
+          absl::StrCat(v.name, "=", *value, " is below 1 (the reference ", v.what, ")"));
     } else if (*value < 0) {
-      problems.push_back(absl::StrCat(
-          v.name, "=", *value, " is negative (the reference ",
-          v.name == "IP_COOLDOWN_PERIOD" ? "treats it as 0: released addresses are reused at once"
-                                         : v.what,
-          ")"));
+      problems.push_back(absl::StrCat(v.name, "=", *value, " is negative (the reference ",
+                                      v.name == "IP_COOLDOWN_PERIOD"
+                                          ? "treats it as 0: released addresses are reused at once"
+                                          : v.what,
+                                      ")"));
     } else if (*value > std::numeric_limits<int>::max()) {
       problems.push_back(absl::StrCat(v.name, "=", *value, " is too large (at most ",
                                       std::numeric_limits<int>::max(), ")"));
@@ -1014,15 +1038,16 @@ inline absl::Status WarmPoolConfig::ValidateEnvironment(EnvLookup lookup, const 
     const std::optional<std::string> text = lookup(v.name);
     if (!text.has_value() || text->empty()) continue;
     if (!internal::ParseGoBool(*text).has_value()) {
-      problems.push_back(absl::StrCat(v.name, "=\"", *text,
-                                      "\" is not a boolean (want true or false; the reference uses ",
-                                      v.fallback ? "true" : "false", ")"));
+      problems.push_back(absl::StrCat(
+          v.name, "=\"", *text, "\" is not a boolean (want true or false; the reference uses ",
+          v.fallback ? "true" : "false", ")"));
     }
   }
   WarmPoolConfig config = FromEnvironment(lookup, base);
   // A negative IP_COOLDOWN_PERIOD was named above already.
   config.ip_cooldown = std::max(config.ip_cooldown, absl::ZeroDuration());
-  if (internal::ReadBool(lookup, internal::kBoolVariables[0]) && !base.prefix_delegation_supported) {
+  if (internal::ReadBool(lookup, internal::kBoolVariables[0]) &&
+      !base.prefix_delegation_supported) {
     problems.push_back(
         "ENABLE_PREFIX_DELEGATION=true on an instance type without prefix delegation (not Nitro): "
         "the reference silently falls back to secondary IPs");
@@ -1040,12 +1065,13 @@ inline absl::Status WarmPoolConfig::ValidateEnvironment(EnvLookup lookup, const 
 inline absl::Status WarmPoolConfig::Validate() const {
   std::vector<std::string> problems;
   if (max_enis < 1) {
-    problems.push_back(absl::StrCat("max_enis is ", max_enis,
-                                    ": set the instance type's ENI limit (or MAX_ENI)"));
+    problems.push_back(
+        absl::StrCat("max_enis is ", max_enis, ": set the instance type's ENI limit (or MAX_ENI)"));
   }
   if (ipv4_per_eni < 2) {
-    problems.push_back(absl::StrCat("ipv4_per_eni is ", ipv4_per_eni,
-                                    ": set the instance type's IPv4 addresses per ENI (at least 2)"));
+    problems.push_back(
+        absl::StrCat("ipv4_per_eni is ", ipv4_per_eni,
+                     ": set the instance type's IPv4 addresses per ENI (at least 2)"));
   }
   if (max_pods < 1) {
     problems.push_back(absl::StrCat("max_pods is ", max_pods, ": the pool would never grow"));
@@ -1058,15 +1084,16 @@ inline absl::Status WarmPoolConfig::Validate() const {
     if (value < 0) problems.push_back(absl::StrCat(name, " is ", value, ": must not be negative"));
   }
   if (ip_cooldown < absl::ZeroDuration()) {
-    problems.push_back(absl::StrCat("IP_COOLDOWN_PERIOD is ", absl::FormatDuration(ip_cooldown),
-                                    ": negative behaves as 0 (released addresses are reused at once)"));
+    problems.push_back(
+        absl::StrCat("IP_COOLDOWN_PERIOD is ", absl::FormatDuration(ip_cooldown),
+                     ": negative behaves as 0 (released addresses are reused at once)"));
   }
   if (minimum_ip_target > 0 && warm_ip_target == 0) {
-    problems.push_back(absl::StrCat(
-        "MINIMUM_IP_TARGET=", minimum_ip_target,
-        " without WARM_IP_TARGET: once ", minimum_ip_target,
-        " addresses are attached the pool never grows again and further pods fail "
-        "(set WARM_IP_TARGET as well)"));
+    problems.push_back(
+        absl::StrCat("MINIMUM_IP_TARGET=", minimum_ip_target, " without WARM_IP_TARGET: once ",
+                     minimum_ip_target,
+                     " addresses are attached the pool never grows again and further pods fail "
+                     "(set WARM_IP_TARGET as well)"));
   }
   if (prefix_mode() && warm_prefix_target == 0 && !warm_ip_targets_defined()) {
     problems.push_back(
