@@ -355,7 +355,7 @@ class NodeController {
       idle_until_ = absl::InfiniteFuture();
       return;
     }
-    RunPoolCheck(now, stats, generation, out);
+    PoolCheck(now, stats, generation, out);
   }
   [[nodiscard]] std::vector<Ec2Request> Tick(absl::Time now) {
     std::vector<Ec2Request> out;
@@ -575,8 +575,8 @@ class NodeController {
 
   // --- the pool check --------------------------------------------------------
 
-  void RunPoolCheck(absl::Time now, const PoolStats& stats, std::uint64_t generation,
-                    std::vector<Ec2Request>& out) {
+  void PoolCheck(absl::Time now, const PoolStats& stats, std::uint64_t generation,
+                 std::vector<Ec2Request>& out) {
     counters_.pool_checks += 1;
     inputs_.stats = stats;
     inputs_.enis = datastore_.EniViews();
