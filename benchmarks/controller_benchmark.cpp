@@ -1,0 +1,136 @@
+// Benchmarks for NodeController::Tick, the call a cluster simulation makes
+// ~10^8 times (5,000 nodes × every 5 s × 24 h). Baseline: one
+// NodeDatastore::Stats() call, which every Tick makes; read Tick as a ratio
+// to it.
+//
+//   BM_DatastoreStats            the baseline
+//   BM_TickIdle                  a converged node, nothing changes: the fast path
+//   BM_PodChurnOnly              a pod leaves and another comes (no Tick): the
+//                                baseline for the two below
+//   BM_TickAfterPodChurn         a pod leaves and another comes between ticks:
+//                                the generation changes, the O(1) predicates run
+//   BM_TickAfterPodChurnWarmIp   the same with WARM_IP_TARGET / MINIMUM_IP_TARGET,
+//                                whose free-ENI trigger is always on: each
+//                                change costs a full PlanReconcile
+// Arg 0: 0 = secondary IPs, 1 = prefixes.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "enipool/clock.h"
+#include "enipool/controller.h"
+#include "enipool/driver.h"
+#include "enipool/sim/simulated_ec2.h"
+
+namespace {
+
+using enipool::AddressMode;
+using enipool::ManualClock;
+using enipool::NodeController;
+
+// A node of m5.large-like limits on a zero-latency, unthrottled EC2, with
+// `pods` pods and its pool converged.
+struct Node {
+  explicit Node(AddressMode mode, int pods, bool warm_ip_targets)
+      : clock(absl::FromUnixSeconds(1'700'000'000)),
+        ec2(clock, {.seed = 1, .latency = enipool::sim::LatencyModel::Zero(),
+                    .throttle = enipool::sim::ThrottleConfig::Disabled()}) {
+    (void)ec2.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse("10.0.0.0/20"));
+    (void)ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-a", .max_enis = 3,
+                           .ipv4_per_eni = 10});
+    enipool::ControllerConfig config;
+    config.pool.mode = mode;
+    config.pool.max_enis = 3;
+    config.pool.ipv4_per_eni = 10;
+    config.pool.max_pods = mode == AddressMode::kPrefix ? 110 : 29;
+    config.pool.warm_prefix_target = 1;
+    if (warm_ip_targets) {
+      config.pool.warm_ip_target = 10;  // more than the addresses a 30 s cooldown holds here
+      config.pool.minimum_ip_target = 10;
+    }
+    config.instance_id = "i-1";
+    config.subnet_id = "subnet-a";
+    controller.emplace(*NodeController<ManualClock>::Create(clock, config));
+    auto sleep_until = [this](absl::Time t) { clock.SetTime(t); };
+    (void)enipool::StartNode(*controller, ec2, clock, sleep_until);
+    for (int i = 0; i < pods; ++i) {
+      while (!controller->AddPod(Pod(i)).ok()) {
+        (void)enipool::RunPoolCheck(*controller, ec2, clock, sleep_until);
+        clock.AdvanceTime(absl::Seconds(5));
+      }
+    }
+    for (int i = 0; i < 40; ++i) {
+      (void)enipool::RunPoolCheck(*controller, ec2, clock, sleep_until);
+      clock.AdvanceTime(absl::Seconds(5));
+    }
+  }
+  static enipool::PodKey Pod(int i) { return {"aws-cni", absl::StrCat("pod-", i), "eth0"}; }
+
+  ManualClock clock;
+  enipool::sim::SimulatedEc2<ManualClock> ec2;
+  std::optional<NodeController<ManualClock>> controller;
+};
+
+AddressMode ModeOf(const benchmark::State& state) {
+  return state.range(0) == 0 ? AddressMode::kSecondaryIp : AddressMode::kPrefix;
+}
+
+void BM_DatastoreStats(benchmark::State& state) {
+  Node node(ModeOf(state), 10, false);
+  for (auto _ : state) {
+    node.clock.AdvanceTime(absl::Seconds(5));
+    benchmark::DoNotOptimize(node.controller->datastore().Stats());
+  }
+}
+BENCHMARK(BM_DatastoreStats)->Arg(0)->Arg(1);
+
+void BM_TickIdle(benchmark::State& state) {
+  Node node(ModeOf(state), 10, false);
+  std::vector<enipool::Ec2Request> out;
+  for (auto _ : state) {
+    node.clock.AdvanceTime(absl::Seconds(5));
+    node.controller->Tick(node.clock.Now(), out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  if (!out.empty()) state.SkipWithError("an idle node asked for EC2 calls");
+}
+BENCHMARK(BM_TickIdle)->Arg(0)->Arg(1);
+
+// One pod out, one pod in, then (if `tick`) a Tick: the pool changes every
+// tick but stays inside its band, so no EC2 call is due. Without `tick` it
+// is the churn's own cost, the baseline for the two below.
+void TickAfterChurn(benchmark::State& state, bool warm_ip_targets, bool tick = true) {
+  Node node(ModeOf(state), 10, warm_ip_targets);
+  std::vector<enipool::Ec2Request> out;
+  int next = 10;
+  int oldest = 0;
+  for (auto _ : state) {
+    node.clock.AdvanceTime(absl::Seconds(5));
+    (void)node.controller->DeletePod(Node::Pod(oldest++));
+    (void)node.controller->AddPod(Node::Pod(next++));
+    if (tick) node.controller->Tick(node.clock.Now(), out);
+    benchmark::DoNotOptimize(out.data());
+    if (!out.empty()) {
+      state.SkipWithError("churn inside the band asked for EC2 calls");
+      break;
+    }
+  }
+  state.counters["pool_checks_per_tick"] = benchmark::Counter(
+      static_cast<double>(node.controller->counters().pool_checks), benchmark::Counter::kAvgIterations);
+}
+
+void BM_PodChurnOnly(benchmark::State& state) { TickAfterChurn(state, false, /*tick=*/false); }
+BENCHMARK(BM_PodChurnOnly)->Arg(0)->Arg(1);
+
+void BM_TickAfterPodChurn(benchmark::State& state) { TickAfterChurn(state, false); }
+BENCHMARK(BM_TickAfterPodChurn)->Arg(0)->Arg(1);
+
+void BM_TickAfterPodChurnWarmIp(benchmark::State& state) { TickAfterChurn(state, true); }
+BENCHMARK(BM_TickAfterPodChurnWarmIp)->Arg(0)->Arg(1);
+
+}  // namespace
