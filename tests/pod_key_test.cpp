@@ -98,4 +98,15 @@ TEST_CASE("StoredPodKey keeps the three parts apart and finds them through a Pod
   CHECK_FALSE(eq(stored, enipool::internal::PodKeyRef::Of(shifted)));
 }
 
+TEST_CASE("StoredPodKey round-trips keys past the inline buffer and keys with empty parts") {
+  for (const PodKey& key : {PodKey{"n", std::string(200, 'c'), "i"}, PodKey{"", "c", ""},
+                            PodKey{}, PodKey{std::string(15, 'n'), std::string(64, 'c'), std::string(15, 'i')}}) {
+    CAPTURE(key.ToString());
+    const enipool::internal::StoredPodKey stored(enipool::internal::PodKeyRef::Of(key));
+    CHECK(stored.ref().ToPodKey() == key);
+    const enipool::internal::StoredPodKey copy = stored;
+    CHECK(copy.ref().ToPodKey() == key);
+  }
+}
+
 }  // namespace

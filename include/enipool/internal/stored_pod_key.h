@@ -11,6 +11,7 @@
 #ifndef ENIPOOL_INTERNAL_STORED_POD_KEY_H_
 #define ENIPOOL_INTERNAL_STORED_POD_KEY_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <tuple>
@@ -45,10 +46,13 @@ class StoredPodKey {
   static constexpr std::size_t kInlineBytes = 96;
 
   explicit StoredPodKey(const PodKeyRef& key) {
-    bytes_.reserve(key.network_name.size() + key.container_id.size() + key.if_name.size());
-    bytes_.insert(bytes_.end(), key.network_name.begin(), key.network_name.end());
-    bytes_.insert(bytes_.end(), key.container_id.begin(), key.container_id.end());
-    bytes_.insert(bytes_.end(), key.if_name.begin(), key.if_name.end());
+    // One resize and three plain copies: InlinedVector::insert is generic
+    // and cost ~600 instructions per key on the ADD path (callgrind).
+    bytes_.resize(key.network_name.size() + key.container_id.size() + key.if_name.size());
+    char* out = bytes_.data();
+    out = std::copy(key.network_name.begin(), key.network_name.end(), out);
+    out = std::copy(key.container_id.begin(), key.container_id.end(), out);
+    std::copy(key.if_name.begin(), key.if_name.end(), out);
     network_size_ = static_cast<std::uint32_t>(key.network_name.size());
     container_size_ = static_cast<std::uint32_t>(key.container_id.size());
   }
