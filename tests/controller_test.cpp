@@ -266,5 +266,35 @@ TEST_CASE("NodeController ticks without a pool check while nothing changes") {
   CHECK(node.controller().counters().pool_checks == checks + 1);
 }
 
+TEST_CASE("NodeController numbers its requests from first_request_id, never reusing one") {
+  SimNodeSpec spec = P3dn();
+  SimNode node(spec);
+  ControllerConfig config = testing::MakeControllerConfig(spec);
+  config.first_request_id = std::uint64_t{7} << 40;  // e.g. the node's index in a cluster
+  auto controller = NodeController<ManualClock>::Create(node.clock(), config);
+  REQUIRE(controller.ok());
+  std::vector<Ec2Request> requests = controller->Start(node.clock().Now());
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].id == config.first_request_id);
+  REQUIRE(controller->OnResult(requests[0], node.ec2().Call(requests[0].call), node.clock().Now()).ok());
+  requests = controller->Tick(node.clock().Now());
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].id == config.first_request_id + 1);
+}
+
+TEST_CASE("An unschedulable node neither grows its pool nor frees ENIs until it is schedulable again") {
+  SimNode node(P3dn());
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.datastore().Stats().total_ips == 49);
+  node.controller().SetNodeSchedulable(false);
+  REQUIRE(node.AddPods(0, 3) == 3);  // too low now
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().enis == 1);
+  CHECK(node.controller().counters().enis_attached == 0);
+  node.controller().SetNodeSchedulable(true);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().enis == 2);
+}
+
 }  // namespace
 }  // namespace enipool

@@ -49,6 +49,21 @@
 //                 controller's own records, so no describe precedes the detach.
 //   * an InsufficientCidrBlocks / InsufficientFreeAddressesInSubnet answer
 //     (after the retry, or to a create) starts the 120 s no-increase back-off.
+//   * resync:     DescribeNetworkInterfaces(eni): EC2's list replaces the
+//                 datastore's for that ENI (missing CIDRs added, others
+//                 force-removed); NotFound, or an ENI no longer attached to
+//                 the node, drops the ENI (forced), as the reference's
+//                 reconcile does for an ENI that left IMDS (§8.4).
+//   * reconcile (off by default, ControllerConfig::reconcile_interval):
+//                 DescribeNetworkInterfaces(instance) when that long has
+//                 passed since the last pool action; every ENI is resynced,
+//                 new ones adopted, vanished ones dropped.
+//
+// Not modelled: subnet discovery (an ENI whose subnet is exhausted is not
+// skipped for another subnet's ENI; there is one subnet for new ENIs),
+// custom networking's ENIConfig subnets, IPv6, multiple network cards, the
+// 60 s reconcile cool-down cache (the describe-based reconcile reads EC2, not
+// a lagging IMDS), ENI tagging and the hourly leaked-ENI sweep.
 //
 // One action at a time: the reference's loop is synchronous (a pool check
 // waits for its EC2 calls), so while any request is in flight or scheduled
@@ -299,7 +314,8 @@ class NodeController {
   // instance). When the answer is applied, every attached ENI and its
   // secondary IPs and prefixes are added to the datastore, and ENIs the
   // datastore knows but EC2 does not attach to the node are removed (forced).
-  // Until then Tick does nothing. Call once, first.
+  // Until then no pool check runs. A Tick before Start sends this describe
+  // itself, and a failed describe is sent again start_retry later.
   void Start(absl::Time now, std::vector<Ec2Request>& out) {
     (void)now;
     if (started_ || HasOp(Step::kStart)) return;
@@ -886,6 +902,7 @@ class NodeController {
       }
       SyncEniCidrs(ni);
     }
+    last_pool_action_ = now;  // the reconcile gate counts from startup too
     if (op.step == Step::kStart) {
       started_ = true;
     } else {
