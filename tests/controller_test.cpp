@@ -4,8 +4,10 @@
 
 #include "enipool/controller.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -294,6 +296,39 @@ TEST_CASE("An unschedulable node neither grows its pool nor frees ENIs until it 
   node.controller().SetNodeSchedulable(true);
   REQUIRE(node.Converge() == absl::OkStatus());
   CHECK(node.datastore().Stats().enis == 2);
+}
+
+TEST_CASE("ReleaseOtherModeCidrs returns the other mode's free CIDRs to EC2, keeping those with pods") {
+  SimNode node(M5Large(AddressMode::kPrefix));
+  auto& ec2 = node.ec2();
+  // The node ran on secondary IPs before: its primary holds three /32s.
+  auto old_ips = ec2.AssignPrivateIpAddresses({.eni_id = node.primary().id, .count = 3});
+  REQUIRE(old_ips.ok());
+  auto& controller = node.controller();
+  std::vector<Ec2Request> out;
+  CHECK(controller.ReleaseOtherModeCidrs(node.clock().Now(), out).status() ==
+        absl::FailedPreconditionError("ReleaseOtherModeCidrs: the controller is not started; call "
+                                      "it after the startup describe, before the first pool check"));
+  CHECK(out.empty());
+  std::vector<Ec2Request> start = controller.Start(node.clock().Now());
+  REQUIRE(controller.OnResult(start[0], ec2.Call(start[0].call), node.clock().Now()).ok());
+  REQUIRE(node.datastore().EniViews()[0].secondary_ips == 3);
+  // A pod restored from a checkpoint still holds the first old address.
+  REQUIRE(node.datastore().AssignAt({"aws-cni", "restored", "eth0"}, (*old_ips)[0], node.clock().Now()).ok());
+
+  auto released = controller.ReleaseOtherModeCidrs(node.clock().Now(), out);
+  REQUIRE(released.ok());
+  CHECK(*released == 2);
+  REQUIRE(out.size() == 1);
+  const auto* unassign = std::get_if<UnassignPrivateIpAddressesRequest>(&out[0].call);
+  REQUIRE(unassign != nullptr);
+  CHECK(unassign->addresses.size() == 2);
+  CHECK(std::find(unassign->addresses.begin(), unassign->addresses.end(), (*old_ips)[0]) ==
+        unassign->addresses.end());
+  REQUIRE(controller.OnResult(out[0], ec2.Call(out[0].call), node.clock().Now()).ok());
+  CHECK(node.datastore().EniViews()[0].secondary_ips == 1);
+  CHECK(ec2.FindEni(node.primary().id)->secondary_ips == std::vector<Ipv4Address>{(*old_ips)[0]});
+  CHECK(testing::CheckNodeAgainstEc2(controller, ec2) == absl::OkStatus());
 }
 
 }  // namespace

@@ -28,7 +28,9 @@
 // Sequences (each step is one request; the next is issued when the previous
 // answer is applied, so `OnResult` may append follow-up requests):
 //   * start:      DescribeNetworkInterfaces(instance) → ENIs and CIDRs rebuilt
-//                 (reference §8.3); a failure is retried 10 s later.
+//                 (reference §8.3); a failure is retried 10 s later. The
+//                 reference's release of the other mode's unused CIDRs is
+//                 ReleaseOtherModeCidrs(), for after a checkpoint restore.
 //   * grow ENI:   AssignPrivateIpAddresses / AssignIpv4Prefixes(count) → the
 //                 returned addresses go straight into the datastore (§4.6).
 //                 On an error other than PrivateIpAddressLimitExceeded the
@@ -459,6 +461,40 @@ class NodeController {
     return out;
   }
 
+  // NodeController::ReleaseOtherModeCidrs()
+  //
+  // The reference's last startup step before pre-scaling (§8.3): the CIDRs
+  // of the other mode that hold no pod (/32s in prefix mode, /28s in
+  // secondary-IP mode, left from before ENABLE_PREFIX_DELEGATION changed)
+  // leave the datastore and are unassigned in EC2. Call it after restoring
+  // pods from a checkpoint, as the reference does, so restored pods keep
+  // their addresses. Returns how many CIDRs were released.
+  // FAILED_PRECONDITION (nothing changes) before the startup describe has
+  // been applied or while a request is outstanding.
+  [[nodiscard]] absl::StatusOr<std::int64_t> ReleaseOtherModeCidrs(absl::Time now,
+                                                                   std::vector<Ec2Request>& out) {
+    if (!started_ || busy()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ReleaseOtherModeCidrs: the controller is ", !started_ ? "not started" : "busy",
+          "; call it after the startup describe, before the first pool check"));
+    }
+    std::int64_t released = 0;
+    for (const EniView& view : datastore_.EniViews()) {
+      auto cidrs = datastore_.Cidrs(view.id.view());
+      if (!cidrs.ok()) continue;
+      CidrRelease release{view.id, {}};
+      for (const CidrView& c : *cidrs) {
+        if (!c.in_mode && c.assigned == 0) release.cidrs.push_back(c.cidr);
+      }
+      if (!release.cidrs.empty()) released += UnassignCidrs(release, out);
+    }
+    if (released > 0) {
+      last_pool_action_ = now;
+      idle_generation_ = kNoGeneration;
+    }
+    return released;
+  }
+
   // NodeController::SetNodeSchedulable()
   //
   // Whether the node may schedule pods (false while it carries the
@@ -669,41 +705,46 @@ class NodeController {
   bool ReleaseCidrs(const std::vector<CidrRelease>& releases, absl::Time now,
                     std::vector<Ec2Request>& out) {
     bool released = false;
-    for (const CidrRelease& release : releases) {
-      std::vector<Ipv4Address> ips;
-      std::vector<Ipv4Prefix> prefixes;
-      for (const Ipv4Prefix& cidr : release.cidrs) {
-        if (!datastore_.RemoveCidr(release.eni.view(), cidr, /*force=*/false).ok()) continue;
-        if (cidr.length() == 28) {
-          prefixes.push_back(cidr);
-        } else {
-          ips.push_back(cidr.network());
-        }
-      }
-      const auto removed = static_cast<std::int64_t>(ips.size() + prefixes.size());
-      if (removed == 0) continue;
-      released = true;
-      counters_.cidrs_released += removed;
-      if (!prefixes.empty()) {
-        Issue(Op{.step = Step::kUnassign,
-                 .call = UnassignIpv4PrefixesRequest{.eni_id = release.eni.ToString(),
-                                                     .prefixes = std::move(prefixes)},
-                 .eni = release.eni.ToString()},
-              out);
-      }
-      if (!ips.empty()) {
-        Issue(Op{.step = Step::kUnassign,
-                 .call = UnassignPrivateIpAddressesRequest{.eni_id = release.eni.ToString(),
-                                                           .addresses = std::move(ips)},
-                 .eni = release.eni.ToString()},
-              out);
-      }
-    }
+    for (const CidrRelease& release : releases) released = UnassignCidrs(release, out) > 0 || released;
     if (released) {
       counters_.decreases += 1;
       last_decrease_ = now;
     }
     return released;
+  }
+
+  // Removes one ENI's CIDRs from the datastore (non-forced: one assigned
+  // meanwhile is skipped) and asks EC2 to unassign the ones removed.
+  // Returns how many were removed.
+  std::int64_t UnassignCidrs(const CidrRelease& release, std::vector<Ec2Request>& out) {
+    std::vector<Ipv4Address> ips;
+    std::vector<Ipv4Prefix> prefixes;
+    for (const Ipv4Prefix& cidr : release.cidrs) {
+      if (!datastore_.RemoveCidr(release.eni.view(), cidr, /*force=*/false).ok()) continue;
+      if (cidr.length() == 28) {
+        prefixes.push_back(cidr);
+      } else {
+        ips.push_back(cidr.network());
+      }
+    }
+    const auto removed = static_cast<std::int64_t>(ips.size() + prefixes.size());
+    if (removed == 0) return 0;
+    counters_.cidrs_released += removed;
+    if (!prefixes.empty()) {
+      Issue(Op{.step = Step::kUnassign,
+               .call = UnassignIpv4PrefixesRequest{.eni_id = release.eni.ToString(),
+                                                   .prefixes = std::move(prefixes)},
+               .eni = release.eni.ToString()},
+            out);
+    }
+    if (!ips.empty()) {
+      Issue(Op{.step = Step::kUnassign,
+               .call = UnassignPrivateIpAddressesRequest{.eni_id = release.eni.ToString(),
+                                                         .addresses = std::move(ips)},
+               .eni = release.eni.ToString()},
+            out);
+    }
+    return removed;
   }
 
   // Removes the ENI from the datastore first, then detaches it.
