@@ -9,6 +9,7 @@
 // address really cools and comes back. `allocs_per_pair` counts heap
 // allocations (operator new is replaced in this file).
 
+#include <benchmark/benchmark.h>
 #include <time.h>
 
 #include <cstddef>
@@ -17,8 +18,6 @@
 #include <new>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_format.h"
@@ -59,9 +58,9 @@ struct Shape {
   int cidrs_per_eni;  // /32s or /28s
 };
 
-constexpr Shape kSmall{AddressMode::kSecondaryIp, 3, 9};     // 27 addresses
-constexpr Shape kLarge{AddressMode::kSecondaryIp, 15, 49};   // 735 addresses
-constexpr Shape kPrefix{AddressMode::kPrefix, 15, 49};       // 11,760 addresses
+constexpr Shape kSmall{AddressMode::kSecondaryIp, 3, 9};    // 27 addresses
+constexpr Shape kLarge{AddressMode::kSecondaryIp, 15, 49};  // 735 addresses
+constexpr Shape kPrefix{AddressMode::kPrefix, 15, 49};      // 11,760 addresses
 
 std::string EniName(int e) { return absl::StrFormat("eni-%017x", e); }
 
@@ -69,7 +68,8 @@ enipool::Ipv4Prefix CidrOf(AddressMode mode, int eni, int i) {
   const auto e = static_cast<std::uint32_t>(eni);
   const auto n = static_cast<std::uint32_t>(i);
   if (mode == AddressMode::kPrefix) {
-    return enipool::Ipv4Prefix::Containing(enipool::Ipv4Address((10u << 24) | (e << 16) | (n << 4)), 28);
+    return enipool::Ipv4Prefix::Containing(enipool::Ipv4Address((10u << 24) | (e << 16) | (n << 4)),
+                                           28);
   }
   return enipool::Ipv4Prefix::FromAddress(enipool::Ipv4Address((10u << 24) | (e << 16) | n));
 }
@@ -86,7 +86,8 @@ void Build(enipool::NodeDatastore<ManualClock>& ds, const Shape& shape) {
 }
 
 std::int64_t TotalOf(const Shape& shape) {
-  return std::int64_t{shape.enis} * shape.cidrs_per_eni * (shape.mode == AddressMode::kPrefix ? 16 : 1);
+  return std::int64_t{shape.enis} * shape.cidrs_per_eni *
+         (shape.mode == AddressMode::kPrefix ? 16 : 1);
 }
 
 std::int64_t ResidentOf(const Shape& shape) { return TotalOf(shape) * 9 / 10; }
@@ -130,9 +131,12 @@ void BM_NodeDatastore_AssignReleasePair(benchmark::State& state, Shape shape,
   state.counters["addresses"] = static_cast<double>(TotalOf(shape));
   if (ds.Stats().assigned_ips != resident) state.SkipWithError("pool drifted");
 }
-BENCHMARK_CAPTURE(BM_NodeDatastore_AssignReleasePair, sip_3x9, kSmall, enipool::Placement::kBestFit);
-BENCHMARK_CAPTURE(BM_NodeDatastore_AssignReleasePair, sip_15x49, kLarge, enipool::Placement::kBestFit);
-BENCHMARK_CAPTURE(BM_NodeDatastore_AssignReleasePair, prefix_15x49, kPrefix, enipool::Placement::kBestFit);
+BENCHMARK_CAPTURE(BM_NodeDatastore_AssignReleasePair, sip_3x9, kSmall,
+                  enipool::Placement::kBestFit);
+BENCHMARK_CAPTURE(BM_NodeDatastore_AssignReleasePair, sip_15x49, kLarge,
+                  enipool::Placement::kBestFit);
+BENCHMARK_CAPTURE(BM_NodeDatastore_AssignReleasePair, prefix_15x49, kPrefix,
+                  enipool::Placement::kBestFit);
 BENCHMARK_CAPTURE(BM_NodeDatastore_AssignReleasePair, prefix_15x49_spread, kPrefix,
                   enipool::Placement::kSpread);
 BENCHMARK_CAPTURE(BM_NodeDatastore_AssignReleasePair, prefix_15x49_first_fit, kPrefix,

@@ -4,14 +4,14 @@
 // new/delete of this executable are replaced by counting versions; the count
 // is deterministic, not a timing.
 
+#include <doctest/doctest.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
@@ -54,7 +54,9 @@ void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
   if (counting) ++allocations;
   return std::malloc(size == 0 ? 1 : size);
 }
-void* operator new(std::size_t size, std::align_val_t align) { return CountedAllocateAligned(size, align); }
+void* operator new(std::size_t size, std::align_val_t align) {
+  return CountedAllocateAligned(size, align);
+}
 void* operator new[](std::size_t size, std::align_val_t align) {
   return CountedAllocateAligned(size, align);
 }
@@ -91,7 +93,8 @@ std::int64_t AllocationsPerSteadyState(const Shape& shape, Placement placement, 
   for (int e = 0; e < shape.enis; ++e) {
     REQUIRE(ds.AddEni({.id = enipool::testing::EniName(e), .device_number = e}).ok());
     for (int u = 0; u < shape.units_per_eni; ++u) {
-      REQUIRE(ds.AddCidr(enipool::testing::EniName(e), enipool::testing::Unit(shape.mode, e, u)).ok());
+      REQUIRE(
+          ds.AddCidr(enipool::testing::EniName(e), enipool::testing::Unit(shape.mode, e, u)).ok());
     }
   }
   const auto total = ds.Stats().total_ips;
@@ -136,7 +139,9 @@ TEST_CASE("The counting operator new sees the allocations it should") {
   CHECK(allocations == 2);
 }
 
-TEST_CASE("NodeDatastore Assign + Release allocates nothing in steady state, for every mode and placement") {
+TEST_CASE(
+    "NodeDatastore Assign + Release allocates nothing in steady state, for every mode and "
+    "placement") {
   const Shape shapes[] = {{AddressMode::kSecondaryIp, 3, 9},
                           {AddressMode::kSecondaryIp, 15, 49},
                           {AddressMode::kPrefix, 3, 2},
@@ -160,7 +165,8 @@ TEST_CASE("NodeDatastore hot path allocates nothing while cooling addresses pile
     ManualClock clock;
     enipool::NodeDatastore<ManualClock> ds(mode, clock);
     REQUIRE(ds.AddEni({.id = "eni-1"}).ok());
-    for (int u = 0; u < 16; ++u) REQUIRE(ds.AddCidr("eni-1", enipool::testing::Unit(mode, 1, u)).ok());
+    for (int u = 0; u < 16; ++u)
+      REQUIRE(ds.AddCidr("eni-1", enipool::testing::Unit(mode, 1, u)).ok());
     std::vector<PodKey> pods;
     for (int i = 0; i < 256; ++i) pods.push_back(enipool::testing::Pod(i));
     std::int64_t failures = 0;

@@ -2,6 +2,8 @@
 // result, every error code, and the stats and per-ENI views are checked
 // against what a std::map based recount says they must be.
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -10,8 +12,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -197,15 +197,29 @@ class Churn {
     }
     CompareEverything();
     // The run must have met every outcome, or it proved less than it claims.
-    for (const char* what :
-         {"Assign", "idempotent Assign", "Assign on a pool with no available address",
-          "Assign with an empty key part", "Release", "Release of an unknown pod", "AssignAt",
-          "AssignAt on an address in no CIDR", "AssignAt on an assigned address",
-          "AssignAt of a pod that holds another address", "AddCidr", "AddCidr of a bad length",
-          "AddCidr of an overlapping CIDR", "AddCidr on an unknown ENI", "RemoveCidr",
-          "RemoveCidr with pods, no force", "RemoveCidr of a CIDR the ENI does not hold",
-          "AddEni", "AddEni of a known ENI", "AddEni with a bad id or device", "RemoveEni",
-          "RemoveEni with pods, no force", "RemoveEni of an unknown ENI"}) {
+    for (const char* what : {"Assign",
+                             "idempotent Assign",
+                             "Assign on a pool with no available address",
+                             "Assign with an empty key part",
+                             "Release",
+                             "Release of an unknown pod",
+                             "AssignAt",
+                             "AssignAt on an address in no CIDR",
+                             "AssignAt on an assigned address",
+                             "AssignAt of a pod that holds another address",
+                             "AddCidr",
+                             "AddCidr of a bad length",
+                             "AddCidr of an overlapping CIDR",
+                             "AddCidr on an unknown ENI",
+                             "RemoveCidr",
+                             "RemoveCidr with pods, no force",
+                             "RemoveCidr of a CIDR the ENI does not hold",
+                             "AddEni",
+                             "AddEni of a known ENI",
+                             "AddEni with a bad id or device",
+                             "RemoveEni",
+                             "RemoveEni with pods, no force",
+                             "RemoveEni of an unknown ENI"}) {
       CHECK_MESSAGE(outcomes_[what] > 0, "never met: ", std::string(what));
     }
     CHECK(legacy_releases_ > 0);
@@ -214,11 +228,22 @@ class Churn {
 
  private:
   enum Op {
-    kAssign, kRelease, kAssignAt, kReleaseAt, kAddCidr, kRemoveCidr, kAddEni, kRemoveEni,
-    kStepSmall, kStepLarge, kOpCount
+    kAssign,
+    kRelease,
+    kAssignAt,
+    kReleaseAt,
+    kAddCidr,
+    kRemoveCidr,
+    kAddEni,
+    kRemoveEni,
+    kStepSmall,
+    kStepLarge,
+    kOpCount
   };
 
-  std::uint64_t Uniform(std::uint64_t n) { return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_); }
+  std::uint64_t Uniform(std::uint64_t n) {
+    return std::uniform_int_distribution<std::uint64_t>(0, n - 1)(rng_);
+  }
   bool Chance(int percent) { return Uniform(100) < static_cast<std::uint64_t>(percent); }
   std::int64_t Now() const { return absl::ToUnixNanos(clock_.Now()); }
 
@@ -323,11 +348,13 @@ class Churn {
         break;
       case kStepSmall:
         // Sometimes exactly onto a cooldown boundary.
-        clock_.AdvanceTime(Chance(20) ? absl::Nanoseconds(1)
-                                      : absl::Milliseconds(static_cast<std::int64_t>(Uniform(3000))));
+        clock_.AdvanceTime(Chance(20)
+                               ? absl::Nanoseconds(1)
+                               : absl::Milliseconds(static_cast<std::int64_t>(Uniform(3000))));
         break;
       case kStepLarge:
-        clock_.AdvanceTime(config_.cooldown + absl::Seconds(static_cast<std::int64_t>(Uniform(10))));
+        clock_.AdvanceTime(config_.cooldown +
+                           absl::Seconds(static_cast<std::int64_t>(Uniform(10))));
         break;
     }
   }
@@ -347,7 +374,8 @@ class Churn {
     const std::int64_t now = Now();
     const std::map<std::string, int> groups = model_.AvailableByGroup(now);
     if (groups.empty()) {
-      ExpectCode(result, absl::StatusCode::kResourceExhausted, "Assign on a pool with no available address");
+      ExpectCode(result, absl::StatusCode::kResourceExhausted,
+                 "Assign on a pool with no available address");
       return;
     }
     if (!ExpectCode(result, absl::StatusCode::kOk, "Assign")) return;
@@ -391,7 +419,8 @@ class Churn {
         pod = PodKey{"aws-cni", pod.container_id, "eth0"};  // the DEL a CNI plugin sends
       }
     }
-    const auto result = at.has_value() ? ds_.ReleaseAt(pod, absl::FromUnixNanos(*at)) : ds_.Release(pod);
+    const auto result =
+        at.has_value() ? ds_.ReleaseAt(pod, absl::FromUnixNanos(*at)) : ds_.Release(pod);
     auto it = model_.pods_.find(pod);
     if (it == model_.pods_.end()) {
       it = model_.pods_.find(LegacyOf(pod));
@@ -430,7 +459,8 @@ class Churn {
           CHECK(*result == model_.AssignmentOf(address.value()));
         }
       } else {
-        ExpectCode(result, absl::StatusCode::kAlreadyExists, "AssignAt of a pod that holds another address");
+        ExpectCode(result, absl::StatusCode::kAlreadyExists,
+                   "AssignAt of a pod that holds another address");
       }
       return;
     }
@@ -466,7 +496,8 @@ class Churn {
     if (!ExpectCode(status, absl::StatusCode::kOk, "AddCidr")) return;
     model_.enis_[eni].cidrs.insert(cidr);
     for (std::uint64_t i = 0; i < cidr.size(); ++i) {
-      model_.addresses_[cidr.AddressAt(i).value()] = ModelAddress{eni, cidr, std::nullopt, std::nullopt};
+      model_.addresses_[cidr.AddressAt(i).value()] =
+          ModelAddress{eni, cidr, std::nullopt, std::nullopt};
     }
   }
 
@@ -516,8 +547,8 @@ class Churn {
     const std::string eni = RandomEniId();
     const int device = Chance(3) ? -1 : static_cast<int>(Uniform(8));
     const bool excluded = Chance(15);
-    const absl::Status status =
-        ds_.AddEni({.id = eni, .device_number = device, .primary = device == 0, .excluded = excluded});
+    const absl::Status status = ds_.AddEni(
+        {.id = eni, .device_number = device, .primary = device == 0, .excluded = excluded});
     if (!enipool::EniId::Create(eni).ok() || device < 0) {
       ExpectCode(status, absl::StatusCode::kInvalidArgument, "AddEni with a bad id or device");
       return;
@@ -593,7 +624,8 @@ class Churn {
       cooling.push_back(address);
     });
     std::size_t want_cooling = 0;
-    for (const auto& [value, a] : model_.addresses_) want_cooling += model_.Cooling(a, Now()) ? 1u : 0u;
+    for (const auto& [value, a] : model_.addresses_)
+      want_cooling += model_.Cooling(a, Now()) ? 1u : 0u;
     CHECK(cooling.size() == want_cooling);
   }
 

@@ -1,5 +1,7 @@
 #include "enipool/datastore.h"
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <functional>
@@ -8,8 +10,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -70,10 +70,10 @@ absl::Status ToStatus(const absl::StatusOr<T>& result) {
   return result.status();
 }
 
-#define EXPECT_OK(expr)                              \
-  do {                                               \
-    const absl::Status expect_ok_ = ToStatus(expr);  \
-    REQUIRE_MESSAGE(expect_ok_.ok(), expect_ok_);    \
+#define EXPECT_OK(expr)                             \
+  do {                                              \
+    const absl::Status expect_ok_ = ToStatus(expr); \
+    REQUIRE_MESSAGE(expect_ok_.ok(), expect_ok_);   \
   } while (false)
 
 // A datastore and its clock, started at a round time so that
@@ -85,7 +85,9 @@ struct Node {
 
   // Adds ENI `eni` (device number `device`) with `units` CIDRs of `mode`.
   void AddEni(int eni, int device, int units, AddressMode mode, bool excluded = false) {
-    EXPECT_OK(ds.AddEni({.id = EniName(eni), .device_number = device, .primary = device == 0,
+    EXPECT_OK(ds.AddEni({.id = EniName(eni),
+                         .device_number = device,
+                         .primary = device == 0,
                          .excluded = excluded}));
     for (int i = 0; i < units; ++i) EXPECT_OK(ds.AddCidr(EniName(eni), Unit(mode, eni, i)));
   }
@@ -113,8 +115,8 @@ void ExpectRejected(const Datastore& ds, F&& call, absl::StatusCode code,
                     std::initializer_list<std::string> needles) {
   const Snapshot before = TakeSnapshot(ds);
   const absl::Status status = ToStatus(call());
-  CHECK_MESSAGE(status.code() == code,
-                "want code ", absl::StatusCodeToString(code), ", got ", status);
+  CHECK_MESSAGE(status.code() == code, "want code ", absl::StatusCodeToString(code), ", got ",
+                status);
   for (const std::string& needle : needles) {
     CHECK_MESSAGE(absl::StrContains(status.message(), needle), "\"", needle, "\" not in ", status);
   }
@@ -170,7 +172,8 @@ TEST_CASE("NodeDatastore returns an assigned pod's address even when the pool is
   }
 }
 
-TEST_CASE("NodeDatastore hands the base address of a fresh /28 to the first pod, then .1, .2, ...") {
+TEST_CASE(
+    "NodeDatastore hands the base address of a fresh /28 to the first pod, then .1, .2, ...") {
   Node node(AddressMode::kPrefix);
   EXPECT_OK(node.ds.AddEni({.id = "eni-0a1b", .device_number = 0, .primary = true}));
   EXPECT_OK(node.ds.AddCidr("eni-0a1b", Prefix("10.0.0.16/28")));
@@ -186,7 +189,8 @@ TEST_CASE("NodeDatastore hands the base address of a fresh /28 to the first pod,
   CHECK(node.ds.Stats().free_prefixes == 0);
 }
 
-TEST_CASE("NodeDatastore hands out a /28 at the start of the address space, base address included") {
+TEST_CASE(
+    "NodeDatastore hands out a /28 at the start of the address space, base address included") {
   Node node(AddressMode::kPrefix);
   EXPECT_OK(node.ds.AddEni({.id = "eni-1"}));
   EXPECT_OK(node.ds.AddCidr("eni-1", Prefix("10.0.0.0/28")));
@@ -202,8 +206,12 @@ TEST_CASE("NodeDatastore hands out secondary IPs and reports where each lives") 
   CHECK(a.address == Address("10.0.0.5"));
   CHECK(a.eni_id == "eni-1");
   CHECK(a.ToString() == "10.0.0.5 on eni-1 (device 0, route table 254)");
-  CHECK(node.ds.Stats() == PoolStats{.total_ips = 1, .assigned_ips = 1, .cooling_ips = 0,
-                                     .available_ips = 0, .total_prefixes = 0, .free_prefixes = 0,
+  CHECK(node.ds.Stats() == PoolStats{.total_ips = 1,
+                                     .assigned_ips = 1,
+                                     .cooling_ips = 0,
+                                     .available_ips = 0,
+                                     .total_prefixes = 0,
+                                     .free_prefixes = 0,
                                      .enis = 1});
 }
 
@@ -218,9 +226,10 @@ TEST_CASE("NodeDatastore rejects a duplicate ENI with ALREADY_EXISTS and changes
     (void)node.MustAssign(Pod(1));
     ExpectRejected(node.ds, [&] { return node.ds.AddEni({.id = EniName(1), .device_number = 5}); },
                    absl::StatusCode::kAlreadyExists, {EniName(1)});
-    ExpectRejected(node.ds,
-                   [&] { return node.ds.AddEni({.id = EniName(1), .device_number = 0, .excluded = true}); },
-                   absl::StatusCode::kAlreadyExists, {EniName(1)});
+    ExpectRejected(
+        node.ds,
+        [&] { return node.ds.AddEni({.id = EniName(1), .device_number = 0, .excluded = true}); },
+        absl::StatusCode::kAlreadyExists, {EniName(1)});
   }
 }
 
@@ -262,7 +271,8 @@ TEST_CASE("NodeDatastore rejects a CIDR that shares an address with one it holds
 // ---------------------------------------------------------------------------
 // Removal and force.
 
-TEST_CASE("NodeDatastore refuses to remove a CIDR with pods unless forced; forced, the pods are gone") {
+TEST_CASE(
+    "NodeDatastore refuses to remove a CIDR with pods unless forced, and forced drops the pods") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
@@ -322,7 +332,8 @@ TEST_CASE("NodeDatastore removes a CIDR whose addresses are only cooling without
   }
 }
 
-TEST_CASE("NodeDatastore refuses to remove an ENI with pods unless forced; forced, its pods are gone") {
+TEST_CASE(
+    "NodeDatastore refuses to remove an ENI with pods unless forced, and forced drops its pods") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
@@ -337,7 +348,8 @@ TEST_CASE("NodeDatastore refuses to remove an ENI with pods unless forced; force
     EXPECT_OK(node.ds.RemoveEni(EniName(2), /*force=*/true));
     for (int i = 0; i < total; ++i) {
       CAPTURE(i);
-      CHECK(node.ds.Lookup(Pod(i)).has_value() == (held[static_cast<std::size_t>(i)].eni_id == EniName(1)));
+      CHECK(node.ds.Lookup(Pod(i)).has_value() ==
+            (held[static_cast<std::size_t>(i)].eni_id == EniName(1)));
     }
     CHECK(node.ds.FindEni(EniName(2)).status().code() == absl::StatusCode::kNotFound);
     const PoolStats stats = node.ds.Stats();
@@ -371,7 +383,9 @@ TEST_CASE("NodeDatastore removes an ENI with no pods, cooling addresses included
 // ---------------------------------------------------------------------------
 // Cooldown.
 
-TEST_CASE("NodeDatastore cools a released address for 30 s, inclusive, and never hands it out meanwhile") {
+TEST_CASE(
+    "NodeDatastore cools a released address for 30 s, inclusive, and never hands it out "
+    "meanwhile") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
@@ -517,8 +531,9 @@ TEST_CASE("NodeDatastore::ForEachCooling lists cooling addresses oldest release 
   REQUIRE(c.ok());
   std::vector<std::pair<Ipv4Address, absl::Time>> got;
   node.ds.ForEachCooling([&](Ipv4Address address, absl::Time t) { got.emplace_back(address, t); });
-  CHECK(got == std::vector<std::pair<Ipv4Address, absl::Time>>{
-                   {c->address, t0 - absl::Seconds(5)}, {a.address, t0}, {b.address, t0 + absl::Seconds(1)}});
+  CHECK(got == std::vector<std::pair<Ipv4Address, absl::Time>>{{c->address, t0 - absl::Seconds(5)},
+                                                               {a.address, t0},
+                                                               {b.address, t0 + absl::Seconds(1)}});
   node.clock.SetTime(t0 + absl::Seconds(26));  // c's cooldown is over
   got.clear();
   node.ds.ForEachCooling([&](Ipv4Address address, absl::Time t) { got.emplace_back(address, t); });
@@ -551,7 +566,9 @@ TEST_CASE("NodeDatastore keeps a new cooldown when an old one for a removed addr
 // ---------------------------------------------------------------------------
 // Mixed modes and excluded ENIs.
 
-TEST_CASE("NodeDatastore keeps CIDRs of the other mode on the ENI but neither hands them out nor counts them") {
+TEST_CASE(
+    "NodeDatastore keeps CIDRs of the other mode on the ENI but neither hands them out nor counts "
+    "them") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
@@ -728,8 +745,10 @@ void BuildThreeGroups(Node& node) {
   int pod = 10000;
   for (int e = 0; e < 3; ++e) {
     for (int i = 0; i < taken[e]; ++i) {
-      const Ipv4Address address = mode == AddressMode::kPrefix ? Unit(mode, e + 1, 0).AddressAt(static_cast<std::uint64_t>(i))
-                                                               : Unit(mode, e + 1, i).network();
+      const Ipv4Address address =
+          mode == AddressMode::kPrefix
+              ? Unit(mode, e + 1, 0).AddressAt(static_cast<std::uint64_t>(i))
+              : Unit(mode, e + 1, i).network();
       REQUIRE(node.ds.AssignAt(Pod(pod++), address, node.clock.Now()).ok());
     }
   }
@@ -742,7 +761,9 @@ int GroupOf(const Assignment& a) {
   return 0;
 }
 
-TEST_CASE("NodeDatastore places pods by strategy: best fit the fullest group, spread the emptiest, first fit the oldest") {
+TEST_CASE(
+    "NodeDatastore places pods by strategy: best fit the fullest group, spread the emptiest, first "
+    "fit the oldest") {
   for (AddressMode mode : kModes) {
     for (Placement placement : kPlacements) {
       CAPTURE(AddressModeName(mode));
@@ -753,7 +774,8 @@ TEST_CASE("NodeDatastore places pods by strategy: best fit the fullest group, sp
       // Fill the node completely, checking every choice against the rule.
       for (int i = 0; i < 34; ++i) {
         CAPTURE(i);
-        std::int64_t available[4] = {0, Available(node.ds, 1), Available(node.ds, 2), Available(node.ds, 3)};
+        std::int64_t available[4] = {0, Available(node.ds, 1), Available(node.ds, 2),
+                                     Available(node.ds, 3)};
         const Assignment a = node.MustAssign(Pod(i));
         const int group = GroupOf(a);
         REQUIRE(group != 0);
@@ -785,7 +807,8 @@ TEST_CASE("NodeDatastore places pods by strategy: best fit the fullest group, sp
           }
         }
         if (mode == AddressMode::kPrefix) {
-          CHECK(a.address == Unit(mode, group, 0).AddressAt(static_cast<std::uint64_t>(16 - available[group])));
+          CHECK(a.address ==
+                Unit(mode, group, 0).AddressAt(static_cast<std::uint64_t>(16 - available[group])));
         }
       }
       CHECK(node.ds.Assign(Pod(99)).status().code() == absl::StatusCode::kResourceExhausted);
@@ -819,13 +842,15 @@ TEST_CASE("NodeDatastore best fit fills the fullest group first, so a lightly us
       CHECK_FALSE(first_prefix);
       CHECK(stats.free_prefixes == 0);
     } else {
-      CHECK(first_prefix);  // best fit: the fuller one; first fit: the older one
+      CHECK(first_prefix);              // best fit: the fuller one; first fit: the older one
       CHECK(stats.free_prefixes == 1);  // the second prefix has drained and could be returned
     }
   }
 }
 
-TEST_CASE("NodeDatastore best fit in secondary-IP mode packs pods onto the ENI with the fewest free addresses") {
+TEST_CASE(
+    "NodeDatastore best fit in secondary-IP mode packs pods onto the ENI with the fewest free "
+    "addresses") {
   Node node(AddressMode::kSecondaryIp);
   node.AddEni(1, 0, 5);
   node.AddEni(2, 1, 3);
@@ -889,7 +914,8 @@ TEST_CASE("NodeDatastore::EniViews lists every ENI by device number then id, wit
   CHECK(node.ds.Cidrs("eni-a")->empty());
 }
 
-TEST_CASE("NodeDatastore::ForEachAssignment and Lookup report every pod with its address and time") {
+TEST_CASE(
+    "NodeDatastore::ForEachAssignment and Lookup report every pod with its address and time") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
@@ -915,7 +941,9 @@ TEST_CASE("NodeDatastore::ForEachAssignment and Lookup report every pod with its
   }
 }
 
-TEST_CASE("NodeDatastore::AssignAt restores a pod on a given address; a cooling address stops cooling") {
+TEST_CASE(
+    "NodeDatastore::AssignAt restores a pod on a given address, and a cooling address stops "
+    "cooling") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
@@ -957,7 +985,8 @@ TEST_CASE("NodeDatastore::AssignAt restores a pod on a given address; a cooling 
 // ---------------------------------------------------------------------------
 // Bad input: the right code, a message naming the input, no change.
 
-TEST_CASE("NodeDatastore rejects pod keys with an empty part with INVALID_ARGUMENT and changes nothing") {
+TEST_CASE(
+    "NodeDatastore rejects pod keys with an empty part with INVALID_ARGUMENT and changes nothing") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
@@ -967,10 +996,12 @@ TEST_CASE("NodeDatastore rejects pod keys with an empty part with INVALID_ARGUME
     for (const PodKey& key : {PodKey{"", "c1", "eth0"}, PodKey{"aws-cni", "", "eth0"},
                               PodKey{"aws-cni", "c1", ""}, PodKey{}}) {
       CAPTURE(key.ToString());
-      ExpectRejected(node.ds, [&] { return node.ds.Assign(key); }, absl::StatusCode::kInvalidArgument,
+      ExpectRejected(node.ds, [&] { return node.ds.Assign(key); },
+                     absl::StatusCode::kInvalidArgument,
                      {absl::StrCat("\"", key.ToString(), "\"")});
       ExpectRejected(node.ds, [&] { return node.ds.AssignAt(key, free_address, node.clock.Now()); },
-                     absl::StatusCode::kInvalidArgument, {absl::StrCat("\"", key.ToString(), "\"")});
+                     absl::StatusCode::kInvalidArgument,
+                     {absl::StrCat("\"", key.ToString(), "\"")});
       // A DEL for a key that cannot exist is an unknown pod (the CNI takes that as done).
       ExpectRejected(node.ds, [&] { return node.ds.Release(key); }, absl::StatusCode::kNotFound,
                      {key.ToString()});
@@ -978,14 +1009,15 @@ TEST_CASE("NodeDatastore rejects pod keys with an empty part with INVALID_ARGUME
   }
 }
 
-TEST_CASE("NodeDatastore rejects bad ENIs with the right code, naming the input, and changes nothing") {
+TEST_CASE(
+    "NodeDatastore rejects bad ENIs with the right code, naming the input, and changes nothing") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
     node.AddEni(1, 0, 1);
     (void)node.MustAssign(Pod(1));
-    for (const std::string& id : {std::string(), std::string("eni 1"), std::string(40, 'e'),
-                                  std::string("eni-1;rm")}) {
+    for (const std::string& id :
+         {std::string(), std::string("eni 1"), std::string(40, 'e'), std::string("eni-1;rm")}) {
       CAPTURE(id);
       ExpectRejected(node.ds, [&] { return node.ds.AddEni({.id = id}); },
                      absl::StatusCode::kInvalidArgument, {absl::StrCat("\"", id, "\"")});
@@ -994,8 +1026,8 @@ TEST_CASE("NodeDatastore rejects bad ENIs with the right code, naming the input,
                    absl::StatusCode::kInvalidArgument, {"eni-9", "-1"});
     for (const std::string& id : {std::string("eni-404"), std::string("bad id!"), std::string()}) {
       CAPTURE(id);
-      ExpectRejected(node.ds, [&] { return node.ds.RemoveEni(id, true); }, absl::StatusCode::kNotFound,
-                     {absl::StrCat("ENI ", id, " ")});
+      ExpectRejected(node.ds, [&] { return node.ds.RemoveEni(id, true); },
+                     absl::StatusCode::kNotFound, {absl::StrCat("ENI ", id, " ")});
       ExpectRejected(node.ds, [&] { return node.ds.AddCidr(id, Unit(mode, 7, 0)); },
                      absl::StatusCode::kNotFound, {absl::StrCat("ENI ", id, " ")});
       ExpectRejected(node.ds, [&] { return node.ds.RemoveCidr(id, Unit(mode, 1, 0), true); },
@@ -1008,14 +1040,16 @@ TEST_CASE("NodeDatastore rejects bad ENIs with the right code, naming the input,
   }
 }
 
-TEST_CASE("NodeDatastore rejects CIDRs that are neither /32 nor /28 with INVALID_ARGUMENT and changes nothing") {
+TEST_CASE(
+    "NodeDatastore rejects CIDRs that are neither /32 nor /28 with INVALID_ARGUMENT and changes "
+    "nothing") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
     node.AddEni(1, 0, 1);
     (void)node.MustAssign(Pod(1));
-    for (const char* text : {"10.1.0.0/27", "10.1.0.0/30", "10.1.0.0/24", "10.1.0.0/31", "0.0.0.0/0",
-                             "10.1.0.0/29"}) {
+    for (const char* text :
+         {"10.1.0.0/27", "10.1.0.0/30", "10.1.0.0/24", "10.1.0.0/31", "0.0.0.0/0", "10.1.0.0/29"}) {
       CAPTURE(text);
       ExpectRejected(node.ds, [&] { return node.ds.AddCidr(EniName(1), Prefix(text)); },
                      absl::StatusCode::kInvalidArgument, {text});
@@ -1028,7 +1062,8 @@ TEST_CASE("NodeDatastore rejects CIDRs that are neither /32 nor /28 with INVALID
   }
 }
 
-TEST_CASE("NodeDatastore::RemoveCidr of a CIDR the ENI does not hold is NOT_FOUND and changes nothing") {
+TEST_CASE(
+    "NodeDatastore::RemoveCidr of a CIDR the ENI does not hold is NOT_FOUND and changes nothing") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
@@ -1067,7 +1102,9 @@ TEST_CASE("NodeDatastore::Release of an unknown pod is NOT_FOUND naming it and c
   }
 }
 
-TEST_CASE("NodeDatastore::AssignAt rejects foreign and taken addresses, naming them, and changes nothing") {
+TEST_CASE(
+    "NodeDatastore::AssignAt rejects foreign and taken addresses, naming them, and changes "
+    "nothing") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
@@ -1080,22 +1117,25 @@ TEST_CASE("NodeDatastore::AssignAt rejects foreign and taken addresses, naming t
     ExpectRejected(node.ds, [&] { return node.ds.AssignAt(Pod(2), a.address, node.clock.Now()); },
                    absl::StatusCode::kAlreadyExists, {a.address.ToString()});
     // The pod already holds another address.
-    const Ipv4Address other =
-        Unit(mode, 1, 0).network() == a.address ? Unit(mode, 1, 1).network() : Unit(mode, 1, 0).network();
+    const Ipv4Address other = Unit(mode, 1, 0).network() == a.address ? Unit(mode, 1, 1).network()
+                                                                      : Unit(mode, 1, 0).network();
     ExpectRejected(node.ds, [&] { return node.ds.AssignAt(Pod(1), other, node.clock.Now()); },
                    absl::StatusCode::kAlreadyExists, {Pod(1).ToString(), a.address.ToString()});
   }
 }
 
-TEST_CASE("NodeDatastore::Assign on an empty or exhausted pool is RESOURCE_EXHAUSTED naming the pod and mode") {
+TEST_CASE(
+    "NodeDatastore::Assign on an empty or exhausted pool is RESOURCE_EXHAUSTED naming the pod and "
+    "mode") {
   for (AddressMode mode : kModes) {
     CAPTURE(AddressModeName(mode));
     Node node(mode);
-    ExpectRejected(node.ds, [&] { return node.ds.Assign(Pod(1)); }, absl::StatusCode::kResourceExhausted,
+    ExpectRejected(node.ds, [&] { return node.ds.Assign(Pod(1)); },
+                   absl::StatusCode::kResourceExhausted,
                    {Pod(1).ToString(), std::string(AddressModeName(mode))});
     node.AddEni(1, 0, 0);
-    ExpectRejected(node.ds, [&] { return node.ds.Assign(Pod(1)); }, absl::StatusCode::kResourceExhausted,
-                   {Pod(1).ToString()});
+    ExpectRejected(node.ds, [&] { return node.ds.Assign(Pod(1)); },
+                   absl::StatusCode::kResourceExhausted, {Pod(1).ToString()});
     CHECK(node.ds.Lookup(Pod(1)) == std::nullopt);
     CHECK(node.ds.pod_count() == 0);
   }

@@ -1,9 +1,9 @@
 #include "enipool/ipv4.h"
 
+#include <doctest/doctest.h>
+
 #include <cstdint>
 #include <string>
-
-#include <doctest/doctest.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
@@ -15,7 +15,8 @@ using enipool::Ipv4Address;
 using enipool::Ipv4Prefix;
 
 TEST_CASE("Ipv4Address parses dotted quads and prints them back") {
-  for (const char* text : {"0.0.0.0", "10.0.0.5", "192.168.1.254", "255.255.255.255", "1.20.100.9"}) {
+  for (const char* text :
+       {"0.0.0.0", "10.0.0.5", "192.168.1.254", "255.255.255.255", "1.20.100.9"}) {
     CAPTURE(text);
     const auto address = Ipv4Address::Parse(text);
     REQUIRE(address.ok());
@@ -102,7 +103,8 @@ TEST_CASE("Ipv4Prefix::Create rejects unaligned networks and bad lengths, naming
     CAPTURE(length);
     const auto bad = Ipv4Prefix::Create(Ipv4Address(10, 0, 0, 0), length);
     REQUIRE_FALSE(bad.ok());
-    CHECK_MESSAGE(bad.status().code() == absl::StatusCode::kInvalidArgument, bad.status().ToString());
+    CHECK_MESSAGE(bad.status().code() == absl::StatusCode::kInvalidArgument,
+                  bad.status().ToString());
     CHECK(absl::StrContains(bad.status().message(), absl::StrCat("10.0.0.0/", length)));
   }
   CHECK(Ipv4Prefix::Create(Ipv4Address(10, 0, 0, 16), 28).ok());
@@ -130,7 +132,8 @@ TEST_CASE("Ipv4Prefix is regular: equal by network and length, ordered, hashable
   CHECK(a < c);
   CHECK(a < b);  // same network, shorter length first
   CHECK(a == *Ipv4Prefix::Create(Ipv4Address(10, 0, 0, 16), 28));
-  CHECK(absl::Hash<Ipv4Prefix>{}(a) == absl::Hash<Ipv4Prefix>{}(*Ipv4Prefix::Parse("10.0.0.16/28")));
+  CHECK(absl::Hash<Ipv4Prefix>{}(a) ==
+        absl::Hash<Ipv4Prefix>{}(*Ipv4Prefix::Parse("10.0.0.16/28")));
   const absl::flat_hash_set<Ipv4Prefix> set = {a, b, c, *Ipv4Prefix::Parse("10.0.0.16/28")};
   CHECK(set.size() == 3);  // a /28 and the /32 at its base are different keys
   CHECK(set.contains(*Ipv4Prefix::Parse("10.0.0.32/28")));

@@ -1,9 +1,9 @@
 #include "enipool/pod_key.h"
 
+#include <doctest/doctest.h>
+
 #include <string>
 #include <type_traits>
-
-#include <doctest/doctest.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
@@ -34,9 +34,9 @@ TEST_CASE("EniId accepts EC2 ids of 12 and 21 characters and up to kMaxLength") 
 
 TEST_CASE("EniId rejects empty, too long or oddly spelled ids with INVALID_ARGUMENT naming them") {
   const std::string too_long(EniId::kMaxLength + 1, 'a');
-  for (const std::string& text : {std::string(), too_long, std::string("eni 1"),
-                                  std::string("eni-1/2"), std::string("eni-é"),
-                                  std::string("eni-1\n"), std::string("eni.1")}) {
+  for (const std::string& text :
+       {std::string(), too_long, std::string("eni 1"), std::string("eni-1/2"), std::string("eni-é"),
+        std::string("eni-1\n"), std::string("eni.1")}) {
     CAPTURE(text);
     const auto id = EniId::Create(text);
     REQUIRE_FALSE(id.ok());
@@ -79,7 +79,8 @@ TEST_CASE("PodKey compares, orders and hashes on all three parts and prints them
                                            PodKey{"aws-cni", "c1", "eth0"}};
   CHECK(set.size() == 2);
   // Part boundaries matter: "ab"+"c" is not "a"+"bc".
-  CHECK(absl::Hash<PodKey>{}(PodKey{"ab", "c", "d"}) != absl::Hash<PodKey>{}(PodKey{"a", "bc", "d"}));
+  CHECK(absl::Hash<PodKey>{}(PodKey{"ab", "c", "d"}) !=
+        absl::Hash<PodKey>{}(PodKey{"a", "bc", "d"}));
 }
 
 TEST_CASE("StoredPodKey keeps the three parts apart and finds them through a PodKeyRef") {
@@ -99,8 +100,9 @@ TEST_CASE("StoredPodKey keeps the three parts apart and finds them through a Pod
 }
 
 TEST_CASE("StoredPodKey round-trips keys past the inline buffer and keys with empty parts") {
-  for (const PodKey& key : {PodKey{"n", std::string(200, 'c'), "i"}, PodKey{"", "c", ""},
-                            PodKey{}, PodKey{std::string(15, 'n'), std::string(64, 'c'), std::string(15, 'i')}}) {
+  for (const PodKey& key :
+       {PodKey{"n", std::string(200, 'c'), "i"}, PodKey{"", "c", ""}, PodKey{},
+        PodKey{std::string(15, 'n'), std::string(64, 'c'), std::string(15, 'i')}}) {
     CAPTURE(key.ToString());
     const enipool::internal::StoredPodKey stored(enipool::internal::PodKeyRef::Of(key));
     CHECK(stored.ref().ToPodKey() == key);

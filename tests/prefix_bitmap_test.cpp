@@ -1,10 +1,10 @@
 #include "enipool/prefix_bitmap.h"
 
+#include <doctest/doctest.h>
+
 #include <bitset>
 #include <cstdint>
 #include <random>
-
-#include <doctest/doctest.h>
 
 namespace {
 

@@ -1,12 +1,12 @@
 #include "enipool/slot_bitmap.h"
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <random>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 namespace {
 
@@ -119,10 +119,11 @@ TEST_CASE("SlotBitmap range operations count only the slots they change") {
   CHECK(bitmap.taken_count() == 0);
 }
 
-TEST_CASE("SlotBitmap::FindFreeAlignedBlock finds the first free /28 of a /24 with AWS reserved slots") {
+TEST_CASE(
+    "SlotBitmap::FindFreeAlignedBlock finds the first free /28 of a /24 with AWS reserved slots") {
   SlotBitmap subnet(256);
-  subnet.TakeRange(0, 4);      // network, VPC router, DNS, future
-  subnet.Take(255);            // broadcast
+  subnet.TakeRange(0, 4);  // network, VPC router, DNS, future
+  subnet.Take(255);        // broadcast
   CHECK(subnet.FindFreeAlignedBlock(16) == std::optional<std::size_t>(16));
   CHECK(subnet.CountFreeAlignedBlocks(16) == 14u);
   subnet.Take(20);

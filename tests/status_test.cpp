@@ -1,10 +1,10 @@
 #include "enipool/status.h"
 
+#include <doctest/doctest.h>
+
 #include <memory>
 #include <string>
 #include <utility>
-
-#include <doctest/doctest.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -61,7 +61,7 @@ absl::StatusOr<std::unique_ptr<int>> MakeInt(bool fail, int value) {
 absl::StatusOr<int> Sum(bool fail_a, bool fail_b) {
   ENIPOOL_ASSIGN_OR_RETURN(std::unique_ptr<int> a, MakeInt(fail_a, 2));  // move-only value
   std::unique_ptr<int> b;
-  ENIPOOL_ASSIGN_OR_RETURN(b, MakeInt(fail_b, 40));  // into an existing variable
+  ENIPOOL_ASSIGN_OR_RETURN(b, MakeInt(fail_b, 40));          // into an existing variable
   ENIPOOL_ASSIGN_OR_RETURN(auto c, absl::StatusOr<int>(0));  // two uses on one function
   return *a + *b + c;
 }
@@ -78,7 +78,9 @@ absl::Status IntoStatus(bool fail, std::string* out) {
   return absl::OkStatus();
 }
 
-TEST_CASE("ENIPOOL_ASSIGN_OR_RETURN works in a function returning absl::Status and leaves lhs alone on error") {
+TEST_CASE(
+    "ENIPOOL_ASSIGN_OR_RETURN works in a function returning absl::Status and leaves lhs alone on "
+    "error") {
   std::string out = "untouched";
   CHECK(IntoStatus(true, &out) == absl::AbortedError("stop"));
   CHECK(out == "untouched");

@@ -5,17 +5,17 @@
 #ifndef ENIPOOL_TESTS_TESTING_DATASTORE_TESTING_H_
 #define ENIPOOL_TESTS_TESTING_DATASTORE_TESTING_H_
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -91,9 +91,8 @@ Snapshot TakeSnapshot(const NodeDatastore<C>& ds) {
   ds.ForEachAssignment([&](const PodKey& key, const Assignment& a, absl::Time t) {
     s.pods.emplace_back(key, a, t);
   });
-  std::sort(s.pods.begin(), s.pods.end(), [](const auto& x, const auto& y) {
-    return std::get<0>(x) < std::get<0>(y);
-  });
+  std::sort(s.pods.begin(), s.pods.end(),
+            [](const auto& x, const auto& y) { return std::get<0>(x) < std::get<0>(y); });
   ds.ForEachCooling([&](Ipv4Address address, absl::Time t) { s.cooling.emplace_back(address, t); });
   s.pod_count = ds.pod_count();
   return s;
