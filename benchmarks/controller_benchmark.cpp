@@ -14,11 +14,11 @@
 //                                change costs a full PlanReconcile
 // Arg 0: 0 = secondary IPs, 1 = prefixes.
 
+#include <benchmark/benchmark.h>
+
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -38,11 +38,12 @@ using enipool::NodeController;
 struct Node {
   explicit Node(AddressMode mode, int pods, bool warm_ip_targets)
       : clock(absl::FromUnixSeconds(1'700'000'000)),
-        ec2(clock, {.seed = 1, .latency = enipool::sim::LatencyModel::Zero(),
+        ec2(clock, {.seed = 1,
+                    .latency = enipool::sim::LatencyModel::Zero(),
                     .throttle = enipool::sim::ThrottleConfig::Disabled()}) {
     (void)ec2.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse("10.0.0.0/20"));
-    (void)ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-a", .max_enis = 3,
-                           .ipv4_per_eni = 10});
+    (void)ec2.AddInstance(
+        {.instance_id = "i-1", .subnet_id = "subnet-a", .max_enis = 3, .ipv4_per_eni = 10});
     enipool::ControllerConfig config;
     config.pool.mode = mode;
     config.pool.max_enis = 3;
@@ -120,8 +121,9 @@ void TickAfterChurn(benchmark::State& state, bool warm_ip_targets, bool tick = t
       break;
     }
   }
-  state.counters["pool_checks_per_tick"] = benchmark::Counter(
-      static_cast<double>(node.controller->counters().pool_checks), benchmark::Counter::kAvgIterations);
+  state.counters["pool_checks_per_tick"] =
+      benchmark::Counter(static_cast<double>(node.controller->counters().pool_checks),
+                         benchmark::Counter::kAvgIterations);
 }
 
 void BM_PodChurnOnly(benchmark::State& state) { TickAfterChurn(state, false, /*tick=*/false); }

@@ -74,8 +74,9 @@ std::string Outcome(const Ec2Result& result) {
 
 void PrintCall(absl::Duration at, const Ec2Call& call, const Ec2Result& result,
                absl::string_view note = "") {
-  std::printf("  t=%4llds  %s%s\n            -> %s\n", static_cast<long long>(absl::ToInt64Seconds(at)),
-              Describe(call).c_str(), std::string(note).c_str(), Outcome(result).c_str());
+  std::printf("  t=%4llds  %s%s\n            -> %s\n",
+              static_cast<long long>(absl::ToInt64Seconds(at)), Describe(call).c_str(),
+              std::string(note).c_str(), Outcome(result).c_str());
 }
 
 void PrintSubnet(const Ec2& ec2, absl::string_view when) {
@@ -92,8 +93,10 @@ void LoggedDrive(NodeController<ManualClock>& controller, Ec2& ec2, const Manual
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const Ec2Request request = requests[i];
     const Ec2Result result = ec2.Call(request.call);
-    const bool retry = i >= planned && (std::holds_alternative<enipool::AssignIpv4PrefixesRequest>(request.call) ||
-                                        std::holds_alternative<enipool::AssignPrivateIpAddressesRequest>(request.call));
+    const bool retry =
+        i >= planned &&
+        (std::holds_alternative<enipool::AssignIpv4PrefixesRequest>(request.call) ||
+         std::holds_alternative<enipool::AssignPrivateIpAddressesRequest>(request.call));
     PrintCall(clock.Now() - t0, request.call, result, retry ? "  [the retry with count 1]" : "");
     if (!controller.OnResult(request, result, clock.Now(), requests).ok()) return;
   }
@@ -116,14 +119,15 @@ enipool::ControllerConfig ConfigFor(enipool::AddressMode mode, const std::string
 int main() {
   ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
   const absl::Time t0 = clock.Now();
-  Ec2 ec2(clock, {.seed = 7, .latency = enipool::sim::LatencyModel::Zero(),
+  Ec2 ec2(clock, {.seed = 7,
+                  .latency = enipool::sim::LatencyModel::Zero(),
                   .throttle = enipool::sim::ThrottleConfig::Disabled()});
   auto sleep_until = [&](absl::Time t) { clock.SetTime(t); };
   const auto cidr = *enipool::Ipv4Prefix::Parse("10.0.0.0/25");
   if (!ec2.AddSubnet(kSubnet, cidr).ok()) return 1;
   for (const char* instance : {"i-neighbour", "i-pd", "i-sip"}) {
-    if (!ec2.AddInstance({.instance_id = instance, .subnet_id = kSubnet, .max_enis = 3,
-                          .ipv4_per_eni = 10})
+    if (!ec2.AddInstance(
+                {.instance_id = instance, .subnet_id = kSubnet, .max_enis = 3, .ipv4_per_eni = 10})
              .ok()) {
       return 1;
     }
@@ -149,13 +153,14 @@ int main() {
   }
 
   std::printf("\nNode i-pd, prefix delegation, WARM_PREFIX_TARGET=1, starts:\n");
-  auto pd = NodeController<ManualClock>::Create(clock, ConfigFor(enipool::AddressMode::kPrefix, "i-pd"));
+  auto pd =
+      NodeController<ManualClock>::Create(clock, ConfigFor(enipool::AddressMode::kPrefix, "i-pd"));
   if (!pd.ok()) return 1;
   LoggedDrive(*pd, ec2, clock, t0, pd->Start(clock.Now()));
-  LoggedDrive(*pd, ec2, clock, t0, pd->Tick(clock.Now()));   // the first pool check
+  LoggedDrive(*pd, ec2, clock, t0, pd->Tick(clock.Now()));  // the first pool check
   std::printf("  -> the 120 s no-increase back-off runs until t=%llds\n",
-              static_cast<long long>(
-                  absl::ToInt64Seconds(pd->last_insufficient_addresses() + absl::Seconds(120) - t0)));
+              static_cast<long long>(absl::ToInt64Seconds(pd->last_insufficient_addresses() +
+                                                          absl::Seconds(120) - t0)));
   const auto add = pd->AddPod({"aws-cni", "web-1", "eth0"});
   std::printf("  pod ADD web-1: %s\n", add.status().ToString().c_str());
 
@@ -171,19 +176,23 @@ int main() {
               quiet - 1);
   LoggedDrive(*pd, ec2, clock, t0, requests);
   std::printf("  counters: %lld InsufficientCidrBlocks, %lld back-offs, %lld prefixes held\n",
-              static_cast<long long>(pd->counters().errors_of(enipool::Ec2ErrorCode::kInsufficientCidrBlocks)),
+              static_cast<long long>(
+                  pd->counters().errors_of(enipool::Ec2ErrorCode::kInsufficientCidrBlocks)),
               static_cast<long long>(pd->counters().insufficient_backoffs),
               static_cast<long long>(pd->datastore().Stats().total_prefixes));
 
   std::printf("\nNode i-sip, secondary IPs, WARM_ENI_TARGET=1, same subnet:\n");
-  auto sip = NodeController<ManualClock>::Create(clock, ConfigFor(enipool::AddressMode::kSecondaryIp, "i-sip"));
+  auto sip = NodeController<ManualClock>::Create(
+      clock, ConfigFor(enipool::AddressMode::kSecondaryIp, "i-sip"));
   if (!sip.ok()) return 1;
   LoggedDrive(*sip, ec2, clock, t0, sip->Start(clock.Now()));
   LoggedDrive(*sip, ec2, clock, t0, sip->Tick(clock.Now()));
   const auto web = sip->AddPod({"aws-cni", "web-1", "eth0"});
-  std::printf("  pod ADD web-1: %s\n", web.ok() ? web->ToString().c_str() : web.status().ToString().c_str());
+  std::printf("  pod ADD web-1: %s\n",
+              web.ok() ? web->ToString().c_str() : web.status().ToString().c_str());
   PrintSubnet(ec2, "at the end:");
-  std::printf("\nSingle addresses are left, aligned /28s are not: prefix delegation needs a\n"
-              "subnet CIDR reservation for prefixes or a subnet of its own.\n");
+  std::printf(
+      "\nSingle addresses are left, aligned /28s are not: prefix delegation needs a\n"
+      "subnet CIDR reservation for prefixes or a subnet of its own.\n");
   return 0;
 }

@@ -3,13 +3,13 @@
 // simulated EC2 with scripted faults, and of /28 fragmentation: a subnet
 // with many free addresses and no aligned free /28.
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -30,7 +30,9 @@ using testing::SimNode;
 using testing::SimNodeSpec;
 
 SimNodeSpec M5Large(AddressMode mode) {
-  return SimNodeSpec{.mode = mode, .max_enis = 3, .ipv4_per_eni = 10,
+  return SimNodeSpec{.mode = mode,
+                     .max_enis = 3,
+                     .ipv4_per_eni = 10,
                      .max_pods = mode == AddressMode::kPrefix ? 110 : 29};
 }
 
@@ -46,7 +48,8 @@ void StartOnly(SimNode& node) {
 
 // Makes `request`, applies the answer, returns the follow-ups.
 std::vector<Ec2Request> Answer(SimNode& node, const Ec2Request& request) {
-  auto follow = node.controller().OnResult(request, node.ec2().Call(request.call), node.clock().Now());
+  auto follow =
+      node.controller().OnResult(request, node.ec2().Call(request.call), node.clock().Now());
   REQUIRE(follow.ok());
   return *follow;
 }
@@ -87,8 +90,8 @@ TEST_CASE("PrivateIpAddressLimitExceeded resyncs the ENI from a describe instead
   REQUIRE(requests.size() == 1);
   std::vector<Ec2Request> resync = Answer(node, requests[0]);  // 9 do not fit
   REQUIRE(resync.size() == 1);
-  CHECK(resync[0].call == Ec2Call{DescribeNetworkInterfacesRequest{
-                              .eni_ids = {node.primary().id}, .instance_id = {}}});
+  CHECK(resync[0].call == Ec2Call{DescribeNetworkInterfacesRequest{.eni_ids = {node.primary().id},
+                                                                   .instance_id = {}}});
   CHECK(Answer(node, resync[0]).empty());
   CHECK(node.datastore().Stats().total_ips == 3);  // what EC2 said the ENI has
   const auto cidrs = node.datastore().Cidrs(node.primary().id);
@@ -212,8 +215,8 @@ TEST_CASE("Throttling beyond the retries fails the call; meanwhile no pool check
   }
   CHECK_FALSE(node.controller().busy());
   CHECK(waits == std::vector<absl::Duration>{absl::Seconds(1), absl::Seconds(2), absl::Seconds(4),
-                                            absl::Seconds(8), absl::Seconds(16), absl::Seconds(30),
-                                            absl::Seconds(30)});
+                                             absl::Seconds(8), absl::Seconds(16), absl::Seconds(30),
+                                             absl::Seconds(30)});
   REQUIRE(sent.size() == 7);
   CHECK(sent[2].call == requests[0].call);
   CHECK(sent[3].call ==
@@ -225,7 +228,8 @@ TEST_CASE("Throttling beyond the retries fails the call; meanwhile no pool check
   CHECK(node.controller().throttled_until() > node.clock().Now());
 }
 
-TEST_CASE("With the throttle model disabled a throttled assign fails at once into the retry with 1") {
+TEST_CASE(
+    "With the throttle model disabled a throttled assign fails at once into the retry with 1") {
   SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
   SimNode node(spec);
   ControllerConfig config = testing::MakeControllerConfig(spec);
@@ -233,7 +237,8 @@ TEST_CASE("With the throttle model disabled a throttled assign fails at once int
   auto controller = NodeController<ManualClock>::Create(node.clock(), config);
   REQUIRE(controller.ok());
   const absl::Time t0 = node.clock().Now();
-  node.ec2().fault_plan().ThrottleBetween(CallKind::kAssignPrivateIpAddresses, t0, t0 + absl::Hours(1));
+  node.ec2().fault_plan().ThrottleBetween(CallKind::kAssignPrivateIpAddresses, t0,
+                                          t0 + absl::Hours(1));
   auto made = RunPoolCheck(*controller, node.ec2(), node.clock(), node.Sleeper());  // starts it
   REQUIRE(made.ok());
   made = RunPoolCheck(*controller, node.ec2(), node.clock(), node.Sleeper());
@@ -244,15 +249,16 @@ TEST_CASE("With the throttle model disabled a throttled assign fails at once int
   CHECK(controller->throttled_until() == absl::InfinitePast());
 }
 
-TEST_CASE("NotFound on an assign resyncs the ENI, and an ENI EC2 no longer has leaves the datastore") {
+TEST_CASE(
+    "NotFound on an assign resyncs the ENI, and an ENI EC2 no longer has leaves the datastore") {
   SimNode node(M5Large(AddressMode::kSecondaryIp));
   auto& ec2 = node.ec2();
   // The primary is full and a second, empty ENI is attached before start.
   REQUIRE(ec2.AssignPrivateIpAddresses({.eni_id = node.primary().id, .count = 9}).ok());
   auto second = ec2.CreateNetworkInterface({.subnet_id = "subnet-a"});
   REQUIRE(second.ok());
-  auto attachment = ec2.AttachNetworkInterface({.eni_id = second->id, .instance_id = "i-node",
-                                                .device_index = 1});
+  auto attachment = ec2.AttachNetworkInterface(
+      {.eni_id = second->id, .instance_id = "i-node", .device_index = 1});
   REQUIRE(attachment.ok());
   StartOnly(node);
   REQUIRE(node.datastore().Stats().enis == 2);
@@ -262,7 +268,8 @@ TEST_CASE("NotFound on an assign resyncs the ENI, and an ENI EC2 no longer has l
   REQUIRE(node.AddPods(0, 1) == 1);  // 8 free < 9: grow the ENI with room, the second
   std::vector<Ec2Request> requests = node.controller().Tick(node.clock().Now());
   REQUIRE(requests.size() == 1);
-  CHECK(requests[0].call == Ec2Call{AssignPrivateIpAddressesRequest{.eni_id = second->id, .count = 9}});
+  CHECK(requests[0].call ==
+        Ec2Call{AssignPrivateIpAddressesRequest{.eni_id = second->id, .count = 9}});
   std::vector<Ec2Request> resync = Answer(node, requests[0]);
   REQUIRE(resync.size() == 1);
   CHECK(resync[0].call ==
@@ -280,8 +287,8 @@ TEST_CASE("NotFound on an assign resyncs the ENI, and an ENI EC2 no longer has l
 
 TEST_CASE("AttachmentLimitExceeded deletes the ENI just created, leaking nothing") {
   SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
-  spec.max_enis = 2;                // what EC2 allows
-  spec.controller_max_enis = 3;     // what the controller was told
+  spec.max_enis = 2;             // what EC2 allows
+  spec.controller_max_enis = 3;  // what the controller was told
   SimNode node(spec);
   REQUIRE(node.Start() == absl::OkStatus());
   REQUIRE(node.AddPodsWaiting(0, 9) == 9);  // the second ENI: 18 addresses, 9 free
@@ -301,16 +308,19 @@ TEST_CASE("AttachmentLimitExceeded deletes the ENI just created, leaking nothing
   CHECK(testing::CheckNodeAgainstEc2(node.controller(), node.ec2()) == absl::OkStatus());
 }
 
-TEST_CASE("Freeing an ENI: out of the datastore first, then detach, a 2 s pause, delete; failures retried") {
-  SimNode node(SimNodeSpec{.mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10,
-                           .max_pods = 29});
+TEST_CASE(
+    "Freeing an ENI: out of the datastore first, then detach, a 2 s pause, delete; failures "
+    "retried") {
+  SimNode node(SimNodeSpec{
+      .mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29});
   REQUIRE(node.Start() == absl::OkStatus());
   REQUIRE(node.AddPodsWaiting(0, 9) == 9);
   REQUIRE(node.Converge() == absl::OkStatus());
   REQUIRE(node.datastore().Stats().enis == 2);
   node.DeletePods(0, 9);
   node.clock().AdvanceTime(absl::Seconds(61));  // past cooldown and the minimum ENI age
-  node.ec2().fault_plan()
+  node.ec2()
+      .fault_plan()
       .FailNthCall(CallKind::kDetachNetworkInterface, 1, Scripted(Ec2ErrorCode::kOther))
       .FailNthCall(CallKind::kDeleteNetworkInterface, 1, Scripted(Ec2ErrorCode::kOther));
   const EniView second = node.datastore().EniViews().back();
@@ -341,8 +351,10 @@ TEST_CASE("Freeing an ENI: out of the datastore first, then detach, a 2 s pause,
   CHECK(node.ec2().unattached_eni_count() == 0);
 }
 
-TEST_CASE("A detach that keeps failing strands the ENI outside the pool; a reconcile takes it back") {
-  SimNodeSpec spec{.mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29};
+TEST_CASE(
+    "A detach that keeps failing strands the ENI outside the pool; a reconcile takes it back") {
+  SimNodeSpec spec{
+      .mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29};
   SimNode node(spec);
   ControllerConfig config = testing::MakeControllerConfig(spec);
   config.reconcile_interval = absl::Seconds(60);
@@ -394,17 +406,22 @@ int FragmentSubnet(sim::SimulatedEc2<ManualClock>& ec2, const std::string& subne
   return taken;
 }
 
-TEST_CASE("A fragmented subnet fails prefix mode with InsufficientCidrBlocks while secondary IPs still work") {
+TEST_CASE(
+    "A fragmented subnet fails prefix mode with InsufficientCidrBlocks while secondary IPs still "
+    "work") {
   ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
-  sim::SimulatedEc2<ManualClock> ec2(clock, {.seed = 11, .latency = sim::LatencyModel::Zero(),
+  sim::SimulatedEc2<ManualClock> ec2(clock, {.seed = 11,
+                                             .latency = sim::LatencyModel::Zero(),
                                              .throttle = sim::ThrottleConfig::Disabled()});
   REQUIRE(ec2.AddSubnet("subnet-a", *Ipv4Prefix::Parse("10.0.0.0/24")).ok());
-  REQUIRE(ec2.AddInstance({.instance_id = "i-pd", .subnet_id = "subnet-a", .max_enis = 3,
-                           .ipv4_per_eni = 10})
-              .ok());
-  REQUIRE(ec2.AddInstance({.instance_id = "i-sip", .subnet_id = "subnet-a", .max_enis = 3,
-                           .ipv4_per_eni = 10})
-              .ok());
+  REQUIRE(
+      ec2.AddInstance(
+             {.instance_id = "i-pd", .subnet_id = "subnet-a", .max_enis = 3, .ipv4_per_eni = 10})
+          .ok());
+  REQUIRE(
+      ec2.AddInstance(
+             {.instance_id = "i-sip", .subnet_id = "subnet-a", .max_enis = 3, .ipv4_per_eni = 10})
+          .ok());
   const int taken = FragmentSubnet(ec2, "subnet-a");
   const sim::Subnet& subnet = *ec2.FindSubnet("subnet-a");
   CAPTURE(taken);
@@ -413,24 +430,27 @@ TEST_CASE("A fragmented subnet fails prefix mode with InsufficientCidrBlocks whi
 
   auto config_for = [](AddressMode mode, const std::string& instance) {
     ControllerConfig config;
-    config.pool = {.mode = mode, .warm_prefix_target = 1, .max_enis = 3, .ipv4_per_eni = 10,
-                   .max_pods = 110};
+    config.pool = {
+        .mode = mode, .warm_prefix_target = 1, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 110};
     config.instance_id = instance;
     config.subnet_id = "subnet-a";
     return config;
   };
   auto sleep_until = [&](absl::Time t) { clock.SetTime(t); };
   auto pd = NodeController<ManualClock>::Create(clock, config_for(AddressMode::kPrefix, "i-pd"));
-  auto sip = NodeController<ManualClock>::Create(clock, config_for(AddressMode::kSecondaryIp, "i-sip"));
+  auto sip =
+      NodeController<ManualClock>::Create(clock, config_for(AddressMode::kSecondaryIp, "i-sip"));
   REQUIRE(pd.ok());
   REQUIRE(sip.ok());
   REQUIRE(StartNode(*pd, ec2, clock, sleep_until) == absl::OkStatus());
   REQUIRE(StartNode(*sip, ec2, clock, sleep_until) == absl::OkStatus());
 
   CHECK(pd->datastore().Stats().total_prefixes == 0);
-  CHECK(pd->counters().errors_of(Ec2ErrorCode::kInsufficientCidrBlocks) == 2);  // assign + retry with 1
+  CHECK(pd->counters().errors_of(Ec2ErrorCode::kInsufficientCidrBlocks) ==
+        2);  // assign + retry with 1
   CHECK(pd->counters().insufficient_backoffs == 1);
-  CHECK(pd->AddPod({"aws-cni", "c1", "eth0"}).status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(pd->AddPod({"aws-cni", "c1", "eth0"}).status().code() ==
+        absl::StatusCode::kResourceExhausted);
   CHECK(pd->counters().no_available_ip == 1);
 
   CHECK(sip->datastore().Stats().total_ips == 9);

@@ -6,11 +6,11 @@
 // two ENIs, never an ENI above its slots); once the faults stop, the pool
 // must settle where the policy wants it, with no ENI leaked.
 
+#include <doctest/doctest.h>
+
 #include <cstdint>
 #include <random>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -52,12 +52,16 @@ void Run(const RandomRun& run) {
   // Small ENIs, so that the pool attaches and frees ENIs often: 5 secondary
   // IPs per ENI, or 3 prefixes (48 addresses).
   const bool pd = run.mode == AddressMode::kPrefix;
-  testing::SimNodeSpec spec{.mode = run.mode, .max_enis = 4, .ipv4_per_eni = pd ? 4 : 6,
+  testing::SimNodeSpec spec{.mode = run.mode,
+                            .max_enis = 4,
+                            .ipv4_per_eni = pd ? 4 : 6,
                             .max_pods = pd ? 110 : 20,
                             .warm_ip_target = run.warm_ip_target,
                             .minimum_ip_target = run.minimum_ip_target,
-                            .subnet_cidr = "10.0.0.0/22", .seed = run.seed,
-                            .zero_latency = false, .throttling = true};
+                            .subnet_cidr = "10.0.0.0/22",
+                            .seed = run.seed,
+                            .zero_latency = false,
+                            .throttling = true};
   testing::SimNode node(spec);
   ControllerConfig config = testing::MakeControllerConfig(spec);
   if (run.reconcile) config.reconcile_interval = absl::Seconds(60);
@@ -123,7 +127,8 @@ void Run(const RandomRun& run) {
               absl::OkStatus());
     }
     REQUIRE(testing::CheckNodeAgainstEc2(controller, ec2) == absl::OkStatus());
-    for (int pod : live) REQUIRE(controller.datastore().Lookup(testing::SimNode::Pod(pod)).has_value());
+    for (int pod : live)
+      REQUIRE(controller.datastore().Lookup(testing::SimNode::Pod(pod)).has_value());
   }
   CHECK(faults > 0);
   CHECK(controller.counters().calls_total() > 0);
@@ -156,13 +161,19 @@ void Run(const RandomRun& run) {
   for (int pod : live) CHECK(controller.datastore().Lookup(testing::SimNode::Pod(pod)).has_value());
 }
 
-TEST_CASE("Random steps with faults: secondary IPs on WARM_ENI_TARGET stay consistent and converge") {
+TEST_CASE(
+    "Random steps with faults: secondary IPs on WARM_ENI_TARGET stay consistent and converge") {
   Run({.mode = AddressMode::kSecondaryIp, .seed = 101, .steps = 5000});
 }
 
-TEST_CASE("Random steps with faults: secondary IPs on WARM_IP/MINIMUM_IP stay consistent and converge") {
-  Run({.mode = AddressMode::kSecondaryIp, .warm_ip_target = 4, .minimum_ip_target = 10,
-       .reconcile = true, .seed = 202, .steps = 5000});
+TEST_CASE(
+    "Random steps with faults: secondary IPs on WARM_IP/MINIMUM_IP stay consistent and converge") {
+  Run({.mode = AddressMode::kSecondaryIp,
+       .warm_ip_target = 4,
+       .minimum_ip_target = 10,
+       .reconcile = true,
+       .seed = 202,
+       .steps = 5000});
 }
 
 TEST_CASE("Random steps with faults: prefixes on WARM_PREFIX_TARGET stay consistent and converge") {

@@ -4,13 +4,13 @@
 
 #include "enipool/controller.h"
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -28,13 +28,15 @@ using testing::SimNodeSpec;
 
 // p3dn.24xlarge: 15 ENIs × 50 IPv4 addresses, max pods 737 (reference §4.10, §5.2).
 SimNodeSpec P3dn() {
-  return SimNodeSpec{.mode = AddressMode::kSecondaryIp, .max_enis = 15, .ipv4_per_eni = 50,
-                     .max_pods = 737};
+  return SimNodeSpec{
+      .mode = AddressMode::kSecondaryIp, .max_enis = 15, .ipv4_per_eni = 50, .max_pods = 737};
 }
 
 // m5.large: 3 ENIs × 10 IPv4 addresses, max pods 29 (110 with prefixes).
 SimNodeSpec M5Large(AddressMode mode) {
-  return SimNodeSpec{.mode = mode, .max_enis = 3, .ipv4_per_eni = 10,
+  return SimNodeSpec{.mode = mode,
+                     .max_enis = 3,
+                     .ipv4_per_eni = 10,
                      .max_pods = mode == AddressMode::kPrefix ? 110 : 29};
 }
 
@@ -69,13 +71,16 @@ TEST_CASE("NodeController starts from EC2's describe: ENIs, secondary IPs and pr
   REQUIRE(ec2.AssignPrivateIpAddresses({.eni_id = node.primary().id, .count = 1}).ok());
   auto eni = ec2.CreateNetworkInterface({.subnet_id = "subnet-a", .secondary_ip_count = 2});
   REQUIRE(eni.ok());
-  REQUIRE(ec2.AttachNetworkInterface({.eni_id = eni->id, .instance_id = "i-node", .device_index = 1}).ok());
+  REQUIRE(
+      ec2.AttachNetworkInterface({.eni_id = eni->id, .instance_id = "i-node", .device_index = 1})
+          .ok());
   REQUIRE(ec2.AssignIpv4Prefixes({.eni_id = eni->id, .count = 1}).ok());
 
   auto& controller = node.controller();
   std::vector<Ec2Request> requests = controller.Start(node.clock().Now());
   REQUIRE(requests.size() == 1);
-  CHECK(requests[0].call == Ec2Call{DescribeNetworkInterfacesRequest{.eni_ids = {}, .instance_id = "i-node"}});
+  CHECK(requests[0].call ==
+        Ec2Call{DescribeNetworkInterfacesRequest{.eni_ids = {}, .instance_id = "i-node"}});
   CHECK(controller.Tick(node.clock().Now()).empty());  // nothing until the answer
   CHECK_FALSE(controller.started());
   REQUIRE(controller.OnResult(requests[0], ec2.Call(requests[0].call), node.clock().Now()).ok());
@@ -278,13 +283,15 @@ TEST_CASE("NodeController numbers its requests from first_request_id, never reus
   std::vector<Ec2Request> requests = controller->Start(node.clock().Now());
   REQUIRE(requests.size() == 1);
   CHECK(requests[0].id == config.first_request_id);
-  REQUIRE(controller->OnResult(requests[0], node.ec2().Call(requests[0].call), node.clock().Now()).ok());
+  REQUIRE(controller->OnResult(requests[0], node.ec2().Call(requests[0].call), node.clock().Now())
+              .ok());
   requests = controller->Tick(node.clock().Now());
   REQUIRE(requests.size() == 1);
   CHECK(requests[0].id == config.first_request_id + 1);
 }
 
-TEST_CASE("An unschedulable node neither grows its pool nor frees ENIs until it is schedulable again") {
+TEST_CASE(
+    "An unschedulable node neither grows its pool nor frees ENIs until it is schedulable again") {
   SimNode node(P3dn());
   REQUIRE(node.Start() == absl::OkStatus());
   REQUIRE(node.datastore().Stats().total_ips == 49);
@@ -298,7 +305,8 @@ TEST_CASE("An unschedulable node neither grows its pool nor frees ENIs until it 
   CHECK(node.datastore().Stats().enis == 2);
 }
 
-TEST_CASE("ReleaseOtherModeCidrs returns the other mode's free CIDRs to EC2, keeping those with pods") {
+TEST_CASE(
+    "ReleaseOtherModeCidrs returns the other mode's free CIDRs to EC2, keeping those with pods") {
   SimNode node(M5Large(AddressMode::kPrefix));
   auto& ec2 = node.ec2();
   // The node ran on secondary IPs before: its primary holds three /32s.
@@ -306,15 +314,18 @@ TEST_CASE("ReleaseOtherModeCidrs returns the other mode's free CIDRs to EC2, kee
   REQUIRE(old_ips.ok());
   auto& controller = node.controller();
   std::vector<Ec2Request> out;
-  CHECK(controller.ReleaseOtherModeCidrs(node.clock().Now(), out).status() ==
-        absl::FailedPreconditionError("ReleaseOtherModeCidrs: the controller is not started; call "
-                                      "it after the startup describe, before the first pool check"));
+  CHECK(
+      controller.ReleaseOtherModeCidrs(node.clock().Now(), out).status() ==
+      absl::FailedPreconditionError("ReleaseOtherModeCidrs: the controller is not started; call "
+                                    "it after the startup describe, before the first pool check"));
   CHECK(out.empty());
   std::vector<Ec2Request> start = controller.Start(node.clock().Now());
   REQUIRE(controller.OnResult(start[0], ec2.Call(start[0].call), node.clock().Now()).ok());
   REQUIRE(node.datastore().EniViews()[0].secondary_ips == 3);
   // A pod restored from a checkpoint still holds the first old address.
-  REQUIRE(node.datastore().AssignAt({"aws-cni", "restored", "eth0"}, (*old_ips)[0], node.clock().Now()).ok());
+  REQUIRE(node.datastore()
+              .AssignAt({"aws-cni", "restored", "eth0"}, (*old_ips)[0], node.clock().Now())
+              .ok());
 
   auto released = controller.ReleaseOtherModeCidrs(node.clock().Now(), out);
   REQUIRE(released.ok());

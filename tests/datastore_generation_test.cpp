@@ -1,9 +1,9 @@
 // Tests for NodeDatastore::generation(): it changes on every observable
 // change and stays put otherwise, so a caller may skip work when it is equal.
 
-#include <cstdint>
-
 #include <doctest/doctest.h>
+
+#include <cstdint>
 
 #include "absl/time/time.h"
 #include "enipool/clock.h"

@@ -4,10 +4,10 @@
 
 #include "enipool/driver.h"
 
+#include <doctest/doctest.h>
+
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -26,7 +26,8 @@ using testing::SimNode;
 using testing::SimNodeSpec;
 
 SimNodeSpec Small() {
-  return SimNodeSpec{.mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29};
+  return SimNodeSpec{
+      .mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29};
 }
 
 TEST_CASE("The driver runs the controller against any Backend: a scripted one here") {
@@ -35,19 +36,24 @@ TEST_CASE("The driver runs the controller against any Backend: a scripted one he
   auto controller = NodeController<ManualClock>::Create(clock, config);
   REQUIRE(controller.ok());
   testing::RecordingBackend backend;
-  NetworkInterface primary{.id = "eni-primary", .subnet_id = "subnet-a", .instance_id = "i-node",
-                           .attachment_id = "attach-0", .device_index = 0,
+  NetworkInterface primary{.id = "eni-primary",
+                           .subnet_id = "subnet-a",
+                           .instance_id = "i-node",
+                           .attachment_id = "attach-0",
+                           .device_index = 0,
                            .primary_ip = *Ipv4Address::Parse("10.0.0.10")};
   backend.Reply({absl::OkStatus(), std::vector<NetworkInterface>{primary}});
   std::vector<Ipv4Address> ips;
   for (int i = 0; i < 9; ++i) ips.push_back(*Ipv4Address::Parse(absl::StrCat("10.0.0.", 20 + i)));
   backend.Reply({absl::OkStatus(), ips});
   int sleeps = 0;
-  REQUIRE(StartNode(*controller, backend, clock, [&](absl::Time) { ++sleeps; }) == absl::OkStatus());
+  REQUIRE(StartNode(*controller, backend, clock, [&](absl::Time) { ++sleeps; }) ==
+          absl::OkStatus());
   CHECK(sleeps == 0);
-  CHECK(backend.calls() ==
-        std::vector<Ec2Call>{DescribeNetworkInterfacesRequest{.eni_ids = {}, .instance_id = "i-node"},
-                             AssignPrivateIpAddressesRequest{.eni_id = "eni-primary", .count = 9}});
+  CHECK(
+      backend.calls() ==
+      std::vector<Ec2Call>{DescribeNetworkInterfacesRequest{.eni_ids = {}, .instance_id = "i-node"},
+                           AssignPrivateIpAddressesRequest{.eni_id = "eni-primary", .count = 9}});
   CHECK(controller->datastore().Stats().total_ips == 9);
   auto pod = controller->AddPod({"aws-cni", "c1", "eth0"});
   REQUIRE(pod.ok());
@@ -71,9 +77,12 @@ TEST_CASE("RunPoolCheck makes a create's attach in the same check") {
 
 TEST_CASE("StartNode retries a failing describe every 10 s, then pre-scales") {
   SimNode node(Small());
-  node.ec2().fault_plan()
-      .FailNthCall(sim::CallKind::kDescribeNetworkInterfaces, 1, Ec2Error(Ec2ErrorCode::kOther, "boot"))
-      .FailNthCall(sim::CallKind::kDescribeNetworkInterfaces, 2, Ec2Error(Ec2ErrorCode::kOther, "boot"));
+  node.ec2()
+      .fault_plan()
+      .FailNthCall(sim::CallKind::kDescribeNetworkInterfaces, 1,
+                   Ec2Error(Ec2ErrorCode::kOther, "boot"))
+      .FailNthCall(sim::CallKind::kDescribeNetworkInterfaces, 2,
+                   Ec2Error(Ec2ErrorCode::kOther, "boot"));
   const absl::Time t0 = node.clock().Now();
   std::vector<absl::Time> sleeps;
   auto sleep_until = [&](absl::Time t) {
@@ -90,7 +99,8 @@ TEST_CASE("StartNode gives up with UNAVAILABLE after its attempts, the node not 
   SimNode node(Small());
   const absl::Time t0 = node.clock().Now();
   node.ec2().fault_plan().FailCallsBetween(sim::CallKind::kDescribeNetworkInterfaces, t0,
-                                           t0 + absl::Hours(1), Ec2Error(Ec2ErrorCode::kOther, "down"));
+                                           t0 + absl::Hours(1),
+                                           Ec2Error(Ec2ErrorCode::kOther, "down"));
   const absl::Status status =
       StartNode(node.controller(), node.ec2(), node.clock(), node.Sleeper(), /*max_attempts=*/3);
   CHECK(status == absl::UnavailableError("DescribeNetworkInterfaces for instance i-node failed 3 "
@@ -100,7 +110,8 @@ TEST_CASE("StartNode gives up with UNAVAILABLE after its attempts, the node not 
   CHECK(node.ec2().stats().calls_of(sim::CallKind::kDescribeNetworkInterfaces) == 3);
 }
 
-TEST_CASE("RunPoolLoop checks the pool every period while asked to, sleeping only through the callable") {
+TEST_CASE(
+    "RunPoolLoop checks the pool every period while asked to, sleeping only through the callable") {
   SimNode node(Small());
   REQUIRE(node.Start() == absl::OkStatus());
   const absl::Time t0 = node.clock().Now();

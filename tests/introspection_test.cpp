@@ -3,10 +3,10 @@
 
 #include "enipool/introspection.h"
 
+#include <doctest/doctest.h>
+
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -52,11 +52,17 @@ TEST_CASE("SnapshotOf lists ENIs, CIDRs and the addresses in use, with pod keys 
   CHECK(prefix.in_mode);
   CHECK(prefix.assigned == 1);
   REQUIRE(prefix.addresses.size() == 2);
-  CHECK(prefix.addresses[0] == AddressRecord{.address = A("10.0.0.16"), .network_name = "",
-                                             .assigned = false, .assigned_at = absl::InfinitePast(),
-                                             .cooling = true, .released_at = t0 + absl::Seconds(3)});
-  CHECK(prefix.addresses[1] == AddressRecord{.address = A("10.0.0.17"), .network_name = "aws-cni",
-                                             .assigned = true, .assigned_at = t0, .cooling = false,
+  CHECK(prefix.addresses[0] == AddressRecord{.address = A("10.0.0.16"),
+                                             .network_name = "",
+                                             .assigned = false,
+                                             .assigned_at = absl::InfinitePast(),
+                                             .cooling = true,
+                                             .released_at = t0 + absl::Seconds(3)});
+  CHECK(prefix.addresses[1] == AddressRecord{.address = A("10.0.0.17"),
+                                             .network_name = "aws-cni",
+                                             .assigned = true,
+                                             .assigned_at = t0,
+                                             .cooling = false,
                                              .released_at = absl::InfinitePast()});
   const EniRecord& second = snapshot.enis[1];
   CHECK(second.route_table_id == 2);
@@ -69,15 +75,26 @@ TEST_CASE("ToJson writes the snapshot in the shape of the reference's /v1/enis")
   NodeSnapshot snapshot;
   snapshot.total_ips = 16;
   snapshot.assigned_ips = 1;
-  snapshot.enis.push_back(EniRecord{
-      .id = "eni-1", .primary = true, .trunk = false, .efa = false, .device_number = 0,
-      .excluded = false, .route_table_id = 254, .subnet_id = "subnet-a",
-      .cidrs = {CidrRecord{.cidr = P("10.0.0.16/28"), .is_prefix = true, .in_mode = true,
-                           .assigned = 1,
-                           .addresses = {AddressRecord{
-                               .address = A("10.0.0.16"), .network_name = "aws-cni",
-                               .assigned = true, .assigned_at = absl::FromUnixSeconds(1'700'000'000),
-                               .cooling = false, .released_at = absl::InfinitePast()}}}}});
+  snapshot.enis.push_back(
+      EniRecord{.id = "eni-1",
+                .primary = true,
+                .trunk = false,
+                .efa = false,
+                .device_number = 0,
+                .excluded = false,
+                .route_table_id = 254,
+                .subnet_id = "subnet-a",
+                .cidrs = {CidrRecord{
+                    .cidr = P("10.0.0.16/28"),
+                    .is_prefix = true,
+                    .in_mode = true,
+                    .assigned = 1,
+                    .addresses = {AddressRecord{.address = A("10.0.0.16"),
+                                                .network_name = "aws-cni",
+                                                .assigned = true,
+                                                .assigned_at = absl::FromUnixSeconds(1'700'000'000),
+                                                .cooling = false,
+                                                .released_at = absl::InfinitePast()}}}}});
   CHECK(ToJson(snapshot) ==
         "{\"0\":{\"TotalIPs\":16,\"AssignedIPs\":1,\"ENIs\":{\"eni-1\":{\"ID\":\"eni-1\","
         "\"IsPrimary\":true,\"IsTrunk\":false,\"IsEFA\":false,\"DeviceNumber\":0,"
@@ -93,10 +110,11 @@ TEST_CASE("ToJson writes the snapshot in the shape of the reference's /v1/enis")
 TEST_CASE("ToJson escapes quotes, backslashes and control characters in strings") {
   NodeSnapshot snapshot;
   snapshot.enis.push_back(EniRecord{
-      .id = "eni-1", .subnet_id = "a\"b\\c\nd\x01",
-      .cidrs = {CidrRecord{.cidr = P("10.0.0.1/32"),
-                           .addresses = {AddressRecord{.address = A("10.0.0.1"),
-                                                       .network_name = "net\t\"x\""}}}}});
+      .id = "eni-1",
+      .subnet_id = "a\"b\\c\nd\x01",
+      .cidrs = {CidrRecord{
+          .cidr = P("10.0.0.1/32"),
+          .addresses = {AddressRecord{.address = A("10.0.0.1"), .network_name = "net\t\"x\""}}}}});
   const std::string json = ToJson(snapshot);
   CHECK(absl::StrContains(json, "\"SubnetID\":\"a\\\"b\\\\c\\nd\\u0001\""));
   CHECK(absl::StrContains(json, "\"networkName\":\"net\\t\\\"x\\\"\""));
@@ -108,8 +126,8 @@ TEST_CASE("Prometheus label values escape backslash, quote and newline") {
 }
 
 TEST_CASE("RenderPrometheus exposes the reference's metrics for a running node") {
-  testing::SimNode node(testing::SimNodeSpec{.mode = AddressMode::kSecondaryIp, .max_enis = 3,
-                                             .ipv4_per_eni = 10, .max_pods = 29});
+  testing::SimNode node(testing::SimNodeSpec{
+      .mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29});
   REQUIRE(node.Start() == absl::OkStatus());
   REQUIRE(node.AddPodsWaiting(0, 2) == 2);
   REQUIRE(node.Converge() == absl::OkStatus());
@@ -155,15 +173,17 @@ TEST_CASE("RenderPrometheus exposes the reference's metrics for a running node")
 }
 
 TEST_CASE("RenderPrometheus counts EC2 errors by API and code") {
-  testing::SimNode node(testing::SimNodeSpec{.mode = AddressMode::kSecondaryIp, .max_enis = 3,
-                                             .ipv4_per_eni = 10, .max_pods = 29});
-  node.ec2().fault_plan().FailNthCall(sim::CallKind::kAssignPrivateIpAddresses, 1,
-                                      Ec2Error(Ec2ErrorCode::kInsufficientFreeAddressesInSubnet, "x"));
+  testing::SimNode node(testing::SimNodeSpec{
+      .mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29});
+  node.ec2().fault_plan().FailNthCall(
+      sim::CallKind::kAssignPrivateIpAddresses, 1,
+      Ec2Error(Ec2ErrorCode::kInsufficientFreeAddressesInSubnet, "x"));
   REQUIRE(node.Start() == absl::OkStatus());
   const std::string text = RenderPrometheus(node.controller());
   CHECK(absl::StrContains(text, "awscni_ec2api_error_count{fn=\"AssignPrivateIpAddresses\"} 1\n"));
-  CHECK(absl::StrContains(text, "awscni_aws_api_error_count{api=\"AssignPrivateIpAddresses\","
-                                "error=\"InsufficientFreeAddressesInSubnet\"} 1\n"));
+  CHECK(absl::StrContains(text,
+                          "awscni_aws_api_error_count{api=\"AssignPrivateIpAddresses\","
+                          "error=\"InsufficientFreeAddressesInSubnet\"} 1\n"));
   CHECK(absl::StrContains(text, "\nawscni_no_available_ip_addresses 0\n"));
 }
 

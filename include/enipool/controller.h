@@ -118,7 +118,8 @@ namespace enipool {
 // The number of Ec2Call alternatives and of Ec2ErrorCode values, for
 // per-call and per-code counters.
 inline constexpr std::size_t kEc2CallCount = std::variant_size_v<Ec2Call>;
-inline constexpr std::size_t kEc2ErrorCodeCount = static_cast<std::size_t>(Ec2ErrorCode::kOther) + 1;
+inline constexpr std::size_t kEc2ErrorCodeCount =
+    static_cast<std::size_t>(Ec2ErrorCode::kOther) + 1;
 
 // The EC2 API name of the Ec2Call alternative at `index` (as Ec2CallName()).
 inline absl::string_view Ec2CallNameAt(std::size_t index) {
@@ -183,34 +184,34 @@ struct ControllerConfig {
 // What the controller has done, for metrics (introspection.h renders them
 // with the reference's names) and reports.
 struct ControllerCounters {
-  std::array<std::int64_t, kEc2CallCount> calls{};     // requests issued, by Ec2Call alternative
-  std::array<std::int64_t, kEc2CallCount> failures{};  // failed answers, by Ec2Call alternative
+  std::array<std::int64_t, kEc2CallCount> calls{};        // requests issued, by Ec2Call alternative
+  std::array<std::int64_t, kEc2CallCount> failures{};     // failed answers, by Ec2Call alternative
   std::array<std::int64_t, kEc2ErrorCodeCount> errors{};  // failed answers, by Ec2ErrorCode
   // errors_by_call[call][code]: the reference's awscni_aws_api_error_count{api,error}.
   std::array<std::array<std::int64_t, kEc2ErrorCodeCount>, kEc2CallCount> errors_by_call{};
-  std::int64_t pool_checks = 0;        // PlanReconcile evaluations
-  std::int64_t increases = 0;          // pool grew (assign, resync, new ENI)
-  std::int64_t decreases = 0;          // decrease steps that released CIDRs
-  std::int64_t cidrs_added = 0;        // /32s and /28s added from EC2 answers
-  std::int64_t cidrs_released = 0;     // /32s and /28s removed by decreases
+  std::int64_t pool_checks = 0;     // PlanReconcile evaluations
+  std::int64_t increases = 0;       // pool grew (assign, resync, new ENI)
+  std::int64_t decreases = 0;       // decrease steps that released CIDRs
+  std::int64_t cidrs_added = 0;     // /32s and /28s added from EC2 answers
+  std::int64_t cidrs_released = 0;  // /32s and /28s removed by decreases
   std::int64_t enis_created = 0;
   std::int64_t enis_attached = 0;
-  std::int64_t enis_freed = 0;         // freed by the pool logic (detached and deleted)
-  std::int64_t attach_failures = 0;    // created ENIs deleted again because the attach failed
-  std::int64_t enis_stranded = 0;      // detach gave up: still attached, outside the pool
-  std::int64_t enis_leaked = 0;        // delete gave up: the ENI exists, unattached
-  std::int64_t retries_with_one = 0;   // assigns retried with a count of 1
-  std::int64_t resyncs = 0;            // ENIs resynced from a describe
+  std::int64_t enis_freed = 0;             // freed by the pool logic (detached and deleted)
+  std::int64_t attach_failures = 0;        // created ENIs deleted again because the attach failed
+  std::int64_t enis_stranded = 0;          // detach gave up: still attached, outside the pool
+  std::int64_t enis_leaked = 0;            // delete gave up: the ENI exists, unattached
+  std::int64_t retries_with_one = 0;       // assigns retried with a count of 1
+  std::int64_t resyncs = 0;                // ENIs resynced from a describe
   std::int64_t insufficient_backoffs = 0;  // 120 s no-increase back-offs started
-  std::int64_t throttle_retries = 0;   // throttled calls re-sent
+  std::int64_t throttle_retries = 0;       // throttled calls re-sent
   std::int64_t unassign_failures = 0;  // failed unassigns (EC2 keeps the CIDR; a resync re-adds it)
   std::int64_t rejected_cidrs = 0;     // EC2 answers the datastore refused (duplicates)
   std::int64_t force_removed_enis = 0;  // ENIs EC2 no longer gives the node
   std::int64_t force_removed_ips = 0;   // pods that lost their address that way
   std::int64_t reconciles = 0;
-  std::int64_t add_requests = 0;        // AddPod calls
-  std::int64_t del_requests = 0;        // DeletePod calls
-  std::int64_t no_available_ip = 0;     // AddPod found no free address
+  std::int64_t add_requests = 0;     // AddPod calls
+  std::int64_t del_requests = 0;     // DeletePod calls
+  std::int64_t no_available_ip = 0;  // AddPod found no free address
 
   [[nodiscard]] std::int64_t calls_total() const {
     std::int64_t n = 0;
@@ -400,15 +401,15 @@ class NodeController {
                                               ") is not outstanding at this controller"));
     }
     if (it->call.index() != request.call.index()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("request ", request.id, " was issued as ", Ec2CallName(it->call),
-                       ", not ", Ec2CallName(request.call)));
+      return absl::InvalidArgumentError(absl::StrCat("request ", request.id, " was issued as ",
+                                                     Ec2CallName(it->call), ", not ",
+                                                     Ec2CallName(request.call)));
     }
     if (result.ok() && !ResponseFits(it->call, result.response)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "request ", request.id, " (", Ec2CallName(it->call),
-          ") answered OK with the wrong kind of response (alternative ", result.response.index(),
-          ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("request ", request.id, " (", Ec2CallName(it->call),
+                       ") answered OK with the wrong kind of response (alternative ",
+                       result.response.index(), ")"));
     }
     Op op = std::move(*it);
     ops_.erase(it);
@@ -421,7 +422,8 @@ class NodeController {
       counters_.failures[call] += 1;
       counters_.errors[static_cast<std::size_t>(code)] += 1;
       counters_.errors_by_call[call][static_cast<std::size_t>(code)] += 1;
-      if (code == Ec2ErrorCode::kRequestLimitExceeded && OnThrottled(op, now)) return absl::OkStatus();
+      if (code == Ec2ErrorCode::kRequestLimitExceeded && OnThrottled(op, now))
+        return absl::OkStatus();
     }
     switch (op.step) {
       case Step::kStart:
@@ -545,11 +547,11 @@ class NodeController {
     Step step = Step::kStart;
     Ec2Call call{};
     absl::Time due = absl::InfinitePast();
-    int attempts = 0;          // failed tries so far (detach / delete)
-    int throttle_retries = 0;  // throttled re-sends so far
+    int attempts = 0;            // failed tries so far (detach / delete)
+    int throttle_retries = 0;    // throttled re-sends so far
     std::string eni{};           // the ENI the step is about
     NetworkInterface created{};  // kAttach: what the create returned
-    bool freeing = false;      // kDelete: the last step of freeing a pool ENI
+    bool freeing = false;        // kDelete: the last step of freeing a pool ENI
   };
 
   static constexpr std::uint64_t kNoGeneration = ~std::uint64_t{0};
@@ -600,12 +602,18 @@ class NodeController {
 
   static bool ResponseFits(const Ec2Call& call, const Ec2Response& response) {
     switch (call.index()) {
-      case 0: return std::holds_alternative<NetworkInterface>(response);
-      case 1: return std::holds_alternative<std::string>(response);
-      case 4: return std::holds_alternative<std::vector<Ipv4Address>>(response);
-      case 5: return std::holds_alternative<std::vector<Ipv4Prefix>>(response);
-      case 8: return std::holds_alternative<std::vector<NetworkInterface>>(response);
-      default: return true;  // detach, delete, unassign: nothing to read
+      case 0:
+        return std::holds_alternative<NetworkInterface>(response);
+      case 1:
+        return std::holds_alternative<std::string>(response);
+      case 4:
+        return std::holds_alternative<std::vector<Ipv4Address>>(response);
+      case 5:
+        return std::holds_alternative<std::vector<Ipv4Prefix>>(response);
+      case 8:
+        return std::holds_alternative<std::vector<NetworkInterface>>(response);
+      default:
+        return true;  // detach, delete, unassign: nothing to read
     }
   }
 
@@ -675,20 +683,23 @@ class NodeController {
     };
     consider(last_decrease_ + absl::Seconds(kDecreaseThrottleSeconds));
     consider(last_insufficient_ + absl::Seconds(kInsufficientAddressBackoffSeconds));
-    for (const EniView& eni : inputs_.enis) consider(eni.created + absl::Seconds(kMinEniAgeSeconds));
+    for (const EniView& eni : inputs_.enis)
+      consider(eni.created + absl::Seconds(kMinEniAgeSeconds));
     return next;
   }
 
   void StartIncrease(const IncreaseStep& step, std::vector<Ec2Request>& out) {
     const bool prefix = config_.pool.mode == AddressMode::kPrefix;
     if (step.eni.has_value()) {
-      Issue(Op{.step = Step::kAssign, .call = AssignCall(step.eni->ToString(), step.count),
+      Issue(Op{.step = Step::kAssign,
+               .call = AssignCall(step.eni->ToString(), step.count),
                .eni = step.eni->ToString()},
             out);
       return;
     }
-    CreateNetworkInterfaceRequest create{.subnet_id = config_.subnet_id,
-                                         .description = absl::StrCat("aws-K8S-", config_.instance_id)};
+    CreateNetworkInterfaceRequest create{
+        .subnet_id = config_.subnet_id,
+        .description = absl::StrCat("aws-K8S-", config_.instance_id)};
     (prefix ? create.ipv4_prefix_count : create.secondary_ip_count) = step.count;
     Issue(Op{.step = Step::kCreate, .call = std::move(create)}, out);
   }
@@ -705,7 +716,8 @@ class NodeController {
   bool ReleaseCidrs(const std::vector<CidrRelease>& releases, absl::Time now,
                     std::vector<Ec2Request>& out) {
     bool released = false;
-    for (const CidrRelease& release : releases) released = UnassignCidrs(release, out) > 0 || released;
+    for (const CidrRelease& release : releases)
+      released = UnassignCidrs(release, out) > 0 || released;
     if (released) {
       counters_.decreases += 1;
       last_decrease_ = now;
@@ -779,8 +791,8 @@ class NodeController {
         code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
       // The datastore is stale about this ENI: ask EC2 what it holds.
       Emit(Op{.step = Step::kResync,
-               .call = DescribeNetworkInterfacesRequest{.eni_ids = {op.eni}, .instance_id = {}},
-               .eni = op.eni},
+              .call = DescribeNetworkInterfacesRequest{.eni_ids = {op.eni}, .instance_id = {}},
+              .eni = op.eni},
            now, out);
       return;
     }
@@ -822,11 +834,11 @@ class NodeController {
     std::string id = created.id;
     (void)op;
     Emit(Op{.step = Step::kAttach,
-             .call = AttachNetworkInterfaceRequest{.eni_id = id,
-                                                   .instance_id = config_.instance_id,
-                                                   .device_index = device},
-             .eni = id,
-             .created = std::move(created)},
+            .call =
+                AttachNetworkInterfaceRequest{
+                    .eni_id = id, .instance_id = config_.instance_id, .device_index = device},
+            .eni = id,
+            .created = std::move(created)},
          now, out);
   }
 
@@ -834,7 +846,8 @@ class NodeController {
     if (!result.ok()) {
       // The reference deletes the ENI it could not attach (§7.1).
       counters_.attach_failures += 1;
-      Emit(Op{.step = Step::kDelete, .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
+      Emit(Op{.step = Step::kDelete,
+              .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
               .eni = op.eni},
            now, out);
       return;
@@ -846,8 +859,10 @@ class NodeController {
                                .device_index = attach.device_index,
                                .in_pool = true});
     counters_.enis_attached += 1;
-    if (!datastore_.AddEni({.id = op.eni, .device_number = attach.device_index,
-                            .subnet_id = op.created.subnet_id})
+    if (!datastore_
+             .AddEni({.id = op.eni,
+                      .device_number = attach.device_index,
+                      .subnet_id = op.created.subnet_id})
              .ok()) {
       counters_.rejected_cidrs += 1;
       return;
@@ -865,8 +880,10 @@ class NodeController {
         counters_.enis_freed += 1;  // already gone
         return;
       }
-      Schedule(Op{.step = Step::kDelete, .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
-                  .eni = op.eni, .freeing = true},
+      Schedule(Op{.step = Step::kDelete,
+                  .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
+                  .eni = op.eni,
+                  .freeing = true},
                now + config_.cleanup.detach_delete_pause);
       return;
     }
@@ -923,19 +940,25 @@ class NodeController {
       if (ni.instance_id != config_.instance_id || !ni.attached()) continue;
       ManagedEni* record = FindRecord(ni.id);
       if (record == nullptr) {
-        enis_.push_back(ManagedEni{.id = ni.id, .attachment_id = ni.attachment_id,
-                                   .subnet_id = ni.subnet_id, .device_index = ni.device_index});
+        enis_.push_back(ManagedEni{.id = ni.id,
+                                   .attachment_id = ni.attachment_id,
+                                   .subnet_id = ni.subnet_id,
+                                   .device_index = ni.device_index});
         record = &enis_.back();
       }
       record->in_pool = true;
       record->attachment_id = ni.attachment_id;
       record->device_index = ni.device_index;
       if (!datastore_.FindEni(ni.id).ok()) {
-        const bool primary = config_.primary_eni_id.empty() ? ni.device_index == 0
-                                                            : ni.id == config_.primary_eni_id;
-        if (!datastore_.AddEni({.id = ni.id, .device_number = ni.device_index, .primary = primary,
-                                .trunk = ni.interface_type == "trunk",
-                                .efa = ni.interface_type == "efa", .subnet_id = ni.subnet_id})
+        const bool primary =
+            config_.primary_eni_id.empty() ? ni.device_index == 0 : ni.id == config_.primary_eni_id;
+        if (!datastore_
+                 .AddEni({.id = ni.id,
+                          .device_number = ni.device_index,
+                          .primary = primary,
+                          .trunk = ni.interface_type == "trunk",
+                          .efa = ni.interface_type == "efa",
+                          .subnet_id = ni.subnet_id})
                  .ok()) {
           counters_.rejected_cidrs += 1;
           continue;
@@ -1017,8 +1040,9 @@ class NodeController {
   // for the ENIs it manages). Index 0 is the primary's.
   [[nodiscard]] int LowestFreeDeviceIndex() const {
     for (int index = 1;; ++index) {
-      const bool used = std::any_of(enis_.begin(), enis_.end(),
-                                    [index](const ManagedEni& e) { return e.device_index == index; });
+      const bool used = std::any_of(enis_.begin(), enis_.end(), [index](const ManagedEni& e) {
+        return e.device_index == index;
+      });
       if (!used) return index;
     }
   }

@@ -121,9 +121,9 @@ absl::Status StartNode(NodeController<C>& controller, B& backend, const C& clock
     }
     if (controller.started()) break;
     if (attempt >= max_attempts) {
-      return absl::UnavailableError(absl::StrCat(
-          "DescribeNetworkInterfaces for instance ", controller.config().instance_id,
-          " failed ", attempt, " times; the node cannot start"));
+      return absl::UnavailableError(absl::StrCat("DescribeNetworkInterfaces for instance ",
+                                                 controller.config().instance_id, " failed ",
+                                                 attempt, " times; the node cannot start"));
     }
     sleep_until(controller.NextWakeup());
   }

@@ -144,17 +144,22 @@ NodeSnapshot SnapshotOf(const NodeDatastore<C>& datastore) {
     auto cidrs = datastore.Cidrs(view.id.view());
     if (cidrs.ok()) {
       for (const CidrView& c : *cidrs) {
-        CidrRecord record{.cidr = c.cidr, .is_prefix = c.cidr.length() == 28, .in_mode = c.in_mode,
-                          .assigned = c.assigned, .addresses = {}};
+        CidrRecord record{.cidr = c.cidr,
+                          .is_prefix = c.cidr.length() == 28,
+                          .in_mode = c.in_mode,
+                          .assigned = c.assigned,
+                          .addresses = {}};
         snapshot.total_ips += c.total;
         for (std::uint64_t i = 0; i < c.cidr.size(); ++i) {
           const Ipv4Address address = c.cidr.AddressAt(i);
           const auto it = uses.find(address.value());
           if (it == uses.end()) continue;
-          record.addresses.push_back(AddressRecord{
-              .address = address, .network_name = it->second.network_name,
-              .assigned = it->second.assigned, .assigned_at = it->second.assigned_at,
-              .cooling = it->second.cooling, .released_at = it->second.released_at});
+          record.addresses.push_back(AddressRecord{.address = address,
+                                                   .network_name = it->second.network_name,
+                                                   .assigned = it->second.assigned,
+                                                   .assigned_at = it->second.assigned_at,
+                                                   .cooling = it->second.cooling,
+                                                   .released_at = it->second.released_at});
         }
         eni.cidrs.push_back(std::move(record));
       }
@@ -182,11 +187,21 @@ inline void AppendJsonString(std::string& out, absl::string_view text) {
   out.push_back('"');
   for (const char c : text) {
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           static constexpr char kHex[] = "0123456789abcdef";
@@ -216,10 +231,17 @@ inline std::string PrometheusLabel(absl::string_view value) {
   out.reserve(value.size());
   for (const char c : value) {
     switch (c) {
-      case '\\': out.append("\\\\"); break;
-      case '"': out.append("\\\""); break;
-      case '\n': out.append("\\n"); break;
-      default: out.push_back(c);
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -315,25 +337,29 @@ std::string RenderPrometheus(const NodeController<C>& controller) {
   };
   auto labeled = [&](absl::string_view name, absl::string_view label, absl::string_view value,
                      std::int64_t v) {
-    absl::StrAppend(&out, name, "{", label, "=\"", internal::PrometheusLabel(value), "\"} ", v, "\n");
+    absl::StrAppend(&out, name, "{", label, "=\"", internal::PrometheusLabel(value), "\"} ", v,
+                    "\n");
   };
 
   std::int64_t prefixes = 0;
   for (const EniRecord& eni : snapshot.enis) {
     for (const CidrRecord& cidr : eni.cidrs) prefixes += cidr.is_prefix ? 1 : 0;
   }
-  const std::int64_t unmanaged = static_cast<std::int64_t>(
-      std::count_if(controller.enis().begin(), controller.enis().end(),
-                    [](const ManagedEni& e) { return !e.in_pool; }));
+  const std::int64_t unmanaged =
+      static_cast<std::int64_t>(std::count_if(controller.enis().begin(), controller.enis().end(),
+                                              [](const ManagedEni& e) { return !e.in_pool; }));
   const std::int64_t eni_max = pool.max_enis - unmanaged;
   const std::int64_t per_eni = std::int64_t{pool.ipv4_per_eni > 1 ? pool.ipv4_per_eni - 1 : 0} *
                                (pool.mode == AddressMode::kPrefix ? 16 : 1);
 
   header("awscni_eni_allocated", "gauge", "The number of ENIs allocated");
   sample("awscni_eni_allocated", static_cast<std::int64_t>(snapshot.enis.size()));
-  header("awscni_eni_max", "gauge", "The maximum number of ENIs that can be attached to the instance, accounting for unmanaged ENIs");
+  header("awscni_eni_max", "gauge",
+         "The maximum number of ENIs that can be attached to the instance, accounting for "
+         "unmanaged ENIs");
   sample("awscni_eni_max", eni_max);
-  header("awscni_ip_max", "gauge", "The maximum number of IP addresses that can be allocated to the instance");
+  header("awscni_ip_max", "gauge",
+         "The maximum number of IP addresses that can be allocated to the instance");
   sample("awscni_ip_max", per_eni * eni_max);
   header("awscni_total_ip_addresses", "gauge", "The total number of IP addresses");
   sample("awscni_total_ip_addresses", snapshot.total_ips);
@@ -341,23 +367,28 @@ std::string RenderPrometheus(const NodeController<C>& controller) {
   sample("awscni_assigned_ip_addresses", snapshot.assigned_ips);
   header("awscni_total_ipv4_prefixes", "gauge", "The total number of IPv4 prefixes");
   sample("awscni_total_ipv4_prefixes", prefixes);
-  header("awscni_assigned_ip_per_cidr", "gauge", "The total number of IP addresses assigned per cidr");
+  header("awscni_assigned_ip_per_cidr", "gauge",
+         "The total number of IP addresses assigned per cidr");
   for (const EniRecord& eni : snapshot.enis) {
     for (const CidrRecord& cidr : eni.cidrs) {
       labeled("awscni_assigned_ip_per_cidr", "cidr", cidr.cidr.ToString(), cidr.assigned);
     }
   }
-  header("awscni_assigned_ip_per_eni", "gauge", "The number of IP addresses assigned to pods per ENI");
+  header("awscni_assigned_ip_per_eni", "gauge",
+         "The number of IP addresses assigned to pods per ENI");
   for (const EniRecord& eni : snapshot.enis) {
     std::int64_t assigned = 0;
     for (const CidrRecord& cidr : eni.cidrs) assigned += cidr.assigned;
     labeled("awscni_assigned_ip_per_eni", "eni", eni.id, assigned);
   }
-  header("awscni_force_removed_enis", "counter", "The number of ENIs force removed while they had assigned pods");
+  header("awscni_force_removed_enis", "counter",
+         "The number of ENIs force removed while they had assigned pods");
   sample("awscni_force_removed_enis", k.force_removed_enis);
-  header("awscni_force_removed_ips", "counter", "The number of IPs force removed while they had assigned pods");
+  header("awscni_force_removed_ips", "counter",
+         "The number of IPs force removed while they had assigned pods");
   sample("awscni_force_removed_ips", k.force_removed_ips);
-  header("awscni_no_available_ip_addresses", "counter", "The number of pod IP assignments that failed due to no available IP addresses");
+  header("awscni_no_available_ip_addresses", "counter",
+         "The number of pod IP assignments that failed due to no available IP addresses");
   sample("awscni_no_available_ip_addresses", k.no_available_ip);
   header("awscni_add_ip_req_count", "counter", "The number of add IP address requests");
   sample("awscni_add_ip_req_count", k.add_requests);
@@ -366,7 +397,8 @@ std::string RenderPrometheus(const NodeController<C>& controller) {
   header("awscni_ipamd_action_inprogress", "gauge", "The number of ipamd actions in progress");
   labeled("awscni_ipamd_action_inprogress", "fn", "poolCheck",
           static_cast<std::int64_t>(controller.in_flight()));
-  header("awscni_reconcile_count", "counter", "The number of times ipamd reconciled the pool with EC2");
+  header("awscni_reconcile_count", "counter",
+         "The number of times ipamd reconciled the pool with EC2");
   sample("awscni_reconcile_count", k.reconciles);
   header("awscni_ec2api_req_count", "counter", "The number of times EC2 APIs are called");
   for (std::size_t i = 0; i < kEc2CallCount; ++i) {
@@ -376,7 +408,8 @@ std::string RenderPrometheus(const NodeController<C>& controller) {
   for (std::size_t i = 0; i < kEc2CallCount; ++i) {
     labeled("awscni_ec2api_error_count", "fn", Ec2CallNameAt(i), k.failures[i]);
   }
-  header("awscni_aws_api_error_count", "counter", "The number of times AWS API returned an error, by API and error code");
+  header("awscni_aws_api_error_count", "counter",
+         "The number of times AWS API returned an error, by API and error code");
   for (std::size_t i = 0; i < kEc2CallCount; ++i) {
     for (std::size_t code = 1; code < kEc2ErrorCodeCount; ++code) {
       if (k.errors_by_call[i][code] == 0) continue;
@@ -386,9 +419,12 @@ std::string RenderPrometheus(const NodeController<C>& controller) {
                       "\"} ", k.errors_by_call[i][code], "\n");
     }
   }
-  header("enipool_cooling_ip_addresses", "gauge", "Addresses released by pods and still cooling down (counted as available by the reference)");
+  header(
+      "enipool_cooling_ip_addresses", "gauge",
+      "Addresses released by pods and still cooling down (counted as available by the reference)");
   sample("enipool_cooling_ip_addresses", snapshot.cooling_ips);
-  header("enipool_pool_increases", "counter", "Pool increases applied (addresses added to an ENI, ENI resynced, ENI attached)");
+  header("enipool_pool_increases", "counter",
+         "Pool increases applied (addresses added to an ENI, ENI resynced, ENI attached)");
   sample("enipool_pool_increases", k.increases);
   header("enipool_pool_decreases", "counter", "Pool decreases that released CIDRs");
   sample("enipool_pool_decreases", k.decreases);
@@ -396,7 +432,9 @@ std::string RenderPrometheus(const NodeController<C>& controller) {
   sample("enipool_enis_attached", k.enis_attached);
   header("enipool_enis_freed", "counter", "ENIs detached and deleted by the pool");
   sample("enipool_enis_freed", k.enis_freed);
-  header("enipool_insufficient_address_backoffs", "counter", "120 s no-increase back-offs started by InsufficientCidrBlocks or InsufficientFreeAddressesInSubnet");
+  header("enipool_insufficient_address_backoffs", "counter",
+         "120 s no-increase back-offs started by InsufficientCidrBlocks or "
+         "InsufficientFreeAddressesInSubnet");
   sample("enipool_insufficient_address_backoffs", k.insufficient_backoffs);
   header("enipool_throttle_retries", "counter", "Throttled EC2 calls re-sent after a back-off");
   sample("enipool_throttle_retries", k.throttle_retries);

@@ -16,6 +16,8 @@
 #ifndef ENIPOOL_TESTING_CONTROLLER_HARNESS_H_
 #define ENIPOOL_TESTING_CONTROLLER_HARNESS_H_
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -23,8 +25,6 @@
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -86,9 +86,12 @@ inline sim::SimulatedEc2Options MakeEc2Options(const SimNodeSpec& spec) {
 class SimNode {
  public:
   explicit SimNode(const SimNodeSpec& spec)
-      : spec_(spec), clock_(absl::FromUnixSeconds(1'700'000'000)), ec2_(clock_, MakeEc2Options(spec)) {
+      : spec_(spec),
+        clock_(absl::FromUnixSeconds(1'700'000'000)),
+        ec2_(clock_, MakeEc2Options(spec)) {
     Require(ec2_.AddSubnet("subnet-a", *Ipv4Prefix::Parse(spec.subnet_cidr)));
-    auto primary = ec2_.AddInstance({.instance_id = "i-node", .subnet_id = "subnet-a",
+    auto primary = ec2_.AddInstance({.instance_id = "i-node",
+                                     .subnet_id = "subnet-a",
                                      .max_enis = spec.max_enis,
                                      .ipv4_per_eni = spec.ipv4_per_eni});
     Require(primary.status());
@@ -110,9 +113,7 @@ class SimNode {
     return [this](absl::Time until) { clock_.SetTime(until); };
   }
 
-  [[nodiscard]] absl::Status Start() {
-    return StartNode(*controller_, ec2_, clock_, Sleeper());
-  }
+  [[nodiscard]] absl::Status Start() { return StartNode(*controller_, ec2_, clock_, Sleeper()); }
 
   // One synchronous pool check, then the clock moves 5 s.
   absl::StatusOr<std::size_t> Check() {
@@ -128,7 +129,8 @@ class SimNode {
       if (!calls.ok()) return calls.status();
       if (*calls == 0 && !controller_->busy()) return absl::OkStatus();
     }
-    return absl::DeadlineExceededError(absl::StrCat("no convergence after ", max_checks, " checks"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("no convergence after ", max_checks, " checks"));
   }
 
   // Adds pods "pod-<first>" … "pod-<first+count-1>"; returns how many got an address.
@@ -162,7 +164,9 @@ class SimNode {
 
  private:
   // Setup of a test fixture must not fail.
-  static void Require(const absl::Status& status) { REQUIRE_MESSAGE(status.ok(), status.ToString()); }
+  static void Require(const absl::Status& status) {
+    REQUIRE_MESSAGE(status.ok(), status.ToString());
+  }
 
   SimNodeSpec spec_;
   ManualClock clock_;
@@ -190,8 +194,8 @@ absl::Status CheckNodeAgainstEc2(const NodeController<C>& controller,
   for (const EniView& view : datastore.EniViews()) {
     const NetworkInterface* nic = ec2.FindEni(view.id.view());
     if (nic == nullptr) {
-      return absl::InternalError(absl::StrCat("datastore holds ENI ", view.id.view(),
-                                              " which EC2 does not have"));
+      return absl::InternalError(
+          absl::StrCat("datastore holds ENI ", view.id.view(), " which EC2 does not have"));
     }
     if (nic->instance_id != controller.config().instance_id || !nic->attached()) {
       return absl::InternalError(absl::StrCat("datastore holds ENI ", view.id.view(),
