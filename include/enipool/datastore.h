@@ -93,8 +93,13 @@ inline absl::string_view AddressModeName(AddressMode mode) {
 //               whole prefixes and ENIs empty out and can be returned);
 //   kSpread   — the group with the most free addresses (spreads pods, close
 //               to the reference's random order in effect);
-//   kFirstFit — the oldest group with a free address.
-// Inside a group the lowest free address is taken.
+//   kFirstFit — the group in the lowest internal slot with a free address
+//               (slots are reused after removals, so this is "oldest" only
+//               while nothing has been removed).
+// Inside a /28 the lowest free address is taken (base address first, as the
+// reference hands out a fresh prefix). Among an ENI's /32s the one added
+// earliest to a free position is taken, which is not always the lowest
+// address.
 enum class Placement { kBestFit, kSpread, kFirstFit };
 
 // EniSpec
