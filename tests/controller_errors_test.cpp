@@ -186,7 +186,7 @@ TEST_CASE("A throttled call is re-sent after a doubling back-off, which success 
   CHECK(node.controller().throttle_backoff() == absl::ZeroDuration());
 }
 
-TEST_CASE("Throttling beyond the retries fails the call; meanwhile no pool check starts") {
+TEST_CASE("Throttling beyond the retries fails the call, and meanwhile no pool check starts") {
   SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
   SimNode node(spec);
   StartOnly(node);
@@ -309,7 +309,7 @@ TEST_CASE("AttachmentLimitExceeded deletes the ENI just created, leaking nothing
 }
 
 TEST_CASE(
-    "Freeing an ENI: out of the datastore first, then detach, a 2 s pause, delete; failures "
+    "Freeing an ENI: out of the datastore first, then detach, a 2 s pause, delete, with failures "
     "retried") {
   SimNode node(SimNodeSpec{
       .mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29});
@@ -352,7 +352,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "A detach that keeps failing strands the ENI outside the pool; a reconcile takes it back") {
+    "A detach that keeps failing strands the ENI outside the pool until a reconcile takes it "
+    "back") {
   SimNodeSpec spec{
       .mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29};
   SimNode node(spec);
