@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "enipool/backend.h"
 #include "enipool/clock.h"
@@ -21,6 +23,7 @@
 #include "enipool/sim/ec2_api.h"
 #include "enipool/sim/simulated_ec2.h"
 #include "testing/controller_harness.h"
+#include "testing/recording_backend.h"
 
 namespace enipool {
 namespace {
@@ -394,6 +397,67 @@ TEST_CASE(
   CHECK(controller.datastore().Stats().enis == 1);
   CHECK(node.ec2().eni_count() == 1);
   CHECK(node.ec2().unattached_eni_count() == 0);
+}
+
+TEST_CASE(
+    "NotFound answers to a free-ENI detach or delete count as done: the ENI is already gone") {
+  SUBCASE("the delete finds the ENI gone") {
+    SimNode node(M5Large(AddressMode::kSecondaryIp));
+    REQUIRE(node.Start() == absl::OkStatus());
+    REQUIRE(node.AddPodsWaiting(0, 9) == 9);
+    REQUIRE(node.Converge() == absl::OkStatus());
+    REQUIRE(node.datastore().Stats().enis == 2);
+    node.DeletePods(0, 9);
+    node.clock().AdvanceTime(absl::Seconds(61));
+    std::vector<Ec2Request> detach = node.controller().Tick(node.clock().Now());
+    REQUIRE(detach.size() == 1);
+    const std::string eni = std::get<DetachNetworkInterfaceRequest>(detach[0].call).eni_id;
+    CHECK(Answer(node, detach[0]).empty());  // detached; the delete waits 2 s
+    // Someone else deletes the detached ENI during the pause.
+    REQUIRE(node.ec2().DeleteNetworkInterface({.eni_id = eni}).ok());
+    node.clock().AdvanceTime(absl::Seconds(2));
+    std::vector<Ec2Request> remove = node.controller().Tick(node.clock().Now());
+    REQUIRE(remove.size() == 1);
+    CHECK(Answer(node, remove[0]).empty());
+    CHECK_FALSE(node.controller().busy());
+    CHECK(node.controller().counters().errors_of(
+              Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) == 1);
+    CHECK(node.controller().counters().enis_freed == 1);
+    CHECK(node.controller().counters().enis_leaked == 0);
+  }
+  SUBCASE("the detach finds the ENI gone") {
+    ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+    ControllerConfig config = testing::MakeControllerConfig(M5Large(AddressMode::kSecondaryIp));
+    auto controller = NodeController<ManualClock>::Create(clock, config);
+    REQUIRE(controller.ok());
+    testing::RecordingBackend ec2;
+    auto nic = [](const char* id, int device, int first) {
+      NetworkInterface n{.id = id,
+                         .subnet_id = "subnet-a",
+                         .instance_id = "i-node",
+                         .attachment_id = absl::StrCat("attach-", device),
+                         .device_index = device};
+      for (int i = 0; i < 9; ++i) {
+        n.secondary_ips.push_back(*Ipv4Address::Parse(absl::StrCat("10.0.0.", first + i)));
+      }
+      return n;
+    };
+    ec2.Reply({absl::OkStatus(),
+               std::vector<NetworkInterface>{nic("eni-a", 0, 10), nic("eni-b", 1, 30)}});
+    REQUIRE(StartNode(*controller, ec2, clock, [&](absl::Time t) { clock.SetTime(t); }) ==
+            absl::OkStatus());
+    REQUIRE(controller->datastore().Stats().total_ips == 18);  // 18 free ≥ 2 · 9: free one
+    clock.AdvanceTime(absl::Seconds(61));
+    ec2.Fail(Ec2Error(Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound, "eni-b is gone"));
+    auto calls = RunPoolCheck(*controller, ec2, clock, [&](absl::Time t) { clock.SetTime(t); });
+    REQUIRE(calls.ok());
+    CHECK(*calls == 1);  // no delete follows
+    CHECK(ec2.calls().back() ==
+          Ec2Call{DetachNetworkInterfaceRequest{.attachment_id = "attach-1", .eni_id = "eni-b"}});
+    CHECK(controller->counters().enis_freed == 1);
+    CHECK(controller->datastore().Stats().enis == 1);
+    CHECK(controller->enis().size() == 1);
+  }
 }
 
 // Fills `subnet` with single addresses (unattached ENIs without secondary
