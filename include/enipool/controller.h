@@ -351,30 +351,32 @@ class NodeController {
       return;
     }
     if (now < throttled_until_) return;
-    if (config_.reconcile_interval != absl::InfiniteDuration() &&
+    const PoolStats stats = datastore_.Stats();  // applies ended cooldowns first
+    const std::uint64_t generation = datastore_.generation();
+    if (generation != idle_generation_ || now >= idle_until_) {
+      // A pod-free ENI to free needs a non-primary ENI: with one ENI there is
+      // none, so the stats-only trigger can be exact; otherwise it is
+      // conservative and PlanReconcile looks at the views.
+      const bool maybe_pod_free_eni = stats.enis + stats.excluded_enis > 1;
+      if (IsPoolTooLow(config_.pool, stats) || IsPoolTooHigh(config_.pool, stats) ||
+          ShouldRemoveExtraEnis(config_.pool, stats, maybe_pod_free_eni)) {
+        PoolCheck(now, stats, generation, out);
+      } else {
+        // Stats-only predicates: nothing can happen until the pool changes.
+        idle_generation_ = generation;
+        idle_until_ = absl::InfiniteFuture();
+      }
+    }
+    // The reconcile runs after a pool check that did nothing, as the
+    // reference's loop reconciles in the other half of its 5 s cycle.
+    if (ops_.empty() && config_.reconcile_interval != absl::InfiniteDuration() &&
         now - last_pool_action_ > config_.reconcile_interval) {
       Issue(Op{.step = Step::kReconcile,
                .call = DescribeNetworkInterfacesRequest{.eni_ids = {},
                                                         .instance_id = config_.instance_id}},
             out);
       last_pool_action_ = now;
-      return;
     }
-    const PoolStats stats = datastore_.Stats();  // applies ended cooldowns first
-    const std::uint64_t generation = datastore_.generation();
-    if (generation == idle_generation_ && now < idle_until_) return;
-    // A pod-free ENI to free needs a non-primary ENI: with one ENI there is
-    // none, so the stats-only trigger can be exact; otherwise it is
-    // conservative and PlanReconcile looks at the views.
-    const bool maybe_pod_free_eni = stats.enis + stats.excluded_enis > 1;
-    if (!IsPoolTooLow(config_.pool, stats) && !IsPoolTooHigh(config_.pool, stats) &&
-        !ShouldRemoveExtraEnis(config_.pool, stats, maybe_pod_free_eni)) {
-      // Stats-only predicates: nothing can happen until the pool changes.
-      idle_generation_ = generation;
-      idle_until_ = absl::InfiniteFuture();
-      return;
-    }
-    PoolCheck(now, stats, generation, out);
   }
   [[nodiscard]] std::vector<Ec2Request> Tick(absl::Time now) {
     std::vector<Ec2Request> out;
