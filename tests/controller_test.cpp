@@ -187,6 +187,27 @@ TEST_CASE("NodeController frees an extra ENI once pods leave (WARM_ENI_TARGET=1)
   CHECK(testing::CheckNodeAgainstEc2(node.controller(), node.ec2()) == absl::OkStatus());
 }
 
+TEST_CASE("NodeController frees a young ENI as soon as it is a minute old, with no pool change") {
+  // The idle Tick skips the pool check while nothing changes; the minimum
+  // ENI age running out must still wake it.
+  SimNode node(M5Large(AddressMode::kSecondaryIp));
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.AddPodsWaiting(0, 9) == 9);
+  REQUIRE(node.Converge() == absl::OkStatus());
+  REQUIRE(node.datastore().Stats().enis == 2);
+  const absl::Time created = node.datastore().EniViews().back().created;
+  node.DeletePods(0, 9);
+  absl::Time freed_at = absl::InfiniteFuture();
+  for (int i = 0; i < 40 && freed_at == absl::InfiniteFuture(); ++i) {
+    const absl::Time now = node.clock().Now();
+    REQUIRE(node.Check().ok());
+    if (node.datastore().Stats().enis == 1) freed_at = now;
+  }
+  CAPTURE(freed_at - created);
+  CHECK(freed_at - created >= absl::Seconds(60));
+  CHECK(freed_at - created < absl::Seconds(65));  // the first 5 s tick past the minute
+}
+
 TEST_CASE("NodeController keeps WARM_PREFIX_TARGET=1 free in prefix mode, growing and shrinking") {
   SimNode node(M5Large(AddressMode::kPrefix));
   REQUIRE(node.Start() == absl::OkStatus());
