@@ -118,7 +118,13 @@ BENCHMARK(BM_ActionQueue_PushPop)->Arg(1 << 10)->Arg(600'000);
 // A whole cluster
 // ---------------------------------------------------------------------------
 
-std::size_t HeapInUse() { return mallinfo2().uordblks; }
+// Bytes the allocator has handed out: small chunks (uordblks) plus the large
+// blocks glibc serves with mmap (hblkhd), such as the vectors of nodes, pods
+// and events in a big cluster.
+std::size_t HeapInUse() {
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
 
 sim::ClusterConfig SteadyChurnConfig(int nodes, int hours, bool prefix, bool throttle) {
   constexpr int kPodsPerNode = 110;
