@@ -354,12 +354,14 @@ class NodeController {
     const PoolStats stats = datastore_.Stats();  // applies ended cooldowns first
     const std::uint64_t generation = datastore_.generation();
     if (generation != idle_generation_ || now >= idle_until_) {
-      // A pod-free ENI to free needs a non-primary ENI: with one ENI there is
-      // none, so the stats-only trigger can be exact; otherwise it is
-      // conservative and PlanReconcile looks at the views.
-      const bool maybe_pod_free_eni = stats.enis + stats.excluded_enis > 1;
+      // The primary ENI is never freed, so a node with one ENI has none to
+      // free whatever the trigger says (it is always on with warm-IP
+      // targets); with more, the stats-only trigger is conservative and
+      // PlanReconcile looks at the views.
+      const bool other_enis = stats.enis + stats.excluded_enis > 1;
       if (IsPoolTooLow(config_.pool, stats) || IsPoolTooHigh(config_.pool, stats) ||
-          ShouldRemoveExtraEnis(config_.pool, stats, maybe_pod_free_eni)) {
+          (other_enis &&
+           ShouldRemoveExtraEnis(config_.pool, stats, /*pod_free_eni_exists=*/true))) {
         PoolCheck(now, stats, generation, out);
       } else {
         // Stats-only predicates: nothing can happen until the pool changes.
