@@ -56,7 +56,12 @@
 //
 // Cost: O(log pending events) per event; memory is the nodes' datastores
 // and controllers, the live pods (32 bytes each) and the pending events
-// (32 bytes each, about one per live pod with a lifetime). Not thread-safe.
+// (32 bytes each, about one per live pod with a lifetime). Measured
+// (benchmarks/cluster_benchmark.cpp, Release, one core of a shared 2-core
+// machine): 5,000 m5.4xlarge nodes with ≈110 pods each under steady churn
+// for 24 simulated hours — about 114 million events, 13.7 million pods — take
+// 80–100 s of CPU; about 3.8 KB of heap per node and 530–640 bytes per live
+// pod. Not thread-safe.
 
 #ifndef ENIPOOL_SIM_CLUSTER_H_
 #define ENIPOOL_SIM_CLUSTER_H_
