@@ -14,8 +14,8 @@
 //     AWS's default account-wide API buckets. The 5,000-node headline runs
 //     with throttle 0: with AWS's default buckets (5 ENI creations a second
 //     for the whole account) a cold 5,000-node cluster spends hours warming
-//     up — realistic, but then pod retries, not churn, are what is measured. Counters: events/s (items_per_second),
-//     simulated seconds per wall second, heap bytes per node (the empty
+//     up — realistic, but then pod retries, not churn, are what is measured. Counters: events/s
+//     (items_per_second), simulated seconds per wall second, heap bytes per node (the empty
 //     cluster) and per live pod (what the pods add), pods created, pods still
 //     waiting at the end, throttled EC2 calls.
 //
@@ -24,6 +24,7 @@
 //
 //   ENIPOOL_BENCHMARK_FULL=1 enipool_cluster_benchmark --benchmark_filter=SteadyChurn/5000
 
+#include <benchmark/benchmark.h>
 #include <malloc.h>
 
 #include <algorithm>
@@ -34,8 +35,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/strings/str_cat.h"

@@ -35,7 +35,8 @@ namespace {
 
 namespace sim = enipool::sim;
 
-constexpr const char* kUsage = R"(usage: enipool_example_simulate [settings] [--compare "name:settings;..."]
+constexpr const char* kUsage =
+    R"(usage: enipool_example_simulate [settings] [--compare "name:settings;..."]
                                 [--scenario FILE] [--csv FILE] [--series-csv FILE] [--svg FILE]
                                 [--progress]
 
@@ -80,7 +81,8 @@ absl::Status ApplyTokens(const std::vector<std::string>& tokens, sim::ClusterCon
     } else if (flag && i + 1 < tokens.size()) {
       ENIPOOL_RETURN_IF_ERROR(sim::ApplySetting(config, token, tokens[++i]));
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("\"", tokens[i], "\" needs a value (--key value or key=value)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", tokens[i], "\" needs a value (--key value or key=value)"));
     }
   }
   return absl::OkStatus();
@@ -92,7 +94,9 @@ absl::Status ApplyScenarioFile(const std::string& path, sim::ClusterConfig& conf
   std::stringstream text;
   text << in.rdbuf();
   absl::StatusOr<sim::ClusterConfig> parsed = sim::ParseScenario(text.str(), config);
-  if (!parsed.ok()) return absl::Status(parsed.status().code(), absl::StrCat(path, ": ", parsed.status().message()));
+  if (!parsed.ok())
+    return absl::Status(parsed.status().code(),
+                        absl::StrCat(path, ": ", parsed.status().message()));
   config = *std::move(parsed);
   return absl::OkStatus();
 }
@@ -115,10 +119,11 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
       for (absl::string_view entry : absl::StrSplit(spec, ';', absl::SkipWhitespace())) {
         const auto colon = entry.find(':');
         if (colon == absl::string_view::npos || colon == 0) {
-          return absl::InvalidArgumentError(absl::StrCat("bad --compare entry \"", entry,
-                                                         "\": want name:settings, e.g. pd:--mode prefix"));
+          return absl::InvalidArgumentError(absl::StrCat(
+              "bad --compare entry \"", entry, "\": want name:settings, e.g. pd:--mode prefix"));
         }
-        options.compare.emplace_back(std::string(entry.substr(0, colon)), std::string(entry.substr(colon + 1)));
+        options.compare.emplace_back(std::string(entry.substr(0, colon)),
+                                     std::string(entry.substr(colon + 1)));
       }
     } else if (arg == "--scenario") {
       ENIPOOL_ASSIGN_OR_RETURN(const std::string path, value(arg));
@@ -146,9 +151,10 @@ Options DefaultComparison() {
   options.base.duration = absl::Minutes(30);
   options.base.sample_interval = absl::Seconds(10);
   (void)sim::ApplySetting(options.base, "workload", "churn:1,5m,exponential;initial=300");
-  options.compare = {{"WARM_ENI_TARGET=1", "--mode secondary-ip"},
-                     {"WARM_IP_TARGET=5", "--mode secondary-ip --warm-ip-target 5 --minimum-ip-target 10"},
-                     {"WARM_PREFIX_TARGET=1", "--mode prefix"}};
+  options.compare = {
+      {"WARM_ENI_TARGET=1", "--mode secondary-ip"},
+      {"WARM_IP_TARGET=5", "--mode secondary-ip --warm-ip-target 5 --minimum-ip-target 10"},
+      {"WARM_PREFIX_TARGET=1", "--mode prefix"}};
   return options;
 }
 
@@ -161,7 +167,8 @@ absl::Status WriteFile(const std::string& path, const std::string& text) {
 }
 
 int Main(int argc, char** argv) {
-  absl::StatusOr<Options> parsed = argc == 1 ? absl::StatusOr<Options>(DefaultComparison()) : ParseArgs(argc, argv);
+  absl::StatusOr<Options> parsed =
+      argc == 1 ? absl::StatusOr<Options>(DefaultComparison()) : ParseArgs(argc, argv);
   if (!parsed.ok()) {
     std::cerr << "simulate: " << parsed.status().message() << "\n(--help for usage)\n";
     return 2;
@@ -191,32 +198,38 @@ int Main(int argc, char** argv) {
   for (const sim::ClusterConfig& config : configs) {
     auto cluster = sim::Cluster::Create(config);
     if (!cluster.ok()) {
-      std::cerr << "simulate: scenario \"" << config.name << "\": " << cluster.status().message() << "\n";
+      std::cerr << "simulate: scenario \"" << config.name << "\": " << cluster.status().message()
+                << "\n";
       return 2;
     }
     if (show_progress) {
       const std::string name = config.name;
-      (*cluster)->SetProgress([name](double done) {
-        std::fprintf(stderr, "\r%s: %3.0f%% simulated", name.c_str(), done * 100);
-        std::fflush(stderr);
-      }, 1 << 18);
+      (*cluster)->SetProgress(
+          [name](double done) {
+            std::fprintf(stderr, "\r%s: %3.0f%% simulated", name.c_str(), done * 100);
+            std::fflush(stderr);
+          },
+          1 << 18);
     }
     absl::StatusOr<sim::RunReport> report = (*cluster)->Run();
     if (show_progress) std::fprintf(stderr, "\r%s: done          \n", config.name.c_str());
     if (!report.ok()) {
-      std::cerr << "simulate: scenario \"" << config.name << "\" failed: " << report.status() << "\n";
+      std::cerr << "simulate: scenario \"" << config.name << "\" failed: " << report.status()
+                << "\n";
       return 1;
     }
     reports.push_back(*std::move(report));
   }
-  for (const sim::RunReport& report : reports) std::cout << report.name << ": " << report.description << "\n";
+  for (const sim::RunReport& report : reports)
+    std::cout << report.name << ": " << report.description << "\n";
   std::cout << "\n";
   sim::PrintTable(std::cout, reports);
   std::ostringstream csv, series;
   sim::WriteSummaryCsv(csv, reports);
   sim::WriteSamplesCsv(series, reports);
-  for (const auto& [path, text] : {std::pair{options.csv, csv.str()}, std::pair{options.series_csv, series.str()},
-                                   std::pair{options.svg, sim::RenderReadyPodsSvg(reports)}}) {
+  for (const auto& [path, text] :
+       {std::pair{options.csv, csv.str()}, std::pair{options.series_csv, series.str()},
+        std::pair{options.svg, sim::RenderReadyPodsSvg(reports)}}) {
     if (path.empty()) continue;
     if (absl::Status s = WriteFile(path, text); !s.ok()) {
       std::cerr << "simulate: " << s.message() << "\n";

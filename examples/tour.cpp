@@ -31,7 +31,9 @@ constexpr int kNodes = 10;
 constexpr int kPodsPerNodeWanted = 25;
 const absl::Duration kBurstAt = absl::Minutes(1);  // after every node has booted and warmed up
 
-std::string Seconds(absl::Duration d) { return absl::StrFormat("%.1f s", absl::ToDoubleSeconds(d)); }
+std::string Seconds(absl::Duration d) {
+  return absl::StrFormat("%.1f s", absl::ToDoubleSeconds(d));
+}
 
 int Run(const std::string& type) {
   const absl::StatusOr<enipool::InstanceLimits> found = enipool::FindInstanceLimits(type);
@@ -56,7 +58,8 @@ int Run(const std::string& type) {
               limits.max_enis, limits.ipv4_per_eni);
 
   std::printf("1. Pod capacity\n");
-  std::printf("   Each ENI has %d - 1 = %d slots for pods. A slot holds one secondary IP,\n", limits.ipv4_per_eni, slots);
+  std::printf("   Each ENI has %d - 1 = %d slots for pods. A slot holds one secondary IP,\n",
+              limits.ipv4_per_eni, slots);
   std::printf("   or one delegated /28 prefix of %d addresses:\n", enipool::kAddressesPerPrefix);
   std::printf("     secondary IPs       %4d pod IPs per ENI, %5d per instance\n", sip_per_eni,
               sip_per_eni * limits.max_enis);
@@ -66,9 +69,9 @@ int Run(const std::string& type) {
               sip_max_pods, pd_max_pods_raw);
   std::printf("   caps at 110 (up to 30 vCPUs) or 250.\n");
   constexpr int kSmallEni = 5;
-  std::printf("   On an ENI with %d addresses: %d pods vs %d; over two such ENIs %d vs %d.\n\n", kSmallEni,
-              kSmallEni - 1, (kSmallEni - 1) * enipool::kAddressesPerPrefix, 2 * (kSmallEni - 1),
-              2 * (kSmallEni - 1) * enipool::kAddressesPerPrefix);
+  std::printf("   On an ENI with %d addresses: %d pods vs %d; over two such ENIs %d vs %d.\n\n",
+              kSmallEni, kSmallEni - 1, (kSmallEni - 1) * enipool::kAddressesPerPrefix,
+              2 * (kSmallEni - 1), 2 * (kSmallEni - 1) * enipool::kAddressesPerPrefix);
 
   // Part 2: the same burst, both modes.
   const int per_node = std::min(kPodsPerNodeWanted, sip_max_pods - enipool::kHostNetworkPods);
@@ -101,8 +104,8 @@ int Run(const std::string& type) {
   const auto empty = enipool::sim::Subnet::Create("subnet-0", base.subnets[0].cidr);
   const auto free_28_empty = static_cast<std::int64_t>(empty->free_prefix_count());
 
-  std::printf("2. A scale-out, simulated: %d x %s, %d pods (%d per node) created at once at\n", kNodes,
-              type.c_str(), pods, per_node);
+  std::printf("2. A scale-out, simulated: %d x %s, %d pods (%d per node) created at once at\n",
+              kNodes, type.c_str(), pods, per_node);
   std::printf("   t = %s, once the nodes have started and warmed their pools. Subnet %s;\n",
               Seconds(kBurstAt).c_str(), base.subnets[0].cidr.ToString().c_str());
   std::printf("   EC2 latency and throttling and kubelet's 10-15 s sandbox retry are simulated;\n");
@@ -118,8 +121,10 @@ int Run(const std::string& type) {
   row("", "secondary IPs", "prefixes");
   row("", "WARM_ENI_TARGET=1", "WARM_PREFIX_TARGET=1");
   row("time to all-ready (after the burst)", after_burst(*a), after_burst(*b));
-  row("time to IP, median", Seconds(a->time_to_ip.Quantile(0.5)), Seconds(b->time_to_ip.Quantile(0.5)));
-  row("time to IP, p95", Seconds(a->time_to_ip.Quantile(0.95)), Seconds(b->time_to_ip.Quantile(0.95)));
+  row("time to IP, median", Seconds(a->time_to_ip.Quantile(0.5)),
+      Seconds(b->time_to_ip.Quantile(0.5)));
+  row("time to IP, p95", Seconds(a->time_to_ip.Quantile(0.95)),
+      Seconds(b->time_to_ip.Quantile(0.95)));
   row("pods that had to wait for an IP", n(a->pods_waited), n(b->pods_waited));
   row("ENI attachments", n(a->eni_attachments), n(b->eni_attachments));
   row("EC2 calls", n(a->ec2_calls), n(b->ec2_calls));
@@ -130,7 +135,8 @@ int Run(const std::string& type) {
   row("subnet addresses used", n(a->final_sample().subnet_used), n(b->final_sample().subnet_used));
   row("aligned /28s no longer wholly free", n(free_28_empty - a->final_sample().subnet_free_28),
       n(free_28_empty - b->final_sample().subnet_free_28));
-  row("free aligned /28s left", n(a->final_sample().subnet_free_28), n(b->final_sample().subnet_free_28));
+  row("free aligned /28s left", n(a->final_sample().subnet_free_28),
+      n(b->final_sample().subnet_free_28));
   std::printf("\n");
 
   std::printf("3. Reading it\n");
@@ -150,18 +156,21 @@ int Run(const std::string& type) {
               static_cast<long long>(b->final_sample().subnet_used));
   std::printf("   used vs %lld), and a fragmented subnet with free addresses but no free aligned\n",
               static_cast<long long>(a->final_sample().subnet_used));
-  std::printf("   /28 answers InsufficientCidrBlocks. Secondary IPs land at random addresses and\n");
+  std::printf(
+      "   /28 answers InsufficientCidrBlocks. Secondary IPs land at random addresses and\n");
   std::printf("   break up /28s too: %lld /28s are no longer wholly free for %lld addresses.\n",
               static_cast<long long>(free_28_empty - a->final_sample().subnet_free_28),
               static_cast<long long>(a->final_sample().subnet_used));
-  std::printf("\nMore: enipool_example_simulate --help (your own workloads, policies, CSV, SVG).\n");
+  std::printf(
+      "\nMore: enipool_example_simulate --help (your own workloads, policies, CSV, SVG).\n");
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 2 || (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h"))) {
+  if (argc > 2 ||
+      (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h"))) {
     std::fprintf(stderr, "usage: %s [instance-type]   (default m5.large)\n", argv[0]);
     return argc > 2 ? 2 : 0;
   }

@@ -104,7 +104,9 @@ TEST_CASE("The report balances: every pod created is ready, pending or deleted")
   CHECK(report->final_sample().at == absl::Minutes(30));
 }
 
-TEST_CASE("Prefix delegation scales a burst out with fewer ENI attachments and reaches all-ready sooner") {
+TEST_CASE(
+    "Prefix delegation scales a burst out with fewer ENI attachments and reaches all-ready "
+    "sooner") {
   const auto secondary = RunScenario(TourConfig(AddressMode::kSecondaryIp));
   const auto prefix = RunScenario(TourConfig(AddressMode::kPrefix));
   REQUIRE_MESSAGE(secondary.ok(), secondary.status());
@@ -144,7 +146,8 @@ TEST_CASE("Pods beyond the cluster's pod capacity wait unscheduled until a pod i
   const std::int64_t start = absl::ToUnixNanos((*cluster)->now());
   (*cluster)->RunUntil(start + 1);
   CHECK((*cluster)->pods_created() == 12);
-  CHECK((*cluster)->pods_pending() == 12);  // 9 placed (no IP yet: the node is booting), 3 unscheduled
+  CHECK((*cluster)->pods_pending() ==
+        12);  // 9 placed (no IP yet: the node is booting), 3 unscheduled
   for (int minute = 1; minute <= 40; ++minute) {
     (*cluster)->RunUntil(start + absl::ToInt64Nanoseconds(absl::Minutes(minute)));
     CHECK((*cluster)->node(0).datastore().pod_count() <= 9);
@@ -212,10 +215,12 @@ TEST_CASE("ApplySetting sets each key and rejects a bad value without changing t
   CHECK(ApplySetting(config, "mode", "ipv6") ==
         absl::InvalidArgumentError("bad mode \"ipv6\": want secondary-ip or prefix"));
   CHECK(ApplySetting(config, "duration", "soon") ==
-        absl::InvalidArgumentError("bad duration \"soon\": want a positive duration such as 30s or 5m"));
+        absl::InvalidArgumentError(
+            "bad duration \"soon\": want a positive duration such as 30s or 5m"));
   CHECK(ApplySetting(config, "instance-type", "m5.huge").code() == absl::StatusCode::kNotFound);
   CHECK(ApplySetting(config, "subnet", "10.0.0.0/8") ==
-        absl::InvalidArgumentError("bad subnet \"10.0.0.0/8\": want a CIDR from /16 to /28, as AWS allows"));
+        absl::InvalidArgumentError(
+            "bad subnet \"10.0.0.0/8\": want a CIDR from /16 to /28, as AWS allows"));
   CHECK(ApplySetting(config, "colour", "blue").code() == absl::StatusCode::kInvalidArgument);
   CHECK(ApplySetting(config, "workload", "burst:x").code() == absl::StatusCode::kInvalidArgument);
   CHECK(config.nodes == before.nodes);
@@ -240,7 +245,8 @@ TEST_CASE("ParseScenario reads key=value lines and names the bad line") {
   CHECK(ParseScenario("nodes=3\nmode prefix\n").status() ==
         absl::InvalidArgumentError("scenario line 2: expected key=value, got \"mode prefix\""));
   CHECK(ParseScenario("nodes=3\n\nwarm-prefix-target=-1\n").status() ==
-        absl::InvalidArgumentError("scenario line 3: bad warm-prefix-target \"-1\": want an integer >= 0"));
+        absl::InvalidArgumentError(
+            "scenario line 3: bad warm-prefix-target \"-1\": want an integer >= 0"));
 }
 
 TEST_CASE("ResolveConfig fills limits from the instance type and rejects impossible scenarios") {
@@ -268,7 +274,8 @@ TEST_CASE("ResolveConfig fills limits from the instance type and rejects impossi
   ClusterConfig traced;
   traced.nodes = 2;
   traced.workload = *enipool::sim::ParseTrace("0,5,a,add\n");
-  CHECK(ResolveConfig(traced).message() == "trace line 1: node 5 but the scenario has 2 nodes (0 to 1)");
+  CHECK(ResolveConfig(traced).message() ==
+        "trace line 1: node 5 but the scenario has 2 nodes (0 to 1)");
 
   ClusterConfig sampled;
   sampled.duration = absl::Seconds(10);
@@ -282,7 +289,9 @@ TEST_CASE("Cluster::Create reports a subnet too small for the nodes' primary ENI
   config.subnets = {*enipool::sim::ParseSubnet("10.3.0.0/28")};  // 11 usable addresses
   const auto cluster = Cluster::Create(config);
   CHECK(cluster.status().code() == absl::StatusCode::kResourceExhausted);
-  CHECK(std::string(cluster.status().message()).find("node 11: InsufficientFreeAddressesInSubnet") == 0);
+  CHECK(
+      std::string(cluster.status().message()).find("node 11: InsufficientFreeAddressesInSubnet") ==
+      0);
 }
 
 }  // namespace

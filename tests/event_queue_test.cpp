@@ -39,7 +39,8 @@ TEST_CASE("EventQueue runs same-time events in the order they were pushed") {
   CHECK(queue.pushed() == 100);
 }
 
-TEST_CASE("EventQueue matches a stable sort under random interleaved pushes and pops on both lanes") {
+TEST_CASE(
+    "EventQueue matches a stable sort under random interleaved pushes and pops on both lanes") {
   // Model: a list kept sorted by (time, push order); the queue must pop the
   // same sequence. Pushes never go before the last popped time.
   std::mt19937_64 rng(42);
@@ -56,9 +57,10 @@ TEST_CASE("EventQueue matches a stable sort under random interleaved pushes and 
       model.push_back(Event{when, seq, kind, 0, seq});
       ++seq;
     } else {
-      const auto earliest = std::min_element(model.begin(), model.end(), [](const Event& a, const Event& b) {
-        return a.when_ns != b.when_ns ? a.when_ns < b.when_ns : a.seq < b.seq;
-      });
+      const auto earliest =
+          std::min_element(model.begin(), model.end(), [](const Event& a, const Event& b) {
+            return a.when_ns != b.when_ns ? a.when_ns < b.when_ns : a.seq < b.seq;
+          });
       const Event expected = *earliest;
       model.erase(earliest);
       const Event got = queue.Pop();

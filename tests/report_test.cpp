@@ -32,8 +32,10 @@ RunReport MakeRun(std::string name, int scale) {
   run.errors_by_code["RequestLimitExceeded"] = scale;
   run.ec2_calls = 3 * scale;
   for (int t = 0; t <= 60; t += 10) {
-    run.samples.push_back(ReportSample{.at = absl::Seconds(t), .pods_ready = std::min(t, 10) * scale,
-                                       .enis = 2, .prefixes = scale});
+    run.samples.push_back(ReportSample{.at = absl::Seconds(t),
+                                       .pods_ready = std::min(t, 10) * scale,
+                                       .enis = 2,
+                                       .prefixes = scale});
   }
   return run;
 }
@@ -160,12 +162,15 @@ TEST_CASE("The CSV outputs have a header and the same number of fields on every 
 }
 
 TEST_CASE("RenderReadyPodsSvg draws a well-formed chart with one line and legend entry per run") {
-  const std::string svg = enipool::sim::RenderReadyPodsSvg({MakeRun("secondary-ip", 1), MakeRun("prefix <PD> & co", 2)});
+  const std::string svg = enipool::sim::RenderReadyPodsSvg(
+      {MakeRun("secondary-ip", 1), MakeRun("prefix <PD> & co", 2)});
   std::string why;
   CHECK_MESSAGE(WellFormedXml(svg, &why), why);
   CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
   std::size_t polylines = 0;
-  for (std::size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++polylines;
+  for (std::size_t at = svg.find("<polyline"); at != std::string::npos;
+       at = svg.find("<polyline", at + 1))
+    ++polylines;
   CHECK(polylines == 2);
   CHECK(svg.find(">secondary-ip</text>") != std::string::npos);
   CHECK(svg.find(">prefix &lt;PD&gt; &amp; co</text>") != std::string::npos);

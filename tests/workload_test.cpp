@@ -60,7 +60,8 @@ TEST_CASE("A workload gives the same events for the same seed and different ones
   CHECK(Take(spec, 7, 1000) != Take(spec, 8, 1000));
 }
 
-TEST_CASE("Churn arrives as a Poisson process at the configured rate with the configured mean lifetime") {
+TEST_CASE(
+    "Churn arrives as a Poisson process at the configured rate with the configured mean lifetime") {
   const WorkloadSpec spec = ChurnWorkload{
       .arrivals_per_second = 4, .lifetime = {Lifetime::Kind::kExponential, absl::Seconds(100), 1}};
   const auto events = Take(spec, 11, 40000);
@@ -82,7 +83,8 @@ TEST_CASE("Lognormal lifetimes have the configured mean") {
   const Lifetime lifetime{Lifetime::Kind::kLogNormal, absl::Seconds(60), 0.5};
   double sum = 0;
   constexpr int kDraws = 50000;
-  for (int i = 0; i < kDraws; ++i) sum += static_cast<double>(WorkloadGenerator::SampleLifetime(lifetime, rng)) / 1e9;
+  for (int i = 0; i < kDraws; ++i)
+    sum += static_cast<double>(WorkloadGenerator::SampleLifetime(lifetime, rng)) / 1e9;
   CHECK(std::abs(sum / kDraws - 60.0) / 60.0 < 0.02);
 }
 
@@ -112,7 +114,8 @@ TEST_CASE("A daily workload arrives faster at its peak than at its trough") {
   CHECK(near_peak > 4 * near_trough);
 }
 
-TEST_CASE("ParseTrace reads time, node, pod and action, skipping a header, comments and blank lines") {
+TEST_CASE(
+    "ParseTrace reads time, node, pod and action, skipping a header, comments and blank lines") {
   const auto trace = ParseTrace(
       "time,node,pod,action\n"
       "# a comment\n"
@@ -184,18 +187,22 @@ TEST_CASE("ParseWorkloadSpec reads the command-line forms") {
 }
 
 TEST_CASE("ParseWorkloadSpec rejects a bad workload naming the bad part") {
-  CHECK(ParseWorkloadSpec("storm:5").status() ==
-        absl::InvalidArgumentError("bad workload kind \"storm\": want burst, churn, daily or trace"));
+  CHECK(
+      ParseWorkloadSpec("storm:5").status() ==
+      absl::InvalidArgumentError("bad workload kind \"storm\": want burst, churn, daily or trace"));
   CHECK(ParseWorkloadSpec("burst:many").status() ==
         absl::InvalidArgumentError("bad burst size \"many\": want burst:N with N >= 0"));
   CHECK(ParseWorkloadSpec("churn:5").status() ==
-        absl::InvalidArgumentError("bad churn workload \"churn:5\": want churn:RATE,LIFETIME[,DIST]"));
+        absl::InvalidArgumentError(
+            "bad churn workload \"churn:5\": want churn:RATE,LIFETIME[,DIST]"));
   CHECK(ParseWorkloadSpec("churn:-1,10m").status() ==
         absl::InvalidArgumentError("bad arrival rate \"-1\": want pods per second >= 0"));
   CHECK(ParseWorkloadSpec("churn:1,10m,gamma").status() ==
-        absl::InvalidArgumentError("bad lifetime distribution \"gamma\": want fixed, exponential or lognormal"));
-  CHECK(ParseWorkloadSpec("churn:1,0s").status() ==
-        absl::InvalidArgumentError("bad lifetime \"0s\": want a positive duration (10m) or forever"));
+        absl::InvalidArgumentError(
+            "bad lifetime distribution \"gamma\": want fixed, exponential or lognormal"));
+  CHECK(
+      ParseWorkloadSpec("churn:1,0s").status() ==
+      absl::InvalidArgumentError("bad lifetime \"0s\": want a positive duration (10m) or forever"));
   CHECK(ParseWorkloadSpec("daily:1,1.5,10m").status() ==
         absl::InvalidArgumentError("bad daily amplitude \"1.5\": want a number in [0, 1]"));
   CHECK(ParseWorkloadSpec("nonsense").status().code() == absl::StatusCode::kInvalidArgument);

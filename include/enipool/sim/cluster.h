@@ -99,9 +99,7 @@
 #include "enipool/sim/workload.h"
 #include "enipool/status.h"
 
-namespace enipool::sim {
-
-}  // namespace enipool::sim
+namespace enipool::sim {}  // namespace enipool::sim
 
 namespace enipool::internal {
 
@@ -114,7 +112,9 @@ namespace enipool::internal {
 class LeastLoadedScheduler {
  public:
   LeastLoadedScheduler(int nodes, int capacity)
-      : capacity_(capacity), count_(static_cast<std::size_t>(nodes), 0), pos_(static_cast<std::size_t>(nodes), 0) {
+      : capacity_(capacity),
+        count_(static_cast<std::size_t>(nodes), 0),
+        pos_(static_cast<std::size_t>(nodes), 0) {
     buckets_.resize(static_cast<std::size_t>(capacity) + 1);
     for (int n = nodes - 1; n >= 0; --n) Insert(n, 0);
   }
@@ -134,7 +134,8 @@ class LeastLoadedScheduler {
 
  private:
   void Insert(int node, int c) {
-    if (static_cast<std::size_t>(c) >= buckets_.size()) buckets_.resize(static_cast<std::size_t>(c) + 1);
+    if (static_cast<std::size_t>(c) >= buckets_.size())
+      buckets_.resize(static_cast<std::size_t>(c) + 1);
     auto& bucket = buckets_[static_cast<std::size_t>(c)];
     pos_[static_cast<std::size_t>(node)] = static_cast<int>(bucket.size());
     bucket.push_back(node);
@@ -256,24 +257,25 @@ class Cluster {
         if (!problem.ok()) return;
         if (!addresses.insert(a.address.value()).second) {
           problem = absl::InternalError(absl::StrCat("address ", a.address.ToString(),
-                                                     " is held by two pods (one is ", pod.ToString(), ")"));
+                                                     " is held by two pods (one is ",
+                                                     pod.ToString(), ")"));
           return;
         }
         const NetworkInterface* eni = ec2_->FindEni(a.eni_id.view());
         if (eni == nullptr || eni->instance_id != node.config().instance_id) {
-          problem = absl::InternalError(absl::StrCat("pod ", pod.ToString(), " on node ", n, " holds ",
-                                                     a.ToString(), " but EC2 does not attach that ENI to ",
-                                                     node.config().instance_id));
+          problem = absl::InternalError(
+              absl::StrCat("pod ", pod.ToString(), " on node ", n, " holds ", a.ToString(),
+                           " but EC2 does not attach that ENI to ", node.config().instance_id));
           return;
         }
-        const bool on_eni =
-            std::find(eni->secondary_ips.begin(), eni->secondary_ips.end(), a.address) !=
-                eni->secondary_ips.end() ||
-            std::any_of(eni->prefixes.begin(), eni->prefixes.end(),
-                        [&](const Ipv4Prefix& p) { return p.Contains(a.address); });
+        const bool on_eni = std::find(eni->secondary_ips.begin(), eni->secondary_ips.end(),
+                                      a.address) != eni->secondary_ips.end() ||
+                            std::any_of(eni->prefixes.begin(), eni->prefixes.end(),
+                                        [&](const Ipv4Prefix& p) { return p.Contains(a.address); });
         if (!on_eni) {
-          problem = absl::InternalError(absl::StrCat("pod ", pod.ToString(), " holds ", a.ToString(),
-                                                     ", which EC2 has not assigned to that ENI"));
+          problem =
+              absl::InternalError(absl::StrCat("pod ", pod.ToString(), " holds ", a.ToString(),
+                                               ", which EC2 has not assigned to that ENI"));
         }
       });
       ENIPOOL_RETURN_IF_ERROR(problem);
@@ -297,7 +299,15 @@ class Cluster {
   [[nodiscard]] std::size_t pending_events() const noexcept { return queue_.size(); }
 
  private:
-  enum Kind : std::uint32_t { kWorkload, kPodAttempt, kPodDelete, kPoolCheck, kEc2Done, kWakeup, kSample };
+  enum Kind : std::uint32_t {
+    kWorkload,
+    kPodAttempt,
+    kPodDelete,
+    kPoolCheck,
+    kEc2Done,
+    kWakeup,
+    kSample
+  };
   enum class PodState : std::uint8_t { kFree, kUnscheduled, kPending, kReady };
 
   struct Pod {
@@ -334,16 +344,19 @@ class Cluster {
       for (const Ipv4Prefix& r : config_.subnets[s].prefix_reservations) {
         reservations.push_back(SubnetReservation{r, ReservationType::kPrefix});
       }
-      ENIPOOL_RETURN_IF_ERROR(ec2_->AddSubnet(SubnetId(s), config_.subnets[s].cidr, std::move(reservations)));
+      ENIPOOL_RETURN_IF_ERROR(
+          ec2_->AddSubnet(SubnetId(s), config_.subnets[s].cidr, std::move(reservations)));
     }
     nodes_.reserve(static_cast<std::size_t>(config_.nodes));
     wakeup_ns_.assign(static_cast<std::size_t>(config_.nodes), INT64_MAX);
     for (int n = 0; n < config_.nodes; ++n) {
       const std::string subnet = SubnetId(static_cast<std::size_t>(n) % config_.subnets.size());
       const std::string instance = absl::StrFormat("i-%08x", n);
-      absl::StatusOr<NetworkInterface> primary = ec2_->AddInstance(
-          {.instance_id = instance, .subnet_id = subnet, .max_enis = config_.pool.max_enis,
-           .ipv4_per_eni = config_.pool.ipv4_per_eni});
+      absl::StatusOr<NetworkInterface> primary =
+          ec2_->AddInstance({.instance_id = instance,
+                             .subnet_id = subnet,
+                             .max_enis = config_.pool.max_enis,
+                             .ipv4_per_eni = config_.pool.ipv4_per_eni});
       if (!primary.ok()) {
         return absl::Status(primary.status().code(),
                             absl::StrCat("node ", n, ": ", primary.status().message()));
@@ -361,9 +374,11 @@ class Cluster {
     end_ns_ = start_ns_ + absl::ToInt64Nanoseconds(config_.duration);
     sample_ns_ = absl::ToInt64Nanoseconds(config_.sample_interval);
     // Each node boots (startup describe) at a random phase of the 5 s loop.
-    const auto period = static_cast<std::uint64_t>(absl::ToInt64Nanoseconds(config_.pool_check_interval));
+    const auto period =
+        static_cast<std::uint64_t>(absl::ToInt64Nanoseconds(config_.pool_check_interval));
     for (int n = 0; n < config_.nodes; ++n) {
-      const auto phase = static_cast<std::int64_t>(internal::SimUniformIndex(jitter_rng_, std::max<std::uint64_t>(1, period)));
+      const auto phase = static_cast<std::int64_t>(
+          internal::SimUniformIndex(jitter_rng_, std::max<std::uint64_t>(1, period)));
       queue_.PushNanos(start_ns_ + phase, kPoolCheck, static_cast<std::uint32_t>(n), 0);
     }
     queue_.PushNanos(start_ns_, kSample, 0, 0);
@@ -377,14 +392,29 @@ class Cluster {
 
   void Handle(const Event& event) {
     switch (event.kind) {
-      case kWorkload: OnWorkload(); break;
-      case kPodAttempt: OnPodAttempt(event.payload); break;
-      case kPodDelete: OnPodDelete(event.payload); break;
-      case kPoolCheck: OnPoolCheck(event.node); break;
-      case kEc2Done: OnEc2Done(event.payload); break;
-      case kWakeup: OnWakeup(event.node, event.when_ns); break;
-      case kSample: OnSample(event.when_ns); break;
-      default: break;
+      case kWorkload:
+        OnWorkload();
+        break;
+      case kPodAttempt:
+        OnPodAttempt(event.payload);
+        break;
+      case kPodDelete:
+        OnPodDelete(event.payload);
+        break;
+      case kPoolCheck:
+        OnPoolCheck(event.node);
+        break;
+      case kEc2Done:
+        OnEc2Done(event.payload);
+        break;
+      case kWakeup:
+        OnWakeup(event.node, event.when_ns);
+        break;
+      case kSample:
+        OnSample(event.when_ns);
+        break;
+      default:
+        break;
     }
   }
 
@@ -402,7 +432,8 @@ class Cluster {
       const std::uint32_t slot = NewPod(event.pod, now);
       if (trace_) trace_slots_[event.pod] = slot;
       if (event.lifetime_ns >= 0) {
-        queue_.PushNanos(now + event.lifetime_ns, kPodDelete, 0, PodHandle(slot), EventQueue::Lane::kFar);
+        queue_.PushNanos(now + event.lifetime_ns, kPodDelete, 0, PodHandle(slot),
+                         EventQueue::Lane::kFar);
       }
       if (event.node >= 0) {
         Place(slot, event.node);
@@ -457,7 +488,9 @@ class Cluster {
     return &pod;
   }
 
-  static PodKey KeyOf(const Pod& pod) { return PodKey{"aws-cni", absl::StrCat("p", pod.id), "eth0"}; }
+  static PodKey KeyOf(const Pod& pod) {
+    return PodKey{"aws-cni", absl::StrCat("p", pod.id), "eth0"};
+  }
 
   void Place(std::uint32_t slot, int node) {
     Pod& pod = pods_[slot];
@@ -521,7 +554,8 @@ class Cluster {
         --unscheduled_;
         ++deleted_pending_;
         break;
-      case PodState::kFree: return;
+      case PodState::kFree:
+        return;
     }
     ++deleted_;
     const int node = pod.node;
@@ -558,12 +592,15 @@ class Cluster {
     node.Tick(now, requests_);
     Send(n, now);
     // Next check: 5 s later, late by up to the jitter.
-    const std::int64_t jitter = config_.pool_check_jitter > absl::ZeroDuration()
-                                    ? static_cast<std::int64_t>(internal::SimUniformIndex(
-                                          jitter_rng_, static_cast<std::uint64_t>(absl::ToInt64Nanoseconds(config_.pool_check_jitter))))
-                                    : 0;
-    queue_.PushNanos(absl::ToUnixNanos(now) + absl::ToInt64Nanoseconds(config_.pool_check_interval) + jitter,
-                     kPoolCheck, n, 0);
+    const std::int64_t jitter =
+        config_.pool_check_jitter > absl::ZeroDuration()
+            ? static_cast<std::int64_t>(internal::SimUniformIndex(
+                  jitter_rng_,
+                  static_cast<std::uint64_t>(absl::ToInt64Nanoseconds(config_.pool_check_jitter))))
+            : 0;
+    queue_.PushNanos(
+        absl::ToUnixNanos(now) + absl::ToInt64Nanoseconds(config_.pool_check_interval) + jitter,
+        kPoolCheck, n, 0);
   }
 
   void OnEc2Done(std::uint64_t index) {
@@ -573,8 +610,9 @@ class Cluster {
     requests_.clear();
     const absl::Status status = nodes_[n].OnResult(flight.request, flight.result, now, requests_);
     if (!status.ok() && internal_error_.ok()) {
-      internal_error_ = absl::InternalError(absl::StrCat("node ", n, " rejected the answer to request ",
-                                                         flight.request.id, ": ", status.message()));
+      internal_error_ =
+          absl::InternalError(absl::StrCat("node ", n, " rejected the answer to request ",
+                                           flight.request.id, ": ", status.message()));
     }
     flight = InFlight{};
     free_flights_.push_back(index);
@@ -681,7 +719,8 @@ class Cluster {
     }
     for (std::size_t i = 1; i < kEc2ErrorCodeCount; ++i) {
       if (errors[i] != 0) {
-        report.errors_by_code[std::string(Ec2ErrorCodeName(static_cast<Ec2ErrorCode>(i)))] = errors[i];
+        report.errors_by_code[std::string(Ec2ErrorCodeName(static_cast<Ec2ErrorCode>(i)))] =
+            errors[i];
       }
     }
     report.ec2_calls = static_cast<std::int64_t>(ec2_->stats().calls);

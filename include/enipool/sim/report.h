@@ -86,7 +86,8 @@ class DurationHistogram {
   [[nodiscard]] absl::Duration max() const noexcept { return absl::Microseconds(max_us_); }
   [[nodiscard]] absl::Duration mean() const noexcept {
     return count_ == 0 ? absl::ZeroDuration()
-                       : absl::Microseconds(static_cast<std::int64_t>(sum_us_ / static_cast<double>(count_)));
+                       : absl::Microseconds(
+                             static_cast<std::int64_t>(sum_us_ / static_cast<double>(count_)));
   }
 
   // DurationHistogram::Quantile()
@@ -96,7 +97,8 @@ class DurationHistogram {
   [[nodiscard]] absl::Duration Quantile(double q) const {
     if (count_ == 0) return absl::ZeroDuration();
     q = std::clamp(q, 0.0, 1.0);
-    const auto rank = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(q * static_cast<double>(count_))));
+    const auto rank = std::max<std::int64_t>(
+        1, static_cast<std::int64_t>(std::ceil(q * static_cast<double>(count_))));
     std::int64_t seen = 0;
     for (int b = 0; b < kBuckets; ++b) {
       seen += counts_[static_cast<std::size_t>(b)];
@@ -110,7 +112,8 @@ class DurationHistogram {
  private:
   static int BucketOf(std::int64_t us) noexcept {
     if (us < kSub) return static_cast<int>(us);
-    const int exponent = static_cast<int>(std::bit_width(static_cast<std::uint64_t>(us))) - 1;  // >= kSubBits
+    const int exponent =
+        static_cast<int>(std::bit_width(static_cast<std::uint64_t>(us))) - 1;  // >= kSubBits
     const int shift = exponent - kSubBits;
     const auto mantissa = static_cast<int>((us >> shift) - kSub);  // 0..kSub-1
     return static_cast<int>(kSub) * (shift + 1) + mantissa;
@@ -137,15 +140,15 @@ class DurationHistogram {
 // The cluster at one sampling instant (`at` from the run start).
 struct ReportSample {
   absl::Duration at;
-  std::int64_t pods_ready = 0;     // pods holding an IP
-  std::int64_t pods_pending = 0;   // created, no IP yet, not deleted
-  std::int64_t enis = 0;           // attached ENIs, all nodes
-  std::int64_t prefixes = 0;       // /28 prefixes held, all nodes
-  std::int64_t addresses = 0;      // pod addresses held (warm + assigned + cooling)
-  std::int64_t assigned = 0;       // addresses assigned to pods
-  std::int64_t subnet_used = 0;    // subnet addresses allocated (ENI primaries included)
-  std::int64_t subnet_free_28 = 0; // aligned /28 blocks still wholly free in the subnets
-  std::int64_t ec2_calls = 0;      // cumulative
+  std::int64_t pods_ready = 0;      // pods holding an IP
+  std::int64_t pods_pending = 0;    // created, no IP yet, not deleted
+  std::int64_t enis = 0;            // attached ENIs, all nodes
+  std::int64_t prefixes = 0;        // /28 prefixes held, all nodes
+  std::int64_t addresses = 0;       // pod addresses held (warm + assigned + cooling)
+  std::int64_t assigned = 0;        // addresses assigned to pods
+  std::int64_t subnet_used = 0;     // subnet addresses allocated (ENI primaries included)
+  std::int64_t subnet_free_28 = 0;  // aligned /28 blocks still wholly free in the subnets
+  std::int64_t ec2_calls = 0;       // cumulative
   friend bool operator==(const ReportSample&, const ReportSample&) = default;
 };
 
@@ -153,28 +156,28 @@ struct ReportSample {
 //
 // One run's results. See the file comment.
 struct RunReport {
-  std::string name;           // the policy or run label
-  std::string description;    // e.g. "10 × m5.large, prefix, WARM_PREFIX_TARGET=1, burst:250"
+  std::string name;         // the policy or run label
+  std::string description;  // e.g. "10 × m5.large, prefix, WARM_PREFIX_TARGET=1, burst:250"
   absl::Duration simulated = absl::ZeroDuration();
-  std::int64_t events = 0;    // discrete events processed
+  std::int64_t events = 0;  // discrete events processed
 
   std::int64_t pods_created = 0;
-  std::int64_t pods_ready = 0;           // holding an IP at the end
-  std::int64_t pods_pending = 0;         // still waiting at the end
+  std::int64_t pods_ready = 0;    // holding an IP at the end
+  std::int64_t pods_pending = 0;  // still waiting at the end
   std::int64_t pods_deleted = 0;
-  std::int64_t pods_deleted_pending = 0; // deleted before they got an IP
-  std::int64_t pods_waited = 0;          // first ADD failed; got an IP later (or never)
-  std::int64_t failed_adds = 0;          // CNI ADDs that found no address
+  std::int64_t pods_deleted_pending = 0;  // deleted before they got an IP
+  std::int64_t pods_waited = 0;           // first ADD failed; got an IP later (or never)
+  std::int64_t failed_adds = 0;           // CNI ADDs that found no address
   // When the last pod that was created became ready, if every pod created is
   // ready by the end (the "scale-out finished" time); -1 s otherwise.
   absl::Duration all_ready_at = absl::Seconds(-1);
   DurationHistogram time_to_ip;
 
-  std::map<std::string, std::int64_t> calls_by_api;    // EC2 API name → calls made
+  std::map<std::string, std::int64_t> calls_by_api;  // EC2 API name → calls made
   std::int64_t ec2_calls = 0;
   std::int64_t throttled_calls = 0;
   std::map<std::string, std::int64_t> errors_by_code;  // EC2 error code → failed calls
-  std::int64_t eni_attachments = 0;                     // successful AttachNetworkInterface
+  std::int64_t eni_attachments = 0;                    // successful AttachNetworkInterface
   std::int64_t peak_enis = 0;
   std::int64_t peak_prefixes = 0;
   double idle_address_seconds = 0;
@@ -221,11 +224,16 @@ inline std::vector<std::vector<std::string>> TableRows(const std::vector<sim::Ru
   row("pods pending at end", [&](const sim::RunReport& r) { return num(r.pods_pending); });
   row("pods that had to wait", [&](const sim::RunReport& r) { return num(r.pods_waited); });
   row("failed CNI ADDs (retried)", [&](const sim::RunReport& r) { return num(r.failed_adds); });
-  row("time to all-ready", [](const sim::RunReport& r) { return FormatDurationShort(r.all_ready_at); });
-  row("time to IP p50", [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.5)); });
-  row("time to IP p95", [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.95)); });
-  row("time to IP p99", [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.99)); });
-  row("time to IP max", [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.max()); });
+  row("time to all-ready",
+      [](const sim::RunReport& r) { return FormatDurationShort(r.all_ready_at); });
+  row("time to IP p50",
+      [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.5)); });
+  row("time to IP p95",
+      [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.95)); });
+  row("time to IP p99",
+      [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.99)); });
+  row("time to IP max",
+      [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.max()); });
   row("EC2 calls", [&](const sim::RunReport& r) { return num(r.ec2_calls); });
   std::map<std::string, bool> apis, codes;
   for (const sim::RunReport& run : runs) {
@@ -258,8 +266,10 @@ inline std::vector<std::vector<std::string>> TableRows(const std::vector<sim::Ru
   row("idle address-hours", [](const sim::RunReport& r) {
     return absl::StrFormat("%.1f", r.idle_address_seconds / 3600);
   });
-  row("subnet addresses used", [&](const sim::RunReport& r) { return num(r.final_sample().subnet_used); });
-  row("subnet free aligned /28s", [&](const sim::RunReport& r) { return num(r.final_sample().subnet_free_28); });
+  row("subnet addresses used",
+      [&](const sim::RunReport& r) { return num(r.final_sample().subnet_used); });
+  row("subnet free aligned /28s",
+      [&](const sim::RunReport& r) { return num(r.final_sample().subnet_free_28); });
   return rows;
 }
 
@@ -278,11 +288,20 @@ inline std::string XmlEscape(absl::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -341,13 +360,14 @@ inline void WriteSummaryCsv(std::ostream& out, const std::vector<RunReport>& run
   out << '\n';
   for (const RunReport& r : runs) {
     const ReportSample last = r.final_sample();
-    const auto all_ready = r.all_ready_at < absl::ZeroDuration() ? std::string("-1")
-                                                                  : internal::FormatSeconds(r.all_ready_at);
+    const auto all_ready = r.all_ready_at < absl::ZeroDuration()
+                               ? std::string("-1")
+                               : internal::FormatSeconds(r.all_ready_at);
     out << absl::StrCat(internal::CsvField(r.name), ",", internal::CsvField(r.description), ",",
-                        internal::FormatSeconds(r.simulated), ",", r.events, ",", r.pods_created, ",",
-                        r.pods_ready, ",", r.pods_pending, ",", r.pods_deleted, ",",
-                        r.pods_deleted_pending, ",", r.pods_waited, ",", r.failed_adds, ",", all_ready,
-                        ",", internal::FormatSeconds(r.time_to_ip.Quantile(0.5)), ",",
+                        internal::FormatSeconds(r.simulated), ",", r.events, ",", r.pods_created,
+                        ",", r.pods_ready, ",", r.pods_pending, ",", r.pods_deleted, ",",
+                        r.pods_deleted_pending, ",", r.pods_waited, ",", r.failed_adds, ",",
+                        all_ready, ",", internal::FormatSeconds(r.time_to_ip.Quantile(0.5)), ",",
                         internal::FormatSeconds(r.time_to_ip.Quantile(0.95)), ",",
                         internal::FormatSeconds(r.time_to_ip.Quantile(0.99)), ",",
                         internal::FormatSeconds(r.time_to_ip.max()), ",", r.ec2_calls, ",",
@@ -399,9 +419,10 @@ struct SvgOptions {
 // time, one step line per run, with axes, tick labels, axis titles and a
 // legend. Time is shown in seconds, minutes or hours, whichever suits the
 // longest run.
-inline std::string RenderReadyPodsSvg(const std::vector<RunReport>& runs, const SvgOptions& options = {}) {
-  static constexpr std::array<const char*, 8> kColors = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
-                                                        "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+inline std::string RenderReadyPodsSvg(const std::vector<RunReport>& runs,
+                                      const SvgOptions& options = {}) {
+  static constexpr std::array<const char*, 8> kColors = {
+      "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
   const double left = 70, right = 20, top = 40, bottom = 56;
   const double plot_w = options.width - left - right;
   const double plot_h = options.height - top - bottom;
@@ -437,15 +458,16 @@ inline std::string RenderReadyPodsSvg(const std::vector<RunReport>& runs, const 
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-      "<text x=\"%s\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">%s</text>\n",
+      "<text x=\"%s\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
+      "font-weight=\"bold\">%s</text>\n",
       options.width, options.height, options.width, options.height, num(options.width / 2.0),
       internal::XmlEscape(options.title));
   // Grid and ticks.
   for (double v = 0; v <= y_max + y_step / 2; v += y_step) {
     const std::string y = num(y_of(v));
     absl::StrAppend(&svg, "<line x1=\"", num(left), "\" y1=\"", y, "\" x2=\"", num(left + plot_w),
-                    "\" y2=\"", y, "\" stroke=\"#dddddd\"/>\n", "<text x=\"", num(left - 6), "\" y=\"",
-                    num(y_of(v) + 4), "\" text-anchor=\"end\">", label(v), "</text>\n");
+                    "\" y2=\"", y, "\" stroke=\"#dddddd\"/>\n", "<text x=\"", num(left - 6),
+                    "\" y=\"", num(y_of(v) + 4), "\" text-anchor=\"end\">", label(v), "</text>\n");
   }
   for (double v = 0; v <= x_max + x_step / 2; v += x_step) {
     const std::string x = num(x_of(v * unit));
@@ -490,9 +512,10 @@ inline std::string RenderReadyPodsSvg(const std::vector<RunReport>& runs, const 
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const double y = legend_y + 4 + line_h * static_cast<double>(i) + line_h / 2;
     absl::StrAppend(&svg, "<line x1=\"", num(legend_x + 8), "\" y1=\"", num(y), "\" x2=\"",
-                    num(legend_x + 32), "\" y2=\"", num(y), "\" stroke=\"", kColors[i % kColors.size()],
-                    "\" stroke-width=\"3\"/>\n", "<text x=\"", num(legend_x + 40), "\" y=\"",
-                    num(y + 4), "\">", internal::XmlEscape(runs[i].name), "</text>\n");
+                    num(legend_x + 32), "\" y2=\"", num(y), "\" stroke=\"",
+                    kColors[i % kColors.size()], "\" stroke-width=\"3\"/>\n", "<text x=\"",
+                    num(legend_x + 40), "\" y=\"", num(y + 4), "\">",
+                    internal::XmlEscape(runs[i].name), "</text>\n");
   }
   svg += "</svg>\n";
   return svg;

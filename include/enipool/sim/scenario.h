@@ -35,8 +35,9 @@
 //
 //   enipool::sim::ClusterConfig config;
 //   ENIPOOL_RETURN_IF_ERROR(enipool::sim::ApplySetting(config, "mode", "prefix"));
-//   ENIPOOL_ASSIGN_OR_RETURN(config, enipool::sim::ParseScenario("nodes=50\nworkload=burst:2000\n", config));
-//   ENIPOOL_RETURN_IF_ERROR(enipool::sim::ResolveConfig(config));   // limits filled, checked
+//   ENIPOOL_ASSIGN_OR_RETURN(config, enipool::sim::ParseScenario("nodes=50\nworkload=burst:2000\n",
+//   config)); ENIPOOL_RETURN_IF_ERROR(enipool::sim::ResolveConfig(config));   // limits filled,
+//   checked
 
 #ifndef ENIPOOL_SIM_SCENARIO_H_
 #define ENIPOOL_SIM_SCENARIO_H_
@@ -61,10 +62,10 @@
 #include "enipool/ipv4.h"
 #include "enipool/max_pods.h"
 #include "enipool/policy/warm_pool.h"
-#include "enipool/status.h"
 #include "enipool/sim/latency.h"
 #include "enipool/sim/throttle.h"
 #include "enipool/sim/workload.h"
+#include "enipool/status.h"
 
 namespace enipool::sim {
 
@@ -120,11 +121,13 @@ struct ClusterConfig {
 
 namespace enipool::internal {
 
-inline absl::Status BadSetting(absl::string_view key, absl::string_view value, absl::string_view want) {
+inline absl::Status BadSetting(absl::string_view key, absl::string_view value,
+                               absl::string_view want) {
   return absl::InvalidArgumentError(absl::StrCat("bad ", key, " \"", value, "\": want ", want));
 }
 
-inline absl::Status ParseIntSetting(absl::string_view key, absl::string_view value, int min, int* out) {
+inline absl::Status ParseIntSetting(absl::string_view key, absl::string_view value, int min,
+                                    int* out) {
   int v = 0;
   if (!absl::SimpleAtoi(value, &v) || v < min) {
     return BadSetting(key, value, absl::StrCat("an integer >= ", min));
@@ -133,12 +136,13 @@ inline absl::Status ParseIntSetting(absl::string_view key, absl::string_view val
   return absl::OkStatus();
 }
 
-inline absl::Status ParseDurationSetting(absl::string_view key, absl::string_view value, bool positive,
-                                         absl::Duration* out) {
+inline absl::Status ParseDurationSetting(absl::string_view key, absl::string_view value,
+                                         bool positive, absl::Duration* out) {
   const auto d = ParseSecondsOrDuration(value);
   if (!d.has_value() || *d < absl::ZeroDuration() || (positive && *d == absl::ZeroDuration())) {
-    return BadSetting(key, value, positive ? "a positive duration such as 30s or 5m"
-                                           : "a duration such as 30s or 5m");
+    return BadSetting(
+        key, value,
+        positive ? "a positive duration such as 30s or 5m" : "a duration such as 30s or 5m");
   }
   *out = *d;
   return absl::OkStatus();
@@ -155,7 +159,8 @@ namespace enipool::sim {
   const std::vector<absl::string_view> parts = absl::StrSplit(text, ',');
   SubnetConfig subnet;
   const auto cidr = Ipv4Prefix::Parse(absl::StripAsciiWhitespace(parts[0]));
-  if (!cidr.ok()) return absl::InvalidArgumentError(absl::StrCat("bad subnet: ", cidr.status().message()));
+  if (!cidr.ok())
+    return absl::InvalidArgumentError(absl::StrCat("bad subnet: ", cidr.status().message()));
   if (cidr->length() < 16 || cidr->length() > 28) {
     return internal::BadSetting("subnet", parts[0], "a CIDR from /16 to /28, as AWS allows");
   }
@@ -167,7 +172,8 @@ namespace enipool::sim {
     }
     const auto reservation = Ipv4Prefix::Parse(part);
     if (!reservation.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("bad subnet reservation: ", reservation.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad subnet reservation: ", reservation.status().message()));
     }
     subnet.prefix_reservations.push_back(*reservation);
   }
@@ -230,7 +236,8 @@ namespace enipool::sim {
       return internal::BadSetting(key, value, "best-fit, spread or first-fit");
     }
   } else if (key == "seed") {
-    if (!absl::SimpleAtoi(value, &c.seed)) return internal::BadSetting(key, value, "an unsigned integer");
+    if (!absl::SimpleAtoi(value, &c.seed))
+      return internal::BadSetting(key, value, "an unsigned integer");
   } else if (key == "duration") {
     ENIPOOL_RETURN_IF_ERROR(internal::ParseDurationSetting(key, value, true, &c.duration));
   } else if (key == "sample-interval") {
@@ -323,16 +330,16 @@ namespace enipool::sim {
                           : slots + kHostNetworkPods;
   }
   if (c.sample_interval > c.duration) {
-    return absl::InvalidArgumentError(absl::StrCat("sample-interval ", absl::FormatDuration(c.sample_interval),
-                                                   " is longer than the run (duration ",
-                                                   absl::FormatDuration(c.duration), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sample-interval ", absl::FormatDuration(c.sample_interval),
+                     " is longer than the run (duration ", absl::FormatDuration(c.duration), ")"));
   }
   if (const auto* trace = std::get_if<TraceWorkload>(&c.workload)) {
     for (const TraceRecord& record : trace->records) {
       if (record.node >= c.nodes) {
-        return absl::InvalidArgumentError(absl::StrCat("trace line ", record.line, ": node ", record.node,
-                                                       " but the scenario has ", c.nodes, " nodes (0 to ",
-                                                       c.nodes - 1, ")"));
+        return absl::InvalidArgumentError(absl::StrCat("trace line ", record.line, ": node ",
+                                                       record.node, " but the scenario has ",
+                                                       c.nodes, " nodes (0 to ", c.nodes - 1, ")"));
       }
     }
   }
@@ -348,15 +355,16 @@ inline std::string DescribeConfig(const ClusterConfig& c) {
   std::string targets;
   const WarmPoolConfig& p = c.pool;
   if (p.warm_ip_target != 0 || p.minimum_ip_target != 0) {
-    targets = absl::StrCat("WARM_IP_TARGET=", p.warm_ip_target, " MINIMUM_IP_TARGET=", p.minimum_ip_target);
+    targets = absl::StrCat("WARM_IP_TARGET=", p.warm_ip_target,
+                           " MINIMUM_IP_TARGET=", p.minimum_ip_target);
   } else if (p.mode == AddressMode::kPrefix) {
     targets = absl::StrCat("WARM_PREFIX_TARGET=", p.warm_prefix_target);
   } else {
     targets = absl::StrCat("WARM_ENI_TARGET=", p.warm_eni_target);
   }
   return absl::StrCat(c.nodes, " x ", c.instance_type, ", ",
-                      p.mode == AddressMode::kPrefix ? "prefix" : "secondary-ip", ", ", targets, ", ",
-                      WorkloadName(c.workload));
+                      p.mode == AddressMode::kPrefix ? "prefix" : "secondary-ip", ", ", targets,
+                      ", ", WorkloadName(c.workload));
 }
 
 }  // namespace enipool::sim

@@ -241,7 +241,8 @@ using WorkloadSpec = std::variant<BurstWorkload, ChurnWorkload, DailyWorkload, T
     record.line = line_number;
     const auto at = internal::ParseSecondsOrDuration(fields[0]);
     if (!at.has_value() || *at < absl::ZeroDuration()) {
-      return error("bad time \"", fields[0], "\": want non-negative seconds (12.5) or a duration (1m30s)");
+      return error("bad time \"", fields[0],
+                   "\": want non-negative seconds (12.5) or a duration (1m30s)");
     }
     record.at = *at;
     if (record.at < previous) {
@@ -314,8 +315,8 @@ using WorkloadSpec = std::variant<BurstWorkload, ChurnWorkload, DailyWorkload, T
     } else if (kind == "lognormal") {
       lifetime.kind = Lifetime::Kind::kLogNormal;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "bad lifetime distribution \"", kind, "\": want fixed, exponential or lognormal"));
+      return absl::InvalidArgumentError(absl::StrCat("bad lifetime distribution \"", kind,
+                                                     "\": want fixed, exponential or lognormal"));
     }
   }
   if (parts.size() >= 3) {
@@ -346,7 +347,8 @@ using WorkloadSpec = std::variant<BurstWorkload, ChurnWorkload, DailyWorkload, T
   const auto colon = text.find(':');
   if (colon == absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "bad workload \"", text, "\": want burst:N, churn:RATE,LIFETIME, daily:RATE,AMPLITUDE,LIFETIME or trace:FILE"));
+        "bad workload \"", text,
+        "\": want burst:N, churn:RATE,LIFETIME, daily:RATE,AMPLITUDE,LIFETIME or trace:FILE"));
   }
   const absl::string_view kind = text.substr(0, colon);
   absl::string_view args = text.substr(colon + 1);
@@ -376,7 +378,8 @@ using WorkloadSpec = std::variant<BurstWorkload, ChurnWorkload, DailyWorkload, T
     return WorkloadSpec(burst);
   }
   if (kind == "churn" || kind == "daily") {
-    const std::vector<absl::string_view> parts = absl::StrSplit(args, absl::MaxSplits(',', kind == "churn" ? 1 : 2));
+    const std::vector<absl::string_view> parts =
+        absl::StrSplit(args, absl::MaxSplits(',', kind == "churn" ? 1 : 2));
     const std::size_t want = kind == "churn" ? 2 : 3;
     if (parts.size() != want) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -405,8 +408,8 @@ using WorkloadSpec = std::variant<BurstWorkload, ChurnWorkload, DailyWorkload, T
     if (!trace.ok()) return trace.status();
     return WorkloadSpec(*std::move(trace));
   }
-  return absl::InvalidArgumentError(absl::StrCat("bad workload kind \"", kind,
-                                                 "\": want burst, churn, daily or trace"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("bad workload kind \"", kind, "\": want burst, churn, daily or trace"));
 }
 
 // -----------------------------------------------------------------------------
@@ -458,9 +461,13 @@ class WorkloadGenerator {
     const double mean = absl::ToDoubleSeconds(lifetime.mean);
     double seconds = 0;
     switch (lifetime.kind) {
-      case Lifetime::Kind::kForever: return -1;
-      case Lifetime::Kind::kFixed: return absl::ToInt64Nanoseconds(lifetime.mean);
-      case Lifetime::Kind::kExponential: seconds = internal::SimExponential(rng, mean); break;
+      case Lifetime::Kind::kForever:
+        return -1;
+      case Lifetime::Kind::kFixed:
+        return absl::ToInt64Nanoseconds(lifetime.mean);
+      case Lifetime::Kind::kExponential:
+        seconds = internal::SimExponential(rng, mean);
+        break;
       case Lifetime::Kind::kLogNormal: {
         // E[X] = exp(mu + sigma^2 / 2) = mean.
         const double mu = std::log(mean) - lifetime.sigma * lifetime.sigma / 2;
@@ -498,8 +505,9 @@ class WorkloadGenerator {
     constexpr double kDay = 86400.0;
     for (;;) {  // thinning: candidates at the peak rate, kept with rate(t) / peak
       clock_s_ += internal::SimExponential(rng_, 1.0 / peak_rate);
-      const double rate = w.mean_arrivals_per_second *
-                          (1 + w.amplitude * std::cos(2 * std::numbers::pi * (clock_s_ - peak_s) / kDay));
+      const double rate =
+          w.mean_arrivals_per_second *
+          (1 + w.amplitude * std::cos(2 * std::numbers::pi * (clock_s_ - peak_s) / kDay));
       if (internal::SimUniform01(rng_) * peak_rate < rate) break;
     }
     return PodEvent{static_cast<std::int64_t>(clock_s_ * 1e9), PodEvent::Type::kAdd, next_pod_++,
@@ -540,7 +548,8 @@ inline std::string WorkloadName(const WorkloadSpec& spec) {
   struct Namer {
     std::string operator()(const BurstWorkload& w) const { return absl::StrCat("burst:", w.pods); }
     std::string operator()(const ChurnWorkload& w) const {
-      return absl::StrCat("churn:", w.arrivals_per_second, "/s,", absl::FormatDuration(w.lifetime.mean));
+      return absl::StrCat("churn:", w.arrivals_per_second, "/s,",
+                          absl::FormatDuration(w.lifetime.mean));
     }
     std::string operator()(const DailyWorkload& w) const {
       return absl::StrCat("daily:", w.mean_arrivals_per_second, "/s,", w.amplitude);
