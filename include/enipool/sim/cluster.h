@@ -702,7 +702,10 @@ class Cluster {
     report.pods_deleted_pending = deleted_pending_;
     report.pods_waited = waited_;
     report.failed_adds = failed_adds_;
-    if (created_ > 0 && pending_ + unscheduled_ == 0) {
+    // Churn and daily workloads never finish, so "all ready" means nothing there.
+    const bool finite = std::holds_alternative<BurstWorkload>(config_.workload) ||
+                        std::holds_alternative<TraceWorkload>(config_.workload);
+    if (finite && created_ > 0 && pending_ + unscheduled_ == 0) {
       report.all_ready_at = absl::Nanoseconds(last_ready_ns_ - start_ns_);
     }
     report.time_to_ip = time_to_ip_;

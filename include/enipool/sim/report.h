@@ -169,7 +169,8 @@ struct RunReport {
   std::int64_t pods_waited = 0;           // first ADD failed; got an IP later (or never)
   std::int64_t failed_adds = 0;           // CNI ADDs that found no address
   // When the last pod that was created became ready, if every pod created is
-  // ready by the end (the "scale-out finished" time); -1 s otherwise.
+  // ready by the end (the "scale-out finished" time) of a burst or trace;
+  // -1 s otherwise, and always for churn and daily workloads (never done).
   absl::Duration all_ready_at = absl::Seconds(-1);
   DurationHistogram time_to_ip;
 
