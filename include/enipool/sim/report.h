@@ -201,7 +201,7 @@ inline std::string FormatSeconds(absl::Duration d) {
 }
 
 inline std::string FormatDurationShort(absl::Duration d) {
-  if (d < absl::ZeroDuration()) return "never";
+  if (d < absl::ZeroDuration()) return "-";  // not reached, or not applicable
   const double s = absl::ToDoubleSeconds(d);
   if (s == 0) return "0";
   if (s < 1) return absl::StrFormat("%.0f ms", s * 1000);
