@@ -18,8 +18,11 @@
 
 #include "enipool/backend.h"
 #include "enipool/clock.h"
+#include "enipool/controller.h"
 #include "enipool/datastore.h"
+#include "enipool/driver.h"
 #include "enipool/instance_limits.h"
+#include "enipool/introspection.h"
 #include "enipool/ipv4.h"
 #include "enipool/max_pods.h"
 #include "enipool/pod_key.h"
