@@ -164,6 +164,36 @@ TEST_CASE("SlotBitmap agrees with a naive model under random operations at word-
   }
 }
 
+TEST_CASE("SlotBitmap::NthFree agrees with a naive model across its 1,024-slot count groups") {
+  // NthFree skips whole groups of 16 words by their kept free counts; sizes
+  // that end inside a group and inside a word, with runs taken and freed
+  // across group boundaries.
+  std::mt19937_64 rng(0x0dd5107);
+  for (std::size_t size : {std::size_t{1024}, std::size_t{1025}, std::size_t{3000}}) {
+    CAPTURE(size);
+    SlotBitmap bitmap(size);
+    NaiveSlots model(size);
+    for (int step = 0; step < 300; ++step) {
+      const std::size_t start = rng() % size;
+      const std::size_t length = std::min<std::size_t>(size - start, 1 + rng() % 1500);
+      const bool take = rng() % 2 == 0;
+      if (take) {
+        bitmap.TakeRange(start, length);
+      } else {
+        bitmap.ReleaseRange(start, length);
+      }
+      for (std::size_t i = start; i < start + length; ++i) model.taken[i] = take;
+      const std::size_t free = size - model.taken_count();
+      REQUIRE(bitmap.free_count() == free);
+      for (std::size_t n : {std::size_t{0}, free / 2, free == 0 ? 0 : free - 1, free, free + 1,
+                            static_cast<std::size_t>(rng() % (free + 1))}) {
+        CAPTURE(n);
+        REQUIRE(bitmap.NthFree(n) == model.NthFree(n));
+      }
+    }
+  }
+}
+
 TEST_CASE("SlotBitmap finds aligned blocks when only one lane in the map is free") {
   for (std::size_t size : {std::size_t{64}, std::size_t{65}, std::size_t{256}}) {
     for (std::size_t block : kBlocks) {

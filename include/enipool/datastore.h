@@ -53,6 +53,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cassert>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -962,7 +963,9 @@ class NodeDatastore {
     k.assigned += 1;
     if (IsActive(b)) {
       assigned_ += 1;
-      Relink(block);
+      // The slot was available (callers assign only free, non-cooling
+      // slots), and an active group's bucket is its available count.
+      RelinkTo(block, b.bucket - 1);
     }
   }
 
@@ -1022,7 +1025,7 @@ class NodeDatastore {
       enis_[b.eni].kind[b.is_prefix ? 1 : 0].cooling -= 1;
       if (IsActive(b)) {
         cooling_ -= 1;
-        Relink(block);
+        RelinkTo(block, b.bucket + 1);  // one more available slot
       }
     }
   }
@@ -1065,8 +1068,16 @@ class NodeDatastore {
   // Puts the group on the free list matching its available count (none if
   // it is inactive or has no available address).
   void Relink(std::uint32_t block) const noexcept {
+    const Block& b = blocks_[block];
+    RelinkTo(block, IsActive(b) ? std::popcount(b.available()) : 0);
+  }
+
+  // Relink() with the available count already known: the hot paths move a
+  // group by one bucket and know where to, which saves a popcount (a
+  // library call unless the build targets a CPU with POPCNT).
+  void RelinkTo(std::uint32_t block, int want) const noexcept {
     Block& b = blocks_[block];
-    const int want = IsActive(b) ? std::popcount(b.available()) : 0;
+    assert(want == (IsActive(b) ? std::popcount(b.available()) : 0));
     if (want == b.bucket) return;
     Unlink(block);
     if (want == 0) return;
