@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -40,7 +41,7 @@ TEST_CASE("EventQueue runs same-time events in the order they were pushed") {
 }
 
 TEST_CASE(
-    "EventQueue matches a stable sort under random interleaved pushes and pops on both lanes") {
+    "EventQueue matches a stable sort under random interleaved pushes and pops on all lanes") {
   // Model: a list kept sorted by (time, push order); the queue must pop the
   // same sequence. Pushes never go before the last popped time.
   std::mt19937_64 rng(42);
@@ -52,7 +53,7 @@ TEST_CASE(
     if (model.empty() || rng() % 3 != 0) {
       const std::int64_t when = now + static_cast<std::int64_t>(rng() % 50);  // many ties
       const auto kind = static_cast<std::uint32_t>(rng() % 7);
-      const auto lane = rng() % 2 == 0 ? EventQueue::Lane::kNear : EventQueue::Lane::kFar;
+      const auto lane = static_cast<EventQueue::Lane>(rng() % 3);
       queue.PushNanos(when, kind, 0, seq, lane);
       model.push_back(Event{when, seq, kind, 0, seq});
       ++seq;
@@ -71,6 +72,65 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "EventQueue pops jittered periodic events in the order of a single heap, among other lanes") {
+  // The simulator's shape: one periodic event per node, re-pushed at its
+  // time + period + jitter on the periodic lane, with EC2 answers on the
+  // near lane and pod deletions on the far one. The reference is one plain
+  // binary heap on (time, push order) holding everything.
+  struct Later {
+    bool operator()(const Event& a, const Event& b) const {
+      return a.when_ns != b.when_ns ? a.when_ns > b.when_ns : a.seq > b.seq;
+    }
+  };
+  constexpr std::int64_t kPeriod = 5000, kJitter = 100;
+  std::mt19937_64 rng(7);
+  EventQueue queue;
+  std::vector<Event> heap;
+  std::uint64_t seq = 0;
+  auto push = [&](std::int64_t when, std::uint32_t kind, std::uint32_t node, EventQueue::Lane lane) {
+    queue.PushNanos(when, kind, node, seq, lane);
+    heap.push_back(Event{when, seq, kind, node, seq});
+    std::push_heap(heap.begin(), heap.end(), Later{});
+    ++seq;
+  };
+  for (std::uint32_t node = 0; node < 300; ++node) {
+    // Random phases, some pushed straight onto the periodic lane out of order.
+    const auto phase = static_cast<std::int64_t>(rng() % kPeriod);
+    push(phase, 0, node, node % 2 == 0 ? EventQueue::Lane::kNear : EventQueue::Lane::kPeriodic);
+  }
+  for (int step = 0; step < 60000; ++step) {
+    REQUIRE(!heap.empty());
+    std::pop_heap(heap.begin(), heap.end(), Later{});
+    const Event expected = heap.back();
+    heap.pop_back();
+    REQUIRE(queue.Top() == expected);
+    Event got;
+    if (step % 2 == 0) {
+      got = queue.Pop();
+    } else {
+      // PopUntil leaves a later event in place and pops a due one.
+      REQUIRE_FALSE(queue.PopUntil(expected.when_ns - 1).has_value());
+      REQUIRE(queue.size() == heap.size() + 1);
+      const std::optional<Event> popped = queue.PopUntil(expected.when_ns);
+      REQUIRE(popped.has_value());
+      got = *popped;
+    }
+    REQUIRE(got == expected);
+    const std::int64_t now = got.when_ns;
+    if (got.kind == 0) {
+      // Same-time ties happen: jitter 0 and equal phases.
+      push(now + kPeriod + static_cast<std::int64_t>(rng() % kJitter), 0, got.node,
+           EventQueue::Lane::kPeriodic);
+      if (rng() % 4 == 0) push(now + static_cast<std::int64_t>(rng() % 300), 1, got.node,
+                               EventQueue::Lane::kNear);
+      if (rng() % 8 == 0) push(now + static_cast<std::int64_t>(rng() % 100000), 2, got.node,
+                               EventQueue::Lane::kFar);
+    }
+    REQUIRE(queue.size() == heap.size());
+  }
+}
+
 TEST_CASE("EventQueue orders same-time events by push order across lanes") {
   EventQueue queue;
   queue.Push(At(5), 1, 0, 0, EventQueue::Lane::kFar);
@@ -82,6 +142,32 @@ TEST_CASE("EventQueue orders same-time events by push order across lanes") {
   CHECK(queue.Pop().kind == 1);
   CHECK(queue.Pop().kind == 2);
   CHECK(queue.Pop().kind == 4);
+  CHECK(queue.empty());
+}
+
+TEST_CASE("EventQueue's periodic lane takes pushes out of time order") {
+  EventQueue queue;
+  queue.Push(At(5), 1, 0, 0, EventQueue::Lane::kPeriodic);
+  queue.Push(At(3), 2, 0, 0, EventQueue::Lane::kPeriodic);
+  queue.Push(At(5), 3, 0, 0, EventQueue::Lane::kPeriodic);
+  queue.Push(At(4), 4, 0, 0, EventQueue::Lane::kNear);
+  queue.Push(At(1), 5, 0, 0, EventQueue::Lane::kPeriodic);
+  CHECK(queue.size() == 5);
+  CHECK(queue.Pop().kind == 5);
+  CHECK(queue.Pop().kind == 2);
+  CHECK(queue.Pop().kind == 4);
+  CHECK(queue.Pop().kind == 1);
+  CHECK(queue.Pop().kind == 3);
+  CHECK(queue.empty());
+}
+
+TEST_CASE("EventQueue::PopUntil on an empty queue pops nothing") {
+  EventQueue queue;
+  CHECK_FALSE(queue.PopUntil(INT64_MAX).has_value());
+  queue.Push(At(2), 1, 0, 0, EventQueue::Lane::kPeriodic);
+  CHECK_FALSE(queue.PopUntil(absl::ToUnixNanos(At(1))).has_value());
+  CHECK(queue.size() == 1);
+  CHECK(queue.PopUntil(absl::ToUnixNanos(At(2)))->kind == 1);
   CHECK(queue.empty());
 }
 

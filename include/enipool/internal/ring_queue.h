@@ -22,6 +22,7 @@ class RingQueue {
  public:
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return buffer_.size(); }
 
   [[nodiscard]] T& front() noexcept {
     assert(size_ > 0);

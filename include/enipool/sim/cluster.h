@@ -217,8 +217,8 @@ class Cluster {
   void RunUntil(std::int64_t until_ns) {
     until_ns = std::min(until_ns, end_ns_);
     const double span = static_cast<double>(end_ns_ - start_ns_);
-    while (!queue_.empty() && queue_.Top().when_ns <= until_ns) {
-      const Event event = queue_.Pop();
+    while (const std::optional<Event> next = queue_.PopUntil(until_ns)) {
+      const Event& event = *next;
       clock_.SetTime(absl::FromUnixNanos(event.when_ns));
       ++events_;
       Handle(event);
@@ -600,7 +600,7 @@ class Cluster {
             : 0;
     queue_.PushNanos(
         absl::ToUnixNanos(now) + absl::ToInt64Nanoseconds(config_.pool_check_interval) + jitter,
-        kPoolCheck, n, 0);
+        kPoolCheck, n, 0, EventQueue::Lane::kPeriodic);
   }
 
   void OnEc2Done(std::uint64_t index) {
