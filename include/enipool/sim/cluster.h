@@ -219,14 +219,14 @@ class Cluster {
     const double span = static_cast<double>(end_ns_ - start_ns_);
     while (const std::optional<Event> next = queue_.PopUntil(until_ns)) {
       const Event& event = *next;
-      clock_.SetTime(absl::FromUnixNanos(event.when_ns));
+      SetNow(event.when_ns);
       ++events_;
       Handle(event);
       if (progress_ && events_ % progress_every_ == 0) {
         progress_(static_cast<double>(event.when_ns - start_ns_) / span);
       }
     }
-    clock_.SetTime(absl::FromUnixNanos(until_ns));
+    SetNow(until_ns);
   }
 
   // Cluster::CheckConsistency()
@@ -371,8 +371,13 @@ class Cluster {
       nodes_.push_back(std::move(controller));
     }
     start_ns_ = absl::ToUnixNanos(clock_.Now());
+    now_ns_ = start_ns_;
     end_ns_ = start_ns_ + absl::ToInt64Nanoseconds(config_.duration);
     sample_ns_ = absl::ToInt64Nanoseconds(config_.sample_interval);
+    check_interval_ns_ = absl::ToInt64Nanoseconds(config_.pool_check_interval);
+    check_jitter_ns_ = absl::ToInt64Nanoseconds(config_.pool_check_jitter);
+    check_jittered_ = config_.pool_check_jitter > absl::ZeroDuration();
+    kubelet_backoff_ns_ = absl::ToInt64Nanoseconds(config_.kubelet_backoff);
     // Each node boots (startup describe) at a random phase of the 5 s loop.
     const auto period =
         static_cast<std::uint64_t>(absl::ToInt64Nanoseconds(config_.pool_check_interval));
@@ -387,6 +392,14 @@ class Cluster {
   }
 
   static std::string SubnetId(std::size_t index) { return absl::StrCat("subnet-", index); }
+
+  // The clock and its value in Unix nanoseconds, kept side by side so that
+  // the handlers need no absl::Time conversions (library calls) per event.
+  void SetNow(std::int64_t when_ns) {
+    if (when_ns <= now_ns_) return;  // as ManualClock::SetTime: never backwards
+    now_ns_ = when_ns;
+    clock_.SetTime(absl::FromUnixNanos(when_ns));
+  }
 
   // --- Event handlers -------------------------------------------------------
 
@@ -427,7 +440,7 @@ class Cluster {
 
   void OnWorkload() {
     const PodEvent event = *next_workload_;
-    const std::int64_t now = absl::ToUnixNanos(clock_.Now());
+    const std::int64_t now = now_ns_;
     if (event.type == PodEvent::Type::kAdd) {
       const std::uint32_t slot = NewPod(event.pod, now);
       if (trace_) trace_slots_[event.pod] = slot;
@@ -488,8 +501,22 @@ class Cluster {
     return &pod;
   }
 
-  static PodKey KeyOf(const Pod& pod) {
-    return PodKey{"aws-cni", absl::StrCat("p", pod.id), "eth0"};
+  // The pod's key {"aws-cni", "p<id>", "eth0"}, written into a kept PodKey:
+  // no StrCat and no strings built per call (the id fits the short-string
+  // buffer). Valid until the next call.
+  const PodKey& KeyOf(const Pod& pod) {
+    char digits[20];
+    char* const end = digits + sizeof(digits);
+    char* first = end;
+    std::uint64_t id = pod.id;
+    do {
+      *--first = static_cast<char>('0' + id % 10);
+      id /= 10;
+    } while (id != 0);
+    std::string& container = pod_key_.container_id;
+    container.resize(1);  // the "p"
+    container.append(first, end);
+    return pod_key_;
   }
 
   void Place(std::uint32_t slot, int node) {
@@ -505,7 +532,7 @@ class Cluster {
     Pod& pod = pods_[slot];
     Controller& node = nodes_[static_cast<std::size_t>(pod.node)];
     const absl::StatusOr<Assignment> assignment = node.AddPod(KeyOf(pod));
-    const std::int64_t now = absl::ToUnixNanos(clock_.Now());
+    const std::int64_t now = now_ns_;
     if (assignment.ok()) {
       pod.state = PodState::kReady;
       --pending_;
@@ -522,7 +549,7 @@ class Cluster {
     // kubelet: retry after wait.Jitter(10 s, 0.5) (see the file comment).
     const double jitter = internal::SimUniform01(kubelet_rng_) * config_.kubelet_backoff_jitter;
     const auto delay = static_cast<std::int64_t>(
-        static_cast<double>(absl::ToInt64Nanoseconds(config_.kubelet_backoff)) * (1 + jitter));
+        static_cast<double>(kubelet_backoff_ns_) * (1 + jitter));
     queue_.PushNanos(now + delay, kPodAttempt, 0, PodHandle(slot), EventQueue::Lane::kFar);
   }
 
@@ -590,17 +617,14 @@ class Cluster {
       node.Start(now, requests_);
     }
     node.Tick(now, requests_);
-    Send(n, now);
+    Send(n);
     // Next check: 5 s later, late by up to the jitter.
     const std::int64_t jitter =
-        config_.pool_check_jitter > absl::ZeroDuration()
-            ? static_cast<std::int64_t>(internal::SimUniformIndex(
-                  jitter_rng_,
-                  static_cast<std::uint64_t>(absl::ToInt64Nanoseconds(config_.pool_check_jitter))))
-            : 0;
-    queue_.PushNanos(
-        absl::ToUnixNanos(now) + absl::ToInt64Nanoseconds(config_.pool_check_interval) + jitter,
-        kPoolCheck, n, 0, EventQueue::Lane::kPeriodic);
+        check_jittered_ ? static_cast<std::int64_t>(internal::SimUniformIndex(
+                              jitter_rng_, static_cast<std::uint64_t>(check_jitter_ns_)))
+                        : 0;
+    queue_.PushNanos(now_ns_ + check_interval_ns_ + jitter, kPoolCheck, n, 0,
+                     EventQueue::Lane::kPeriodic);
   }
 
   void OnEc2Done(std::uint64_t index) {
@@ -616,7 +640,7 @@ class Cluster {
     }
     flight = InFlight{};
     free_flights_.push_back(index);
-    Send(n, now);
+    Send(n);
   }
 
   void OnWakeup(std::uint32_t n, std::int64_t when_ns) {
@@ -626,13 +650,13 @@ class Cluster {
     if (!node.busy()) return;  // pool checks keep their 5 s cadence
     requests_.clear();
     node.Tick(clock_.Now(), requests_);
-    Send(n, clock_.Now());
+    Send(n);
   }
 
   // Makes the node's new requests on EC2 now and schedules each answer at
   // now + its latency; then arranges a wake-up for the node's next retry.
-  void Send(std::uint32_t n, absl::Time now) {
-    const std::int64_t now_ns = absl::ToUnixNanos(now);
+  void Send(std::uint32_t n) {
+    const std::int64_t now_ns = now_ns_;
     for (Ec2Request& request : requests_) {
       Ec2Result result = ec2_->Call(request.call);
       const absl::Duration latency = ec2_->SampleLatency(request.call);
@@ -758,9 +782,15 @@ class Cluster {
   std::vector<std::uint64_t> free_flights_;
   std::vector<Ec2Request> requests_;
 
+  PodKey pod_key_{"aws-cni", "p", "eth0"};  // see KeyOf()
   std::int64_t start_ns_ = 0;
+  std::int64_t now_ns_ = 0;  // the clock's time, in Unix nanoseconds
   std::int64_t end_ns_ = 0;
   std::int64_t sample_ns_ = 0;
+  std::int64_t check_interval_ns_ = 0;
+  std::int64_t check_jitter_ns_ = 0;
+  bool check_jittered_ = false;
+  std::int64_t kubelet_backoff_ns_ = 0;
   std::int64_t events_ = 0;
   std::int64_t created_ = 0, ready_ = 0, pending_ = 0, unscheduled_ = 0, deleted_ = 0;
   std::int64_t deleted_pending_ = 0, waited_ = 0, failed_adds_ = 0;
