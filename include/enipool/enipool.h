@@ -30,5 +30,6 @@
 #include "enipool/prefix_bitmap.h"
 #include "enipool/slot_bitmap.h"
 #include "enipool/status.h"
+#include "enipool/synchronized_datastore.h"
 
 #endif  // ENIPOOL_ENIPOOL_H_
