@@ -521,7 +521,7 @@ class NodeDatastore {
   //
   // The pool now (cooldowns that have ended are applied first). O(1).
   [[nodiscard]] PoolStats Stats() const {
-    ExpireCooling(ToNanos(clock_->Now()));
+    ExpireCoolingNow();
     PoolStats stats;
     stats.total_ips = total_;
     stats.assigned_ips = assigned_;
@@ -565,7 +565,7 @@ class NodeDatastore {
   // its capacity: a caller that keeps one vector across pool checks
   // allocates nothing once it has held as many ENIs. O(ENIs).
   void EniViews(std::vector<EniView>& out) const {
-    ExpireCooling(ToNanos(clock_->Now()));
+    ExpireCoolingNow();
     out.clear();
     out.reserve(eni_index_.size());
     for (const Eni& eni : enis_) {
@@ -582,7 +582,7 @@ class NodeDatastore {
   [[nodiscard]] absl::StatusOr<EniView> FindEni(absl::string_view eni_id) const {
     const auto found = FindEniIndex(eni_id);
     if (!found.ok()) return found.status();
-    ExpireCooling(ToNanos(clock_->Now()));
+    ExpireCoolingNow();
     return ViewOf(enis_[*found]);
   }
 
@@ -593,7 +593,7 @@ class NodeDatastore {
   [[nodiscard]] absl::StatusOr<std::vector<CidrView>> Cidrs(absl::string_view eni_id) const {
     const auto found = FindEniIndex(eni_id);
     if (!found.ok()) return found.status();
-    ExpireCooling(ToNanos(clock_->Now()));
+    ExpireCoolingNow();
     std::vector<CidrView> views;
     for (std::uint32_t block : enis_[*found].blocks) {
       const Block& b = blocks_[block];
@@ -633,7 +633,7 @@ class NodeDatastore {
   // cooling, oldest release first. O(cooling).
   template <typename Fn>
   void ForEachCooling(Fn&& fn) const {
-    ExpireCooling(ToNanos(clock_->Now()));
+    ExpireCoolingNow();
     for (std::size_t i = 0; i < cooling_fifo_.size(); ++i) {
       const CoolingEntry& entry = cooling_fifo_[i];
       if (slot_seq_[entry.slot_index] != entry.seq) continue;
@@ -1008,6 +1008,21 @@ class NodeDatastore {
          i > 0 && cooling_fifo_[i - 1].expire_ns > cooling_fifo_[i].expire_ns; --i) {
       std::swap(cooling_fifo_[i - 1], cooling_fifo_[i]);
     }
+  }
+
+  // ExpireCooling() at the clock's now. Readers such as Stats() run on every
+  // pool check; when nothing is cooling, or the oldest cooldown has not
+  // ended, this returns without converting the time to nanoseconds (a
+  // library call). `e < ToNanos(now)` ⇔ `FromUnixNanos(e + 1) <= now`,
+  // since ToNanos floors; a saturated expiry never ends.
+  void ExpireCoolingNow() const {
+    if (cooling_fifo_.empty()) return;
+    const std::int64_t first = cooling_fifo_.front().expire_ns;
+    const absl::Time now = clock_->Now();
+    if (first == std::numeric_limits<std::int64_t>::max() || now < absl::FromUnixNanos(first + 1)) {
+      return;
+    }
+    ExpireCooling(ToNanos(now));
   }
 
   // Ends every cooldown that is over at `now_ns` (reference: an address
