@@ -26,27 +26,11 @@
 #include "enipool/datastore.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
+#include "testing/counting_allocator.h"
 
 namespace {
 
-std::int64_t allocations = 0;  // every operator new in this binary
-
-void* CountedAllocate(std::size_t size) {
-  ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) { return CountedAllocate(size); }
-void* operator new[](std::size_t size) { return CountedAllocate(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-
-namespace {
+using enipool::testing::allocations;  // every operator new in this binary
 
 using enipool::AddressMode;
 using enipool::ManualClock;

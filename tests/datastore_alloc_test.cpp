@@ -1,8 +1,8 @@
 // Proves that NodeDatastore's hot path does not touch the heap: once warmed
 // up, an Assign + Release pair with realistic pod keys performs zero heap
 // allocations, in both modes and for every placement. The global operator
-// new/delete of this executable are replaced by counting versions; the count
-// is deterministic, not a timing.
+// new/delete of this executable are replaced by counting versions
+// (testing/counting_allocator.h); the count is deterministic, not a timing.
 
 #include <doctest/doctest.h>
 
@@ -19,55 +19,17 @@
 #include "enipool/datastore.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
+#include "testing/counting_allocator.h"
 #include "testing/datastore_testing.h"
 
 namespace {
 
 // Counted only while `counting` is set, so doctest's own bookkeeping between
 // measurements does not show up.
-bool counting = false;
-std::int64_t allocations = 0;
-
-void* CountedAllocate(std::size_t size) {
-  if (counting) ++allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-
-void* CountedAllocateAligned(std::size_t size, std::align_val_t align) {
-  if (counting) ++allocations;
-  const auto alignment = static_cast<std::size_t>(align);
-  const std::size_t rounded = (size + alignment - 1) / alignment * alignment;
-  if (void* p = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded)) return p;
-  throw std::bad_alloc();
-}
+bool& counting = enipool::testing::allocation_counting;
+std::int64_t& allocations = enipool::testing::allocations;
 
 }  // namespace
-
-void* operator new(std::size_t size) { return CountedAllocate(size); }
-void* operator new[](std::size_t size) { return CountedAllocate(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  if (counting) ++allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  if (counting) ++allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new(std::size_t size, std::align_val_t align) {
-  return CountedAllocateAligned(size, align);
-}
-void* operator new[](std::size_t size, std::align_val_t align) {
-  return CountedAllocateAligned(size, align);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
