@@ -394,7 +394,7 @@ class NodeDatastore {
       return InvalidPodKey(pod);
     }
     const std::int64_t now = ToNanos(clock_->Now());
-    ExpireCooling(now);
+    if (first_expiry_ns_ < now) ExpireCooling(now);  // skips the queue when nothing is due
     auto [it, inserted] = pods_.try_emplace(key);
     if (!inserted) return AssignmentOf(it->second.block, it->second.slot);
     const std::uint32_t block = PickBlock();
@@ -734,6 +734,10 @@ class NodeDatastore {
     for (const Block& b : blocks_) want_listed += (b.live && b.bucket > 0) ? 1 : 0;
     if (listed != want_listed) return absl::InternalError("free lists lost a group");
     // Cooldown queue: live entries are exactly the cooling bits, in expiry order.
+    if (first_expiry_ns_ != (cooling_fifo_.empty() ? std::numeric_limits<std::int64_t>::max()
+                                                   : cooling_fifo_.front().expire_ns)) {
+      return absl::InternalError("the kept first cooldown expiry differs from the queue's front");
+    }
     std::int64_t queued = 0;
     for (std::size_t i = 0; i < cooling_fifo_.size(); ++i) {
       const CoolingEntry& entry = cooling_fifo_[i];
@@ -1008,20 +1012,21 @@ class NodeDatastore {
          i > 0 && cooling_fifo_[i - 1].expire_ns > cooling_fifo_[i].expire_ns; --i) {
       std::swap(cooling_fifo_[i - 1], cooling_fifo_[i]);
     }
+    first_expiry_ns_ = cooling_fifo_.front().expire_ns;
   }
 
   // ExpireCooling() at the clock's now. Readers such as Stats() run on every
   // pool check; when nothing is cooling, or the oldest cooldown has not
   // ended, this returns without converting the time to nanoseconds (a
-  // library call). `e < ToNanos(now)` ⇔ `FromUnixNanos(e + 1) <= now`,
-  // since ToNanos floors; a saturated expiry never ends.
+  // library call) and without touching the queue's storage (a cache miss
+  // per node in a large simulation): it reads first_expiry_ns_, kept in the
+  // object. `e < ToNanos(now)` ⇔ `FromUnixNanos(e + 1) <= now`, since
+  // ToNanos floors; a saturated expiry never ends.
   void ExpireCoolingNow() const {
-    if (cooling_fifo_.empty()) return;
-    const std::int64_t first = cooling_fifo_.front().expire_ns;
+    const std::int64_t first = first_expiry_ns_;
+    if (first == std::numeric_limits<std::int64_t>::max()) return;  // empty, or never ends
     const absl::Time now = clock_->Now();
-    if (first == std::numeric_limits<std::int64_t>::max() || now < absl::FromUnixNanos(first + 1)) {
-      return;
-    }
+    if (now < absl::FromUnixNanos(first + 1)) return;
     ExpireCooling(ToNanos(now));
   }
 
@@ -1043,6 +1048,8 @@ class NodeDatastore {
         RelinkTo(block, b.bucket + 1);  // one more available slot
       }
     }
+    first_expiry_ns_ = cooling_fifo_.empty() ? std::numeric_limits<std::int64_t>::max()
+                                             : cooling_fifo_.front().expire_ns;
   }
 
   [[nodiscard]] std::uint32_t PickBlock() const noexcept {
@@ -1218,6 +1225,8 @@ class NodeDatastore {
   int enis_count_ = 0;
   int excluded_enis_ = 0;
   mutable std::uint64_t generation_ = 0;  // see generation(); bumped on every observable change
+  // cooling_fifo_.front().expire_ns, or the int64 maximum when it is empty.
+  mutable std::int64_t first_expiry_ns_ = std::numeric_limits<std::int64_t>::max();
 };
 
 }  // namespace enipool
