@@ -54,14 +54,15 @@
 //   ENIPOOL_ASSIGN_OR_RETURN(enipool::sim::RunReport report, enipool::sim::RunScenario(config));
 //   enipool::sim::PrintTable(std::cout, {report});
 //
-// Cost: O(log pending events) per event; memory is the nodes' datastores
-// and controllers, the live pods (32 bytes each) and the pending events
-// (32 bytes each, about one per live pod with a lifetime). Measured
-// (benchmarks/cluster_benchmark.cpp, Release, one core of a shared 2-core
-// machine): 5,000 m5.4xlarge nodes with ≈110 pods each under steady churn
-// for 24 simulated hours — about 114 million events, 13.7 million pods — take
-// 80–100 s of CPU; about 3.8 KB of heap per node and 530–640 bytes per live
-// pod. Not thread-safe.
+// Cost: O(log pending events) per pod or EC2 event, O(1) amortized per
+// pool check (their own sorted lane, see EventQueue); memory is the nodes'
+// datastores and controllers, the live pods (32 bytes each) and the
+// pending events (32 bytes each, about one per live pod with a lifetime).
+// Measured (benchmarks/cluster_benchmark.cpp, Release, one core of a shared
+// 2-core machine): 5,000 m5.4xlarge nodes with ≈110 pods each under steady
+// churn for 24 simulated hours — about 114 million events, 13.7 million
+// pods — take about 57 s of CPU (about 2 million events a second); about
+// 3.8 KB of heap per node and 530–640 bytes per live pod. Not thread-safe.
 
 #ifndef ENIPOOL_SIM_CLUSTER_H_
 #define ENIPOOL_SIM_CLUSTER_H_
