@@ -61,8 +61,9 @@
 // Measured (benchmarks/cluster_benchmark.cpp, Release, one core of a shared
 // 2-core machine): 5,000 m5.4xlarge nodes with ≈110 pods each under steady
 // churn for 24 simulated hours — about 114 million events, 13.7 million
-// pods — take about 57 s of CPU (about 2 million events a second); about
-// 3.8 KB of heap per node and 530–640 bytes per live pod. Not thread-safe.
+// pods — take 57–66 s of CPU (1.7–2.0 million events a second; the spread
+// is the machine's load); about 3.8 KB of heap per node and 530–640 bytes
+// per live pod. Not thread-safe.
 
 #ifndef ENIPOOL_SIM_CLUSTER_H_
 #define ENIPOOL_SIM_CLUSTER_H_
