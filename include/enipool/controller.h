@@ -643,7 +643,7 @@ class NodeController {
                  std::vector<Ec2Request>& out) {
     counters_.pool_checks += 1;
     inputs_.stats = stats;
-    inputs_.enis = datastore_.EniViews();
+    datastore_.EniViews(inputs_.enis);  // refills the reused vector: no allocation per check
     inputs_.now = now;
     inputs_.since_last_decrease = now - last_decrease_;
     inputs_.since_insufficient_addresses = now - last_insufficient_;
