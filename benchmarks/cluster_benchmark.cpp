@@ -43,6 +43,7 @@
 
 namespace {
 
+namespace ec2 = enipool::ec2;
 namespace sim = enipool::sim;
 
 // ---------------------------------------------------------------------------
@@ -147,7 +148,7 @@ sim::ClusterConfig SteadyChurnConfig(int nodes, int hours, bool prefix, bool thr
   config.duration = absl::Hours(hours);
   config.sample_interval = absl::Minutes(1);
   config.seed = 1;
-  if (!throttle) config.throttle = sim::ThrottleConfig::Disabled();
+  if (!throttle) config.throttle = ec2::ThrottleConfig::Disabled();
   return config;
 }
 

@@ -26,7 +26,7 @@
 #include "enipool/clock.h"
 #include "enipool/controller.h"
 #include "enipool/driver.h"
-#include "enipool/sim/simulated_ec2.h"
+#include "enipool/ec2/simulated_ec2.h"
 
 namespace {
 
@@ -40,8 +40,8 @@ struct Node {
   explicit Node(AddressMode mode, int pods, bool warm_ip_targets)
       : clock(absl::FromUnixSeconds(1'700'000'000)),
         ec2(clock, {.seed = 1,
-                    .latency = enipool::sim::LatencyModel::Zero(),
-                    .throttle = enipool::sim::ThrottleConfig::Disabled()}) {
+                    .latency = enipool::ec2::LatencyModel::Zero(),
+                    .throttle = enipool::ec2::ThrottleConfig::Disabled()}) {
     (void)ec2.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse("10.0.0.0/20"));
     (void)ec2.AddInstance(
         {.instance_id = "i-1", .subnet_id = "subnet-a", .max_enis = 3, .ipv4_per_eni = 10});
@@ -74,7 +74,7 @@ struct Node {
   static enipool::PodKey Pod(int i) { return {"aws-cni", absl::StrCat("pod-", i), "eth0"}; }
 
   ManualClock clock;
-  enipool::sim::SimulatedEc2<ManualClock> ec2;
+  enipool::ec2::SimulatedEc2<ManualClock> ec2;
   std::optional<NodeController<ManualClock>> controller;
 };
 

@@ -1,7 +1,7 @@
 // What one simulated EC2 call costs: a cluster simulation of 5,000 nodes
 // makes ~10^4-10^5 calls per simulated hour against one SimulatedEc2, so
 // these must stay in the microseconds. The baseline in each family is the
-// bare sim::Subnet doing the same address work, so the ratio is the cost of
+// bare ec2::Subnet doing the same address work, so the ratio is the cost of
 // the simulator's bookkeeping (hash lookups, limits, throttle, fault plan).
 //
 // Arg: the subnet's prefix length (16 = 65,536 addresses, 20 = 4,096).
@@ -19,15 +19,15 @@
 #include "absl/strings/str_cat.h"
 #include "enipool/clock.h"
 #include "enipool/ipv4.h"
-#include "enipool/sim/simulated_ec2.h"
-#include "enipool/sim/subnet.h"
+#include "enipool/ec2/simulated_ec2.h"
+#include "enipool/ec2/subnet.h"
 
 namespace {
 
 using enipool::Ipv4Prefix;
 using enipool::ManualClock;
-using Ec2 = enipool::sim::SimulatedEc2<ManualClock>;
-using enipool::sim::SimulatedEc2Options;
+using Ec2 = enipool::ec2::SimulatedEc2<ManualClock>;
+using enipool::ec2::SimulatedEc2Options;
 
 Ipv4Prefix SubnetCidr(benchmark::State& state) {
   return Ipv4Prefix::Containing(enipool::Ipv4Address(10, 0, 0, 0),
@@ -36,8 +36,8 @@ Ipv4Prefix SubnetCidr(benchmark::State& state) {
 
 // A subnet whose free addresses are half taken by random single IPs, with
 // aligned /28s still free in proportion (every other block kept clear).
-enipool::sim::Subnet HalfFullSubnet(Ipv4Prefix cidr, std::mt19937_64& rng) {
-  auto subnet = enipool::sim::Subnet::Create("subnet-1", cidr);
+enipool::ec2::Subnet HalfFullSubnet(Ipv4Prefix cidr, std::mt19937_64& rng) {
+  auto subnet = enipool::ec2::Subnet::Create("subnet-1", cidr);
   auto prefixes = subnet->AllocatePrefixes(static_cast<int>(subnet->free_prefix_count() / 2), rng);
   (void)subnet->AllocateAddresses(static_cast<int>(subnet->free_address_count() / 2), rng);
   for (const Ipv4Prefix& p : *prefixes) (void)subnet->ReleasePrefix(p);
@@ -46,7 +46,7 @@ enipool::sim::Subnet HalfFullSubnet(Ipv4Prefix cidr, std::mt19937_64& rng) {
 
 void BM_Subnet_AllocateReleasePrefix(benchmark::State& state) {
   std::mt19937_64 rng(1);
-  enipool::sim::Subnet subnet = HalfFullSubnet(SubnetCidr(state), rng);
+  enipool::ec2::Subnet subnet = HalfFullSubnet(SubnetCidr(state), rng);
   for (auto _ : state) {
     auto prefix = subnet.AllocatePrefix(rng);
     benchmark::DoNotOptimize(prefix);
@@ -68,7 +68,7 @@ std::string HalfFullAccount(Ec2& ec2, Ipv4Prefix cidr) {
                            .max_enis = 4,
                            .ipv4_per_eni = 50});
   }
-  const enipool::sim::Subnet& subnet = *ec2.FindSubnet("subnet-1");
+  const enipool::ec2::Subnet& subnet = *ec2.FindSubnet("subnet-1");
   // Hold half of the /28s on prefix ENIs while random IPs land, then
   // delete those ENIs.
   std::vector<std::string> holders;
@@ -89,8 +89,8 @@ std::string HalfFullAccount(Ec2& ec2, Ipv4Prefix cidr) {
 
 SimulatedEc2Options Unthrottled() {
   return {.seed = 1,
-          .latency = enipool::sim::LatencyModel::Zero(),
-          .throttle = enipool::sim::ThrottleConfig::Disabled()};
+          .latency = enipool::ec2::LatencyModel::Zero(),
+          .throttle = enipool::ec2::ThrottleConfig::Disabled()};
 }
 
 void BM_SimulatedEc2_AssignUnassignPrefix(benchmark::State& state) {
@@ -110,7 +110,7 @@ BENCHMARK(BM_SimulatedEc2_AssignUnassignPrefix)->Arg(20)->Arg(16);
 
 void BM_Subnet_AllocateReleaseAddress(benchmark::State& state) {
   std::mt19937_64 rng(1);
-  enipool::sim::Subnet subnet = HalfFullSubnet(SubnetCidr(state), rng);
+  enipool::ec2::Subnet subnet = HalfFullSubnet(SubnetCidr(state), rng);
   for (auto _ : state) {
     auto address = subnet.AllocateAddress(rng);
     benchmark::DoNotOptimize(address);

@@ -3,7 +3,7 @@
 // /28 block (reference §10: aws/amazon-vpc-cni-k8s #2749, #2045), and that a
 // node on secondary IPs in the same subnet still gets addresses.
 //
-// Everything runs against sim::SimulatedEc2 in virtual time with a fixed
+// Everything runs against ec2::SimulatedEc2 in virtual time with a fixed
 // seed, so the output is the same on every run. Run it bare:
 //
 //   ./enipool_example_subnet_exhaustion
@@ -17,12 +17,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
 #include "enipool/driver.h"
 #include "enipool/ipv4.h"
-#include "enipool/sim/simulated_ec2.h"
+#include "enipool/ec2/simulated_ec2.h"
 
 namespace {
 
@@ -31,7 +31,7 @@ using enipool::Ec2Request;
 using enipool::Ec2Result;
 using enipool::ManualClock;
 using enipool::NodeController;
-using Ec2 = enipool::sim::SimulatedEc2<ManualClock>;
+using Ec2 = enipool::ec2::SimulatedEc2<ManualClock>;
 
 constexpr char kSubnet[] = "subnet-a";
 
@@ -80,7 +80,7 @@ void PrintCall(absl::Duration at, const Ec2Call& call, const Ec2Result& result,
 }
 
 void PrintSubnet(const Ec2& ec2, absl::string_view when) {
-  const enipool::sim::Subnet& subnet = *ec2.FindSubnet(kSubnet);
+  const enipool::ec2::Subnet& subnet = *ec2.FindSubnet(kSubnet);
   std::printf("  %-28s %3zu free addresses, %zu aligned /28 wholly free\n",
               std::string(when).c_str(), subnet.free_address_count(), subnet.free_prefix_count());
 }
@@ -120,8 +120,8 @@ int main() {
   ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
   const absl::Time t0 = clock.Now();
   Ec2 ec2(clock, {.seed = 7,
-                  .latency = enipool::sim::LatencyModel::Zero(),
-                  .throttle = enipool::sim::ThrottleConfig::Disabled()});
+                  .latency = enipool::ec2::LatencyModel::Zero(),
+                  .throttle = enipool::ec2::ThrottleConfig::Disabled()});
   auto sleep_until = [&](absl::Time t) { clock.SetTime(t); };
   const auto cidr = *enipool::Ipv4Prefix::Parse("10.0.0.0/25");
   if (!ec2.AddSubnet(kSubnet, cidr).ok()) return 1;

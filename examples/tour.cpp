@@ -23,7 +23,7 @@
 #include "enipool/max_pods.h"
 #include "enipool/sim/cluster.h"
 #include "enipool/sim/report.h"
-#include "enipool/sim/subnet.h"
+#include "enipool/ec2/subnet.h"
 
 namespace {
 
@@ -101,7 +101,7 @@ int Run(const std::string& type) {
     return 1;
   }
   // Wholly free aligned /28s of the empty subnet, to count those consumed.
-  const auto empty = enipool::sim::Subnet::Create("subnet-0", base.subnets[0].cidr);
+  const auto empty = enipool::ec2::Subnet::Create("subnet-0", base.subnets[0].cidr);
   const auto free_28_empty = static_cast<std::int64_t>(empty->free_prefix_count());
 
   std::printf("2. A scale-out, simulated: %d x %s, %d pods (%d per node) created at once at\n",

@@ -1,4 +1,4 @@
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 
 #include <doctest/doctest.h>
 
@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "enipool/clock.h"
 #include "enipool/ipv4.h"
-#include "enipool/sim/simulated_ec2.h"
+#include "enipool/ec2/simulated_ec2.h"
 #include "testing/recording_backend.h"
 
 namespace {
@@ -199,7 +199,7 @@ TEST_CASE("Backend accepts a type with every call and rejects one missing or mis
   static_assert(Backend<t::ByValueRequests>);
   static_assert(Backend<t::ConstMembers>);
   static_assert(Backend<enipool::testing::RecordingBackend>);
-  static_assert(Backend<enipool::sim::SimulatedEc2<enipool::ManualClock>>);
+  static_assert(Backend<enipool::ec2::SimulatedEc2<enipool::ManualClock>>);
 
   static_assert(!Backend<t::MissingCreate>);
   static_assert(!Backend<t::MissingAttach>);

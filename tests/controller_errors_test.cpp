@@ -15,20 +15,20 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
 #include "enipool/datastore.h"
 #include "enipool/driver.h"
-#include "enipool/sim/ec2_api.h"
-#include "enipool/sim/simulated_ec2.h"
+#include "enipool/ec2/ec2_api.h"
+#include "enipool/ec2/simulated_ec2.h"
 #include "testing/controller_harness.h"
 #include "testing/recording_backend.h"
 
 namespace enipool {
 namespace {
 
-using sim::CallKind;
+using ec2::CallKind;
 using testing::SimNode;
 using testing::SimNodeSpec;
 
@@ -462,7 +462,7 @@ TEST_CASE(
 
 // Fills `subnet` with single addresses (unattached ENIs without secondary
 // IPs, one address each) until no aligned /28 is wholly free.
-int FragmentSubnet(sim::SimulatedEc2<ManualClock>& ec2, const std::string& subnet) {
+int FragmentSubnet(ec2::SimulatedEc2<ManualClock>& ec2, const std::string& subnet) {
   int taken = 0;
   while (ec2.FindSubnet(subnet)->free_prefix_count() > 0) {
     REQUIRE(ec2.CreateNetworkInterface({.subnet_id = subnet}).ok());
@@ -475,9 +475,9 @@ TEST_CASE(
     "A fragmented subnet fails prefix mode with InsufficientCidrBlocks while secondary IPs still "
     "work") {
   ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
-  sim::SimulatedEc2<ManualClock> ec2(clock, {.seed = 11,
-                                             .latency = sim::LatencyModel::Zero(),
-                                             .throttle = sim::ThrottleConfig::Disabled()});
+  ec2::SimulatedEc2<ManualClock> ec2(clock, {.seed = 11,
+                                             .latency = ec2::LatencyModel::Zero(),
+                                             .throttle = ec2::ThrottleConfig::Disabled()});
   REQUIRE(ec2.AddSubnet("subnet-a", *Ipv4Prefix::Parse("10.0.0.0/24")).ok());
   REQUIRE(
       ec2.AddInstance(
@@ -488,7 +488,7 @@ TEST_CASE(
              {.instance_id = "i-sip", .subnet_id = "subnet-a", .max_enis = 3, .ipv4_per_eni = 10})
           .ok());
   const int taken = FragmentSubnet(ec2, "subnet-a");
-  const sim::Subnet& subnet = *ec2.FindSubnet("subnet-a");
+  const ec2::Subnet& subnet = *ec2.FindSubnet("subnet-a");
   CAPTURE(taken);
   REQUIRE(subnet.free_prefix_count() == 0);
   REQUIRE(subnet.free_address_count() > 100);  // plenty of single addresses left

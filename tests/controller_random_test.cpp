@@ -14,12 +14,12 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/controller.h"
 #include "enipool/datastore.h"
 #include "enipool/policy/warm_pool.h"
-#include "enipool/sim/ec2_api.h"
-#include "enipool/sim/simulated_ec2.h"
+#include "enipool/ec2/ec2_api.h"
+#include "enipool/ec2/simulated_ec2.h"
 #include "testing/controller_harness.h"
 
 namespace enipool {
@@ -118,7 +118,7 @@ void Run(const RandomRun& run) {
       if (uniform(0, 1) == 0) {
         ec2.fault_plan().FailAllCallsBetween(now, until, Ec2Error(code, "random fault"));
       } else {
-        const auto kind = static_cast<sim::CallKind>(uniform(0, sim::kCallKindCount - 1));
+        const auto kind = static_cast<ec2::CallKind>(uniform(0, ec2::kCallKindCount - 1));
         ec2.fault_plan().FailCallsBetween(kind, now, until, Ec2Error(code, "random fault"));
       }
       ++faults;

@@ -14,10 +14,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/datastore.h"
-#include "enipool/sim/simulated_ec2.h"
+#include "enipool/ec2/simulated_ec2.h"
 #include "testing/controller_harness.h"
 
 namespace enipool {

@@ -11,11 +11,11 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
 #include "enipool/ipv4.h"
-#include "enipool/sim/ec2_api.h"
+#include "enipool/ec2/ec2_api.h"
 #include "testing/controller_harness.h"
 #include "testing/recording_backend.h"
 
@@ -68,8 +68,8 @@ TEST_CASE("RunPoolCheck makes a create's attach in the same check") {
   auto calls = RunPoolCheck(node.controller(), node.ec2(), node.clock(), node.Sleeper());
   REQUIRE(calls.ok());
   CHECK(*calls == 2);
-  CHECK(node.ec2().stats().calls_of(sim::CallKind::kCreateNetworkInterface) == 1);
-  CHECK(node.ec2().stats().calls_of(sim::CallKind::kAttachNetworkInterface) == 1);
+  CHECK(node.ec2().stats().calls_of(ec2::CallKind::kCreateNetworkInterface) == 1);
+  CHECK(node.ec2().stats().calls_of(ec2::CallKind::kAttachNetworkInterface) == 1);
   CHECK(node.datastore().Stats().enis == 2);
   CHECK(node.datastore().Stats().total_ips == 18);
   CHECK_FALSE(node.controller().busy());
@@ -79,9 +79,9 @@ TEST_CASE("StartNode retries a failing describe every 10 s, then pre-scales") {
   SimNode node(Small());
   node.ec2()
       .fault_plan()
-      .FailNthCall(sim::CallKind::kDescribeNetworkInterfaces, 1,
+      .FailNthCall(ec2::CallKind::kDescribeNetworkInterfaces, 1,
                    Ec2Error(Ec2ErrorCode::kOther, "boot"))
-      .FailNthCall(sim::CallKind::kDescribeNetworkInterfaces, 2,
+      .FailNthCall(ec2::CallKind::kDescribeNetworkInterfaces, 2,
                    Ec2Error(Ec2ErrorCode::kOther, "boot"));
   const absl::Time t0 = node.clock().Now();
   std::vector<absl::Time> sleeps;
@@ -98,7 +98,7 @@ TEST_CASE("StartNode retries a failing describe every 10 s, then pre-scales") {
 TEST_CASE("StartNode gives up with UNAVAILABLE after its attempts, the node not started") {
   SimNode node(Small());
   const absl::Time t0 = node.clock().Now();
-  node.ec2().fault_plan().FailCallsBetween(sim::CallKind::kDescribeNetworkInterfaces, t0,
+  node.ec2().fault_plan().FailCallsBetween(ec2::CallKind::kDescribeNetworkInterfaces, t0,
                                            t0 + absl::Hours(1),
                                            Ec2Error(Ec2ErrorCode::kOther, "down"));
   const absl::Status status =
@@ -107,7 +107,7 @@ TEST_CASE("StartNode gives up with UNAVAILABLE after its attempts, the node not 
                                          "times; the node cannot start"));
   CHECK_FALSE(node.controller().started());
   CHECK(node.datastore().Stats().enis == 0);
-  CHECK(node.ec2().stats().calls_of(sim::CallKind::kDescribeNetworkInterfaces) == 3);
+  CHECK(node.ec2().stats().calls_of(ec2::CallKind::kDescribeNetworkInterfaces) == 3);
 }
 
 TEST_CASE(

@@ -1,4 +1,4 @@
-#include "enipool/sim/fault_plan.h"
+#include "enipool/ec2/fault_plan.h"
 
 #include <doctest/doctest.h>
 
@@ -7,14 +7,14 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
-#include "enipool/sim/ec2_api.h"
+#include "enipool/ec2/backend.h"
+#include "enipool/ec2/ec2_api.h"
 
 namespace {
 
 using enipool::Ec2ErrorCode;
-using enipool::sim::CallKind;
-using enipool::sim::FaultPlan;
+using enipool::ec2::CallKind;
+using enipool::ec2::FaultPlan;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'000'000);
 

@@ -176,7 +176,7 @@ TEST_CASE("RenderPrometheus counts EC2 errors by API and code") {
   testing::SimNode node(testing::SimNodeSpec{
       .mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10, .max_pods = 29});
   node.ec2().fault_plan().FailNthCall(
-      sim::CallKind::kAssignPrivateIpAddresses, 1,
+      ec2::CallKind::kAssignPrivateIpAddresses, 1,
       Ec2Error(Ec2ErrorCode::kInsufficientFreeAddressesInSubnet, "x"));
   REQUIRE(node.Start() == absl::OkStatus());
   const std::string text = RenderPrometheus(node.controller());

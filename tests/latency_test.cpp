@@ -1,4 +1,4 @@
-#include "enipool/sim/latency.h"
+#include "enipool/ec2/latency.h"
 
 #include <doctest/doctest.h>
 
@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "enipool/sim/ec2_api.h"
+#include "enipool/ec2/ec2_api.h"
 
 namespace {
 
-using enipool::sim::CallKind;
-using enipool::sim::LatencyDistribution;
-using enipool::sim::LatencyModel;
+using enipool::ec2::CallKind;
+using enipool::ec2::LatencyDistribution;
+using enipool::ec2::LatencyModel;
 
 TEST_CASE("LatencyDistribution::Fixed always answers its value and draws nothing") {
   std::mt19937_64 rng(1);
@@ -87,7 +87,7 @@ TEST_CASE("LatencyModel::Defaults keeps ENI create plus attach within the docume
 TEST_CASE("LatencyModel::Zero answers zero for every call, and Set overrides one kind") {
   LatencyModel model = LatencyModel::Zero();
   std::mt19937_64 rng(6);
-  for (std::size_t k = 0; k < enipool::sim::kCallKindCount; ++k) {
+  for (std::size_t k = 0; k < enipool::ec2::kCallKindCount; ++k) {
     CHECK(model.Sample(static_cast<CallKind>(k), rng) == absl::ZeroDuration());
   }
   model.Set(CallKind::kDeleteNetworkInterface, LatencyDistribution::Fixed(absl::Seconds(2)));

@@ -1,4 +1,4 @@
-#include "enipool/sim/simulated_ec2.h"
+#include "enipool/ec2/simulated_ec2.h"
 
 #include <doctest/doctest.h>
 
@@ -12,14 +12,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/ipv4.h"
-#include "enipool/sim/ec2_api.h"
-#include "enipool/sim/fault_plan.h"
-#include "enipool/sim/latency.h"
-#include "enipool/sim/subnet.h"
-#include "enipool/sim/throttle.h"
+#include "enipool/ec2/ec2_api.h"
+#include "enipool/ec2/fault_plan.h"
+#include "enipool/ec2/latency.h"
+#include "enipool/ec2/subnet.h"
+#include "enipool/ec2/throttle.h"
 
 namespace {
 
@@ -28,10 +28,10 @@ using enipool::Ipv4Address;
 using enipool::Ipv4Prefix;
 using enipool::ManualClock;
 using enipool::NetworkInterface;
-using enipool::sim::CallKind;
-using enipool::sim::InstanceSpec;
-using enipool::sim::SimulatedEc2Options;
-using Ec2 = enipool::sim::SimulatedEc2<ManualClock>;
+using enipool::ec2::CallKind;
+using enipool::ec2::InstanceSpec;
+using enipool::ec2::SimulatedEc2Options;
+using Ec2 = enipool::ec2::SimulatedEc2<ManualClock>;
 
 Ipv4Prefix P(const char* text) { return *Ipv4Prefix::Parse(text); }
 
@@ -44,8 +44,8 @@ Ec2ErrorCode Code(const absl::StatusOr<T>& result) {
 // Options for tests about state: no latency, no throttling, no faults.
 SimulatedEc2Options Quiet(std::uint64_t seed = 1) {
   return {.seed = seed,
-          .latency = enipool::sim::LatencyModel::Zero(),
-          .throttle = enipool::sim::ThrottleConfig::Disabled()};
+          .latency = enipool::ec2::LatencyModel::Zero(),
+          .throttle = enipool::ec2::ThrottleConfig::Disabled()};
 }
 
 // Everything a caller can observe through the API, to show that a failed
@@ -89,7 +89,7 @@ struct Fixture {
     REQUIRE(attachment.ok());
     return *attachment;
   }
-  const enipool::sim::Subnet& subnet() { return *ec2.FindSubnet("subnet-1"); }
+  const enipool::ec2::Subnet& subnet() { return *ec2.FindSubnet("subnet-1"); }
 
   ManualClock clock;
   Ec2 ec2;
@@ -219,7 +219,7 @@ TEST_CASE("SimulatedEc2 in a fragmented subnet refuses prefixes while secondary 
     REQUIRE(eni.ok());
     enis.push_back(*eni);
   }
-  const enipool::sim::Subnet& subnet = *ec2.FindSubnet("subnet-1");
+  const enipool::ec2::Subnet& subnet = *ec2.FindSubnet("subnet-1");
   REQUIRE(subnet.free_address_count() == 0);
   // Give back every secondary IP except one per /28 (offset 7), the way
   // churn of single IPs leaves a subnet: many holes, no aligned block.
@@ -245,7 +245,7 @@ TEST_CASE("SimulatedEc2 keeps /28s for prefixes in a prefix CIDR reservation") {
   ManualClock clock;
   Ec2 ec2(clock, Quiet());
   REQUIRE(ec2.AddSubnet("subnet-1", P("10.0.0.0/26"),
-                        {{P("10.0.0.32/28"), enipool::sim::ReservationType::kPrefix}})
+                        {{P("10.0.0.32/28"), enipool::ec2::ReservationType::kPrefix}})
               .ok());
   auto primary = ec2.AddInstance(
       {.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 3, .ipv4_per_eni = 50});
@@ -520,7 +520,7 @@ TEST_CASE("SimulatedEc2 deletes an instance's ENIs when it terminates") {
 TEST_CASE(
     "SimulatedEc2 throttles each action on its own account-wide bucket and refills with time") {
   Fixture f(SimulatedEc2Options{.seed = 1,
-                                .latency = enipool::sim::LatencyModel::Zero()});  // AWS defaults
+                                .latency = enipool::ec2::LatencyModel::Zero()});  // AWS defaults
   // Attach: 50 tokens, 5 a second. Calls that fail validation still take a token.
   for (int i = 0; i < 50; ++i) {
     CAPTURE(i);
@@ -549,13 +549,13 @@ TEST_CASE(
         Ec2ErrorCode::kRequestLimitExceeded);
   // After 10 s the bucket is full again (50 / 5 per second), and no fuller.
   f.clock.AdvanceTime(absl::Seconds(60));
-  CHECK(f.ec2.throttle().Available(enipool::sim::Ec2Action::kAttachNetworkInterface,
+  CHECK(f.ec2.throttle().Available(enipool::ec2::Ec2Action::kAttachNetworkInterface,
                                    f.clock.Now()) == 50.0);
 }
 
 TEST_CASE(
     "SimulatedEc2 bills IP and prefix assignment to the same AssignPrivateIpAddresses bucket") {
-  Fixture f(SimulatedEc2Options{.seed = 1, .latency = enipool::sim::LatencyModel::Zero()});
+  Fixture f(SimulatedEc2Options{.seed = 1, .latency = enipool::ec2::LatencyModel::Zero()});
   for (int i = 0; i < 100; ++i) {
     REQUIRE(Code(f.ec2.AssignPrivateIpAddresses({.eni_id = "eni-nope", .count = 1})) ==
             Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
@@ -632,7 +632,7 @@ TEST_CASE(
     ManualClock clock;
     SimulatedEc2Options options = Quiet();
     options.latency.Set(CallKind::kAttachNetworkInterface,
-                        enipool::sim::LatencyDistribution::Fixed(absl::Seconds(2)));
+                        enipool::ec2::LatencyDistribution::Fixed(absl::Seconds(2)));
     Ec2 ec2(clock, options);
     CHECK(ec2.SampleLatency(enipool::AttachNetworkInterfaceRequest{}) == absl::Seconds(2));
     CHECK(ec2.SampleLatency(enipool::DetachNetworkInterfaceRequest{}) == absl::ZeroDuration());
@@ -702,14 +702,14 @@ TEST_CASE(
   for (std::uint64_t seed : {1u, 2u}) {
     CAPTURE(seed);
     ManualClock clock;
-    SimulatedEc2Options options{.seed = seed, .latency = enipool::sim::LatencyModel::Zero()};
+    SimulatedEc2Options options{.seed = seed, .latency = enipool::ec2::LatencyModel::Zero()};
     options.faults.FailCallsBetween(CallKind::kAssignIpv4Prefixes, clock.Now() + absl::Seconds(100),
                                     clock.Now() + absl::Seconds(200),
                                     enipool::Ec2Error(Ec2ErrorCode::kOther, "scripted outage"));
     Ec2 ec2(clock, options);
     REQUIRE(ec2.AddSubnet("subnet-a", P("10.0.0.0/23")).ok());
     REQUIRE(ec2.AddSubnet("subnet-b", P("10.0.8.0/25"),
-                          {{P("10.0.8.64/27"), enipool::sim::ReservationType::kPrefix}})
+                          {{P("10.0.8.64/27"), enipool::ec2::ReservationType::kPrefix}})
                 .ok());
     const char* subnets[] = {"subnet-a", "subnet-b"};
     absl::flat_hash_map<std::string, InstanceSpec> instances;
@@ -800,7 +800,7 @@ TEST_CASE(
       absl::flat_hash_map<std::string, std::size_t> used_in_subnet;
       absl::flat_hash_map<std::string, int> enis_on_instance;
       for (const NetworkInterface& nic : enis) {
-        const enipool::sim::Subnet& subnet = *ec2.FindSubnet(nic.subnet_id);
+        const enipool::ec2::Subnet& subnet = *ec2.FindSubnet(nic.subnet_id);
         auto claim = [&](Ipv4Address a) {
           REQUIRE(subnet.Contains(a));
           REQUIRE(subnet.IsAllocated(a));

@@ -1,4 +1,4 @@
-#include "enipool/sim/subnet.h"
+#include "enipool/ec2/subnet.h"
 
 #include <doctest/doctest.h>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/ipv4.h"
 
 namespace {
@@ -18,9 +18,9 @@ namespace {
 using enipool::Ec2ErrorCode;
 using enipool::Ipv4Address;
 using enipool::Ipv4Prefix;
-using enipool::sim::ReservationType;
-using enipool::sim::Subnet;
-using enipool::sim::SubnetReservation;
+using enipool::ec2::ReservationType;
+using enipool::ec2::Subnet;
+using enipool::ec2::SubnetReservation;
 
 Ipv4Prefix P(const char* text) { return *Ipv4Prefix::Parse(text); }
 Ipv4Address A(const char* text) { return *Ipv4Address::Parse(text); }

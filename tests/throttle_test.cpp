@@ -1,21 +1,21 @@
-#include "enipool/sim/throttle.h"
+#include "enipool/ec2/throttle.h"
 
 #include <doctest/doctest.h>
 
 #include <cstddef>
 
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/internal/token_bucket.h"
-#include "enipool/sim/ec2_api.h"
+#include "enipool/ec2/ec2_api.h"
 
 namespace {
 
 using enipool::internal::TokenBucket;
-using enipool::sim::AccountThrottle;
-using enipool::sim::CallKind;
-using enipool::sim::Ec2Action;
-using enipool::sim::ThrottleConfig;
+using enipool::ec2::AccountThrottle;
+using enipool::ec2::CallKind;
+using enipool::ec2::Ec2Action;
+using enipool::ec2::ThrottleConfig;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'000'000);
 
@@ -37,13 +37,13 @@ TEST_CASE(
 TEST_CASE("ThrottleConfig::Ec2Defaults holds AWS's published bucket sizes and refill rates") {
   const ThrottleConfig config = ThrottleConfig::Ec2Defaults();
   CHECK(config.enabled);
-  CHECK(config.Get(Ec2Action::kCreateNetworkInterface) == enipool::sim::BucketSpec{100, 5});
-  CHECK(config.Get(Ec2Action::kDeleteNetworkInterface) == enipool::sim::BucketSpec{100, 5});
-  CHECK(config.Get(Ec2Action::kAssignPrivateIpAddresses) == enipool::sim::BucketSpec{100, 5});
-  CHECK(config.Get(Ec2Action::kUnassignPrivateIpAddresses) == enipool::sim::BucketSpec{100, 5});
-  CHECK(config.Get(Ec2Action::kAttachNetworkInterface) == enipool::sim::BucketSpec{50, 5});
-  CHECK(config.Get(Ec2Action::kDetachNetworkInterface) == enipool::sim::BucketSpec{50, 5});
-  CHECK(config.Get(Ec2Action::kDescribeNetworkInterfaces) == enipool::sim::BucketSpec{100, 20});
+  CHECK(config.Get(Ec2Action::kCreateNetworkInterface) == enipool::ec2::BucketSpec{100, 5});
+  CHECK(config.Get(Ec2Action::kDeleteNetworkInterface) == enipool::ec2::BucketSpec{100, 5});
+  CHECK(config.Get(Ec2Action::kAssignPrivateIpAddresses) == enipool::ec2::BucketSpec{100, 5});
+  CHECK(config.Get(Ec2Action::kUnassignPrivateIpAddresses) == enipool::ec2::BucketSpec{100, 5});
+  CHECK(config.Get(Ec2Action::kAttachNetworkInterface) == enipool::ec2::BucketSpec{50, 5});
+  CHECK(config.Get(Ec2Action::kDetachNetworkInterface) == enipool::ec2::BucketSpec{50, 5});
+  CHECK(config.Get(Ec2Action::kDescribeNetworkInterfaces) == enipool::ec2::BucketSpec{100, 20});
   CHECK_FALSE(ThrottleConfig::Disabled().enabled);
 }
 
@@ -63,21 +63,21 @@ TEST_CASE("AccountThrottle keeps one bucket per action and admits everything whe
 }
 
 TEST_CASE("ActionOf bills IP and prefix calls to the same EC2 action") {
-  using enipool::sim::ActionOf;
+  using enipool::ec2::ActionOf;
   CHECK(ActionOf(CallKind::kAssignPrivateIpAddresses) == Ec2Action::kAssignPrivateIpAddresses);
   CHECK(ActionOf(CallKind::kAssignIpv4Prefixes) == Ec2Action::kAssignPrivateIpAddresses);
   CHECK(ActionOf(CallKind::kUnassignPrivateIpAddresses) == Ec2Action::kUnassignPrivateIpAddresses);
   CHECK(ActionOf(CallKind::kUnassignIpv4Prefixes) == Ec2Action::kUnassignPrivateIpAddresses);
-  CHECK(enipool::sim::Ec2ActionName(ActionOf(CallKind::kAssignIpv4Prefixes)) ==
+  CHECK(enipool::ec2::Ec2ActionName(ActionOf(CallKind::kAssignIpv4Prefixes)) ==
         "AssignPrivateIpAddresses");
-  for (std::size_t k = 0; k < enipool::sim::kCallKindCount; ++k) {
+  for (std::size_t k = 0; k < enipool::ec2::kCallKindCount; ++k) {
     const auto kind = static_cast<CallKind>(k);
-    CAPTURE(enipool::sim::CallKindName(kind));
-    CHECK(enipool::sim::CallKindName(kind) != "Unknown");
+    CAPTURE(enipool::ec2::CallKindName(kind));
+    CHECK(enipool::ec2::CallKindName(kind) != "Unknown");
   }
-  CHECK(enipool::sim::CallKindOf(enipool::AssignIpv4PrefixesRequest{}) ==
+  CHECK(enipool::ec2::CallKindOf(enipool::AssignIpv4PrefixesRequest{}) ==
         CallKind::kAssignIpv4Prefixes);
-  CHECK(enipool::sim::CallKindName(CallKind::kDescribeNetworkInterfaces) ==
+  CHECK(enipool::ec2::CallKindName(CallKind::kDescribeNetworkInterfaces) ==
         enipool::Ec2CallName(enipool::DescribeNetworkInterfacesRequest{}));
 }
 

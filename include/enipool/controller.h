@@ -106,7 +106,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/datastore.h"
 #include "enipool/ipv4.h"

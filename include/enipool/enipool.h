@@ -16,7 +16,7 @@
 #ifndef ENIPOOL_ENIPOOL_H_
 #define ENIPOOL_ENIPOOL_H_
 
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
 #include "enipool/datastore.h"

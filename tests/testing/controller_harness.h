@@ -2,7 +2,7 @@
 // File: testing/controller_harness.h
 // -----------------------------------------------------------------------------
 //
-// Test helpers for NodeController against sim::SimulatedEc2:
+// Test helpers for NodeController against ec2::SimulatedEc2:
 //   * `SimNode`: a clock, a simulated EC2 with one subnet and one instance,
 //     and a controller for it, driven synchronously by driver.h;
 //   * `AsyncLoop`: a tiny event loop where each request completes at
@@ -30,12 +30,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
 #include "enipool/driver.h"
 #include "enipool/ipv4.h"
-#include "enipool/sim/simulated_ec2.h"
+#include "enipool/ec2/simulated_ec2.h"
 
 namespace enipool::testing {
 
@@ -74,11 +74,11 @@ inline ControllerConfig MakeControllerConfig(const SimNodeSpec& spec) {
   return config;
 }
 
-inline sim::SimulatedEc2Options MakeEc2Options(const SimNodeSpec& spec) {
-  sim::SimulatedEc2Options options;
+inline ec2::SimulatedEc2Options MakeEc2Options(const SimNodeSpec& spec) {
+  ec2::SimulatedEc2Options options;
   options.seed = spec.seed;
-  if (spec.zero_latency) options.latency = sim::LatencyModel::Zero();
-  if (!spec.throttling) options.throttle = sim::ThrottleConfig::Disabled();
+  if (spec.zero_latency) options.latency = ec2::LatencyModel::Zero();
+  if (!spec.throttling) options.throttle = ec2::ThrottleConfig::Disabled();
   return options;
 }
 
@@ -102,7 +102,7 @@ class SimNode {
   }
 
   [[nodiscard]] ManualClock& clock() { return clock_; }
-  [[nodiscard]] sim::SimulatedEc2<ManualClock>& ec2() { return ec2_; }
+  [[nodiscard]] ec2::SimulatedEc2<ManualClock>& ec2() { return ec2_; }
   [[nodiscard]] NodeController<ManualClock>& controller() { return *controller_; }
   [[nodiscard]] NodeDatastore<ManualClock>& datastore() { return controller_->datastore(); }
   [[nodiscard]] const NetworkInterface& primary() const { return primary_; }
@@ -170,7 +170,7 @@ class SimNode {
 
   SimNodeSpec spec_;
   ManualClock clock_;
-  sim::SimulatedEc2<ManualClock> ec2_;
+  ec2::SimulatedEc2<ManualClock> ec2_;
   NetworkInterface primary_;
   std::optional<NodeController<ManualClock>> controller_;
 };
@@ -186,7 +186,7 @@ class SimNode {
 //   * the datastore's own invariants hold.
 template <Clock C>
 absl::Status CheckNodeAgainstEc2(const NodeController<C>& controller,
-                                 const sim::SimulatedEc2<C>& ec2) {
+                                 const ec2::SimulatedEc2<C>& ec2) {
   const auto& datastore = controller.datastore();
   if (absl::Status s = datastore.CheckInvariants(); !s.ok()) return s;
   const int slots = controller.config().pool.ipv4_per_eni - 1;
@@ -240,7 +240,7 @@ absl::Status CheckNodeAgainstEc2(const NodeController<C>& controller,
 class AsyncLoop {
  public:
   AsyncLoop(ManualClock& clock, NodeController<ManualClock>& controller,
-            sim::SimulatedEc2<ManualClock>& ec2)
+            ec2::SimulatedEc2<ManualClock>& ec2)
       : clock_(clock), controller_(controller), ec2_(ec2), next_tick_(clock.Now()) {}
 
   // Runs until `until` (inclusive). Returns the first error OnResult reports.
@@ -302,7 +302,7 @@ class AsyncLoop {
 
   ManualClock& clock_;
   NodeController<ManualClock>& controller_;
-  sim::SimulatedEc2<ManualClock>& ec2_;
+  ec2::SimulatedEc2<ManualClock>& ec2_;
   absl::Time next_tick_;
   std::uint64_t seq_ = 0;
   std::vector<InFlight> in_flight_;

@@ -29,7 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 
 namespace enipool::testing {
 

@@ -4,7 +4,7 @@
 //
 // A token bucket in virtual time: `capacity` tokens, refilled continuously at
 // `refill_per_second`, one token per admitted request. EC2 throttles each API
-// action of an account this way (see sim/throttle.h for the published sizes).
+// action of an account this way (see ec2/throttle.h for the published sizes).
 // Time comes in as an argument, so the bucket works under any Clock and never
 // sleeps. Not part of the public API.
 

@@ -88,7 +88,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
 #include "enipool/datastore.h"
@@ -96,8 +96,8 @@
 #include "enipool/sim/event_queue.h"
 #include "enipool/sim/report.h"
 #include "enipool/sim/scenario.h"
-#include "enipool/sim/simulated_ec2.h"
-#include "enipool/sim/subnet.h"
+#include "enipool/ec2/simulated_ec2.h"
+#include "enipool/ec2/subnet.h"
 #include "enipool/sim/workload.h"
 #include "enipool/status.h"
 
@@ -292,7 +292,7 @@ class Cluster {
   [[nodiscard]] const ClusterConfig& config() const noexcept { return config_; }
   [[nodiscard]] int node_count() const noexcept { return static_cast<int>(nodes_.size()); }
   [[nodiscard]] const Controller& node(int i) const { return nodes_[static_cast<std::size_t>(i)]; }
-  [[nodiscard]] const SimulatedEc2<ManualClock>& ec2() const noexcept { return *ec2_; }
+  [[nodiscard]] const ec2::SimulatedEc2<ManualClock>& ec2() const noexcept { return *ec2_; }
   [[nodiscard]] absl::Time now() const noexcept { return clock_.Now(); }
   [[nodiscard]] std::int64_t events() const noexcept { return events_; }
   [[nodiscard]] std::int64_t pods_ready() const noexcept { return ready_; }
@@ -336,15 +336,15 @@ class Cluster {
         scheduler_(config_.nodes, std::max(1, config_.pool.max_pods - kHostNetworkPods)) {}
 
   absl::Status Build() {
-    SimulatedEc2Options options;
+    ec2::SimulatedEc2Options options;
     options.seed = internal::SimStreamSeed(config_.seed, 4);
     options.latency = config_.latency;
     options.throttle = config_.throttle;
-    ec2_ = std::make_unique<SimulatedEc2<ManualClock>>(clock_, std::move(options));
+    ec2_ = std::make_unique<ec2::SimulatedEc2<ManualClock>>(clock_, std::move(options));
     for (std::size_t s = 0; s < config_.subnets.size(); ++s) {
-      std::vector<SubnetReservation> reservations;
+      std::vector<ec2::SubnetReservation> reservations;
       for (const Ipv4Prefix& r : config_.subnets[s].prefix_reservations) {
-        reservations.push_back(SubnetReservation{r, ReservationType::kPrefix});
+        reservations.push_back(ec2::SubnetReservation{r, ec2::ReservationType::kPrefix});
       }
       ENIPOOL_RETURN_IF_ERROR(
           ec2_->AddSubnet(SubnetId(s), config_.subnets[s].cidr, std::move(reservations)));
@@ -696,7 +696,7 @@ class Cluster {
       sample.addresses += stats.total_ips;
       sample.assigned += stats.assigned_ips;
     }
-    for (const Subnet& subnet : ec2_->subnets()) {
+    for (const ec2::Subnet& subnet : ec2_->subnets()) {
       sample.subnet_used += static_cast<std::int64_t>(subnet.allocated_address_count());
       sample.subnet_free_28 += static_cast<std::int64_t>(subnet.free_prefix_count());
     }
@@ -766,7 +766,7 @@ class Cluster {
   ClusterConfig config_;
   ManualClock clock_;
   EventQueue queue_;
-  std::unique_ptr<SimulatedEc2<ManualClock>> ec2_;
+  std::unique_ptr<ec2::SimulatedEc2<ManualClock>> ec2_;
   std::vector<Controller> nodes_;
   std::vector<std::int64_t> wakeup_ns_;
   WorkloadGenerator workload_;

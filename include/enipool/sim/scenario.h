@@ -62,8 +62,8 @@
 #include "enipool/ipv4.h"
 #include "enipool/max_pods.h"
 #include "enipool/policy/warm_pool.h"
-#include "enipool/sim/latency.h"
-#include "enipool/sim/throttle.h"
+#include "enipool/ec2/latency.h"
+#include "enipool/ec2/throttle.h"
 #include "enipool/sim/workload.h"
 #include "enipool/status.h"
 
@@ -113,8 +113,8 @@ struct ClusterConfig {
   // kubelet's retry of a failed sandbox creation (see sim/cluster.h).
   absl::Duration kubelet_backoff = absl::Seconds(10);
   double kubelet_backoff_jitter = 0.5;
-  LatencyModel latency = LatencyModel::Defaults();
-  ThrottleConfig throttle = ThrottleConfig::Ec2Defaults();
+  ec2::LatencyModel latency = ec2::LatencyModel::Defaults();
+  ec2::ThrottleConfig throttle = ec2::ThrottleConfig::Ec2Defaults();
 };
 
 }  // namespace enipool::sim
@@ -244,17 +244,17 @@ namespace enipool::sim {
     ENIPOOL_RETURN_IF_ERROR(internal::ParseDurationSetting(key, value, true, &c.sample_interval));
   } else if (key == "throttle") {
     if (value == "on") {
-      c.throttle = ThrottleConfig::Ec2Defaults();
+      c.throttle = ec2::ThrottleConfig::Ec2Defaults();
     } else if (value == "off") {
-      c.throttle = ThrottleConfig::Disabled();
+      c.throttle = ec2::ThrottleConfig::Disabled();
     } else {
       return internal::BadSetting(key, value, "on or off");
     }
   } else if (key == "latency") {
     if (value == "default") {
-      c.latency = LatencyModel::Defaults();
+      c.latency = ec2::LatencyModel::Defaults();
     } else if (value == "zero") {
-      c.latency = LatencyModel::Zero();
+      c.latency = ec2::LatencyModel::Zero();
     } else {
       return internal::BadSetting(key, value, "default or zero");
     }

@@ -1,5 +1,5 @@
 // -----------------------------------------------------------------------------
-// File: sim/throttle.h
+// File: ec2/throttle.h
 // -----------------------------------------------------------------------------
 //
 // Account-wide EC2 request throttling for the simulator: one token bucket per
@@ -31,14 +31,14 @@
 //
 // Example:
 //
-//   enipool::sim::AccountThrottle throttle(enipool::sim::ThrottleConfig::Ec2Defaults(),
+//   enipool::ec2::AccountThrottle throttle(enipool::ec2::ThrottleConfig::Ec2Defaults(),
 //                                          clock.Now());
-//   if (!throttle.TryAdmit(enipool::sim::Ec2Action::kAttachNetworkInterface, clock.Now())) {
+//   if (!throttle.TryAdmit(enipool::ec2::Ec2Action::kAttachNetworkInterface, clock.Now())) {
 //     // RequestLimitExceeded
 //   }
 
-#ifndef ENIPOOL_SIM_THROTTLE_H_
-#define ENIPOOL_SIM_THROTTLE_H_
+#ifndef ENIPOOL_EC2_THROTTLE_H_
+#define ENIPOOL_EC2_THROTTLE_H_
 
 #include <array>
 #include <cstddef>
@@ -46,9 +46,9 @@
 
 #include "absl/time/time.h"
 #include "enipool/internal/token_bucket.h"
-#include "enipool/sim/ec2_api.h"
+#include "enipool/ec2/ec2_api.h"
 
-namespace enipool::sim {
+namespace enipool::ec2 {
 
 // BucketSpec
 //
@@ -141,6 +141,6 @@ class AccountThrottle {
   std::array<internal::TokenBucket, kEc2ActionCount> buckets_{};
 };
 
-}  // namespace enipool::sim
+}  // namespace enipool::ec2
 
-#endif  // ENIPOOL_SIM_THROTTLE_H_
+#endif  // ENIPOOL_EC2_THROTTLE_H_

@@ -1,5 +1,5 @@
 // -----------------------------------------------------------------------------
-// File: sim/ec2_api.h
+// File: ec2/ec2_api.h
 // -----------------------------------------------------------------------------
 //
 // Names for the kinds of EC2 call the simulator distinguishes: `CallKind`,
@@ -12,20 +12,20 @@
 // Example:
 //
 //   enipool::Ec2Call call = enipool::AssignIpv4PrefixesRequest{.eni_id = "eni-1", .count = 1};
-//   enipool::sim::CallKindOf(call);                       // CallKind::kAssignIpv4Prefixes
-//   enipool::sim::ActionOf(enipool::sim::CallKindOf(call)); // Ec2Action::kAssignPrivateIpAddresses
+//   enipool::ec2::CallKindOf(call);                       // CallKind::kAssignIpv4Prefixes
+//   enipool::ec2::ActionOf(enipool::ec2::CallKindOf(call)); // Ec2Action::kAssignPrivateIpAddresses
 
-#ifndef ENIPOOL_SIM_EC2_API_H_
-#define ENIPOOL_SIM_EC2_API_H_
+#ifndef ENIPOOL_EC2_EC2_API_H_
+#define ENIPOOL_EC2_EC2_API_H_
 
 #include <cstddef>
 #include <type_traits>
 #include <variant>
 
 #include "absl/strings/string_view.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 
-namespace enipool::sim {
+namespace enipool::ec2 {
 
 // CallKind
 //
@@ -121,6 +121,6 @@ inline constexpr std::size_t kEc2ActionCount = 7;
   return "Unknown";
 }
 
-}  // namespace enipool::sim
+}  // namespace enipool::ec2
 
-#endif  // ENIPOOL_SIM_EC2_API_H_
+#endif  // ENIPOOL_EC2_EC2_API_H_

@@ -1,8 +1,8 @@
 // -----------------------------------------------------------------------------
-// File: sim/subnet.h
+// File: ec2/subnet.h
 // -----------------------------------------------------------------------------
 //
-// `sim::Subnet`: a VPC subnet as a real address space, so that the simulator
+// `ec2::Subnet`: a VPC subnet as a real address space, so that the simulator
 // reproduces /28 fragmentation: a subnet with thousands of free addresses and
 // no aligned, wholly free /28 answers `InsufficientCidrBlocks` to a prefix
 // request while secondary IPs still succeed (reference §10: aws/amazon-vpc-
@@ -29,14 +29,14 @@
 //
 // Example:
 //
-//   auto subnet = enipool::sim::Subnet::Create("subnet-1",
+//   auto subnet = enipool::ec2::Subnet::Create("subnet-1",
 //   *enipool::Ipv4Prefix::Parse("10.0.0.0/24")); std::mt19937_64 rng(7);
 //   absl::StatusOr<enipool::Ipv4Prefix> prefix = subnet->AllocatePrefix(rng);   //
 //   e.g. 10.0.0.96/28 absl::StatusOr<enipool::Ipv4Address> ip = subnet->AllocateAddress(rng); //
 //   e.g. 10.0.0.213 subnet->free_prefix_count();   // aligned /28s still wholly free
 
-#ifndef ENIPOOL_SIM_SUBNET_H_
-#define ENIPOOL_SIM_SUBNET_H_
+#ifndef ENIPOOL_EC2_SUBNET_H_
+#define ENIPOOL_EC2_SUBNET_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -49,11 +49,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/ipv4.h"
 #include "enipool/slot_bitmap.h"
 
-namespace enipool::sim {
+namespace enipool::ec2 {
 
 // ReservationType
 //
@@ -384,6 +384,6 @@ class Subnet {
   std::vector<SubnetReservation> reservations_;
 };
 
-}  // namespace enipool::sim
+}  // namespace enipool::ec2
 
-#endif  // ENIPOOL_SIM_SUBNET_H_
+#endif  // ENIPOOL_EC2_SUBNET_H_

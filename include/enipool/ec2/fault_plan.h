@@ -1,5 +1,5 @@
 // -----------------------------------------------------------------------------
-// File: sim/fault_plan.h
+// File: ec2/fault_plan.h
 // -----------------------------------------------------------------------------
 //
 // `FaultPlan`: scripted EC2 failures for the simulator. Three kinds of rule:
@@ -20,15 +20,15 @@
 //
 // Example:
 //
-//   enipool::sim::FaultPlan plan;
-//   plan.FailNthCall(enipool::sim::CallKind::kAssignIpv4Prefixes, 3,
+//   enipool::ec2::FaultPlan plan;
+//   plan.FailNthCall(enipool::ec2::CallKind::kAssignIpv4Prefixes, 3,
 //                    enipool::Ec2Error(enipool::Ec2ErrorCode::kInsufficientCidrBlocks, "scripted"))
-//       .ThrottleBetween(enipool::sim::CallKind::kAttachNetworkInterface,
+//       .ThrottleBetween(enipool::ec2::CallKind::kAttachNetworkInterface,
 //                        start + absl::Seconds(10), start + absl::Seconds(20))
 //       .CrashAfterCall(40);
 
-#ifndef ENIPOOL_SIM_FAULT_PLAN_H_
-#define ENIPOOL_SIM_FAULT_PLAN_H_
+#ifndef ENIPOOL_EC2_FAULT_PLAN_H_
+#define ENIPOOL_EC2_FAULT_PLAN_H_
 
 #include <cstdint>
 #include <optional>
@@ -37,10 +37,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
-#include "enipool/sim/ec2_api.h"
+#include "enipool/ec2/backend.h"
+#include "enipool/ec2/ec2_api.h"
 
-namespace enipool::sim {
+namespace enipool::ec2 {
 
 // FaultRule
 //
@@ -159,6 +159,6 @@ class FaultPlan {
   std::optional<std::uint64_t> crash_after_;
 };
 
-}  // namespace enipool::sim
+}  // namespace enipool::ec2
 
-#endif  // ENIPOOL_SIM_FAULT_PLAN_H_
+#endif  // ENIPOOL_EC2_FAULT_PLAN_H_

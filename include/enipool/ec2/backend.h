@@ -1,5 +1,5 @@
 // -----------------------------------------------------------------------------
-// File: backend.h
+// File: ec2/backend.h
 // -----------------------------------------------------------------------------
 //
 // The EC2 surface enipool talks to: one value type per call the reference
@@ -26,8 +26,8 @@
 //                                      "subnet-1 has no free aligned /28");
 //   enipool::ClassifyEc2Error(s);   // Ec2ErrorCode::kInsufficientCidrBlocks
 
-#ifndef ENIPOOL_BACKEND_H_
-#define ENIPOOL_BACKEND_H_
+#ifndef ENIPOOL_EC2_BACKEND_H_
+#define ENIPOOL_EC2_BACKEND_H_
 
 #include <concepts>
 #include <cstdint>
@@ -308,7 +308,7 @@ struct Ec2Result {
 // Backend
 //
 // A blocking EC2 client: one member function per call, each returning a
-// status or the call's value. enipool ships sim::SimulatedEc2; an embedder
+// status or the call's value. enipool ships ec2::SimulatedEc2; an embedder
 // writes one over the AWS SDK or a recorded trace. Requirements:
 //   CreateNetworkInterface(const CreateNetworkInterfaceRequest&)  -> absl::StatusOr<NetworkInterface>
 //   AttachNetworkInterface(const AttachNetworkInterfaceRequest&)  -> absl::StatusOr<std::string>  (attachment id)
@@ -385,4 +385,4 @@ Ec2Result Dispatch(B& backend, const Ec2Call& call) {
 
 }  // namespace enipool
 
-#endif  // ENIPOOL_BACKEND_H_
+#endif  // ENIPOOL_EC2_BACKEND_H_

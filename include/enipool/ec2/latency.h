@@ -1,5 +1,5 @@
 // -----------------------------------------------------------------------------
-// File: sim/latency.h
+// File: ec2/latency.h
 // -----------------------------------------------------------------------------
 //
 // How long a simulated EC2 call takes: a `LatencyDistribution` (fixed,
@@ -29,13 +29,13 @@
 // Example:
 //
 //   std::mt19937_64 rng(42);
-//   enipool::sim::LatencyModel model = enipool::sim::LatencyModel::Defaults();
-//   model.Set(enipool::sim::CallKind::kAttachNetworkInterface,
-//             enipool::sim::LatencyDistribution::Fixed(absl::Seconds(2)));
-//   absl::Duration d = model.Sample(enipool::sim::CallKind::kAttachNetworkInterface, rng);  // 2 s
+//   enipool::ec2::LatencyModel model = enipool::ec2::LatencyModel::Defaults();
+//   model.Set(enipool::ec2::CallKind::kAttachNetworkInterface,
+//             enipool::ec2::LatencyDistribution::Fixed(absl::Seconds(2)));
+//   absl::Duration d = model.Sample(enipool::ec2::CallKind::kAttachNetworkInterface, rng);  // 2 s
 
-#ifndef ENIPOOL_SIM_LATENCY_H_
-#define ENIPOOL_SIM_LATENCY_H_
+#ifndef ENIPOOL_EC2_LATENCY_H_
+#define ENIPOOL_EC2_LATENCY_H_
 
 #include <array>
 #include <cmath>
@@ -46,9 +46,9 @@
 #include <utility>
 
 #include "absl/time/time.h"
-#include "enipool/sim/ec2_api.h"
+#include "enipool/ec2/ec2_api.h"
 
-namespace enipool::sim {
+namespace enipool::ec2 {
 
 // LatencyDistribution
 //
@@ -169,6 +169,6 @@ class LatencyModel {
   std::array<LatencyDistribution, kCallKindCount> by_kind_{};
 };
 
-}  // namespace enipool::sim
+}  // namespace enipool::ec2
 
-#endif  // ENIPOOL_SIM_LATENCY_H_
+#endif  // ENIPOOL_EC2_LATENCY_H_

@@ -1,14 +1,14 @@
 // -----------------------------------------------------------------------------
-// File: sim/simulated_ec2.h
+// File: ec2/simulated_ec2.h
 // -----------------------------------------------------------------------------
 //
-// `sim::SimulatedEc2<Clock>`: an in-memory EC2 that satisfies
+// `ec2::SimulatedEc2<Clock>`: an in-memory EC2 that satisfies
 // `enipool::Backend`. One instance stands for one AWS account and region and
 // is shared by every simulated node, so nodes compete for the same subnets
 // and the same API rate limits.
 //
 // What it models:
-//   * subnets as real address spaces (sim::Subnet): AWS-reserved addresses,
+//   * subnets as real address spaces (ec2::Subnet): AWS-reserved addresses,
 //     random secondary IPs, /28 prefixes on aligned free blocks only, CIDR
 //     reservations — hence InsufficientCidrBlocks under fragmentation;
 //   * instances with their limits (ENIs per instance, IPv4 addresses per
@@ -20,10 +20,10 @@
 //     secondary IPs and /28 prefixes (one slot each), as EC2 counts them
 //     (reference §5.1); an unattached ENI is capped by
 //     `SimulatedEc2Options::unattached_ipv4_per_eni`;
-//   * account-wide token-bucket throttling per API action (sim/throttle.h,
+//   * account-wide token-bucket throttling per API action (ec2/throttle.h,
 //     AWS's published defaults) answering RequestLimitExceeded;
-//   * a scripted FaultPlan (sim/fault_plan.h);
-//   * per-call latency from a LatencyModel (sim/latency.h). The simulator
+//   * a scripted FaultPlan (ec2/fault_plan.h);
+//   * per-call latency from a LatencyModel (ec2/latency.h). The simulator
 //     never sleeps: SampleLatency() returns a duration for the caller to
 //     schedule; calls themselves take effect at the Clock's Now().
 //
@@ -53,7 +53,7 @@
 // Example:
 //
 //   enipool::ManualClock clock;
-//   enipool::sim::SimulatedEc2<enipool::ManualClock> ec2(clock, {.seed = 7});
+//   enipool::ec2::SimulatedEc2<enipool::ManualClock> ec2(clock, {.seed = 7});
 //   ENIPOOL_RETURN_IF_ERROR(ec2.AddSubnet("subnet-1", *enipool::Ipv4Prefix::Parse("10.0.0.0/24")));
 //   ENIPOOL_ASSIGN_OR_RETURN(enipool::NetworkInterface primary,
 //       ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-1",
@@ -63,8 +63,8 @@
 //   absl::Duration latency = ec2.SampleLatency(enipool::Ec2Call{
 //       enipool::AssignIpv4PrefixesRequest{.eni_id = primary.id, .count = 1}});
 
-#ifndef ENIPOOL_SIM_SIMULATED_EC2_H_
-#define ENIPOOL_SIM_SIMULATED_EC2_H_
+#ifndef ENIPOOL_EC2_SIMULATED_EC2_H_
+#define ENIPOOL_EC2_SIMULATED_EC2_H_
 
 #include <algorithm>
 #include <array>
@@ -83,17 +83,17 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "enipool/backend.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/ipv4.h"
-#include "enipool/sim/ec2_api.h"
-#include "enipool/sim/fault_plan.h"
-#include "enipool/sim/latency.h"
-#include "enipool/sim/subnet.h"
-#include "enipool/sim/throttle.h"
+#include "enipool/ec2/ec2_api.h"
+#include "enipool/ec2/fault_plan.h"
+#include "enipool/ec2/latency.h"
+#include "enipool/ec2/subnet.h"
+#include "enipool/ec2/throttle.h"
 #include "enipool/status.h"
 
-namespace enipool::sim {
+namespace enipool::ec2 {
 
 // InstanceSpec
 //
@@ -756,6 +756,6 @@ class SimulatedEc2 {
 static_assert(Backend<SimulatedEc2<ManualClock>>);
 static_assert(Backend<SimulatedEc2<RealClock>>);
 
-}  // namespace enipool::sim
+}  // namespace enipool::ec2
 
-#endif  // ENIPOOL_SIM_SIMULATED_EC2_H_
+#endif  // ENIPOOL_EC2_SIMULATED_EC2_H_
