@@ -2,8 +2,8 @@
 //
 //   * BM_EventQueue_PushPop / BM_ActionQueue_PushPop: one pop and one push at
 //     a steady queue depth — the POD event heap sim::EventQueue uses, against
-//     a heap of absl::AnyInvocable<void()> actions (STYLE.md §4.8's first
-//     shape) as the baseline. items/s = events/s of the bare queue. (A 4-ary
+//     a heap of absl::AnyInvocable<void()> actions (the textbook shape of a
+//     discrete-event queue) as the baseline. items/s = events/s of the bare queue. (A 4-ary
 //     heap was tried: 1.9x faster at 1,024 events, 1.5x slower at 600,000;
 //     std::push_heap / std::pop_heap stayed.)
 //   * BM_Cluster_SteadyChurn/<nodes>/<hours>/<prefix>/<throttle>: a whole

@@ -1,6 +1,6 @@
 // max_pods: the kubelet max-pods value and the pod-IP capacity of EC2 instance
 // types, with secondary IPs and with prefix delegation, with and without custom
-// networking (enipool/max_pods.h; reference §5).
+// networking (enipool/max_pods.h; docs/reference-behavior.md §5).
 //
 //   enipool_example_max_pods t3.small m5.large
 //   enipool_example_max_pods --vcpus 2 --max-eni 2 m5.large

@@ -1,6 +1,6 @@
 // A subnet running out of /28s, step by step: what a node in prefix mode
 // sees when its subnet still has free addresses but no aligned, wholly free
-// /28 block (reference §10: aws/amazon-vpc-cni-k8s #2749, #2045), and that a
+// /28 block (docs/reference-behavior.md §10: aws/amazon-vpc-cni-k8s #2749, #2045), and that a
 // node on secondary IPs in the same subnet still gets addresses.
 //
 // Everything runs against ec2::SimulatedEc2 in virtual time with a fixed

@@ -4,7 +4,7 @@
 //   enipool_example_tour              # m5.large
 //   enipool_example_tour c5.xlarge    # any Nitro type
 //
-// Part 1 is arithmetic over the type's limits (reference §5.1). Part 2 runs
+// Part 1 is arithmetic over the type's limits (docs/reference-behavior.md §5.1). Part 2 runs
 // the same scale-out twice on sim::Cluster — secondary IPs with
 // WARM_ENI_TARGET=1, then prefix delegation with WARM_PREFIX_TARGET=1, the
 // shipped aws-node manifest's settings — with one seed, so both runs see the

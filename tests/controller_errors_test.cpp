@@ -1,5 +1,5 @@
 // Tests for NodeController's handling of every EC2 error class the
-// reference treats specially (reference §4.6, §4.8, §7.5), against the
+// reference treats specially (docs/reference-behavior.md §4.6, §4.8, §7.5), against the
 // simulated EC2 with scripted faults, and of /28 fragmentation: a subnet
 // with many free addresses and no aligned free /28.
 

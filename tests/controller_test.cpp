@@ -1,5 +1,5 @@
 // Tests for NodeController: configuration, startup, answer validation and
-// the pool converging to the reference's worked examples (reference §4.10)
+// the pool converging to the reference's worked examples (docs/reference-behavior.md §4.10)
 // against the simulated EC2, in both address modes.
 
 #include "enipool/controller.h"
@@ -26,7 +26,8 @@ namespace {
 using testing::SimNode;
 using testing::SimNodeSpec;
 
-// p3dn.24xlarge: 15 ENIs × 50 IPv4 addresses, max pods 737 (reference §4.10, §5.2).
+// p3dn.24xlarge: 15 ENIs × 50 IPv4 addresses, max pods 737
+// (docs/reference-behavior.md §4.10, §5.2).
 SimNodeSpec P3dn() {
   return SimNodeSpec{
       .mode = AddressMode::kSecondaryIp, .max_enis = 15, .ipv4_per_eni = 50, .max_pods = 737};
@@ -143,7 +144,7 @@ TEST_CASE("NodeController::OnResult rejects answers it did not ask for and chang
 }
 
 TEST_CASE("NodeController reproduces the default secondary-IP example: p3dn 0/3/95 pods") {
-  // Reference §4.10: WARM_ENI_TARGET=1 keeps a full ENI's worth (S = 49) free:
+  // docs/reference-behavior.md §4.10: WARM_ENI_TARGET=1 keeps a full ENI's worth (S = 49) free:
   // 0 pods → 1 ENI / 49 IPs; 3 pods → 2 / 98; 95 pods → 3 / 147.
   SimNode node(P3dn());
   REQUIRE(node.Start() == absl::OkStatus());
@@ -236,7 +237,7 @@ TEST_CASE("NodeController keeps WARM_PREFIX_TARGET=1 free in prefix mode, growin
 }
 
 TEST_CASE("NodeController follows WARM_IP_TARGET / MINIMUM_IP_TARGET in secondary-IP mode") {
-  // Reference §4.10: total ≈ max(M, pods + W), filling the current ENI then a
+  // docs/reference-behavior.md §4.10: total ≈ max(M, pods + W), filling the current ENI then a
   // new one carrying only the shortfall; over the band, IPs are released.
   SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
   spec.warm_ip_target = 5;
@@ -257,7 +258,7 @@ TEST_CASE("NodeController follows WARM_IP_TARGET / MINIMUM_IP_TARGET in secondar
 }
 
 TEST_CASE("NodeController follows WARM_IP_TARGET in prefix mode, in whole prefixes") {
-  // Reference §4.10: grow by ⌈short / 16⌉ prefixes; over = prefixes beyond
+  // docs/reference-behavior.md §4.10: grow by ⌈short / 16⌉ prefixes; over = prefixes beyond
   // ⌈(assigned + W) / 16⌉ that are free.
   SimNodeSpec spec = M5Large(AddressMode::kPrefix);
   spec.warm_ip_target = 20;

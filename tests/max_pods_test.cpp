@@ -36,7 +36,7 @@ static_assert(ComputeMaxPods(*enipool::LookupInstanceLimits("m5.large"),
 
 TEST_CASE("ComputeMaxPods reproduces AWS's published eni-max-pods.txt value for all 1,391 types") {
   // AWS's misc/eni-max-pods.txt is generated as max_enis × (ipv4_per_eni − 1) + 2
-  // from the same limits (reference §5.1, §6.2: every published value equals
+  // from the same limits (docs/reference-behavior.md §5.1, §6.2: every published value equals
   // that formula on data/instance-limits.csv). So the check is: for every row
   // of the CSV, parsed here at test time, the default options give exactly that,
   // and the pod-IP capacity is the same without the +2.

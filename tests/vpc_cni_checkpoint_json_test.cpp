@@ -26,7 +26,7 @@ using enipool::NodeDatastore;
 using enipool::PodKey;
 using enipool::VpcCniCheckpoint;
 
-// The illustrative file of reference §8.1, verbatim.
+// The illustrative file of docs/reference-behavior.md §8.1, verbatim.
 constexpr char kReferenceExample[] =
     R"({"version":"vpc-cni-ipam/1","allocations":[{"networkName":"aws-cni","containerID":"abc","ifName":"eth0","ipv4":"10.0.0.5","allocationTimestamp":1700000000000000000,"metadata":{"k8sPodNamespace":"default","k8sPodName":"web-1"}}]})";
 

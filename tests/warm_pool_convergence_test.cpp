@@ -1,7 +1,8 @@
 // Multi-step tests of the warm-pool policy: PlanReconcile is iterated
 // against a real NodeDatastore (tests/testing/warm_pool_driver.h applies each
 // plan as EC2 would, 5 s apart) until the pool settles. Reproduces the worked
-// examples of reference §4.10 and the pitfalls of §4.11, each named.
+// examples ("Rule of thumb: ...", docs/reference-behavior.md §4.10) and the
+// pitfalls ("Pitfall N: ...", docs/reference-behavior.md §4.11), each named.
 
 #include <doctest/doctest.h>
 
@@ -51,7 +52,7 @@ void GrowTo(PoolDriver& node, std::size_t pods) {
 std::int64_t DivCeil(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 TEST_CASE(
-    "§4.10 default secondary IPs on p3dn (S=49): ENIs = ceil((pods + S) / S), e.g. 0 → 1/49, 3 → "
+    "Rule of thumb: default secondary IPs on p3dn (S=49): ENIs = ceil((pods + S) / S), e.g. 0 → 1/49, 3 → "
     "2/98, 95 → 3/147") {
   for (const int pods : {0, 1, 3, 48, 49, 50, 95, 98, 99, 200, 500}) {
     CAPTURE(pods);
@@ -65,7 +66,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "§4.10 default secondary IPs shrink by whole ENIs only: 95 → 3 pods goes back to 2 ENIs / 98 "
+    "Rule of thumb: default secondary IPs shrink by whole ENIs only: 95 → 3 pods goes back to 2 ENIs / 98 "
     "IPs") {
   PoolDriver node(P3dn());
   GrowTo(node, 95);
@@ -79,7 +80,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "§4.10 secondary IPs with W/M: total = max(M, pods + W); a new ENI carries only the "
+    "Rule of thumb: secondary IPs with W/M: total = max(M, pods + W); a new ENI carries only the "
     "shortfall") {
   WarmPoolConfig config = M5Large();  // S = 9
   config.warm_ip_target = 3;
@@ -102,7 +103,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "§4.10 prefix mode with WARM_PREFIX_TARGET=k: grow by max(1, k - free prefixes), shrink to k "
+    "Rule of thumb: prefix mode with WARM_PREFIX_TARGET=k: grow by max(1, k - free prefixes), shrink to k "
     "free prefixes") {
   WarmPoolConfig config = M5Large(kPd);
   config.warm_prefix_target = 2;
@@ -124,7 +125,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "§4.10 prefix mode with W/M: grow by ceil(short / 16) prefixes, shrink by the prefix-rounded "
+    "Rule of thumb: prefix mode with W/M: grow by ceil(short / 16) prefixes, shrink by the prefix-rounded "
     "over") {
   WarmPoolConfig config = M5Large(kPd);
   config.warm_ip_target = 20;
@@ -245,8 +246,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "Pitfall 4: WARM_ENI_TARGET=0 with custom networking creates and frees an ENI in a loop (issue "
-    "#1451)") {
+    "Pitfall 4: WARM_ENI_TARGET=0 with custom networking creates and frees an ENI in a loop (upstream "
+    "issue #1451)") {
   WarmPoolConfig config = M5Large();
   config.warm_eni_target = 0;
   config.custom_networking = true;
@@ -314,7 +315,7 @@ TEST_CASE(
   // NOTE: the two leftover /32s have no pod, so check 7 counts them as free
   // CIDRs (the reference does not filter the kind): after 60 s the new ENI
   // looks unneeded and is freed, then re-created. Startup releases leftovers
-  // (reference §8.3), which is what keeps real nodes out of this loop.
+  // (docs/reference-behavior.md §8.3), which is what keeps real nodes out of this loop.
   for (int i = 0; i < 60; ++i) node.Step();
   CHECK(node.enis_freed >= 1);
 }

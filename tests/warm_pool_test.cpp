@@ -1,4 +1,4 @@
-// Table tests of the warm-pool rules (reference §4.2–§4.8), one function at a
+// Table tests of the warm-pool rules (docs/reference-behavior.md §4.2–§4.8), one function at a
 // time, in both modes. The expected values are worked out by hand from the
 // reference's formulas; each row says how.
 
@@ -83,7 +83,7 @@ static_assert(!enipool::HasRoomForEni(M5Large(), Stats(0, 0, 0, 0, 0, 2), 0, tru
 static_assert(enipool::ShouldRemoveExtraEnis(M5Large(), Stats(18, 0), false));
 
 // ---------------------------------------------------------------------------
-// ComputeTargetState (reference §4.5)
+// ComputeTargetState (docs/reference-behavior.md §4.5)
 // ---------------------------------------------------------------------------
 
 struct TargetCase {
@@ -179,7 +179,7 @@ TEST_CASE(
 }
 
 // ---------------------------------------------------------------------------
-// IsPoolTooLow (§4.4), IsPoolTooHigh (§4.7)
+// IsPoolTooLow (docs/reference-behavior.md §4.4), IsPoolTooHigh (docs/reference-behavior.md §4.7)
 // ---------------------------------------------------------------------------
 
 struct PredicateCase {
@@ -366,7 +366,7 @@ TEST_CASE(
 }
 
 // ---------------------------------------------------------------------------
-// FindDeletableEni (§4.8)
+// FindDeletableEni (docs/reference-behavior.md §4.8)
 // ---------------------------------------------------------------------------
 
 const absl::Time kNow = absl::UnixEpoch() + absl::Hours(1);

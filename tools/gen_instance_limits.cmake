@@ -11,7 +11,7 @@
 # line number and the reason, and the old header stays as it was. The header is
 # only rewritten when its content changes, so re-running is a no-op.
 #
-# Columns (reference §6.2): instance_type, max_enis, ipv4_per_eni, hypervisor,
+# Columns (docs/reference-behavior.md §6.2): instance_type, max_enis, ipv4_per_eni, hypervisor,
 # is_nitro, is_bare_metal, pd_supported, network_cards,
 # default_network_card_index, enis_all_cards, per_card_max_enis ("card:max;…").
 # is_nitro and per_card_max_enis are checked but not stored: is_nitro is

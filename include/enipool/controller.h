@@ -2,7 +2,7 @@
 // File: controller.h
 // -----------------------------------------------------------------------------
 //
-// `NodeController`: the reference's pool loop (reference §4.3–§4.8, §7, §8.3)
+// `NodeController`: the reference's pool loop (docs/reference-behavior.md §4.3–§4.8, §7, §8.3)
 // as a sans-I/O state machine. It owns the node's `NodeDatastore`, asks the
 // warm-pool policy (`PlanReconcile`) what to do, and turns the plan into EC2
 // requests; it never calls EC2 itself. The caller makes the calls (a blocking
@@ -28,11 +28,12 @@
 // Sequences (each step is one request; the next is issued when the previous
 // answer is applied, so `OnResult` may append follow-up requests):
 //   * start:      DescribeNetworkInterfaces(instance) → ENIs and CIDRs rebuilt
-//                 (reference §8.3); a failure is retried 10 s later. The
+//                 (docs/reference-behavior.md §8.3); a failure is retried 10 s later. The
 //                 reference's release of the other mode's unused CIDRs is
 //                 ReleaseOtherModeCidrs(), for after a checkpoint restore.
 //   * grow ENI:   AssignPrivateIpAddresses / AssignIpv4Prefixes(count) → the
-//                 returned addresses go straight into the datastore (§4.6).
+//                 returned addresses go straight into the datastore
+//                 (docs/reference-behavior.md §4.6).
 //                 On an error other than PrivateIpAddressLimitExceeded the
 //                 call is retried once with count 1; on
 //                 PrivateIpAddressLimitExceeded (or NotFound) the ENI is
@@ -40,22 +41,24 @@
 //   * new ENI:    CreateNetworkInterface(count) → AttachNetworkInterface(the
 //                 lowest free device index) → the ENI and the create's
 //                 addresses join the datastore. An attach failure deletes the
-//                 new ENI (§7.1; AttachmentLimitExceeded has no other handling).
+//                 new ENI (docs/reference-behavior.md §7.1; AttachmentLimitExceeded
+//                 has no other handling).
 //   * shrink:     the CIDRs leave the datastore first (non-forced), then
 //                 UnassignPrivateIpAddresses / UnassignIpv4Prefixes; failures
-//                 are only counted (§4.7).
+//                 are only counted (docs/reference-behavior.md §4.7).
 //   * free ENI:   the ENI leaves the datastore first, then
 //                 DetachNetworkInterface → (2 s pause) → DeleteNetworkInterface,
 //                 each retried up to 12 times with doubling back-off; NotFound
-//                 counts as done (§4.8, §7.3). The attachment id comes from the
-//                 controller's own records, so no describe precedes the detach.
+//                 counts as done (docs/reference-behavior.md §4.8, §7.3). The
+//                 attachment id comes from the controller's own records, so no
+//                 describe precedes the detach.
 //   * an InsufficientCidrBlocks / InsufficientFreeAddressesInSubnet answer
 //     (after the retry, or to a create) starts the 120 s no-increase back-off.
 //   * resync:     DescribeNetworkInterfaces(eni): EC2's list replaces the
 //                 datastore's for that ENI (missing CIDRs added, others
 //                 force-removed); NotFound, or an ENI no longer attached to
 //                 the node, drops the ENI (forced), as the reference's
-//                 reconcile does for an ENI that left IMDS (§8.4).
+//                 reconcile does for an ENI that left IMDS (docs/reference-behavior.md §8.4).
 //   * reconcile (off by default, ControllerConfig::reconcile_interval):
 //                 DescribeNetworkInterfaces(instance) when that long has
 //                 passed since the last pool action; every ENI is resynced,
@@ -72,7 +75,8 @@
 // for retry, `Tick` starts no new pool check.
 //
 // Throttling (RequestLimitExceeded): the reference has no handling of its
-// own; the AWS SDK's retryer re-sends throttled calls (§7.5). enipool models
+// own; the AWS SDK's retryer re-sends throttled calls
+// (docs/reference-behavior.md §7.5). enipool models
 // that retryer: a throttled call is re-sent after a back-off that starts at
 // 1 s and doubles up to 30 s, at most 3 times, after which it fails like any
 // other error; while backing off no new pool check starts; any successful
@@ -144,8 +148,9 @@ struct ThrottleBackoff {
 
 // CleanupRetry
 //
-// Retries of the free-ENI calls. Defaults are the reference's (§4.9): 12
-// tries, back-off from 200 ms (detach) / 500 ms (delete) doubling to at most
+// Retries of the free-ENI calls. Defaults are the reference's
+// (docs/reference-behavior.md §4.9): 12 tries, back-off from 200 ms
+// (detach) / 500 ms (delete) doubling to at most
 // 60 s (without the reference's 15 % jitter, to stay deterministic), and a
 // 2 s pause between detach and delete. When the tries run out the ENI is
 // counted as stranded (detach) or leaked (delete) and left to EC2's tooling.
@@ -169,10 +174,11 @@ struct ControllerConfig {
   Placement placement = Placement::kBestFit;
   ThrottleBackoff throttle;
   CleanupRetry cleanup;
-  absl::Duration start_retry = absl::Seconds(10);  // after a failed startup describe (§4.9)
+  // After a failed startup describe (docs/reference-behavior.md §4.9).
+  absl::Duration start_retry = absl::Seconds(10);
   // Periodic resync of every ENI from DescribeNetworkInterfaces(instance)
   // when this long has passed since the last pool action (the reference's
-  // 60 s reconcile, §8.4, reads IMDS and only asks EC2 on disagreement;
+  // 60 s reconcile, docs/reference-behavior.md §8.4, reads IMDS and only asks EC2 on disagreement;
   // with no IMDS here every reconcile is an EC2 call, so it is off by
   // default).
   absl::Duration reconcile_interval = absl::InfiniteDuration();
@@ -335,7 +341,7 @@ class NodeController {
 
   // NodeController::Tick()
   //
-  // One pool check (reference §4.3): grow if the pool is too low, else
+  // One pool check (docs/reference-behavior.md §4.3): grow if the pool is too low, else
   // shrink if it is too high and 30 s have passed since the last decrease,
   // then, independently, free at most one ENI; as PlanReconcile decides.
   // Appends the requests to make to `out`. While busy, only sends what is
@@ -469,9 +475,10 @@ class NodeController {
 
   // NodeController::ReleaseOtherModeCidrs()
   //
-  // The reference's last startup step before pre-scaling (§8.3): the CIDRs
-  // of the other mode that hold no pod (/32s in prefix mode, /28s in
-  // secondary-IP mode, left from before ENABLE_PREFIX_DELEGATION changed)
+  // The reference's last startup step before pre-scaling
+  // (docs/reference-behavior.md §8.3): the CIDRs of the other mode that
+  // hold no pod (/32s in prefix mode, /28s in secondary-IP mode, left
+  // from before ENABLE_PREFIX_DELEGATION changed)
   // leave the datastore and are unassigned in EC2. Call it after restoring
   // pods from a checkpoint, as the reference does, so restored pods keep
   // their addresses. Returns how many CIDRs were released.
@@ -506,7 +513,7 @@ class NodeController {
   // Whether the node may schedule pods (false while it carries the
   // node.kubernetes.io/unschedulable:NoSchedule taint). An unschedulable
   // node neither grows nor frees ENIs unless
-  // WarmPoolConfig::manage_enis_non_schedulable (reference §4.1).
+  // WarmPoolConfig::manage_enis_non_schedulable (docs/reference-behavior.md §4.1).
   void SetNodeSchedulable(bool schedulable) noexcept {
     if (schedulable != node_schedulable_) idle_generation_ = kNoGeneration;
     node_schedulable_ = schedulable;
@@ -848,7 +855,7 @@ class NodeController {
 
   void OnAttach(Op& op, const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
     if (!result.ok()) {
-      // The reference deletes the ENI it could not attach (§7.1).
+      // The reference deletes the ENI it could not attach (docs/reference-behavior.md §7.1).
       counters_.attach_failures += 1;
       Emit(Op{.step = Step::kDelete,
               .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
@@ -899,8 +906,8 @@ class NodeController {
   void OnDelete(Op& op, const Ec2Result& result, absl::Time now) {
     const Ec2ErrorCode code = result.error_code();
     if (code == Ec2ErrorCode::kNone || code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
-      // NotFound on delete is success (§7.1). A delete after a failed attach
-      // is not a freed pool ENI.
+      // NotFound on delete is success (docs/reference-behavior.md §7.1). A
+      // delete after a failed attach is not a freed pool ENI.
       if (op.freeing) counters_.enis_freed += 1;
       return;
     }

@@ -5,7 +5,7 @@
 // `NodeDatastore`: the node's pool of pod IPs. It holds the node's ENIs, the
 // CIDRs EC2 gave each one (secondary /32s or delegated /28 prefixes), which
 // address belongs to which pod, and which released addresses are cooling
-// down. It is the ipamd datastore of the AWS VPC CNI (reference §1–§3),
+// down. It is the ipamd datastore of the AWS VPC CNI (docs/reference-behavior.md §1–§3),
 // without its scans: ADD and DEL are O(1) whatever the node size.
 //
 // Example:
@@ -136,11 +136,12 @@ struct Assignment {
 //
 // The pool as the reference's GetIPStats reports it: addresses of the
 // current mode on non-excluded ENIs. `available_ips` is total − assigned, so
-// cooling addresses count as available (reference §1.5; issue #2896).
+// cooling addresses count as available (docs/reference-behavior.md §1.5; issue #2896).
 // Prefix counts cover /28s on non-excluded ENIs whatever the mode (in
 // secondary-IP mode they are leftovers of an earlier prefix mode); those on
-// excluded ENIs are kept apart, since the reference (§4.11 pitfall 8) counts
-// them in its TotalPrefixes and free prefixes.
+// excluded ENIs are kept apart, since the reference counts them in its
+// TotalPrefixes and free prefixes (docs/reference-behavior.md §4.11
+// pitfall 8).
 struct PoolStats {
   std::int64_t total_ips = 0;
   std::int64_t assigned_ips = 0;

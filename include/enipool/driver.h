@@ -7,7 +7,7 @@
 // node's controller) and for synchronous tests. Each request the controller
 // emits is made with `Dispatch()` and its answer applied at once, so a
 // create's attach is made right after the create returns, as the
-// reference's synchronous loop does (reference §4.3).
+// reference's synchronous loop does (docs/reference-behavior.md §4.3).
 //
 // Waiting is injected: the functions that wait (for a throttle back-off, the
 // 2 s pause between detach and delete, the next pool check) take a
@@ -99,7 +99,7 @@ absl::StatusOr<std::size_t> RunPoolCheck(NodeController<C>& controller, B& backe
 
 // StartNode()
 //
-// Startup (reference §8.3): the instance describe, retried every
+// Startup (docs/reference-behavior.md §8.3): the instance describe, retried every
 // ControllerConfig::start_retry until it succeeds or `max_attempts` tries
 // have failed (UNAVAILABLE then), followed by one synchronous pool check,
 // the reference's "pre-scaling" round.
@@ -133,7 +133,7 @@ absl::Status StartNode(NodeController<C>& controller, B& backend, const C& clock
 
 // RunPoolLoop()
 //
-// The reference's manager loop (reference §4.3): a pool check every
+// The reference's manager loop (docs/reference-behavior.md §4.3): a pool check every
 // `period` (5 s) while `keep_going()` is true. Returns the first error a
 // pool check reports (only a misbehaving backend causes one).
 template <Clock C, Backend B, typename SleepUntil, typename KeepGoing>

@@ -4,7 +4,7 @@
 //
 // `InstanceLimits`: how many ENIs an EC2 instance type takes and how many IPv4
 // addresses each ENI holds, for all 1,391 types the AWS VPC CNI v1.23.1 knows
-// (its pkg/vpc/vpc_ip_resource_limit.go, reference §6), as a constexpr table
+// (its pkg/vpc/vpc_ip_resource_limit.go, docs/reference-behavior.md §6), as a constexpr table
 // sorted by name. `LookupInstanceLimits()` finds a type at compile time or run
 // time; `FindInstanceLimits()` is the same lookup with a NOT_FOUND status that
 // names the type. The max-pods arithmetic is in enipool/max_pods.h.

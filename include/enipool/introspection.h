@@ -2,7 +2,7 @@
 // File: introspection.h
 // -----------------------------------------------------------------------------
 //
-// What the reference serves for humans and monitoring (reference §9), as
+// What the reference serves for humans and monitoring (docs/reference-behavior.md §9), as
 // plain values and text:
 //   * `NodeSnapshot`: the node's ENIs, their CIDRs and the address records
 //     in use — the content of ipamd's `/v1/enis` — and `ToJson()` to render
@@ -309,7 +309,7 @@ inline std::string ToJson(const NodeSnapshot& snapshot) {
 // The node's metrics in the Prometheus text exposition format (version
 // 0.0.4): # HELP and # TYPE lines, then samples; label values escaped.
 // Gauges describe the pool now; counters come from the controller since it
-// was created. Names and meanings follow the reference (§9):
+// was created. Names and meanings follow the reference (docs/reference-behavior.md §9):
 //   awscni_eni_allocated, awscni_eni_max (max ENIs − unmanaged),
 //   awscni_ip_max (addresses per ENI × awscni_eni_max),
 //   awscni_total_ip_addresses, awscni_assigned_ip_addresses,

@@ -4,7 +4,7 @@
 //
 // The kubelet `--max-pods` value for an instance type, as the EKS max-pods
 // calculator (amazon-eks-ami max-pods-calculator.sh) and AWS's published
-// eni-max-pods.txt define it (reference §5.1), and the pod-IP capacity it is
+// eni-max-pods.txt define it (docs/reference-behavior.md §5.1), and the pod-IP capacity it is
 // derived from. With L_eni ENIs of L_ip addresses each:
 //
 //   pod IPs       = L_eni × (L_ip − 1)          secondary IPs
@@ -27,7 +27,7 @@
 // Two numbers that people confuse: the kubelet value (what `maxPods` in the
 // kubelet config and `status.capacity.pods` hold) counts the two host-network
 // pods; the pod-IP capacity (how many addresses ipamd can hand out) does not.
-// A tutorial table that is often quoted mixes them up (reference §5.3): it
+// A tutorial table that is often quoted mixes them up (docs/reference-behavior.md §5.3): it
 // says "1 ENI, 5 IPs → 4 max pods; 2 ENIs, 5 IPs → 9 max pods". The formula
 // gives 1 × (5 − 1) + 2 = 6 and 2 × (5 − 1) + 2 = 10 (kubelet), or 4 and 8
 // (pod IPs). Its "4" is the capacity, and its "9" is neither: it would need one
@@ -43,10 +43,10 @@
 // that matches what ipamd will actually do on such a node. Where neither rule
 // allows prefixes (Xen), the secondary-IP formula is used and
 // `MaxPods::prefix_delegation_applied` is false, as ipamd falls back to
-// secondary IPs (reference §4.1).
+// secondary IPs (docs/reference-behavior.md §4.1).
 //
 // NOTE: ipamd itself never computes max pods; it reads the node's capacity
-// (or eni-max-pods.txt) as a growth cap (reference §4.2, §4.4). For multi-card
+// (or eni-max-pods.txt) as a growth cap (docs/reference-behavior.md §4.2, §4.4). For multi-card
 // types only the default card's ENIs count, as in eni-max-pods.txt.
 
 #ifndef ENIPOOL_MAX_PODS_H_

@@ -3,7 +3,7 @@
 // -----------------------------------------------------------------------------
 //
 // The EC2 surface enipool talks to: one value type per call the reference
-// makes (reference §7.1), the `Backend` concept a blocking implementation
+// makes (docs/reference-behavior.md §7.1), the `Backend` concept a blocking implementation
 // satisfies, the `Ec2Request` / `Ec2Result` values a sans-I/O controller
 // emits and consumes, and the EC2 error vocabulary.
 //
@@ -52,7 +52,7 @@ namespace enipool {
 
 // Ec2ErrorCode
 //
-// The EC2 error codes the reference reacts to (reference §7.5), plus kOther
+// The EC2 error codes the reference reacts to (docs/reference-behavior.md §7.5), plus kOther
 // for any other failure and kNone for OK.
 enum class Ec2ErrorCode {
   kNone,
@@ -148,7 +148,7 @@ inline bool IsInsufficientAddressError(Ec2ErrorCode code) {
 }
 
 // -----------------------------------------------------------------------------
-// Requests and responses (reference §7.1)
+// Requests and responses (docs/reference-behavior.md §7.1)
 // -----------------------------------------------------------------------------
 
 // What EC2 reports about one network interface.

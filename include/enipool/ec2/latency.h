@@ -24,7 +24,9 @@
 //   Assign*/Unassign*/Describe   log-normal, median 150 ms, σ 0.4,  ASSUMPTION: typical AWS
 //   Detach/Delete                capped at 1 s                      control-plane API latency of
 //                                                                   ~100-300 ms; no documented
-//                                                                   figure exists (reference §7.6).
+//                                                                   figure exists
+//                                                                   (docs/reference-behavior.md
+//                                                                   §7.6).
 //
 // Example:
 //

@@ -18,7 +18,7 @@
 //     prefixes; describe by ids, by instance or everything;
 //   * per-ENI slots: an attached ENI has `ipv4_per_eni - 1` slots shared by
 //     secondary IPs and /28 prefixes (one slot each), as EC2 counts them
-//     (reference §5.1); an unattached ENI is capped by
+//     (docs/reference-behavior.md §5.1); an unattached ENI is capped by
 //     `SimulatedEc2Options::unattached_ipv4_per_eni`;
 //   * account-wide token-bucket throttling per API action (ec2/throttle.h,
 //     AWS's published defaults) answering RequestLimitExceeded;
@@ -98,7 +98,7 @@ namespace enipool::ec2 {
 // InstanceSpec
 //
 // An instance to register: its id, the subnet of its primary ENI, and the
-// limits of its instance type (reference §5/§6: "max ENIs" and "IPv4
+// limits of its instance type (docs/reference-behavior.md §5/§6: "max ENIs" and "IPv4
 // addresses per ENI", the primary address included).
 struct InstanceSpec {
   std::string instance_id;
@@ -116,7 +116,7 @@ struct SimulatedEc2Options {
   // IPv4 addresses (primary included) an ENI may hold while not attached to
   // any instance; EC2 checks the instance type's limit at attach time.
   // NOTE: 50 is the largest "IPv4 addresses per interface" of any instance
-  // type in the reference's limits table (reference §6).
+  // type in the reference's limits table (docs/reference-behavior.md §6).
   int unattached_ipv4_per_eni = 50;
 };
 
@@ -141,7 +141,7 @@ template <Clock C>
 class SimulatedEc2 {
  public:
   // Device indexes an attach may use: 0..99, the range the reference scans
-  // for a free index (reference §7.1, DescribeInstances row).
+  // for a free index (docs/reference-behavior.md §7.1, DescribeInstances row).
   static constexpr int kMaxDeviceIndex = 99;
 
   explicit SimulatedEc2(const C& clock, SimulatedEc2Options options = {})

@@ -5,7 +5,7 @@
 // `ec2::Subnet`: a VPC subnet as a real address space, so that the simulator
 // reproduces /28 fragmentation: a subnet with thousands of free addresses and
 // no aligned, wholly free /28 answers `InsufficientCidrBlocks` to a prefix
-// request while secondary IPs still succeed (reference §10: aws/amazon-vpc-
+// request while secondary IPs still succeed (docs/reference-behavior.md §10: aws/amazon-vpc-
 // cni-k8s #2749, #2045, #1634).
 //
 // What it models:

@@ -2,9 +2,9 @@
 // File: persist/vpc_cni_checkpoint_json.h
 // -----------------------------------------------------------------------------
 //
-// The AWS VPC CNI's own checkpoint, `vpc-cni-ipam/1` JSON (reference §8.1),
+// The AWS VPC CNI's own checkpoint, `vpc-cni-ipam/1` JSON (docs/reference-behavior.md §8.1),
 // both ways: read one written by ipamd and restore it into a datastore with
-// ipamd's rules (§8.2), or export a datastore in that format (for a
+// ipamd's rules (docs/reference-behavior.md §8.2), or export a datastore in that format (for a
 // downgrade, or for tools that read ipamd's file). Opt-in: needs
 // nlohmann-json (link `enipool::json`).
 //
@@ -35,8 +35,8 @@
 // object). The caller that cares (the CNI server sees namespace and name on
 // ADD) keeps that map.
 //
-// Restore rules (§8.2), with one difference: ipamd first drops entries whose
-// pod has no host veth any more; enipool sees no host interfaces, so it
+// Restore rules (docs/reference-behavior.md §8.2), with one difference:
+// ipamd first drops entries whose pod has no host veth any more; enipool sees no host interfaces, so it
 // keeps every entry and the caller filters first if it can.
 //   * an entry whose address lies in no CIDR of the datastore (either mode)
 //     is dropped as stale and reported, as are IPv6 entries (enipool is

@@ -2,7 +2,7 @@
 // File: policy/warm_pool.h
 // -----------------------------------------------------------------------------
 //
-// The warm-pool policy of the AWS VPC CNI's ipamd (reference §4) as pure
+// The warm-pool policy of the AWS VPC CNI's ipamd (docs/reference-behavior.md §4) as pure
 // functions over a snapshot of the node's pool: no clock, no backend, no
 // state. Timers are inputs (durations since an event), so the 30 s decrease
 // throttle, the 120 s insufficient-address back-off and the 60 s minimum ENI
@@ -15,11 +15,14 @@
 //     code defaults, read from the environment as leniently as the reference
 //     does (`FromEnvironment`), and checked strictly (`Validate`,
 //     `ValidateEnvironment`) for what the reference silently accepts;
-//   * one function per reference rule: `IsPoolTooLow` (§4.4),
-//     `ComputeTargetState` (§4.5), `PrefixesNeeded` (§4.6), `HasRoomForEni`
-//     (§4.2), `IsPoolTooHigh` (§4.7), `ShouldRemoveExtraEnis` and
-//     `FindDeletableEni` (§4.8);
-//   * `PlanReconcile`: one pool-check step (§4.3) as data;
+//   * one function per reference rule, each citing its section of
+//     docs/reference-behavior.md: `IsPoolTooLow` (docs/reference-behavior.md
+//     §4.4), `ComputeTargetState` (docs/reference-behavior.md §4.5),
+//     `PrefixesNeeded` (docs/reference-behavior.md §4.6), `HasRoomForEni`
+//     (docs/reference-behavior.md §4.2), `IsPoolTooHigh`
+//     (docs/reference-behavior.md §4.7), `ShouldRemoveExtraEnis` and
+//     `FindDeletableEni` (docs/reference-behavior.md §4.8);
+//   * `PlanReconcile`: one pool-check step (docs/reference-behavior.md §4.3) as data;
 //   * one named alternative: `count_cooling_as_available = false`, the
 //     "cooling-aware" policy, which does not count addresses in cooldown as
 //     available (it fixes pitfall 1; the default reproduces the reference).
@@ -57,7 +60,7 @@
 // Where the reference walks ENIs in Go map order (random), this file is
 // deterministic; the orders and why are documented at `PlanReconcile` and
 // `FindDeletableEni`. Where the reference's docs and its code disagree, the
-// code is followed (reference §4.10): e.g. WARM_PREFIX_TARGET counts as set
+// code is followed (docs/reference-behavior.md §4.10): e.g. WARM_PREFIX_TARGET counts as set
 // in prefix mode even when it is 0, and WARM_ENI_TARGET is never read in
 // prefix mode.
 //
@@ -93,7 +96,7 @@
 
 namespace enipool {
 
-// Upstream constants (reference §4.9), in seconds.
+// Upstream constants (docs/reference-behavior.md §4.9), in seconds.
 inline constexpr int kIpsPerPrefix = 16;
 inline constexpr std::int64_t kDecreaseThrottleSeconds = 30;  // since the last decrease, inclusive
 inline constexpr std::int64_t kInsufficientAddressBackoffSeconds = 120;  // inclusive
@@ -106,7 +109,7 @@ using EnvLookup = absl::FunctionRef<std::optional<std::string>(absl::string_view
 
 // WarmPoolConfig
 //
-// The reference's knobs with its code defaults (reference §4.1), plus the
+// The reference's knobs with its code defaults (docs/reference-behavior.md §4.1), plus the
 // instance's facts. A default-constructed config has max_enis = 0 and
 // ipv4_per_eni = 0, which Validate() rejects: fill them from the instance
 // type (e.g. FindInstanceLimits()).
@@ -134,13 +137,13 @@ struct WarmPoolConfig {
   bool manage_enis_non_schedulable = false;
   // ENABLE_SUBNET_DISCOVERY (default true). Not read by the policy: it
   // changes how the controller handles an insufficient-address error on one
-  // ENI (reference §4.6: move on to the next candidate ENI).
+  // ENI (docs/reference-behavior.md §4.6: move on to the next candidate ENI).
   bool subnet_discovery = true;
   // DISABLE_NETWORK_RESOURCE_PROVISIONING (or ENABLE_IMDS_ONLY_MODE): the
   // pool is never grown or shrunk; PlanReconcile returns an empty plan.
   bool provisioning_disabled = false;
   // The reference counts addresses in cooldown as available (reference
-  // §1.5, pitfall 1): true reproduces it. false is the "cooling-aware"
+  // docs/reference-behavior.md §1.5, pitfall 1): true reproduces it. false is the "cooling-aware"
   // policy: available = total − assigned − cooling, so a pool whose free
   // addresses are all cooling grows. Not an environment variable.
   bool count_cooling_as_available = true;
@@ -287,7 +290,7 @@ struct ReconcileInputs {
   // taint (see WarmPoolConfig::manage_enis_non_schedulable).
   bool node_schedulable = true;
   // Security groups for pods is on, the type supports trunking and no trunk
-  // ENI is attached yet: one ENI slot stays reserved for it (reference §4.2).
+  // ENI is attached yet: one ENI slot stays reserved for it (docs/reference-behavior.md §4.2).
   bool trunk_eni_expected = false;
 };
 
@@ -314,7 +317,7 @@ struct CidrRelease {
 
 // ReconcilePlan
 //
-// One pool-check step of the reference (reference §4.3) as data: at most one
+// One pool-check step of the reference (docs/reference-behavior.md §4.3) as data: at most one
 // of `increase` / `releases` (increase when too low; else decrease when too
 // high and the 30 s throttle allows), and independently at most one ENI to
 // free. The diagnostic fields say why.
@@ -395,7 +398,7 @@ constexpr std::int64_t TotalPrefixesAll(const PoolStats& stats) noexcept {
 
 // ComputeTargetState()
 //
-// Reference §4.5 (datastoreTargetState). With W = WARM_IP_TARGET,
+// docs/reference-behavior.md §4.5 (datastoreTargetState). With W = WARM_IP_TARGET,
 // M = MINIMUM_IP_TARGET, in IPs:
 //   short = max(W − A, 0, M − T),   over = max(min(max(A − W, 0), T − M), 0).
 // Secondary-IP mode returns them as they are. Prefix mode converts: short
@@ -432,7 +435,7 @@ constexpr TargetState ComputeTargetState(const WarmPoolConfig& config,
 
 // IsPoolTooLow()
 //
-// Reference §4.4 (isDatastorePoolTooLow):
+// docs/reference-behavior.md §4.4 (isDatastorePoolTooLow):
 //   1. T ≥ max_pods ⇒ false (a hard cap on addresses, not pods);
 //   2. warm-IP targets defined ⇒ short > 0;
 //   3. secondary-IP mode ⇒ A < WARM_ENI_TARGET · S, or WARM_ENI_TARGET = 0 and A = 0;
@@ -452,7 +455,7 @@ constexpr bool IsPoolTooLow(const WarmPoolConfig& config, const PoolStats& stats
 
 // IsPoolTooHigh()
 //
-// Reference §4.7 (isDatastorePoolTooHigh): warm-IP targets defined ⇒
+// docs/reference-behavior.md §4.7 (isDatastorePoolTooHigh): warm-IP targets defined ⇒
 // over > 0; else prefix mode ⇒ F > WARM_PREFIX_TARGET (WARM_PREFIX_TARGET
 // counts as defined in prefix mode even at 0, pitfall 5); else (secondary-IP
 // mode on WARM_ENI_TARGET) never: single IPs are never released there, only
@@ -466,7 +469,7 @@ constexpr bool IsPoolTooHigh(const WarmPoolConfig& config, const PoolStats& stat
 
 // PrefixesNeeded()
 //
-// Reference §4.6 (getPrefixesNeeded): how many prefixes one increase asks
+// docs/reference-behavior.md §4.6 (getPrefixesNeeded): how many prefixes one increase asks
 // for: max(1, short) when warm-IP targets are defined (short in prefixes),
 // else max(1, WARM_PREFIX_TARGET − F) in prefix mode, else 1. Meaningful in
 // prefix mode. Reads the targets, mode; T, U, A, F, P. O(1).
@@ -484,7 +487,7 @@ constexpr int PrefixesNeeded(const WarmPoolConfig& config, const PoolStats& stat
 
 // HasRoomForEni()
 //
-// Reference §4.2 (hasRoomForEni): another ENI may be attached when
+// docs/reference-behavior.md §4.2 (hasRoomForEni): another ENI may be attached when
 // ENIs + excluded ENIs < max_enis − unmanaged − (1 if a trunk ENI is still
 // expected). Reads max_enis; stats.enis, stats.excluded_enis. O(1).
 constexpr bool HasRoomForEni(const WarmPoolConfig& config, const PoolStats& stats,
@@ -495,7 +498,7 @@ constexpr bool HasRoomForEni(const WarmPoolConfig& config, const PoolStats& stat
 
 // ShouldRemoveExtraEnis()
 //
-// Reference §4.8 trigger (shouldRemoveExtraENIs): whether this step looks
+// docs/reference-behavior.md §4.8 trigger (shouldRemoveExtraENIs): whether this step looks
 // for an ENI to free at all.
 //   * warm-IP targets defined ⇒ always (FindDeletableEni does the checks);
 //   * secondary-IP mode ⇒ A ≥ (WARM_ENI_TARGET + 1) · S;
@@ -622,7 +625,7 @@ inline std::optional<EniId> FindDeletableEni(const WarmPoolConfig& config,
 
 // FindDeletableEni()
 //
-// Reference §4.8 (getDeletableENI): the ENI to free, or std::nullopt. An
+// docs/reference-behavior.md §4.8 (getDeletableENI): the ENI to free, or std::nullopt. An
 // ENI qualifies when
 //   1. it is not primary;  2. it is at least 60 s old (now − created);
 //   3. no address of either kind is cooling (cooling_all);
@@ -687,7 +690,7 @@ std::vector<std::vector<Ipv4Prefix>> FreeCidrsOf(const NodeDatastore<C>& datasto
 
 // PlanReconcile()
 //
-// One pool check of the reference (reference §4.3, updateIPPoolIfRequired)
+// One pool check of the reference (docs/reference-behavior.md §4.3, updateIPPoolIfRequired)
 // as data, assuming every call it plans succeeds:
 //   1. too low (IsPoolTooLow) ⇒ increase, unless the node is unschedulable
 //      and manage_enis_non_schedulable is false (`unschedulable`), or an

@@ -10,7 +10,7 @@
 //     subnets (addresses and aligned /28s) and the account's API rate;
 //   * N nodes, each an EC2 instance and a NodeController (which owns the
 //     node's NodeDatastore). A node's pool check (NodeController::Tick) runs
-//     every 5 s (reference §4.3) from a random phase, each wake-up late by up
+//     every 5 s (docs/reference-behavior.md §4.3) from a random phase, each wake-up late by up
 //     to 100 ms (seeded jitter);
 //   * a workload (sim/workload.h) of pods created and deleted.
 //

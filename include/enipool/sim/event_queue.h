@@ -12,8 +12,8 @@
 // switch, rather than a type-erased closure. A 5,000-node day is about 10^8
 // events; a 32-byte POD moves through the heap with no allocation and no
 // indirect call, and benchmarks/cluster_benchmark.cpp measures it against a
-// heap of absl::AnyInvocable<void()> actions (STYLE.md §4.8's first shape),
-// which is several times slower per event. Events go to one of three lanes
+// heap of absl::AnyInvocable<void()> actions (the textbook shape of a
+// discrete-event queue), which is several times slower per event. Events go to one of three lanes
 // (see EventQueue) so that frequent events do not sift through the many
 // far-off ones, and periodic ones skip the heap altogether.
 //

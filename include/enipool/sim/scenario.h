@@ -29,7 +29,7 @@
 //
 // Defaults follow the shipped aws-node manifest, not the code: WARM_ENI_TARGET=1
 // and WARM_PREFIX_TARGET=1 (the code default 0 makes prefix mode flap,
-// reference §4.11 pitfall 5).
+// docs/reference-behavior.md §4.11 pitfall 5).
 //
 // Example:
 //
@@ -106,7 +106,7 @@ struct ClusterConfig {
   std::uint64_t seed = 1;
   absl::Duration duration = absl::Minutes(5);
   absl::Duration sample_interval = absl::Seconds(5);
-  // ipamd's pool loop (reference §4.3): every 5 s; each node starts at a
+  // ipamd's pool loop (docs/reference-behavior.md §4.3): every 5 s; each node starts at a
   // random phase and each wake-up is late by up to `pool_check_jitter`.
   absl::Duration pool_check_interval = absl::Seconds(5);
   absl::Duration pool_check_jitter = absl::Milliseconds(100);
