@@ -1,0 +1,258 @@
+#include "enipool/ec2/aws/ec2_query.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "enipool/ec2/aws/ec2_query_server.h"
+
+namespace {
+
+using enipool::Ec2Call;
+using enipool::Ec2ErrorCode;
+using enipool::Ec2Response;
+using enipool::Ipv4Address;
+using enipool::Ipv4Prefix;
+using enipool::NetworkInterface;
+namespace aws = enipool::ec2::aws;
+
+std::string RandomId(std::mt19937_64& rng, absl::string_view prefix) {
+  return absl::StrCat(prefix, std::uniform_int_distribution<std::uint64_t>(1, 1ull << 40)(rng));
+}
+
+Ipv4Address RandomAddress(std::mt19937_64& rng) {
+  return Ipv4Address(static_cast<std::uint32_t>(
+      0x0A000000u + std::uniform_int_distribution<std::uint32_t>(0, 0xFFFFFF)(rng)));
+}
+
+Ipv4Prefix RandomPrefix(std::mt19937_64& rng) {
+  return Ipv4Prefix::Containing(RandomAddress(rng), 28);
+}
+
+NetworkInterface RandomEni(std::mt19937_64& rng) {
+  NetworkInterface eni;
+  eni.id = RandomId(rng, "eni-");
+  eni.subnet_id = RandomId(rng, "subnet-");
+  eni.primary_ip = RandomAddress(rng);
+  if (rng() % 2) {
+    eni.instance_id = RandomId(rng, "i-");
+    eni.attachment_id = RandomId(rng, "eni-attach-");
+    eni.device_index = static_cast<int>(rng() % 15);
+  }
+  const int ips = static_cast<int>(rng() % 20);
+  for (int i = 0; i < ips; ++i) {
+    Ipv4Address address = RandomAddress(rng);
+    if (address != eni.primary_ip) eni.secondary_ips.push_back(address);
+  }
+  const int prefixes = static_cast<int>(rng() % 5);
+  for (int i = 0; i < prefixes; ++i) eni.prefixes.push_back(RandomPrefix(rng));
+  eni.created = absl::FromUnixSeconds(
+      std::uniform_int_distribution<std::int64_t>(1'500'000'000, 1'900'000'000)(rng));
+  return eni;
+}
+
+// A random call and a response of the shape it answers with.
+std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
+  const std::string eni = RandomId(rng, "eni-");
+  const int count = static_cast<int>(rng() % 10) + 1;
+  switch (rng() % 9) {
+    case 0: {
+      enipool::CreateNetworkInterfaceRequest request{.subnet_id = RandomId(rng, "subnet-"),
+                                                     .description = "aws-K8S-i-0123 & <co>"};
+      (rng() % 2 ? request.secondary_ip_count : request.ipv4_prefix_count) = count;
+      return {request, RandomEni(rng)};
+    }
+    case 1:
+      return {enipool::AttachNetworkInterfaceRequest{eni, RandomId(rng, "i-"), count},
+              RandomId(rng, "eni-attach-")};
+    case 2:
+      return {enipool::DetachNetworkInterfaceRequest{.attachment_id = RandomId(rng, "eni-attach-")},
+              std::monostate{}};
+    case 3: return {enipool::DeleteNetworkInterfaceRequest{eni}, std::monostate{}};
+    case 4: {
+      std::vector<Ipv4Address> addresses;
+      for (int i = 0; i < count; ++i) addresses.push_back(RandomAddress(rng));
+      return {enipool::AssignPrivateIpAddressesRequest{eni, count}, addresses};
+    }
+    case 5: {
+      std::vector<Ipv4Prefix> prefixes;
+      for (int i = 0; i < count; ++i) prefixes.push_back(RandomPrefix(rng));
+      return {enipool::AssignIpv4PrefixesRequest{eni, count}, prefixes};
+    }
+    case 6: {
+      enipool::UnassignPrivateIpAddressesRequest request{eni, {}};
+      for (int i = 0; i < count; ++i) request.addresses.push_back(RandomAddress(rng));
+      return {request, std::monostate{}};
+    }
+    case 7: {
+      enipool::UnassignIpv4PrefixesRequest request{eni, {}};
+      for (int i = 0; i < count; ++i) request.prefixes.push_back(RandomPrefix(rng));
+      return {request, std::monostate{}};
+    }
+    default: {
+      enipool::DescribeNetworkInterfacesRequest request;
+      if (rng() % 2) {
+        for (int i = 0; i < count; ++i) request.eni_ids.push_back(RandomId(rng, "eni-"));
+      }
+      if (rng() % 2) request.instance_id = RandomId(rng, "i-");
+      std::vector<NetworkInterface> enis;
+      for (int i = 0; i < count; ++i) enis.push_back(RandomEni(rng));
+      return {request, enis};
+    }
+  }
+}
+
+TEST_CASE("Every call survives form encoding and decoding, and every answer XML encoding and parsing") {
+  std::mt19937_64 rng(12);
+  for (int i = 0; i < 2000; ++i) {
+    const auto [call, response] = RandomExchange(rng);
+    CAPTURE(i);
+    CAPTURE(enipool::Ec2CallName(call));
+    const std::string body = aws::FormEncode(aws::ToQueryRequest(call).params);
+    auto params = aws::ParseForm(body);
+    REQUIRE(params.ok());
+    auto decoded = aws::DecodeQueryRequest(*params);
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == call);
+
+    const std::string xml = aws::EncodeQueryResponse(call, response, "req-1");
+    auto parsed = aws::ParseQueryResponse(call, 200, xml);
+    REQUIRE(parsed.ok());
+    CHECK(*parsed == response);
+  }
+}
+
+TEST_CASE("AssignIpv4Prefixes travels as AssignPrivateIpAddresses with Ipv4PrefixCount") {
+  const auto query = aws::ToQueryRequest(enipool::AssignIpv4PrefixesRequest{"eni-1", 2});
+  CHECK(aws::FormEncode(query.params) ==
+        "Action=AssignPrivateIpAddresses&Version=2016-11-15&NetworkInterfaceId=eni-1&"
+        "Ipv4PrefixCount=2");
+  const auto unassign = aws::ToQueryRequest(enipool::UnassignIpv4PrefixesRequest{
+      "eni-1", {*Ipv4Prefix::Parse("10.0.0.16/28"), *Ipv4Prefix::Parse("10.0.0.32/28")}});
+  CHECK(aws::FormEncode(unassign.params) ==
+        "Action=UnassignPrivateIpAddresses&Version=2016-11-15&NetworkInterfaceId=eni-1&"
+        "Ipv4Prefix.1=10.0.0.16%2F28&Ipv4Prefix.2=10.0.0.32%2F28");
+}
+
+TEST_CASE("CreateNetworkInterface carries the security groups and the tags") {
+  const auto query = aws::ToQueryRequest(
+      enipool::CreateNetworkInterfaceRequest{.subnet_id = "subnet-1", .ipv4_prefix_count = 1,
+                                             .description = "aws-K8S-i-1"},
+      {.security_group_ids = {"sg-1", "sg-2"},
+       .tags = {{std::string(aws::kInstanceIdTag), "i-1"}}});
+  CHECK(aws::FormEncode(query.params) ==
+        "Action=CreateNetworkInterface&Version=2016-11-15&SubnetId=subnet-1&Description=aws-K8S-"
+        "i-1&Ipv4PrefixCount=1&SecurityGroupId.1=sg-1&SecurityGroupId.2=sg-2&"
+        "TagSpecification.1.ResourceType=network-interface&TagSpecification.1.Tag.1.Key=node.k8s."
+        "amazonaws.com%2Finstance_id&TagSpecification.1.Tag.1.Value=i-1");
+}
+
+TEST_CASE("EC2 error answers become statuses led by EC2's code and message") {
+  struct Case {
+    absl::Status sent;
+    Ec2ErrorCode code;
+  };
+  const std::vector<Case> cases = {
+      {enipool::Ec2Error(Ec2ErrorCode::kInsufficientCidrBlocks, "subnet-1 has no free /28"),
+       Ec2ErrorCode::kInsufficientCidrBlocks},
+      {enipool::Ec2Error(Ec2ErrorCode::kPrivateIpAddressLimitExceeded, "eni-1 is full"),
+       Ec2ErrorCode::kPrivateIpAddressLimitExceeded},
+      {enipool::Ec2Error(Ec2ErrorCode::kRequestLimitExceeded, "Request limit exceeded."),
+       Ec2ErrorCode::kRequestLimitExceeded},
+      {enipool::Ec2Error(Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound, "eni-9 <missing>"),
+       Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound},
+      {enipool::Ec2Error(Ec2ErrorCode::kUnauthorizedOperation, "not allowed"),
+       Ec2ErrorCode::kUnauthorizedOperation},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.sent);
+    const aws::HttpAnswer answer = aws::EncodeErrorResponse(c.sent, "req-1");
+    const absl::Status received = aws::ParseErrorResponse(answer.status, answer.body);
+    CHECK(received == c.sent);
+    CHECK(enipool::ClassifyEc2Error(received) == c.code);
+  }
+  CHECK(aws::EncodeErrorResponse(cases[2].sent, "r").status == 503);
+  CHECK(aws::EncodeErrorResponse(cases[0].sent, "r").status == 400);
+}
+
+TEST_CASE("An unknown EC2 code keeps its name and takes its canonical code from the HTTP status") {
+  const std::string xml =
+      "<Response><Errors><Error><Code>ExpiredToken</Code><Message>The security token included in "
+      "the request is expired</Message></Error></Errors><RequestID>1</RequestID></Response>";
+  const absl::Status expired = aws::ParseErrorResponse(400, xml);
+  CHECK(expired.code() == absl::StatusCode::kUnauthenticated);
+  CHECK(expired.message() == "ExpiredToken: The security token included in the request is expired");
+  CHECK(enipool::ClassifyEc2Error(expired) == Ec2ErrorCode::kOther);
+}
+
+TEST_CASE("Answers that are not EC2's XML give a clear error and never a value") {
+  const Ec2Call describe = enipool::DescribeNetworkInterfacesRequest{};
+  const Ec2Call assign = enipool::AssignIpv4PrefixesRequest{"eni-1", 1};
+  const std::string good = aws::EncodeQueryResponse(
+      assign, std::vector<Ipv4Prefix>{*Ipv4Prefix::Parse("10.0.0.16/28")}, "r");
+  SUBCASE("truncated XML") {
+    for (std::size_t cut = 0; cut + 1 < good.size(); cut += 7) {
+      CAPTURE(cut);
+      auto parsed = aws::ParseQueryResponse(assign, 200, good.substr(0, cut));
+      REQUIRE_FALSE(parsed.ok());
+      CHECK(parsed.status().code() == absl::StatusCode::kInternal);
+      CHECK(absl::StartsWith(parsed.status().message(), "MalformedResponse: "));
+    }
+  }
+  SUBCASE("the wrong root element") {
+    auto parsed = aws::ParseQueryResponse(describe, 200, good);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(absl::StrContains(parsed.status().message(), "AssignPrivateIpAddressesResponse"));
+  }
+  SUBCASE("a bad prefix inside good XML") {
+    std::string bad = good;
+    bad.replace(bad.find("10.0.0.16/28"), 12, "10.0.0.17/28");
+    auto parsed = aws::ParseQueryResponse(assign, 200, bad);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(absl::StartsWith(parsed.status().message(), "MalformedResponse: "));
+  }
+  SUBCASE("HTTP errors without EC2 XML") {
+    struct Case {
+      int http;
+      absl::StatusCode code;
+      absl::string_view name;
+    };
+    for (const Case& c : {Case{400, absl::StatusCode::kInvalidArgument, "BadRequest"},
+                          Case{403, absl::StatusCode::kPermissionDenied, "AccessDenied"},
+                          Case{500, absl::StatusCode::kInternal, "InternalError"},
+                          Case{503, absl::StatusCode::kUnavailable, "ServiceUnavailable"}}) {
+      CAPTURE(c.http);
+      auto parsed = aws::ParseQueryResponse(assign, c.http, "<html>Service Unavailable</html>");
+      REQUIRE_FALSE(parsed.ok());
+      CHECK(parsed.status().code() == c.code);
+      CHECK(absl::StartsWith(parsed.status().message(), absl::StrCat(c.name, ": HTTP ")));
+    }
+  }
+}
+
+TEST_CASE("DecodeQueryRequest rejects what EC2 rejects, in EC2's words") {
+  auto decode = [](absl::string_view body) {
+    auto params = aws::ParseForm(body);
+    REQUIRE(params.ok());
+    return aws::DecodeQueryRequest(*params).status();
+  };
+  CHECK(absl::StartsWith(decode("Action=RunInstances").message(), "InvalidAction: "));
+  CHECK(absl::StartsWith(decode("Action=DeleteNetworkInterface").message(), "MissingParameter: "));
+  CHECK(absl::StartsWith(
+      decode("Action=AssignPrivateIpAddresses&NetworkInterfaceId=eni-1").message(),
+      "InvalidParameterCombination: "));
+  CHECK(enipool::ClassifyEc2Error(decode("Action=UnassignPrivateIpAddresses&NetworkInterfaceId=e&"
+                                         "PrivateIpAddress.1=10.0.0.300")) ==
+        Ec2ErrorCode::kInvalidParameterValue);
+  CHECK_FALSE(aws::ParseForm("Action=%zz").ok());
+  CHECK_FALSE(aws::ParseForm("Action=%4").ok());
+}
+
+}  // namespace
