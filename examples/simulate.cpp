@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "enipool/sim/charts.h"
 #include "enipool/sim/cluster.h"
 #include "enipool/sim/report.h"
 #include "enipool/sim/scenario.h"

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -102,7 +103,7 @@ TEST_CASE("The report balances: every pod created is ready, pending or deleted")
   CHECK(report->pods_waited <= report->failed_adds);
   CHECK(report->final_sample().pods_ready == report->pods_ready);
   CHECK(report->final_sample().at == absl::Minutes(30));
-  CHECK(report->all_ready_at < absl::ZeroDuration());  // churn never finishes
+  CHECK(report->time_to_all_ready < absl::ZeroDuration());  // churn never finishes
 }
 
 TEST_CASE(
@@ -115,8 +116,8 @@ TEST_CASE(
   REQUIRE(secondary->pods_ready == 250);
   REQUIRE(prefix->pods_ready == 250);
   CHECK(prefix->eni_attachments < secondary->eni_attachments);
-  CHECK(prefix->all_ready_at >= absl::ZeroDuration());
-  CHECK(prefix->all_ready_at < secondary->all_ready_at);
+  CHECK(prefix->time_to_all_ready >= absl::ZeroDuration());
+  CHECK(prefix->time_to_all_ready < secondary->time_to_all_ready);
   // The price: prefixes hold whole /28s, so more of the subnet is taken.
   CHECK(prefix->final_sample().addresses > secondary->final_sample().addresses);
 }
@@ -160,6 +161,58 @@ TEST_CASE("Pods beyond the cluster's pod capacity wait unscheduled until a pod i
   // The 3 that waited were placed as others left, and most got an address.
   CHECK(report->time_to_ip.count() + report->pods_deleted_pending == 12);
   CHECK(report->time_to_ip.count() > 9);
+}
+
+TEST_CASE("Pods a starved cluster never serves are reported and enter time to IP censored") {
+  // The problem as a user met it, scaled down: a /26 cannot hold the burst,
+  // so most pods never get an address. They must not vanish from the figures.
+  ClusterConfig config;
+  config.instance_type = "m5.large";
+  config.nodes = 4;
+  config.subnets = {*enipool::sim::ParseSubnet("10.0.0.0/26")};
+  config.workload = BurstWorkload{.pods = 100, .at = absl::Minutes(1)};
+  config.duration = absl::Minutes(3);
+  const auto report = RunScenario(config);
+  REQUIRE_MESSAGE(report.ok(), report.status());
+  CHECK(report->pods_pending > 0);
+  CHECK(report->pods_never_served == report->pods_pending + report->pods_deleted_pending);
+  // Every pod counts: served ones with their time, the others censored.
+  CHECK(report->time_to_ip.count() + report->time_to_ip_censored.count() == report->pods_created);
+  CHECK(report->time_to_ip_censored.count() == report->pods_never_served);
+  // Each unserved pod waited the 2 minutes from the burst to the end.
+  const enipool::sim::CensoredValue p95 = report->TimeToIp(0.95);
+  CHECK(p95.at_least);
+  CHECK(p95.value >= absl::Minutes(2) * (1 - 1.0 / 128));
+  CHECK(report->TimeToIp(1.0).at_least);
+  CHECK(report->time_to_all_ready < absl::ZeroDuration());  // never all ready
+  // The most pods waiting on one node is at least an even share of them.
+  std::int64_t peak = 0;
+  for (const auto& sample : report->samples) peak = std::max(peak, sample.node_pending_max);
+  CHECK(peak * config.nodes >= report->pods_pending);
+}
+
+TEST_CASE("Time to all-ready counts from the first pod and the warm-up leaves early pods out") {
+  ClusterConfig config = TourConfig(AddressMode::kPrefix);
+  const auto burst = RunScenario(config);
+  REQUIRE_MESSAGE(burst.ok(), burst.status());
+  REQUIRE(burst->time_to_all_ready >= absl::ZeroDuration());
+  // One burst: the last pod ready is the slowest one, timed from the burst.
+  CHECK(absl::Trunc(burst->time_to_all_ready, absl::Microseconds(1)) == burst->time_to_ip.max());
+
+  ClusterConfig churn = ChurnConfig(AddressMode::kSecondaryIp);
+  churn.warmup = absl::Minutes(5);
+  const auto warm = RunScenario(churn);
+  REQUIRE_MESSAGE(warm.ok(), warm.status());
+  CHECK(warm->pods_in_warmup >= 60);  // the initial pods at t = 0, and more
+  CHECK(warm->time_to_ip.count() + warm->time_to_ip_censored.count() ==
+        warm->pods_created - warm->pods_in_warmup);
+  // The idle spread is ordered, and cooling addresses are sampled.
+  for (const auto& s : warm->samples) {
+    CHECK(s.node_idle_min <= s.node_idle_median);
+    CHECK(s.node_idle_median <= s.node_idle_max);
+    CHECK(s.node_idle_max <= s.addresses - s.assigned);
+    CHECK(s.cooling <= s.addresses - s.assigned);
+  }
 }
 
 TEST_CASE("A trace is replayed on the nodes it names") {

@@ -351,6 +351,7 @@ class Cluster {
     }
     nodes_.reserve(static_cast<std::size_t>(config_.nodes));
     wakeup_ns_.assign(static_cast<std::size_t>(config_.nodes), INT64_MAX);
+    pending_on_node_.assign(static_cast<std::size_t>(config_.nodes), 0);
     for (int n = 0; n < config_.nodes; ++n) {
       const std::string subnet = SubnetId(static_cast<std::size_t>(n) % config_.subnets.size());
       const std::string instance = absl::StrFormat("i-%08x", n);
@@ -375,6 +376,7 @@ class Cluster {
     start_ns_ = absl::ToUnixNanos(clock_.Now());
     now_ns_ = start_ns_;
     end_ns_ = start_ns_ + absl::ToInt64Nanoseconds(config_.duration);
+    warmup_end_ns_ = start_ns_ + absl::ToInt64Nanoseconds(config_.warmup);
     sample_ns_ = absl::ToInt64Nanoseconds(config_.sample_interval);
     check_interval_ns_ = absl::ToInt64Nanoseconds(config_.pool_check_interval);
     check_jitter_ns_ = absl::ToInt64Nanoseconds(config_.pool_check_jitter);
@@ -487,7 +489,9 @@ class Cluster {
     pod.id = id;
     pod.node = -1;
     pod.waited = false;
+    if (created_ == 0) first_created_ns_ = now;
     ++created_;
+    if (now < warmup_end_ns_) ++in_warmup_;
     return slot;
   }
 
@@ -526,6 +530,7 @@ class Cluster {
     pod.node = node;
     pod.state = PodState::kPending;
     ++pending_;
+    ++pending_on_node_[static_cast<std::size_t>(node)];
     scheduler_.Increment(node);
     TryAdd(slot);
   }
@@ -538,8 +543,11 @@ class Cluster {
     if (assignment.ok()) {
       pod.state = PodState::kReady;
       --pending_;
+      --pending_on_node_[static_cast<std::size_t>(pod.node)];
       ++ready_;
-      time_to_ip_.Record(absl::Nanoseconds(now - pod.created_ns));
+      if (pod.created_ns >= warmup_end_ns_) {
+        time_to_ip_.Record(absl::Nanoseconds(now - pod.created_ns));
+      }
       last_ready_ns_ = now;
       return;
     }
@@ -577,11 +585,14 @@ class Cluster {
       }
       case PodState::kPending:
         --pending_;
+        --pending_on_node_[static_cast<std::size_t>(pod.node)];
         ++deleted_pending_;
+        CensorWait(pod);
         break;
       case PodState::kUnscheduled:
         --unscheduled_;
         ++deleted_pending_;
+        CensorWait(pod);
         break;
       case PodState::kFree:
         return;
@@ -608,6 +619,14 @@ class Cluster {
         Place(static_cast<std::uint32_t>(waiting & 0xffffffffu), target);
         break;
       }
+    }
+  }
+
+  // A pod that leaves without an address enters time to IP censored: it
+  // waited at least this long.
+  void CensorWait(const Pod& pod) {
+    if (pod.created_ns >= warmup_end_ns_) {
+      time_to_ip_censored_.Record(absl::Nanoseconds(now_ns_ - pod.created_ns));
     }
   }
 
@@ -689,18 +708,33 @@ class Cluster {
     sample.at = absl::Nanoseconds(when_ns - start_ns_);
     sample.pods_ready = ready_;
     sample.pods_pending = pending_ + unscheduled_;
+    node_idle_.clear();
     for (const Controller& node : nodes_) {
       const PoolStats stats = node.datastore().Stats();
       sample.enis += stats.enis + stats.excluded_enis;
       sample.prefixes += stats.total_prefixes + stats.excluded_prefixes;
       sample.addresses += stats.total_ips;
       sample.assigned += stats.assigned_ips;
+      sample.cooling += stats.cooling_ips;
+      node_idle_.push_back(stats.total_ips - stats.assigned_ips);
+    }
+    if (!node_idle_.empty()) {
+      const auto [low, high] = std::minmax_element(node_idle_.begin(), node_idle_.end());
+      sample.node_idle_min = *low;
+      sample.node_idle_max = *high;
+      const auto middle = node_idle_.begin() + static_cast<std::ptrdiff_t>(node_idle_.size() / 2);
+      std::nth_element(node_idle_.begin(), middle, node_idle_.end());
+      sample.node_idle_median = *middle;
+    }
+    for (const std::int32_t waiting : pending_on_node_) {
+      sample.node_pending_max = std::max<std::int64_t>(sample.node_pending_max, waiting);
     }
     for (const ec2::Subnet& subnet : ec2_->subnets()) {
       sample.subnet_used += static_cast<std::int64_t>(subnet.allocated_address_count());
       sample.subnet_free_28 += static_cast<std::int64_t>(subnet.free_prefix_count());
     }
     sample.ec2_calls = static_cast<std::int64_t>(ec2_->stats().calls);
+    sample.throttled_calls = static_cast<std::int64_t>(ec2_->stats().throttled);
     if (!samples_.empty()) {
       const ReportSample& previous = samples_.back();
       idle_address_seconds_ += static_cast<double>(previous.addresses - previous.assigned) *
@@ -728,13 +762,24 @@ class Cluster {
     report.pods_deleted_pending = deleted_pending_;
     report.pods_waited = waited_;
     report.failed_adds = failed_adds_;
+    report.pods_never_served = pending_ + unscheduled_ + deleted_pending_;
+    report.warmup = config_.warmup;
+    report.pods_in_warmup = in_warmup_;
     // Churn and daily workloads never finish, so "all ready" means nothing there.
     const bool finite = std::holds_alternative<BurstWorkload>(config_.workload) ||
                         std::holds_alternative<TraceWorkload>(config_.workload);
     if (finite && created_ > 0 && pending_ + unscheduled_ == 0) {
-      report.all_ready_at = absl::Nanoseconds(last_ready_ns_ - start_ns_);
+      report.time_to_all_ready = absl::Nanoseconds(last_ready_ns_ - first_created_ns_);
     }
     report.time_to_ip = time_to_ip_;
+    // Pods still waiting at the end enter censored at their wait so far.
+    report.time_to_ip_censored = time_to_ip_censored_;
+    for (const Pod& pod : pods_) {
+      if ((pod.state == PodState::kPending || pod.state == PodState::kUnscheduled) &&
+          pod.created_ns >= warmup_end_ns_) {
+        report.time_to_ip_censored.Record(absl::Nanoseconds(end_ns_ - pod.created_ns));
+      }
+    }
     std::array<std::int64_t, kEc2CallCount> calls{};
     std::array<std::int64_t, kEc2ErrorCodeCount> errors{};
     for (const Controller& node : nodes_) {
@@ -797,7 +842,13 @@ class Cluster {
   std::int64_t created_ = 0, ready_ = 0, pending_ = 0, unscheduled_ = 0, deleted_ = 0;
   std::int64_t deleted_pending_ = 0, waited_ = 0, failed_adds_ = 0;
   std::int64_t last_ready_ns_ = 0;
+  std::int64_t first_created_ns_ = 0;
+  std::int64_t warmup_end_ns_ = 0;  // pods created before this are not timed
+  std::int64_t in_warmup_ = 0;
+  std::vector<std::int32_t> pending_on_node_;  // pods placed on the node, waiting for an IP
+  std::vector<std::int64_t> node_idle_;        // OnSample's scratch
   DurationHistogram time_to_ip_;
+  DurationHistogram time_to_ip_censored_;  // deleted before they got an IP
   std::vector<ReportSample> samples_;
   double idle_address_seconds_ = 0;
   absl::Status internal_error_;

@@ -2,24 +2,31 @@
 // File: sim/report.h
 // -----------------------------------------------------------------------------
 //
-// What one simulated run measured, and three ways to show it: an aligned text
-// table (one column per run, so policies read side by side), CSV (a summary
-// row per run, and the time series), and an SVG chart of pods ready over
-// time, one line per run, drawn by hand (axes, ticks, labels, legend) with no
-// plotting tool.
+// What one simulated run measured, and two ways to show it: an aligned text
+// table (one column per run, so policies read side by side) and CSV (a
+// summary row per run, and the time series). SVG charts of the same reports
+// are in sim/charts.h.
 //
 // `RunReport` holds:
 //   * pods: created, ready (holding an IP), still pending, deleted, deleted
-//     before they ever got an IP, how many had to wait (their first CNI ADD
-//     found no address), failed ADDs, and time to all-ready;
+//     before they ever got an IP, never served (pending at the end or deleted
+//     while waiting), how many had to wait (their first CNI ADD found no
+//     address), failed ADDs, and time to all-ready;
 //   * time from pod creation to IP: p50, p95, p99, max (a log-linear
-//     histogram, exact below 128 µs and within 0.8 % above; the max is exact);
+//     histogram, exact below 128 µs and within 0.8 % above; the max is
+//     exact). Every pod counts: a pod never served enters the percentiles
+//     censored — as a lower bound, its wait so far at the run's end (or at
+//     its deletion) — and a percentile that a censored value decides is
+//     printed "≥ X" (see CensoredQuantile()). Pods created during the
+//     warm-up window (ClusterConfig::warmup) are left out of both;
 //   * EC2: calls by API, throttled calls, errors by code, ENI attachments;
 //   * idle address-seconds: addresses held on nodes but not assigned to a pod
 //     (warm or cooling), integrated over time;
 //   * a time series sampled at a fixed interval: pods ready and pending,
-//     ENIs, prefixes, addresses held and assigned, subnet addresses used and
-//     free aligned /28 blocks (fragmentation).
+//     ENIs, prefixes, addresses held, assigned and cooling, the spread over
+//     nodes (fewest / median / most idle addresses on one node, most pods
+//     waiting on one node), subnet addresses used and free aligned /28
+//     blocks (fragmentation), EC2 calls and throttled calls so far.
 // Everything is a pure function of the run, so equal runs print equal bytes.
 //
 // Example:
@@ -27,7 +34,7 @@
 //   std::vector<enipool::sim::RunReport> runs = {secondary_ip_run, prefix_run};
 //   enipool::sim::PrintTable(std::cout, runs);
 //   enipool::sim::WriteSummaryCsv(csv_file, runs);
-//   svg_file << enipool::sim::RenderReadyPodsSvg(runs);
+//   enipool::sim::WriteSamplesCsv(series_file, runs);
 
 #ifndef ENIPOOL_SIM_REPORT_H_
 #define ENIPOOL_SIM_REPORT_H_
@@ -109,6 +116,14 @@ class DurationHistogram {
 
   friend bool operator==(const DurationHistogram&, const DurationHistogram&) = default;
 
+  // Bucket internals, for quantiles over two histograms (CensoredQuantile()).
+  [[nodiscard]] std::int64_t bucket_count(int bucket) const {
+    return counts_[static_cast<std::size_t>(bucket)];
+  }
+  [[nodiscard]] static std::int64_t BucketUpperMicros(int bucket) noexcept {
+    return UpperOf(bucket);
+  }
+
  private:
   static int BucketOf(std::int64_t us) noexcept {
     if (us < kSub) return static_cast<int>(us);
@@ -131,6 +146,48 @@ class DurationHistogram {
   double sum_us_ = 0;
 };
 
+// CensoredValue
+//
+// A quantile over observed and censored durations: `value`, and whether it
+// is only a lower bound (`at_least`) because censored values decide it.
+struct CensoredValue {
+  absl::Duration value = absl::ZeroDuration();
+  bool at_least = false;
+  friend bool operator==(const CensoredValue&, const CensoredValue&) = default;
+};
+
+// CensoredQuantile()
+//
+// The q-quantile (nearest rank, as DurationHistogram::Quantile) of all the
+// values of `observed` and `censored` together, where each censored value is
+// a lower bound of the true one (a pod still waiting when the run ended).
+// Censored values enter at their bound, so the result is a lower bound of
+// the true quantile; it is exact (`at_least` false) when at least
+// rank = ceil(q × n) *observed* values lie at or below it — then no censored
+// value, however large in truth, can move it. With no censored value it is
+// DurationHistogram::Quantile() of `observed`. Zero when both are empty.
+inline CensoredValue CensoredQuantile(const DurationHistogram& observed,
+                                      const DurationHistogram& censored, double q) {
+  const std::int64_t n = observed.count() + censored.count();
+  if (n == 0) return {};
+  if (censored.count() == 0) return {observed.Quantile(q), false};
+  q = std::clamp(q, 0.0, 1.0);
+  const auto rank =
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(q * static_cast<double>(n))));
+  const std::int64_t max_us =
+      std::max(absl::ToInt64Microseconds(observed.max()), absl::ToInt64Microseconds(censored.max()));
+  std::int64_t seen = 0, seen_observed = 0;
+  for (int b = 0; b < DurationHistogram::kBuckets; ++b) {
+    seen_observed += observed.bucket_count(b);
+    seen += observed.bucket_count(b) + censored.bucket_count(b);
+    if (seen >= rank) {
+      return {absl::Microseconds(std::min(DurationHistogram::BucketUpperMicros(b), max_us)),
+              seen_observed < rank};
+    }
+  }
+  return {absl::Microseconds(max_us), true};
+}
+
 // -----------------------------------------------------------------------------
 // RunReport
 // -----------------------------------------------------------------------------
@@ -149,6 +206,15 @@ struct ReportSample {
   std::int64_t subnet_used = 0;     // subnet addresses allocated (ENI primaries included)
   std::int64_t subnet_free_28 = 0;  // aligned /28 blocks still wholly free in the subnets
   std::int64_t ec2_calls = 0;       // cumulative
+  std::int64_t cooling = 0;         // addresses in IP_COOLDOWN_PERIOD, all nodes
+  std::int64_t throttled_calls = 0; // cumulative EC2 calls refused with RequestLimitExceeded
+  // Spread over the nodes: idle addresses (held, not assigned to a pod) on
+  // the node with the fewest, the median node and the node with the most;
+  // and the most pods placed on one node still waiting for an address.
+  std::int64_t node_idle_min = 0;
+  std::int64_t node_idle_median = 0;
+  std::int64_t node_idle_max = 0;
+  std::int64_t node_pending_max = 0;
   friend bool operator==(const ReportSample&, const ReportSample&) = default;
 };
 
@@ -168,11 +234,32 @@ struct RunReport {
   std::int64_t pods_deleted_pending = 0;  // deleted before they got an IP
   std::int64_t pods_waited = 0;           // first ADD failed; got an IP later (or never)
   std::int64_t failed_adds = 0;           // CNI ADDs that found no address
-  // When the last pod that was created became ready, if every pod created is
-  // ready by the end (the "scale-out finished" time) of a burst or trace;
-  // -1 s otherwise, and always for churn and daily workloads (never done).
-  absl::Duration all_ready_at = absl::Seconds(-1);
+  // Pods that never got an address: still pending at the end, or deleted
+  // while waiting (pods_pending + pods_deleted_pending).
+  std::int64_t pods_never_served = 0;
+  // Pods created before the warm-up window ended: not in the time-to-IP
+  // figures (served or censored).
+  absl::Duration warmup = absl::ZeroDuration();
+  std::int64_t pods_in_warmup = 0;
+  // Time to all-ready, the one definition every tool prints: from the first
+  // pod's creation to the moment the last pod created got its address, when
+  // at the end no pod is waiting (the "scale-out finished" time of a burst or
+  // a trace); -1 s otherwise, and always for churn and daily workloads
+  // (never done).
+  absl::Duration time_to_all_ready = absl::Seconds(-1);
+  // Time from creation to IP of the pods served (created after the warm-up).
   DurationHistogram time_to_ip;
+  // The pods never served (created after the warm-up), each at its wait so
+  // far: until the run's end, or until it was deleted. Lower bounds.
+  DurationHistogram time_to_ip_censored;
+
+  // RunReport::TimeToIp()
+  //
+  // The q-quantile of time to IP over every pod after the warm-up, served or
+  // not (CensoredQuantile()).
+  [[nodiscard]] CensoredValue TimeToIp(double q) const {
+    return CensoredQuantile(time_to_ip, time_to_ip_censored, q);
+  }
 
   std::map<std::string, std::int64_t> calls_by_api;  // EC2 API name → calls made
   std::int64_t ec2_calls = 0;
@@ -210,6 +297,12 @@ inline std::string FormatDurationShort(absl::Duration d) {
   return absl::StrFormat("%.2f h", s / 3600);
 }
 
+// "≥ 1.5 min" when censoring decides the value, else "1.5 min".
+inline std::string FormatCensored(const sim::CensoredValue& v) {
+  return v.at_least ? absl::StrCat("\u2265 ", FormatDurationShort(v.value))
+                    : FormatDurationShort(v.value);
+}
+
 // Rows of the comparison table: label, then one cell per run.
 inline std::vector<std::vector<std::string>> TableRows(const std::vector<sim::RunReport>& runs) {
   std::vector<std::vector<std::string>> rows;
@@ -223,18 +316,21 @@ inline std::vector<std::vector<std::string>> TableRows(const std::vector<sim::Ru
   row("pods created", [&](const sim::RunReport& r) { return num(r.pods_created); });
   row("pods ready at end", [&](const sim::RunReport& r) { return num(r.pods_ready); });
   row("pods pending at end", [&](const sim::RunReport& r) { return num(r.pods_pending); });
+  row("pods never served", [&](const sim::RunReport& r) { return num(r.pods_never_served); });
   row("pods that had to wait", [&](const sim::RunReport& r) { return num(r.pods_waited); });
   row("failed CNI ADDs (retried)", [&](const sim::RunReport& r) { return num(r.failed_adds); });
-  row("time to all-ready",
-      [](const sim::RunReport& r) { return FormatDurationShort(r.all_ready_at); });
-  row("time to IP p50",
-      [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.5)); });
-  row("time to IP p95",
-      [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.95)); });
-  row("time to IP p99",
-      [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.Quantile(0.99)); });
-  row("time to IP max",
-      [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_ip.max()); });
+  if (std::any_of(runs.begin(), runs.end(),
+                  [](const sim::RunReport& r) { return r.warmup > absl::ZeroDuration(); })) {
+    row("pods in warm-up (not timed)", [&](const sim::RunReport& r) {
+      return absl::StrCat(num(r.pods_in_warmup), " (", FormatDurationShort(r.warmup), ")");
+    });
+  }
+  row("time to all-ready (from 1st pod)",
+      [](const sim::RunReport& r) { return FormatDurationShort(r.time_to_all_ready); });
+  row("time to IP p50", [](const sim::RunReport& r) { return FormatCensored(r.TimeToIp(0.5)); });
+  row("time to IP p95", [](const sim::RunReport& r) { return FormatCensored(r.TimeToIp(0.95)); });
+  row("time to IP p99", [](const sim::RunReport& r) { return FormatCensored(r.TimeToIp(0.99)); });
+  row("time to IP max", [](const sim::RunReport& r) { return FormatCensored(r.TimeToIp(1.0)); });
   row("EC2 calls", [&](const sim::RunReport& r) { return num(r.ec2_calls); });
   std::map<std::string, bool> apis, codes;
   for (const sim::RunReport& run : runs) {
@@ -264,6 +360,16 @@ inline std::vector<std::vector<std::string>> TableRows(const std::vector<sim::Ru
   row("addresses held / assigned", [&](const sim::RunReport& r) {
     return absl::StrCat(r.final_sample().addresses, " / ", r.final_sample().assigned);
   });
+  row("idle per node min/median/max", [&](const sim::RunReport& r) {
+    const sim::ReportSample last = r.final_sample();
+    return absl::StrCat(last.node_idle_min, " / ", last.node_idle_median, " / ",
+                        last.node_idle_max);
+  });
+  row("most pods waiting on a node (peak)", [&](const sim::RunReport& r) {
+    std::int64_t peak = 0;
+    for (const sim::ReportSample& s : r.samples) peak = std::max(peak, s.node_pending_max);
+    return num(peak);
+  });
   row("idle address-hours", [](const sim::RunReport& r) {
     return absl::StrFormat("%.1f", r.idle_address_seconds / 3600);
   });
@@ -272,40 +378,6 @@ inline std::vector<std::vector<std::string>> TableRows(const std::vector<sim::Ru
   row("subnet free aligned /28s",
       [&](const sim::RunReport& r) { return num(r.final_sample().subnet_free_28); });
   return rows;
-}
-
-// "Nice" axis ticks (1, 2, 5 × 10^k) covering [0, max].
-inline double NiceStep(double max, int target_ticks) {
-  if (!(max > 0)) return 1;
-  const double raw = max / target_ticks;
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
-    if (m * magnitude >= raw) return m * magnitude;
-  }
-  return 10 * magnitude;
-}
-
-inline std::string XmlEscape(absl::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 inline std::string CsvField(absl::string_view text) {
@@ -344,7 +416,9 @@ inline void PrintTable(std::ostream& out, const std::vector<RunReport>& runs) {
 // WriteSummaryCsv()
 //
 // A header and one row per run: the scalar results. Durations in seconds
-// (three decimals; -1 = never).
+// (three decimals; -1 = never). Each time-to-IP quantile has a companion
+// column `..._at_least`: 1 when censored pods decide it (the value is a
+// lower bound), else 0.
 inline void WriteSummaryCsv(std::ostream& out, const std::vector<RunReport>& runs) {
   std::map<std::string, bool> apis, codes;
   for (const RunReport& run : runs) {
@@ -352,8 +426,10 @@ inline void WriteSummaryCsv(std::ostream& out, const std::vector<RunReport>& run
     for (const auto& [code, n] : run.errors_by_code) codes[code] = true;
   }
   out << "run,description,simulated_s,events,pods_created,pods_ready,pods_pending,pods_deleted,"
-         "pods_deleted_pending,pods_waited,failed_adds,all_ready_s,time_to_ip_p50_s,"
-         "time_to_ip_p95_s,time_to_ip_p99_s,time_to_ip_max_s,ec2_calls,throttled_calls,"
+         "pods_deleted_pending,pods_never_served,pods_waited,failed_adds,warmup_s,pods_in_warmup,"
+         "time_to_all_ready_s,time_to_ip_p50_s,time_to_ip_p50_at_least,time_to_ip_p95_s,"
+         "time_to_ip_p95_at_least,time_to_ip_p99_s,time_to_ip_p99_at_least,time_to_ip_max_s,"
+         "time_to_ip_max_at_least,ec2_calls,throttled_calls,"
          "eni_attachments,peak_enis,peak_prefixes,idle_address_seconds,final_enis,final_prefixes,"
          "final_addresses,final_assigned,final_subnet_used,final_subnet_free_28";
   for (const auto& [api, unused] : apis) out << ",calls_" << api;
@@ -361,17 +437,20 @@ inline void WriteSummaryCsv(std::ostream& out, const std::vector<RunReport>& run
   out << '\n';
   for (const RunReport& r : runs) {
     const ReportSample last = r.final_sample();
-    const auto all_ready = r.all_ready_at < absl::ZeroDuration()
+    const auto all_ready = r.time_to_all_ready < absl::ZeroDuration()
                                ? std::string("-1")
-                               : internal::FormatSeconds(r.all_ready_at);
+                               : internal::FormatSeconds(r.time_to_all_ready);
+    std::string quantiles;
+    for (double q : {0.5, 0.95, 0.99, 1.0}) {
+      const CensoredValue v = r.TimeToIp(q);
+      absl::StrAppend(&quantiles, ",", internal::FormatSeconds(v.value), ",", v.at_least ? 1 : 0);
+    }
     out << absl::StrCat(internal::CsvField(r.name), ",", internal::CsvField(r.description), ",",
                         internal::FormatSeconds(r.simulated), ",", r.events, ",", r.pods_created,
                         ",", r.pods_ready, ",", r.pods_pending, ",", r.pods_deleted, ",",
-                        r.pods_deleted_pending, ",", r.pods_waited, ",", r.failed_adds, ",",
-                        all_ready, ",", internal::FormatSeconds(r.time_to_ip.Quantile(0.5)), ",",
-                        internal::FormatSeconds(r.time_to_ip.Quantile(0.95)), ",",
-                        internal::FormatSeconds(r.time_to_ip.Quantile(0.99)), ",",
-                        internal::FormatSeconds(r.time_to_ip.max()), ",", r.ec2_calls, ",",
+                        r.pods_deleted_pending, ",", r.pods_never_served, ",", r.pods_waited, ",",
+                        r.failed_adds, ",", internal::FormatSeconds(r.warmup), ",",
+                        r.pods_in_warmup, ",", all_ready, quantiles, ",", r.ec2_calls, ",",
                         r.throttled_calls, ",", r.eni_attachments, ",", r.peak_enis, ",",
                         r.peak_prefixes, ",", absl::StrFormat("%.3f", r.idle_address_seconds), ",",
                         last.enis, ",", last.prefixes, ",", last.addresses, ",", last.assigned, ",",
@@ -392,134 +471,21 @@ inline void WriteSummaryCsv(std::ostream& out, const std::vector<RunReport>& run
 //
 // The time series of every run, long format: one row per (run, sample).
 inline void WriteSamplesCsv(std::ostream& out, const std::vector<RunReport>& runs) {
-  out << "run,t_s,pods_ready,pods_pending,enis,prefixes,addresses,assigned,subnet_used,"
-         "subnet_free_28,ec2_calls\n";
+  out << "run,t_s,pods_ready,pods_pending,enis,prefixes,addresses,assigned,cooling,"
+         "node_idle_min,node_idle_median,node_idle_max,node_pending_max,subnet_used,"
+         "subnet_free_28,ec2_calls,throttled_calls\n";
   for (const RunReport& r : runs) {
     const std::string name = internal::CsvField(r.name);
     for (const ReportSample& s : r.samples) {
       out << absl::StrCat(name, ",", internal::FormatSeconds(s.at), ",", s.pods_ready, ",",
                           s.pods_pending, ",", s.enis, ",", s.prefixes, ",", s.addresses, ",",
-                          s.assigned, ",", s.subnet_used, ",", s.subnet_free_28, ",", s.ec2_calls)
+                          s.assigned, ",", s.cooling, ",", s.node_idle_min, ",",
+                          s.node_idle_median, ",", s.node_idle_max, ",", s.node_pending_max, ",",
+                          s.subnet_used, ",", s.subnet_free_28, ",", s.ec2_calls, ",",
+                          s.throttled_calls)
           << '\n';
     }
   }
-}
-
-// SvgOptions
-//
-// Size and labels of the chart.
-struct SvgOptions {
-  int width = 760;
-  int height = 420;
-  std::string title = "Pods ready over time";
-};
-
-// RenderReadyPodsSvg()
-//
-// A standalone SVG document: pods ready (holding an IP) against simulated
-// time, one step line per run, with axes, tick labels, axis titles and a
-// legend. Time is shown in seconds, minutes or hours, whichever suits the
-// longest run.
-inline std::string RenderReadyPodsSvg(const std::vector<RunReport>& runs,
-                                      const SvgOptions& options = {}) {
-  static constexpr std::array<const char*, 8> kColors = {
-      "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
-  const double left = 70, right = 20, top = 40, bottom = 56;
-  const double plot_w = options.width - left - right;
-  const double plot_h = options.height - top - bottom;
-
-  double max_t = 0, max_y = 0;
-  for (const RunReport& r : runs) {
-    for (const ReportSample& s : r.samples) {
-      max_t = std::max(max_t, absl::ToDoubleSeconds(s.at));
-      max_y = std::max(max_y, static_cast<double>(s.pods_ready));
-    }
-  }
-  double unit = 1;
-  const char* unit_name = "s";
-  if (max_t > 3 * 3600) {
-    unit = 3600;
-    unit_name = "h";
-  } else if (max_t > 300) {
-    unit = 60;
-    unit_name = "min";
-  }
-  const double x_step = internal::NiceStep(max_t / unit, 6);
-  const double y_step = internal::NiceStep(max_y, 5);
-  const double x_max = std::max(x_step, std::ceil(max_t / unit / x_step) * x_step);
-  const double y_max = std::max(y_step, std::ceil(max_y / y_step) * y_step);
-  const auto x_of = [&](double t_s) { return left + plot_w * (t_s / unit) / x_max; };
-  const auto y_of = [&](double v) { return top + plot_h * (1 - v / y_max); };
-  const auto num = [](double v) { return absl::StrFormat("%.1f", v); };
-  const auto label = [](double v) {
-    return v == std::floor(v) ? absl::StrFormat("%.0f", v) : absl::StrFormat("%g", v);
-  };
-
-  std::string svg = absl::StrFormat(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n"
-      "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-      "<text x=\"%s\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
-      "font-weight=\"bold\">%s</text>\n",
-      options.width, options.height, options.width, options.height, num(options.width / 2.0),
-      internal::XmlEscape(options.title));
-  // Grid and ticks.
-  for (double v = 0; v <= y_max + y_step / 2; v += y_step) {
-    const std::string y = num(y_of(v));
-    absl::StrAppend(&svg, "<line x1=\"", num(left), "\" y1=\"", y, "\" x2=\"", num(left + plot_w),
-                    "\" y2=\"", y, "\" stroke=\"#dddddd\"/>\n", "<text x=\"", num(left - 6),
-                    "\" y=\"", num(y_of(v) + 4), "\" text-anchor=\"end\">", label(v), "</text>\n");
-  }
-  for (double v = 0; v <= x_max + x_step / 2; v += x_step) {
-    const std::string x = num(x_of(v * unit));
-    absl::StrAppend(&svg, "<line x1=\"", x, "\" y1=\"", num(top), "\" x2=\"", x, "\" y2=\"",
-                    num(top + plot_h), "\" stroke=\"#eeeeee\"/>\n", "<text x=\"", x, "\" y=\"",
-                    num(top + plot_h + 16), "\" text-anchor=\"middle\">", label(v), "</text>\n");
-  }
-  // Axes and their titles.
-  absl::StrAppend(&svg, "<line x1=\"", num(left), "\" y1=\"", num(top + plot_h), "\" x2=\"",
-                  num(left + plot_w), "\" y2=\"", num(top + plot_h), "\" stroke=\"black\"/>\n",
-                  "<line x1=\"", num(left), "\" y1=\"", num(top), "\" x2=\"", num(left), "\" y2=\"",
-                  num(top + plot_h), "\" stroke=\"black\"/>\n");
-  absl::StrAppend(&svg, "<text x=\"", num(left + plot_w / 2), "\" y=\"", num(options.height - 14.0),
-                  "\" text-anchor=\"middle\">simulated time (", unit_name, ")</text>\n");
-  absl::StrAppend(&svg, "<text x=\"16\" y=\"", num(top + plot_h / 2),
-                  "\" text-anchor=\"middle\" transform=\"rotate(-90 16 ", num(top + plot_h / 2),
-                  ")\">pods ready (holding an IP)</text>\n");
-  // One step line per run: the count holds until the next sample.
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    const RunReport& r = runs[i];
-    if (r.samples.empty()) continue;
-    std::string points;
-    double previous_y = y_of(static_cast<double>(r.samples.front().pods_ready));
-    for (std::size_t k = 0; k < r.samples.size(); ++k) {
-      const ReportSample& s = r.samples[k];
-      const double x = x_of(absl::ToDoubleSeconds(s.at));
-      const double y = y_of(static_cast<double>(s.pods_ready));
-      if (k > 0) absl::StrAppend(&points, " ", num(x), ",", num(previous_y));
-      absl::StrAppend(&points, k == 0 ? "" : " ", num(x), ",", num(y));
-      previous_y = y;
-    }
-    absl::StrAppend(&svg, "<polyline fill=\"none\" stroke=\"", kColors[i % kColors.size()],
-                    "\" stroke-width=\"2\" points=\"", points, "\"/>\n");
-  }
-  // Legend, bottom right inside the plot.
-  const double legend_w = 200, line_h = 18;
-  const double legend_x = left + plot_w - legend_w - 8;
-  const double legend_y = top + plot_h - line_h * static_cast<double>(runs.size()) - 14;
-  absl::StrAppend(&svg, "<rect x=\"", num(legend_x), "\" y=\"", num(legend_y), "\" width=\"",
-                  num(legend_w), "\" height=\"", num(line_h * static_cast<double>(runs.size()) + 8),
-                  "\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#999999\"/>\n");
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    const double y = legend_y + 4 + line_h * static_cast<double>(i) + line_h / 2;
-    absl::StrAppend(&svg, "<line x1=\"", num(legend_x + 8), "\" y1=\"", num(y), "\" x2=\"",
-                    num(legend_x + 32), "\" y2=\"", num(y), "\" stroke=\"",
-                    kColors[i % kColors.size()], "\" stroke-width=\"3\"/>\n", "<text x=\"",
-                    num(legend_x + 40), "\" y=\"", num(y + 4), "\">",
-                    internal::XmlEscape(runs[i].name), "</text>\n");
-  }
-  svg += "</svg>\n";
-  return svg;
 }
 
 }  // namespace enipool::sim

@@ -24,6 +24,7 @@
 //   ip-cooldown          IP_COOLDOWN_PERIOD, e.g. 30s
 //   placement            best-fit | spread | first-fit
 //   seed, duration, sample-interval
+//   warmup               pods created before this are left out of time to IP
 //   throttle             on | off   (account-wide EC2 token buckets)
 //   latency              default | zero
 //
@@ -105,6 +106,9 @@ struct ClusterConfig {
   Placement placement = Placement::kBestFit;
   std::uint64_t seed = 1;
   absl::Duration duration = absl::Minutes(5);
+  // Pods created before this time from the start are not timed (time to IP
+  // leaves them out, served or not); they still count everywhere else.
+  absl::Duration warmup = absl::ZeroDuration();
   absl::Duration sample_interval = absl::Seconds(5);
   // ipamd's pool loop (docs/reference-behavior.md §4.3): every 5 s; each node starts at a
   // random phase and each wake-up is late by up to `pool_check_jitter`.
@@ -240,6 +244,8 @@ namespace enipool::sim {
       return internal::BadSetting(key, value, "an unsigned integer");
   } else if (key == "duration") {
     ENIPOOL_RETURN_IF_ERROR(internal::ParseDurationSetting(key, value, true, &c.duration));
+  } else if (key == "warmup") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseDurationSetting(key, value, false, &c.warmup));
   } else if (key == "sample-interval") {
     ENIPOOL_RETURN_IF_ERROR(internal::ParseDurationSetting(key, value, true, &c.sample_interval));
   } else if (key == "throttle") {
@@ -263,7 +269,7 @@ namespace enipool::sim {
         "unknown setting \"", key,
         "\": want one of name, instance-type, nodes, subnet, workload, mode, warm-eni-target, "
         "warm-ip-target, minimum-ip-target, warm-prefix-target, max-pods, max-eni, ip-cooldown, "
-        "placement, seed, duration, sample-interval, throttle, latency"));
+        "placement, seed, duration, warmup, sample-interval, throttle, latency"));
   }
   config = std::move(c);
   return absl::OkStatus();
@@ -328,6 +334,11 @@ namespace enipool::sim {
     c.pool.max_pods = c.pool.mode == AddressMode::kPrefix
                           ? std::min(slots * kAddressesPerPrefix + kHostNetworkPods, MaxPodsCap(1))
                           : slots + kHostNetworkPods;
+  }
+  if (c.warmup >= c.duration) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("warmup ", absl::FormatDuration(c.warmup), " leaves nothing to time in a run of ",
+                     absl::FormatDuration(c.duration)));
   }
   if (c.sample_interval > c.duration) {
     return absl::InvalidArgumentError(
