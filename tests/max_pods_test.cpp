@@ -3,7 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <climits>
+#include <fstream>
+#include <functional>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -34,23 +38,56 @@ static_assert(ComputePodIpCapacity(*enipool::LookupInstanceLimits("m5.large"), {
 static_assert(ComputeMaxPods(*enipool::LookupInstanceLimits("m5.large"),
                              {.prefix_delegation = true, .vcpus = 2}) == 110);
 
-TEST_CASE("ComputeMaxPods reproduces AWS's published eni-max-pods.txt value for all 1,391 types") {
-  // AWS's misc/eni-max-pods.txt is generated as max_enis × (ipv4_per_eni − 1) + 2
-  // from the same limits (docs/reference-behavior.md §5.1, §6.2: every published value equals
-  // that formula on data/instance-limits.csv). So the check is: for every row
-  // of the CSV, parsed here at test time, the default options give exactly that,
-  // and the pod-IP capacity is the same without the +2.
-  const enipool::testing::InstanceLimitsCsv csv = enipool::testing::ReadInstanceLimitsCsv();
-  REQUIRE_MESSAGE(csv.error.empty(), csv.error);
-  REQUIRE(csv.rows.size() == 1391);
+// AWS's published values: data/eni-max-pods.txt, "<type> <max pods>" per line
+// after a '#' comment header, copied from the VPC CNI repository (provenance
+// in data/README.md). Parsed here so the test's oracle is AWS's own numbers,
+// not the formula under test.
+struct PublishedMaxPods {
+  std::map<std::string, int, std::less<>> by_type;
+  std::string error;  // empty when every line parsed
+};
+
+PublishedMaxPods ReadPublishedMaxPods() {
+  const char* path = ENIPOOL_SOURCE_DIR "/data/eni-max-pods.txt";
+  PublishedMaxPods published;
+  std::ifstream in(path);
+  if (!in) {
+    published.error = std::string("cannot open ") + path;
+    return published;
+  }
+  std::string line;
+  int line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (line.empty() || line.front() == '#') continue;
+    std::istringstream fields(line);
+    std::string type;
+    int max_pods = 0;
+    std::string rest;
+    if (!(fields >> type >> max_pods) || (fields >> rest) ||
+        !published.by_type.emplace(type, max_pods).second) {
+      published.error = std::string(path) + ":" + std::to_string(line_number) +
+                        ": bad or repeated line: " + line;
+      return published;
+    }
+  }
+  return published;
+}
+
+TEST_CASE("ComputeMaxPods gives AWS's published eni-max-pods.txt value for all 1,391 types") {
+  const PublishedMaxPods published = ReadPublishedMaxPods();
+  REQUIRE_MESSAGE(published.error.empty(), published.error);
+  // The published file and the table list the same types: every published
+  // type is known, and (same count, no repeats) none is missing.
+  REQUIRE(published.by_type.size() == 1391);
   int checked = 0;
-  for (const enipool::testing::CsvInstanceLimits& row : csv.rows) {
-    CAPTURE(row.instance_type);
-    const absl::StatusOr<InstanceLimits> limits = enipool::FindInstanceLimits(row.instance_type);
-    REQUIRE(limits.ok());
-    const int published = row.max_enis * (row.ipv4_per_eni - 1) + 2;
-    CHECK(ComputeMaxPods(*limits, {}) == published);
-    CHECK(ComputePodIpCapacity(*limits, {}) == published - 2);
+  for (const auto& [type, max_pods] : published.by_type) {
+    CAPTURE(type);
+    const absl::StatusOr<InstanceLimits> limits = enipool::FindInstanceLimits(type);
+    REQUIRE_MESSAGE(limits.ok(), limits.status().ToString());
+    CHECK(ComputeMaxPods(*limits, {}) == max_pods);
+    // The pod-IP capacity is the published value without the two host-network pods.
+    CHECK(ComputePodIpCapacity(*limits, {}) == max_pods - enipool::kHostNetworkPods);
     ++checked;
   }
   CHECK(checked == 1391);
