@@ -334,11 +334,29 @@ TEST_CASE(
     std::mt19937_64 ops(seed + 100);
     std::set<Ipv4Address> ips;      // the model: what is out, as IPs
     std::set<Ipv4Prefix> prefixes;  // ... and as prefixes
+    // Addresses a secondary IP may take: the /23's 512 less AWS's 5 (.0.0 to
+    // .0.3, .1.255), the /26 prefix reservation (64) and the explicit /28 (16);
+    // less what is out, where a prefix inside the prefix reservation takes
+    // none of them.
+    auto model_free_addresses = [&] {
+      std::size_t prefixes_outside = 0;
+      for (const Ipv4Prefix& p : prefixes) if (!P("10.0.1.0/26").Contains(p)) ++prefixes_outside;
+      return std::size_t{512 - 5 - 64 - 16} - ips.size() - 16 * prefixes_outside;
+    };
+    int address_grants = 0;
+    int address_refusals = 0;
     for (int step = 0; step < 1500; ++step) {
       const auto op = ops() % 4;
       if (op == 0) {
-        auto got = subnet.AllocateAddresses(static_cast<int>(ops() % 5) + 1, rng);
+        const int count = static_cast<int>(ops() % 5) + 1;
+        CAPTURE(count);
+        const std::size_t free_before = model_free_addresses();
+        auto got = subnet.AllocateAddresses(count, rng);
+        // Refused exactly when fewer than `count` addresses are free.
+        REQUIRE(got.ok() == (free_before >= static_cast<std::size_t>(count)));
+        (got.ok() ? address_grants : address_refusals) += 1;
         if (got.ok()) {
+          REQUIRE(got->size() == static_cast<std::size_t>(count));
           for (Ipv4Address a : *got) {
             REQUIRE(ips.insert(a).second);
             for (const auto& p : prefixes) REQUIRE_FALSE(p.Contains(a));
@@ -375,7 +393,11 @@ TEST_CASE(
         REQUIRE(subnet.free_prefix_count() == RecountFreePrefixes(subnet));
       }
       REQUIRE(subnet.allocated_address_count() == ips.size() + 16 * prefixes.size());
+      REQUIRE(subnet.free_address_count() == model_free_addresses());
     }
+    // Both outcomes happened: the subnet filled up and refused.
+    CHECK(address_grants > 0);
+    CHECK(address_refusals > 0);
   }
 }
 
