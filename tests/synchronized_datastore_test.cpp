@@ -66,11 +66,12 @@ struct ThreadResult {
 // Each thread adds and deletes its own pods (unique keys), keeping at most
 // 20 at a time; an exhausted pool is an expected answer under cooldown.
 // Each op moves the clock 20 ms, so a 2 s cooldown spans ~100 of them.
-template <typename Pool>
-ThreadResult Hammer(Pool& pool, AtomicManualClock& clock, int thread) {
+template <typename Pool, typename Midpoint>
+ThreadResult Hammer(Pool& pool, AtomicManualClock& clock, int thread, Midpoint&& midpoint) {
   ThreadResult r;
   std::vector<PodKey> live;
   for (int i = 0; i < kOpsPerThread; ++i) {
+    if (i == kOpsPerThread / 2) midpoint();
     // Time moves with the work (as well as with the ticker), so cooldowns
     // end at the same pace however the threads are scheduled.
     clock.AdvanceTime(absl::Milliseconds(20));
@@ -107,7 +108,9 @@ template <typename Pool>
 std::vector<ThreadResult> RunConcurrently(Pool& pool, AtomicManualClock& clock) {
   std::vector<ThreadResult> results(kThreads);
   std::atomic<int> done{0};
-  std::atomic<int> ticks{0};
+  std::atomic<bool> ticker_stopped{false};
+  // Checks that ran while pods were held: the state mid-run, not the end.
+  std::atomic<int> mid_run_checks{0};
   std::vector<std::string> tick_errors;
   std::thread ticker([&] {
     while (done.load() < kThreads) {
@@ -122,22 +125,31 @@ std::vector<ThreadResult> RunConcurrently(Pool& pool, AtomicManualClock& clock) 
         }();
         (void)ds.Stats();
         if (absl::Status s = ds.CheckInvariants(); !s.ok()) tick_errors.push_back(s.ToString());
+        if (ds.pod_count() > 0) mid_run_checks.fetch_add(1);
       });
-      ticks.fetch_add(1);
       std::this_thread::yield();
     }
+    ticker_stopped.store(true);
   });
+  // Halfway through, each worker (holding pods) waits for a check to have
+  // run with pods held, so the checks above are not left to the scheduler.
+  // The ticker runs until every worker is done, so the wait ends; if it
+  // stopped anyway, the CHECK below reports it instead of a hang.
+  auto midpoint = [&] {
+    while (mid_run_checks.load() == 0 && !ticker_stopped.load()) std::this_thread::yield();
+  };
   std::vector<std::thread> workers;
   for (int t = 0; t < kThreads; ++t) {
     workers.emplace_back([&, t] {
-      results[static_cast<std::size_t>(t)] = Hammer(pool, clock, t);
+      results[static_cast<std::size_t>(t)] = Hammer(pool, clock, t, midpoint);
       done.fetch_add(1);
     });
   }
   for (auto& w : workers) w.join();
   ticker.join();
   CHECK(tick_errors.empty());
-  MESSAGE("ticks while hammering: ", ticks.load());
+  CHECK(mid_run_checks.load() > 0);
+  MESSAGE("checks while hammering: ", mid_run_checks.load());
   return results;
 }
 
