@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -160,8 +161,57 @@ class Model {
     return views;
   }
 
+  // First-fit placement takes the group in the lowest internal slot. A group
+  // (any /28, or an ENI's /32s, of either mode, excluded or not) takes a slot
+  // when it appears and gives it back when it disappears; a new group reuses
+  // the slot given back last, else takes the next unused one. An ENI's groups
+  // are given back in the order they appeared.
+  void OpenGroup(const std::string& eni, const std::string& group) {
+    std::uint32_t slot = next_slot_;
+    if (free_slots_.empty()) {
+      ++next_slot_;
+    } else {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    }
+    group_slot_[group] = slot;
+    eni_groups_[eni].push_back(group);
+  }
+  void CloseGroup(const std::string& eni, const std::string& group) {
+    free_slots_.push_back(group_slot_.at(group));
+    group_slot_.erase(group);
+    std::vector<std::string>& groups = eni_groups_.at(eni);
+    groups.erase(std::find(groups.begin(), groups.end(), group));
+  }
+  // The group key of a CIDR: as GroupOf().
+  static std::string GroupKey(const std::string& eni, const Ipv4Prefix& cidr) {
+    return cidr.length() == 28 ? cidr.ToString() : eni;
+  }
+  void OnCidrAdded(const std::string& eni, const Ipv4Prefix& cidr) {
+    if (!group_slot_.contains(GroupKey(eni, cidr))) OpenGroup(eni, GroupKey(eni, cidr));
+  }
+  // After the CIDR has left enis_[eni].cidrs.
+  void OnCidrRemoved(const std::string& eni, const Ipv4Prefix& cidr) {
+    if (cidr.length() == 32) {
+      for (const Ipv4Prefix& other : enis_.at(eni).cidrs) {
+        if (other.length() == 32) return;  // the ENI's /32 group lives on
+      }
+    }
+    CloseGroup(eni, GroupKey(eni, cidr));
+  }
+  void OnEniRemoved(const std::string& eni) {
+    for (const std::string& group : std::vector<std::string>(eni_groups_[eni])) {
+      CloseGroup(eni, group);
+    }
+  }
+  std::uint32_t SlotOf(const std::string& group) const { return group_slot_.at(group); }
+
   AddressMode mode_;
   std::int64_t cooldown_ns_;
+  std::map<std::string, std::uint32_t> group_slot_;
+  std::vector<std::uint32_t> free_slots_;
+  std::uint32_t next_slot_ = 0;
+  std::map<std::string, std::vector<std::string>> eni_groups_;  // in the order they appeared
   std::map<std::string, ModelEni> enis_;
   std::map<std::uint32_t, ModelAddress> addresses_;
   std::map<PodKey, std::uint32_t> pods_;
@@ -224,6 +274,7 @@ class Churn {
     }
     CHECK(legacy_releases_ > 0);
     CHECK(max_pods_ >= 16);
+    if (config_.placement == Placement::kFirstFit) CHECK(first_fit_checks_ > 0);
   }
 
  private:
@@ -396,6 +447,12 @@ class Churn {
     }
     if (config_.placement == Placement::kBestFit) CHECK(chosen == fewest);
     if (config_.placement == Placement::kSpread) CHECK(chosen == most);
+    if (config_.placement == Placement::kFirstFit) {
+      std::uint32_t lowest = std::numeric_limits<std::uint32_t>::max();
+      for (const auto& [group, n] : groups) lowest = std::min(lowest, model_.SlotOf(group));
+      CHECK(model_.SlotOf(model_.GroupOf(a)) == lowest);
+      ++first_fit_checks_;
+    }
     // Inside a /28, the lowest available address.
     if (a.cidr.length() == 28) {
       for (std::uint64_t i = 0; i < a.cidr.size(); ++i) {
@@ -494,6 +551,7 @@ class Churn {
       }
     }
     if (!ExpectCode(status, absl::StatusCode::kOk, "AddCidr")) return;
+    model_.OnCidrAdded(eni, cidr);
     model_.enis_[eni].cidrs.insert(cidr);
     for (std::uint64_t i = 0; i < cidr.size(); ++i) {
       model_.addresses_[cidr.AddressAt(i).value()] =
@@ -541,6 +599,7 @@ class Churn {
     if (!ExpectCode(status, absl::StatusCode::kOk, "RemoveCidr")) return;
     ForgetCidr(cidr);
     found->second.cidrs.erase(cidr);
+    model_.OnCidrRemoved(eni, cidr);
   }
 
   void DoAddEni() {
@@ -578,6 +637,7 @@ class Churn {
     }
     if (!ExpectCode(status, absl::StatusCode::kOk, "RemoveEni")) return;
     for (const Ipv4Prefix& cidr : found->second.cidrs) ForgetCidr(cidr);
+    model_.OnEniRemoved(eni);
     model_.enis_.erase(found);
   }
 
@@ -639,6 +699,7 @@ class Churn {
   Model model_;
   int failures_ = 0;
   int legacy_releases_ = 0;
+  int first_fit_checks_ = 0;  // Assigns whose placement was checked against first fit
   std::int64_t max_pods_ = 0, max_total_ = 0;
   std::map<std::string, int> outcomes_;  // how often each expectation was met
   int done_[kOpCount] = {};
