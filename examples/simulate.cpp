@@ -7,21 +7,29 @@
 //       --csv out.csv --svg out.svg
 //   enipool_example_simulate --scenario my.scenario   # key=value lines
 //
-// Every flag is a scenario setting (see enipool/sim/scenario.h): `--key value`
-// or `--key=value` on the command line, `key=value` in a scenario file. The
-// flags before --compare make the base scenario; each comparison entry
-// "name:settings" is applied on top of it.
+// Every setting is a flag (Abseil flags, see example_flags.h) and a key of a
+// scenario file (see enipool/sim/scenario.h). The settings are applied in a
+// fixed order, whatever the order on the command line: the defaults, then
+// the --scenario file, then the setting flags (a flag overrides the file),
+// then each --compare entry "name:settings" on top of that base.
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -31,35 +39,75 @@
 #include "enipool/sim/cluster.h"
 #include "enipool/sim/report.h"
 #include "enipool/sim/scenario.h"
+#include "example_flags.h"
+
+// Settings: unset (std::nullopt) leaves the scenario file's or the default value.
+ABSL_FLAG(std::optional<std::string>, name, std::nullopt, "label of the run");
+ABSL_FLAG(std::optional<std::string>, instance_type, std::nullopt,
+          "EC2 instance type, e.g. m5.large (default)");
+ABSL_FLAG(std::optional<int>, nodes, std::nullopt, "node count (default 10)");
+ABSL_FLAG(std::optional<std::string>, subnet, std::nullopt,
+          "CIDR[,reserve=CIDR...], several separated by ';' (default 10.0.0.0/16); replaces "
+          "the scenario file's subnets");
+ABSL_FLAG(std::optional<std::string>, workload, std::nullopt,
+          "burst:N[@START] | churn:RATE,LIFETIME[,DIST[,SIGMA]][;initial=N] | "
+          "daily:RATE,AMPLITUDE,LIFETIME[,DIST[,SIGMA]][;initial=N] | trace:FILE.csv "
+          "(time,node,pod,add|delete). RATE in pods/s; LIFETIME a mean such as 10m, or forever; "
+          "DIST fixed (the default: every pod lives exactly LIFETIME), exponential or lognormal "
+          "(SIGMA, default 1); START and trace times in seconds or with a unit (90, 1m30s); "
+          "default burst:100");
+ABSL_FLAG(std::optional<std::string>, mode, std::nullopt, "secondary-ip (default) or prefix");
+ABSL_FLAG(std::optional<int>, warm_eni_target, std::nullopt, "WARM_ENI_TARGET (default 1)");
+ABSL_FLAG(std::optional<int>, warm_ip_target, std::nullopt, "WARM_IP_TARGET (default 0)");
+ABSL_FLAG(std::optional<int>, minimum_ip_target, std::nullopt, "MINIMUM_IP_TARGET (default 0)");
+ABSL_FLAG(std::optional<int>, warm_prefix_target, std::nullopt,
+          "WARM_PREFIX_TARGET (default 1)");
+ABSL_FLAG(std::optional<int>, max_pods, std::nullopt,
+          "kubelet max pods (default: the instance type's published value)");
+ABSL_FLAG(std::optional<int>, max_eni, std::nullopt, "MAX_ENI (default: the instance limit)");
+ABSL_FLAG(std::optional<examples::UnitDuration>, ip_cooldown, std::nullopt,
+          "IP_COOLDOWN_PERIOD with its unit (default 30s)");
+ABSL_FLAG(std::optional<std::string>, placement, std::nullopt,
+          "best-fit (default), spread or first-fit");
+ABSL_FLAG(std::optional<std::uint64_t>, seed, std::nullopt, "random seed (default 1)");
+ABSL_FLAG(std::optional<examples::UnitDuration>, duration, std::nullopt,
+          "simulated time with its unit, e.g. 30m or 2h (default 5m)");
+ABSL_FLAG(std::optional<examples::UnitDuration>, sample_interval, std::nullopt,
+          "time between samples of the series, with its unit (default 5s)");
+ABSL_FLAG(std::optional<std::string>, throttle, std::nullopt,
+          "on (default: the account-wide EC2 token buckets) or off");
+ABSL_FLAG(std::optional<std::string>, latency, std::nullopt, "default or zero");
+
+// Input and output.
+ABSL_FLAG(std::string, scenario, "",
+          "a file of key=value lines (the settings above, '#' comments), applied before the "
+          "setting flags");
+ABSL_FLAG(std::string, compare, "",
+          "\"name:settings;name:settings\": run each entry on top of the base settings, side "
+          "by side, e.g. \"a:--mode secondary-ip;b:--mode prefix --warm-prefix-target 2\"; "
+          "names must differ");
+ABSL_FLAG(std::string, csv, "", "write one summary row per run to this file");
+ABSL_FLAG(std::string, series_csv, "", "write the time series of every run to this file");
+ABSL_FLAG(std::string, svg, "", "write a chart of pods ready over time to this file");
+ABSL_FLAG(bool, progress, false, "progress on stderr; without it, progress shows only when stderr is a terminal");
 
 namespace {
 
 namespace sim = enipool::sim;
 
 constexpr const char* kUsage =
-    R"(usage: enipool_example_simulate [settings] [--compare "name:settings;..."]
-                                [--scenario FILE] [--csv FILE] [--series-csv FILE] [--svg FILE]
-                                [--progress]
+    R"(usage: enipool_example_simulate [settings] [--scenario FILE] [--compare "name:settings;..."]
+                                [--csv FILE] [--series-csv FILE] [--svg FILE] [--progress]
 
-Settings (--key value, --key=value, or key=value lines in a scenario file):
-  --name LABEL              label of the run
-  --instance-type TYPE      e.g. m5.large (default)
-  --nodes N                 node count (default 10)
-  --subnet CIDR[,reserve=CIDR]   repeat for several subnets (default 10.0.0.0/16)
-  --workload SPEC           burst:N[@start] | churn:RATE,LIFETIME[,exponential|lognormal[,sigma]][;initial=N]
-                            | daily:RATE,AMPLITUDE,LIFETIME[,DIST] | trace:FILE.csv (time,node,pod,add|delete)
-  --mode secondary-ip|prefix
-  --warm-eni-target N  --warm-ip-target N  --minimum-ip-target N  --warm-prefix-target N
-  --max-pods N  --max-eni N  --ip-cooldown 30s  --placement best-fit|spread|first-fit
-  --seed N  --duration 5m  --sample-interval 5s  --throttle on|off  --latency default|zero
+Runs warm-pool policies on a simulated cluster of nodes sharing one simulated
+EC2 account, in virtual time, and prints a table of the runs. Run bare, it
+compares three policies under churn.
 
-Output:
-  --compare "a:--mode secondary-ip;b:--mode prefix --warm-prefix-target 2"
-                            run each entry on top of the base settings, side by side
-  --csv FILE                one summary row per run
-  --series-csv FILE         the time series of every run
-  --svg FILE                pods ready over time, one line per run
-  --progress                progress on stderr (default: only when stderr is a terminal)
+The settings are applied in this order, whatever their order on the command
+line: the defaults, then the --scenario file, then the setting flags (a flag
+overrides the same key of the file), then each --compare entry on top of that
+base. Durations need their unit (30s, 5m, 2h). The exit status is 0 on
+success and 1 on a bad argument or a failed run.
 )";
 
 struct Options {
@@ -67,11 +115,10 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> compare;  // name, settings
   std::string csv, series_csv, svg;
   bool progress = false;
-  bool help = false;
 };
 
-// Splits "--key value", "--key=value" and "key=value" tokens into settings
-// applied to `config`.
+// Splits "--key value", "--key=value" and "key=value" tokens (one --compare
+// entry) into settings applied to `config`.
 absl::Status ApplyTokens(const std::vector<std::string>& tokens, sim::ClusterConfig& config) {
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     absl::string_view token = tokens[i];
@@ -90,10 +137,18 @@ absl::Status ApplyTokens(const std::vector<std::string>& tokens, sim::ClusterCon
 }
 
 absl::Status ApplyScenarioFile(const std::string& path, sim::ClusterConfig& config) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read scenario file \"", path, "\""));
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--scenario \"", path, "\" is a directory; want a file of key=value lines"));
+  }
+  std::ifstream in(path, std::ios::binary);
   std::stringstream text;
-  text << in.rdbuf();
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read scenario file \"", path, "\": ", std::strerror(errno)));
+  }
   absl::StatusOr<sim::ClusterConfig> parsed = sim::ParseScenario(text.str(), config);
   if (!parsed.ok())
     return absl::Status(parsed.status().code(),
@@ -102,46 +157,84 @@ absl::Status ApplyScenarioFile(const std::string& path, sim::ClusterConfig& conf
   return absl::OkStatus();
 }
 
-absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
+template <typename T>
+std::optional<std::string> FlagText(const absl::Flag<std::optional<T>>& flag) {
+  const std::optional<T> value = absl::GetFlag(flag);
+  if (!value.has_value()) return std::nullopt;
+  if constexpr (std::is_same_v<T, examples::UnitDuration>) {
+    return absl::FormatDuration(value->value);
+  } else {
+    return absl::StrCat(*value);
+  }
+}
+
+// The setting flags that were given, as (scenario key, value) pairs.
+std::vector<std::pair<std::string, std::string>> GivenSettings() {
+  const std::pair<const char*, std::optional<std::string>> all[] = {
+      {"name", FlagText(FLAGS_name)},
+      {"instance-type", FlagText(FLAGS_instance_type)},
+      {"nodes", FlagText(FLAGS_nodes)},
+      {"workload", FlagText(FLAGS_workload)},
+      {"mode", FlagText(FLAGS_mode)},
+      {"warm-eni-target", FlagText(FLAGS_warm_eni_target)},
+      {"warm-ip-target", FlagText(FLAGS_warm_ip_target)},
+      {"minimum-ip-target", FlagText(FLAGS_minimum_ip_target)},
+      {"warm-prefix-target", FlagText(FLAGS_warm_prefix_target)},
+      {"max-pods", FlagText(FLAGS_max_pods)},
+      {"max-eni", FlagText(FLAGS_max_eni)},
+      {"ip-cooldown", FlagText(FLAGS_ip_cooldown)},
+      {"placement", FlagText(FLAGS_placement)},
+      {"seed", FlagText(FLAGS_seed)},
+      {"duration", FlagText(FLAGS_duration)},
+      {"sample-interval", FlagText(FLAGS_sample_interval)},
+      {"throttle", FlagText(FLAGS_throttle)},
+      {"latency", FlagText(FLAGS_latency)},
+  };
+  std::vector<std::pair<std::string, std::string>> given;
+  for (const auto& [key, value] : all) {
+    if (value.has_value()) given.emplace_back(key, *value);
+  }
+  return given;
+}
+
+// Builds the options from the parsed flags (see the file comment for the order).
+absl::StatusOr<Options> OptionsFromFlags() {
   Options options;
-  std::vector<std::string> settings;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&](absl::string_view name) -> absl::StatusOr<std::string> {
-      if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(name, " needs a value"));
-      return std::string(argv[++i]);
-    };
-    if (arg == "--help" || arg == "-h") {
-      options.help = true;
-    } else if (arg == "--progress") {
-      options.progress = true;
-    } else if (arg == "--compare") {
-      ENIPOOL_ASSIGN_OR_RETURN(const std::string spec, value(arg));
-      for (absl::string_view entry : absl::StrSplit(spec, ';', absl::SkipWhitespace())) {
-        const auto colon = entry.find(':');
-        if (colon == absl::string_view::npos || colon == 0) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "bad --compare entry \"", entry, "\": want name:settings, e.g. pd:--mode prefix"));
-        }
-        options.compare.emplace_back(std::string(entry.substr(0, colon)),
-                                     std::string(entry.substr(colon + 1)));
-      }
-    } else if (arg == "--scenario") {
-      ENIPOOL_ASSIGN_OR_RETURN(const std::string path, value(arg));
-      ENIPOOL_RETURN_IF_ERROR(ApplyTokens(settings, options.base));  // earlier flags first
-      settings.clear();
-      ENIPOOL_RETURN_IF_ERROR(ApplyScenarioFile(path, options.base));
-    } else if (arg == "--csv") {
-      ENIPOOL_ASSIGN_OR_RETURN(options.csv, value(arg));
-    } else if (arg == "--series-csv") {
-      ENIPOOL_ASSIGN_OR_RETURN(options.series_csv, value(arg));
-    } else if (arg == "--svg") {
-      ENIPOOL_ASSIGN_OR_RETURN(options.svg, value(arg));
-    } else {
-      settings.push_back(arg);
+  if (const std::string path = absl::GetFlag(FLAGS_scenario); !path.empty()) {
+    ENIPOOL_RETURN_IF_ERROR(ApplyScenarioFile(path, options.base));
+  }
+  for (const auto& [key, value] : GivenSettings()) {
+    if (absl::Status s = sim::ApplySetting(options.base, key, value); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("--", key, ": ", s.message()));
     }
   }
-  ENIPOOL_RETURN_IF_ERROR(ApplyTokens(settings, options.base));
+  if (const std::optional<std::string> subnets = absl::GetFlag(FLAGS_subnet); subnets.has_value()) {
+    options.base.subnets.clear();
+    for (absl::string_view subnet : absl::StrSplit(*subnets, ';', absl::SkipWhitespace())) {
+      if (absl::Status s = sim::ApplySetting(options.base, "subnet", subnet); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("--subnet: ", s.message()));
+      }
+    }
+  }
+  absl::flat_hash_set<std::string> names;
+  for (absl::string_view entry :
+       absl::StrSplit(absl::GetFlag(FLAGS_compare), ';', absl::SkipWhitespace())) {
+    const auto colon = entry.find(':');
+    if (colon == absl::string_view::npos || colon == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad --compare entry \"", entry, "\": want name:settings, e.g. pd:--mode prefix"));
+    }
+    const std::string name(absl::StripAsciiWhitespace(entry.substr(0, colon)));
+    if (!names.insert(name).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--compare names \"", name, "\" twice: each run needs its own name"));
+    }
+    options.compare.emplace_back(name, std::string(entry.substr(colon + 1)));
+  }
+  options.csv = absl::GetFlag(FLAGS_csv);
+  options.series_csv = absl::GetFlag(FLAGS_series_csv);
+  options.svg = absl::GetFlag(FLAGS_svg);
+  options.progress = absl::GetFlag(FLAGS_progress);
   return options;
 }
 
@@ -159,26 +252,19 @@ Options DefaultComparison() {
   return options;
 }
 
-absl::Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) return absl::UnavailableError(absl::StrCat("cannot write \"", path, "\""));
-  return absl::OkStatus();
-}
-
 int Main(int argc, char** argv) {
-  absl::StatusOr<Options> parsed =
-      argc == 1 ? absl::StatusOr<Options>(DefaultComparison()) : ParseArgs(argc, argv);
+  absl::StatusOr<Options> parsed;
+  if (argc == 1) {
+    parsed = DefaultComparison();
+  } else {
+    if (!examples::ParseFlagsOrExit(argc, argv, kUsage, "simulate.cpp")) return 1;
+    parsed = OptionsFromFlags();
+  }
   if (!parsed.ok()) {
     std::cerr << "simulate: " << parsed.status().message() << "\n(--help for usage)\n";
-    return 2;
+    return 1;
   }
   Options& options = *parsed;
-  if (options.help) {
-    std::cout << kUsage;
-    return 0;
-  }
   std::vector<sim::ClusterConfig> configs;
   if (options.compare.empty()) {
     configs.push_back(options.base);
@@ -189,10 +275,28 @@ int Main(int argc, char** argv) {
       const std::vector<std::string> tokens = absl::StrSplit(settings, ' ', absl::SkipWhitespace());
       if (absl::Status s = ApplyTokens(tokens, config); !s.ok()) {
         std::cerr << "simulate: --compare entry \"" << name << "\": " << s.message() << "\n";
-        return 2;
+        return 1;
       }
       configs.push_back(std::move(config));
     }
+  }
+  // Check every run's scenario and open every output before the first run.
+  for (sim::ClusterConfig config : configs) {
+    if (absl::Status s = sim::ResolveConfig(config); !s.ok()) {
+      std::cerr << "simulate: scenario \"" << config.name << "\": " << s.message() << "\n";
+      return 1;
+    }
+  }
+  std::vector<std::pair<examples::OutputFile, int>> outputs;  // file, which text
+  for (const auto& [path, which] :
+       {std::pair{options.csv, 0}, std::pair{options.series_csv, 1}, std::pair{options.svg, 2}}) {
+    if (path.empty()) continue;
+    absl::StatusOr<examples::OutputFile> file = examples::OutputFile::Open(path);
+    if (!file.ok()) {
+      std::cerr << "simulate: " << file.status().message() << "\n";
+      return 1;
+    }
+    outputs.emplace_back(*std::move(file), which);
   }
   const bool show_progress = options.progress || isatty(STDERR_FILENO) != 0;
   std::vector<sim::RunReport> reports;
@@ -201,7 +305,7 @@ int Main(int argc, char** argv) {
     if (!cluster.ok()) {
       std::cerr << "simulate: scenario \"" << config.name << "\": " << cluster.status().message()
                 << "\n";
-      return 2;
+      return 1;
     }
     if (show_progress) {
       const std::string name = config.name;
@@ -225,18 +329,16 @@ int Main(int argc, char** argv) {
     std::cout << report.name << ": " << report.description << "\n";
   std::cout << "\n";
   sim::PrintTable(std::cout, reports);
-  std::ostringstream csv, series;
-  sim::WriteSummaryCsv(csv, reports);
-  sim::WriteSamplesCsv(series, reports);
-  for (const auto& [path, text] :
-       {std::pair{options.csv, csv.str()}, std::pair{options.series_csv, series.str()},
-        std::pair{options.svg, sim::RenderReadyPodsSvg(reports)}}) {
-    if (path.empty()) continue;
-    if (absl::Status s = WriteFile(path, text); !s.ok()) {
+  for (auto& [file, which] : outputs) {
+    std::ostringstream text;
+    if (which == 0) sim::WriteSummaryCsv(text, reports);
+    if (which == 1) sim::WriteSamplesCsv(text, reports);
+    if (which == 2) text << sim::RenderReadyPodsSvg(reports);
+    if (absl::Status s = file.WriteAndClose(text.str()); !s.ok()) {
       std::cerr << "simulate: " << s.message() << "\n";
       return 1;
     }
-    std::cout << "wrote " << path << "\n";
+    std::cout << "wrote " << file.path() << "\n";
   }
   return 0;
 }

@@ -7,6 +7,8 @@
 // seed, so the output is the same on every run. Run it bare:
 //
 //   ./enipool_example_subnet_exhaustion
+//
+// It takes no arguments besides --help; any other is refused.
 
 #include <cstdio>
 #include <string>
@@ -23,6 +25,7 @@
 #include "enipool/driver.h"
 #include "enipool/ipv4.h"
 #include "enipool/ec2/simulated_ec2.h"
+#include "example_flags.h"
 
 namespace {
 
@@ -34,6 +37,14 @@ using enipool::NodeController;
 using Ec2 = enipool::ec2::SimulatedEc2<ManualClock>;
 
 constexpr char kSubnet[] = "subnet-a";
+
+constexpr const char* kUsage =
+    R"(usage: enipool_example_subnet_exhaustion
+
+Shows, step by step against a simulated EC2 with a fixed seed, a node in prefix
+mode whose subnet still has free addresses but no aligned, wholly free /28, and
+a node on secondary IPs in the same subnet that still gets addresses.
+)";
 
 // "AssignIpv4Prefixes(eni-…, count 1)": the call and its arguments that matter here.
 std::string Describe(const Ec2Call& call) {
@@ -116,7 +127,8 @@ enipool::ControllerConfig ConfigFor(enipool::AddressMode mode, const std::string
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (!examples::ParseFlagsOrExit(argc, argv, kUsage, "subnet_exhaustion.cpp")) return 1;
   ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
   const absl::Time t0 = clock.Now();
   Ec2 ec2(clock, {.seed = 7,

@@ -270,7 +270,7 @@ TEST_CASE("ApplySetting sets each key and rejects a bad value without changing t
         absl::InvalidArgumentError("bad mode \"ipv6\": want secondary-ip or prefix"));
   CHECK(ApplySetting(config, "duration", "soon") ==
         absl::InvalidArgumentError(
-            "bad duration \"soon\": want a positive duration such as 30s or 5m"));
+            "bad duration \"soon\": want a positive duration with its unit, such as 30s or 5m"));
   CHECK(ApplySetting(config, "instance-type", "m5.huge").code() == absl::StatusCode::kNotFound);
   CHECK(ApplySetting(config, "subnet", "10.0.0.0/8") ==
         absl::InvalidArgumentError(
@@ -282,6 +282,36 @@ TEST_CASE("ApplySetting sets each key and rejects a bad value without changing t
   CHECK(config.duration == before.duration);
   CHECK(config.subnets == before.subnets);
   CHECK(config.instance_type == before.instance_type);
+}
+
+TEST_CASE("ApplySetting wants durations with their unit and takes keys spelled with underscores") {
+  ClusterConfig config;
+  const ClusterConfig before = config;
+  CHECK(ApplySetting(config, "duration", "5") ==
+        absl::InvalidArgumentError(
+            "bad duration \"5\": want a positive duration with its unit, such as 30s or 5m"));
+  CHECK(ApplySetting(config, "ip-cooldown", "30") ==
+        absl::InvalidArgumentError(
+            "bad ip-cooldown \"30\": want a duration with its unit, such as 30s or 5m"));
+  CHECK(config.duration == before.duration);
+  CHECK(config.pool.ip_cooldown == before.pool.ip_cooldown);
+  CHECK(ApplySetting(config, "ip-cooldown", "0").ok());  // zero needs no unit
+  CHECK(config.pool.ip_cooldown == absl::ZeroDuration());
+  CHECK(ApplySetting(config, "warm_ip_target", "7").ok());
+  CHECK(config.pool.warm_ip_target == 7);
+}
+
+TEST_CASE("ResolveConfig rejects a burst that starts at or after the end of the run") {
+  ClusterConfig config;
+  config.duration = absl::Minutes(5);
+  config.workload = BurstWorkload{.pods = 10, .at = absl::Minutes(10)};
+  CHECK(ResolveConfig(config) ==
+        absl::InvalidArgumentError("the burst starts at 10m, not before the run ends (duration "
+                                   "5m): it would create no pod"));
+  config.workload = BurstWorkload{.pods = 10, .at = absl::Minutes(5)};
+  CHECK(ResolveConfig(config).code() == absl::StatusCode::kInvalidArgument);
+  config.workload = BurstWorkload{.pods = 10, .at = absl::Minutes(4)};
+  CHECK(ResolveConfig(config).ok());
 }
 
 TEST_CASE("ParseScenario reads key=value lines and names the bad line") {

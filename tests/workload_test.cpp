@@ -192,6 +192,9 @@ TEST_CASE("ParseWorkloadSpec rejects a bad workload naming the bad part") {
       absl::InvalidArgumentError("bad workload kind \"storm\": want burst, churn, daily or trace"));
   CHECK(ParseWorkloadSpec("burst:many").status() ==
         absl::InvalidArgumentError("bad burst size \"many\": want burst:N with N >= 0"));
+  CHECK(ParseWorkloadSpec("burst:10@-1m").status() ==
+        absl::InvalidArgumentError("bad burst start \"-1m\": want burst:N@START with START >= 0, "
+                                   "in seconds (90) or a duration (1m30s)"));
   CHECK(ParseWorkloadSpec("churn:5").status() ==
         absl::InvalidArgumentError(
             "bad churn workload \"churn:5\": want churn:RATE,LIFETIME[,DIST]"));

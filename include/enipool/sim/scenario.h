@@ -28,6 +28,9 @@
 //   throttle             on | off   (account-wide EC2 token buckets)
 //   latency              default | zero
 //
+// Durations need their unit (30s, 5m, 2h; a bare "5" is refused). Keys may
+// be spelled with '_' instead of '-' (warm_ip_target), as flag names are.
+//
 // Defaults follow the shipped aws-node manifest, not the code: WARM_ENI_TARGET=1
 // and WARM_PREFIX_TARGET=1 (the code default 0 makes prefix mode flap,
 // docs/reference-behavior.md §4.11 pitfall 5).
@@ -142,13 +145,17 @@ inline absl::Status ParseIntSetting(absl::string_view key, absl::string_view val
 
 inline absl::Status ParseDurationSetting(absl::string_view key, absl::string_view value,
                                          bool positive, absl::Duration* out) {
-  const auto d = ParseSecondsOrDuration(value);
-  if (!d.has_value() || *d < absl::ZeroDuration() || (positive && *d == absl::ZeroDuration())) {
-    return BadSetting(
-        key, value,
-        positive ? "a positive duration such as 30s or 5m" : "a duration such as 30s or 5m");
+  // A unit is required ("5" could mean seconds or minutes); absl's parser
+  // accepts a bare "0", which is unambiguous.
+  absl::Duration d;
+  if (!absl::ParseDuration(std::string(absl::StripAsciiWhitespace(value)), &d) ||
+      d < absl::ZeroDuration() || d == absl::InfiniteDuration() ||
+      (positive && d == absl::ZeroDuration())) {
+    return BadSetting(key, value,
+                      positive ? "a positive duration with its unit, such as 30s or 5m"
+                               : "a duration with its unit, such as 30s or 5m");
   }
-  *out = *d;
+  *out = d;
   return absl::OkStatus();
 }
 
@@ -190,7 +197,11 @@ namespace enipool::sim {
 // the key and the bad value, with `config` unchanged.
 [[nodiscard]] inline absl::Status ApplySetting(ClusterConfig& config, absl::string_view key,
                                                absl::string_view value) {
-  key = absl::StripAsciiWhitespace(key);
+  // Keys are written with '-' ("warm-ip-target"); '_' is accepted too, the
+  // spelling of command-line flag names.
+  std::string normalized_key(absl::StripAsciiWhitespace(key));
+  std::replace(normalized_key.begin(), normalized_key.end(), '_', '-');
+  key = normalized_key;
   value = absl::StripAsciiWhitespace(value);
   ClusterConfig c = config;  // edit a copy: a failed setting changes nothing
   if (key == "name") {
@@ -313,7 +324,8 @@ namespace enipool::sim {
 //   * one default subnet 10.0.0.0/16 if none is given.
 // INVALID_ARGUMENT (or NOT_FOUND for an unknown type) naming the problem:
 // prefix mode on a type without prefix delegation, a trace naming a node
-// beyond `nodes`, a sample interval longer than the run, bad warm targets.
+// beyond `nodes`, a sample interval longer than the run, a burst that starts
+// at or after the run's end, bad warm targets.
 [[nodiscard]] inline absl::Status ResolveConfig(ClusterConfig& config) {
   ENIPOOL_ASSIGN_OR_RETURN(const InstanceLimits limits, FindInstanceLimits(config.instance_type));
   ClusterConfig c = config;
@@ -344,6 +356,12 @@ namespace enipool::sim {
     return absl::InvalidArgumentError(
         absl::StrCat("sample-interval ", absl::FormatDuration(c.sample_interval),
                      " is longer than the run (duration ", absl::FormatDuration(c.duration), ")"));
+  }
+  if (const auto* burst = std::get_if<BurstWorkload>(&c.workload);
+      burst != nullptr && burst->at >= c.duration) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the burst starts at ", absl::FormatDuration(burst->at), ", not before the run ends (duration ",
+        absl::FormatDuration(c.duration), "): it would create no pod"));
   }
   if (const auto* trace = std::get_if<TraceWorkload>(&c.workload)) {
     for (const TraceRecord& record : trace->records) {

@@ -366,7 +366,9 @@ using WorkloadSpec = std::variant<BurstWorkload, ChurnWorkload, DailyWorkload, T
     if (const auto at = args.find('@'); at != absl::string_view::npos) {
       const auto start = internal::ParseSecondsOrDuration(args.substr(at + 1));
       if (!start.has_value() || *start < absl::ZeroDuration()) {
-        return absl::InvalidArgumentError(absl::StrCat("bad burst start in \"", text, "\""));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "bad burst start \"", args.substr(at + 1),
+            "\": want burst:N@START with START >= 0, in seconds (90) or a duration (1m30s)"));
       }
       burst.at = *start;
       count = args.substr(0, at);
