@@ -3,10 +3,11 @@
 //   * BM_EventQueue_PushPop / BM_ActionQueue_PushPop: one pop and one push at
 //     a steady queue depth — the POD event heap sim::EventQueue uses, against
 //     a heap of absl::AnyInvocable<void()> actions (the textbook shape of a
-//     discrete-event queue) as the baseline. items/s = events/s of the bare queue. (A 4-ary
-//     heap was tried: 1.9x faster at 1,024 events, 1.5x slower at 600,000;
-//     std::push_heap / std::pop_heap stayed.)
-//   * BM_Cluster_SteadyChurn/<nodes>/<hours>/<prefix>/<throttle>: a whole
+//     discrete-event queue) as the baseline; /depth:N is the queue depth.
+//     items/s = events/s of the bare queue. (A 4-ary heap was tried: 1.9x
+//     faster at 1,024 events, 1.5x slower at 600,000; std::push_heap /
+//     std::pop_heap stayed.)
+//   * BM_Cluster_SteadyChurn/nodes:N/hours:H/prefix:0|1/throttle:0|1: a whole
 //     cluster under steady churn (≈110 pods per node, exponential lifetimes
 //     with a mean of 1 h, starting at steady state) on m5.4xlarge nodes;
 //     prefix 0 = secondary IPs (WARM_ENI_TARGET=1), 1 = prefixes
@@ -67,7 +68,7 @@ void BM_EventQueue_PushPop(benchmark::State& state) {
   benchmark::DoNotOptimize(sum);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_EventQueue_PushPop)->Arg(1 << 10)->Arg(600'000);
+BENCHMARK(BM_EventQueue_PushPop)->ArgName("depth")->Arg(1 << 10)->Arg(600'000);
 
 // The baseline: the same heap discipline over type-erased actions.
 class ActionQueue {
@@ -112,7 +113,7 @@ void BM_ActionQueue_PushPop(benchmark::State& state) {
   benchmark::DoNotOptimize(sum);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_ActionQueue_PushPop)->Arg(1 << 10)->Arg(600'000);
+BENCHMARK(BM_ActionQueue_PushPop)->ArgName("depth")->Arg(1 << 10)->Arg(600'000);
 
 // ---------------------------------------------------------------------------
 // A whole cluster

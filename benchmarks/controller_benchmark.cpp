@@ -12,7 +12,7 @@
 //   BM_TickAfterPodChurnWarmIp   the same with WARM_IP_TARGET / MINIMUM_IP_TARGET,
 //                                whose free-ENI trigger is always on: each
 //                                change costs a full PlanReconcile
-// Arg 0: 0 = secondary IPs, 1 = prefixes.
+// Each runs in both address modes: <name>/secondary_ip and <name>/prefix.
 
 #include <benchmark/benchmark.h>
 
@@ -78,21 +78,18 @@ struct Node {
   std::optional<NodeController<ManualClock>> controller;
 };
 
-AddressMode ModeOf(const benchmark::State& state) {
-  return state.range(0) == 0 ? AddressMode::kSecondaryIp : AddressMode::kPrefix;
-}
-
-void BM_DatastoreStats(benchmark::State& state) {
-  Node node(ModeOf(state), 10, false);
+void BM_DatastoreStats(benchmark::State& state, AddressMode mode) {
+  Node node(mode, 10, false);
   for (auto _ : state) {
     node.clock.AdvanceTime(absl::Seconds(5));
     benchmark::DoNotOptimize(node.controller->datastore().Stats());
   }
 }
-BENCHMARK(BM_DatastoreStats)->Arg(0)->Arg(1);
+BENCHMARK_CAPTURE(BM_DatastoreStats, secondary_ip, AddressMode::kSecondaryIp);
+BENCHMARK_CAPTURE(BM_DatastoreStats, prefix, AddressMode::kPrefix);
 
-void BM_TickIdle(benchmark::State& state) {
-  Node node(ModeOf(state), 10, false);
+void BM_TickIdle(benchmark::State& state, AddressMode mode) {
+  Node node(mode, 10, false);
   std::vector<enipool::Ec2Request> out;
   for (auto _ : state) {
     node.clock.AdvanceTime(absl::Seconds(5));
@@ -101,13 +98,15 @@ void BM_TickIdle(benchmark::State& state) {
   }
   if (!out.empty()) state.SkipWithError("an idle node asked for EC2 calls");
 }
-BENCHMARK(BM_TickIdle)->Arg(0)->Arg(1);
+BENCHMARK_CAPTURE(BM_TickIdle, secondary_ip, AddressMode::kSecondaryIp);
+BENCHMARK_CAPTURE(BM_TickIdle, prefix, AddressMode::kPrefix);
 
 // One pod out, one pod in, then (if `tick`) a Tick: the pool changes every
 // tick but stays inside its band, so no EC2 call is due. Without `tick` it
 // is the churn's own cost, the baseline for the two below.
-void TickAfterChurn(benchmark::State& state, bool warm_ip_targets, bool tick = true) {
-  Node node(ModeOf(state), 10, warm_ip_targets);
+void TickAfterChurn(benchmark::State& state, AddressMode mode, bool warm_ip_targets,
+                    bool tick = true) {
+  Node node(mode, 10, warm_ip_targets);
   std::vector<enipool::Ec2Request> out;
   const std::int64_t checks_before = node.controller->counters().pool_checks;
   int next = 10;
@@ -129,13 +128,22 @@ void TickAfterChurn(benchmark::State& state, bool warm_ip_targets, bool tick = t
       benchmark::Counter::kAvgIterations);
 }
 
-void BM_PodChurnOnly(benchmark::State& state) { TickAfterChurn(state, false, /*tick=*/false); }
-BENCHMARK(BM_PodChurnOnly)->Arg(0)->Arg(1);
+void BM_PodChurnOnly(benchmark::State& state, AddressMode mode) {
+  TickAfterChurn(state, mode, false, /*tick=*/false);
+}
+BENCHMARK_CAPTURE(BM_PodChurnOnly, secondary_ip, AddressMode::kSecondaryIp);
+BENCHMARK_CAPTURE(BM_PodChurnOnly, prefix, AddressMode::kPrefix);
 
-void BM_TickAfterPodChurn(benchmark::State& state) { TickAfterChurn(state, false); }
-BENCHMARK(BM_TickAfterPodChurn)->Arg(0)->Arg(1);
+void BM_TickAfterPodChurn(benchmark::State& state, AddressMode mode) {
+  TickAfterChurn(state, mode, false);
+}
+BENCHMARK_CAPTURE(BM_TickAfterPodChurn, secondary_ip, AddressMode::kSecondaryIp);
+BENCHMARK_CAPTURE(BM_TickAfterPodChurn, prefix, AddressMode::kPrefix);
 
-void BM_TickAfterPodChurnWarmIp(benchmark::State& state) { TickAfterChurn(state, true); }
-BENCHMARK(BM_TickAfterPodChurnWarmIp)->Arg(0)->Arg(1);
+void BM_TickAfterPodChurnWarmIp(benchmark::State& state, AddressMode mode) {
+  TickAfterChurn(state, mode, true);
+}
+BENCHMARK_CAPTURE(BM_TickAfterPodChurnWarmIp, secondary_ip, AddressMode::kSecondaryIp);
+BENCHMARK_CAPTURE(BM_TickAfterPodChurnWarmIp, prefix, AddressMode::kPrefix);
 
 }  // namespace

@@ -76,9 +76,7 @@ void BM_InMemory_AssignRelease(benchmark::State& state) {
 }
 BENCHMARK(BM_InMemory_AssignRelease)->UseRealTime();
 
-void BM_Journaled_AssignRelease(benchmark::State& state) {
-  const auto policy = static_cast<SyncPolicy>(state.range(0));
-  state.SetLabel(std::string(enipool::SyncPolicyName(policy)));
+void BM_Journaled_AssignRelease(benchmark::State& state, SyncPolicy policy) {
   char dir_template[] = "/tmp/enipool-journal-bench-XXXXXX";
   if (::mkdtemp(dir_template) == nullptr) {
     state.SkipWithError("mkdtemp failed");
@@ -115,10 +113,9 @@ void BM_Journaled_AssignRelease(benchmark::State& state) {
   std::filesystem::remove_all(dir);
   state.SetItemsProcessed(state.iterations() * 2);
 }
-BENCHMARK(BM_Journaled_AssignRelease)
-    ->Arg(static_cast<int>(SyncPolicy::kNone))
-    ->Arg(static_cast<int>(SyncPolicy::kBatched))
-    ->Arg(static_cast<int>(SyncPolicy::kEveryRecord))
+BENCHMARK_CAPTURE(BM_Journaled_AssignRelease, sync_none, SyncPolicy::kNone)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Journaled_AssignRelease, sync_batched, SyncPolicy::kBatched)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Journaled_AssignRelease, sync_every_record, SyncPolicy::kEveryRecord)
     ->UseRealTime();
 
 }  // namespace

@@ -4,7 +4,8 @@
 // bare ec2::Subnet doing the same address work, so the ratio is the cost of
 // the simulator's bookkeeping (hash lookups, limits, throttle, fault plan).
 //
-// Arg: the subnet's prefix length (16 = 65,536 addresses, 20 = 4,096).
+// Argument subnet_prefix_length: the subnet's size (16 = 65,536 addresses,
+// 20 = 4,096).
 // The subnets are half full of random secondary IPs, with half of their
 // aligned /28s clear, before timing starts, so searches do not run on an
 // empty bitmap; the account holds 1,000 instances.
@@ -54,7 +55,10 @@ void BM_Subnet_AllocateReleasePrefix(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Subnet_AllocateReleasePrefix)->Arg(20)->Arg(16);
+BENCHMARK(BM_Subnet_AllocateReleasePrefix)
+    ->ArgName("subnet_prefix_length")
+    ->Arg(20)
+    ->Arg(16);
 
 // An account of 1,000 instances (primaries in subnet-0) and a subnet-1 half
 // full of random IPs with half of its aligned /28s clear; returns the ENI
@@ -106,7 +110,10 @@ void BM_SimulatedEc2_AssignUnassignPrefix(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_SimulatedEc2_AssignUnassignPrefix)->Arg(20)->Arg(16);
+BENCHMARK(BM_SimulatedEc2_AssignUnassignPrefix)
+    ->ArgName("subnet_prefix_length")
+    ->Arg(20)
+    ->Arg(16);
 
 void BM_Subnet_AllocateReleaseAddress(benchmark::State& state) {
   std::mt19937_64 rng(1);
@@ -118,7 +125,10 @@ void BM_Subnet_AllocateReleaseAddress(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Subnet_AllocateReleaseAddress)->Arg(20)->Arg(16);
+BENCHMARK(BM_Subnet_AllocateReleaseAddress)
+    ->ArgName("subnet_prefix_length")
+    ->Arg(20)
+    ->Arg(16);
 
 void BM_SimulatedEc2_AssignUnassignIp(benchmark::State& state) {
   ManualClock clock;
@@ -131,7 +141,10 @@ void BM_SimulatedEc2_AssignUnassignIp(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_SimulatedEc2_AssignUnassignIp)->Arg(20)->Arg(16);
+BENCHMARK(BM_SimulatedEc2_AssignUnassignIp)
+    ->ArgName("subnet_prefix_length")
+    ->Arg(20)
+    ->Arg(16);
 
 // Describe of one instance's ENIs, the call a controller makes to resync.
 void BM_SimulatedEc2_DescribeInstance(benchmark::State& state) {
@@ -144,6 +157,6 @@ void BM_SimulatedEc2_DescribeInstance(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_SimulatedEc2_DescribeInstance)->Arg(16);
+BENCHMARK(BM_SimulatedEc2_DescribeInstance)->ArgName("subnet_prefix_length")->Arg(16);
 
 }  // namespace

@@ -64,11 +64,12 @@
 //                 passed since the last pool action; every ENI is resynced,
 //                 new ones adopted, vanished ones dropped.
 //
-// Not modelled: subnet discovery (an ENI whose subnet is exhausted is not
-// skipped for another subnet's ENI; there is one subnet for new ENIs),
-// custom networking's ENIConfig subnets, IPv6, multiple network cards, the
-// 60 s reconcile cool-down cache (the describe-based reconcile reads EC2, not
-// a lagging IMDS), ENI tagging and the hourly leaked-ENI sweep.
+// Not modelled: what docs/reference-behavior.md §12 lists (the one list of
+// it), among others subnet discovery (one subnet for new ENIs; an
+// insufficient-address answer always starts the back-off), IPv6, multiple
+// network cards and the leaked-ENI sweep. The describe-based reconcile reads
+// EC2, not a lagging IMDS, so it needs no 60 s cache of given-back addresses
+// (docs/reference-behavior.md §11.8).
 //
 // One action at a time: the reference's loop is synchronous (a pool check
 // waits for its EC2 calls), so while any request is in flight or scheduled

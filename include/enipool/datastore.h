@@ -136,7 +136,7 @@ struct Assignment {
 //
 // The pool as the reference's GetIPStats reports it: addresses of the
 // current mode on non-excluded ENIs. `available_ips` is total − assigned, so
-// cooling addresses count as available (docs/reference-behavior.md §1.5; issue #2896).
+// cooling addresses count as available (docs/reference-behavior.md §1.5, §10).
 // Prefix counts cover /28s on non-excluded ENIs whatever the mode (in
 // secondary-IP mode they are leftovers of an earlier prefix mode); those on
 // excluded ENIs are kept apart, since the reference counts them in its
@@ -486,7 +486,7 @@ class NodeDatastore {
   //
   // Records that `address`, free, has been cooling down since `released_at`:
   // for restoring a snapshot, so that a cooldown holds across a restart (the
-  // reference loses it, its issue #1127). A cooldown already over at the
+  // reference loses it, docs/reference-behavior.md §3.2). A cooldown already over at the
   // clock's now ends at the next read. An address that is already cooling
   // gets the new release time. NOT_FOUND if no CIDR holds the address;
   // FAILED_PRECONDITION if it is assigned to a pod.

@@ -10,7 +10,7 @@
 //   * `RenderPrometheus()`: the reference's Prometheus metrics
 //     (`awscni_eni_allocated`, `awscni_ec2api_req_count`, …) in the text
 //     exposition format, plus a few enipool metrics the reference lacks
-//     (`enipool_cooling_ip_addresses`: its issue #1379 asked for one).
+//     (`enipool_cooling_ip_addresses`, docs/reference-behavior.md §9).
 //
 // Example:
 //

@@ -10,7 +10,7 @@
 // state, cooling addresses and their release times included, is written to
 // a new file that atomically replaces the old one. So a restart loses no
 // acknowledged assignment, hands no address out twice, and keeps every
-// cooldown (the reference loses them: its issue #1127).
+// cooldown (the reference loses them: docs/reference-behavior.md §3.2).
 //
 // Example:
 //

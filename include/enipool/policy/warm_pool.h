@@ -64,8 +64,9 @@
 // in prefix mode even when it is 0, and WARM_ENI_TARGET is never read in
 // prefix mode.
 //
-// Not modelled: IPv6 (one /80, no warm pool), multi-card nodes (cards > 0
-// behave as WARM_IP_TARGET=1/MINIMUM_IP_TARGET=1), the terminating flag.
+// Not modelled: what docs/reference-behavior.md §12 lists; for this file,
+// IPv6 (one /80, no warm pool), multi-card nodes (cards > 0 behave as
+// WARM_IP_TARGET=1/MINIMUM_IP_TARGET=1) and the terminating flag.
 //
 // Thread-safety: everything here is a pure function or a value type.
 
@@ -135,15 +136,20 @@ struct WarmPoolConfig {
   // AWS_MANAGE_ENIS_NON_SCHEDULABLE: when false, an unschedulable node
   // (ReconcileInputs::node_schedulable == false) neither grows nor frees ENIs.
   bool manage_enis_non_schedulable = false;
-  // ENABLE_SUBNET_DISCOVERY (default true). Not read by the policy: it
-  // changes how the controller handles an insufficient-address error on one
-  // ENI (docs/reference-behavior.md §4.6: move on to the next candidate ENI).
+  // ENABLE_SUBNET_DISCOVERY (default true). Parsed by FromEnvironment and
+  // checked by ValidateEnvironment, and nothing else reads it yet: neither
+  // the policy nor the controller acts on it. In the reference it lets an
+  // increase move past an ENI whose subnet is exhausted and create ENIs in
+  // other tagged subnets (docs/reference-behavior.md §4.6, §7.1). enipool
+  // behaves as the reference with subnet discovery off: new ENIs go to one
+  // subnet, and an insufficient-address answer ends the increase and starts
+  // the 120 s back-off (docs/reference-behavior.md §12: not modelled yet).
   bool subnet_discovery = true;
   // DISABLE_NETWORK_RESOURCE_PROVISIONING (or ENABLE_IMDS_ONLY_MODE): the
   // pool is never grown or shrunk; PlanReconcile returns an empty plan.
   bool provisioning_disabled = false;
-  // The reference counts addresses in cooldown as available (reference
-  // docs/reference-behavior.md §1.5, pitfall 1): true reproduces it. false is the "cooling-aware"
+  // The reference counts addresses in cooldown as available
+  // (docs/reference-behavior.md §1.5, §4.11 pitfall 1): true reproduces it. false is the "cooling-aware"
   // policy: available = total − assigned − cooling, so a pool whose free
   // addresses are all cooling grows. Not an environment variable.
   bool count_cooling_as_available = true;
