@@ -572,6 +572,21 @@ class SimulatedEc2 {
     return out;
   }
 
+  // SimulatedEc2::AttachedEnis()
+  //
+  // The ENIs attached to `instance_id`, by device index (none for an unknown
+  // instance): what the instance's metadata service shows. Not an API call:
+  // not counted, faulted or throttled.
+  [[nodiscard]] std::vector<NetworkInterface> AttachedEnis(absl::string_view instance_id) const {
+    std::vector<NetworkInterface> out;
+    const auto it = instances_.find(instance_id);
+    if (it == instances_.end()) return out;
+    for (const auto& [device, eni_id] : it->second.attached) {
+      out.push_back(enis_.find(eni_id)->second.nic);
+    }
+    return out;
+  }
+
   // SimulatedEc2::CollectLeakedEnis()
   //
   // Deletes every unattached ENI at least `min_age` old and returns how

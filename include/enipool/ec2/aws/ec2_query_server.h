@@ -21,6 +21,7 @@
 #define ENIPOOL_EC2_AWS_EC2_QUERY_SERVER_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -391,6 +392,10 @@ struct Ec2QueryServiceOptions {
   std::string region = "us-east-1";
   // Accepted access key id → secret access key.
   std::vector<std::pair<std::string, std::string>> credentials;
+  // Temporary credentials (an instance role's, from ImdsService) by access
+  // key id, or nullopt; requests signed with them must carry their session
+  // token and are refused with ExpiredToken once they expire.
+  std::function<std::optional<Credentials>(absl::string_view)> find_temporary_credentials;
   absl::Duration max_clock_skew = absl::Minutes(15);
 };
 
@@ -415,17 +420,35 @@ class Ec2QueryService {
                                                    static_cast<std::uint32_t>(next_request_ >> 32),
                                                    next_request_ & 0xFFFFFFFFFFFFull);
     ++next_request_;
-    auto secret_for = [this](absl::string_view key) {
+    absl::Status key_error;
+    auto secret_for = [&](absl::string_view key) -> std::string {
       for (const auto& [id, secret] : options_.credentials) {
         if (id == key) return secret;
       }
-      return std::string();
+      if (!options_.find_temporary_credentials) return std::string();
+      const std::optional<Credentials> temporary = options_.find_temporary_credentials(key);
+      if (!temporary.has_value()) return std::string();
+      std::string token;
+      for (const HttpHeader& header : request.headers) {
+        if (absl::EqualsIgnoreCase(header.name, "x-amz-security-token")) token = header.value;
+      }
+      if (token != temporary->session_token) {
+        key_error = absl::PermissionDeniedError(
+            "InvalidClientTokenId: the security token included in the request is invalid");
+        return std::string();
+      }
+      if (temporary->expiration <= now) {
+        key_error = absl::UnauthenticatedError(
+            "ExpiredToken: the security token included in the request is expired");
+        return std::string();
+      }
+      return temporary->secret_access_key;
     };
     if (absl::Status verified = VerifySigV4(request, options_.region, "ec2", secret_for, now,
                                             options_.max_clock_skew);
         !verified.ok()) {
       ++rejected_signatures_;
-      return EncodeErrorResponse(verified, request_id);
+      return EncodeErrorResponse(key_error.ok() ? verified : key_error, request_id);
     }
     absl::StatusOr<QueryParams> params =
         request.method == "GET" ? absl::StatusOr<QueryParams>(request.query) : ParseForm(request.body);

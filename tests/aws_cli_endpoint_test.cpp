@@ -1,0 +1,140 @@
+// The loopback EC2 endpoint (examples/ec2_endpoint.cpp) driven by AWS's own
+// command-line client (Debian's awscli, /usr/bin/aws): what it sends is
+// accepted, what the endpoint answers parses into the AWS CLI's model
+// (--query reads fields out of it), and failures carry AWS's error codes.
+// Traffic goes to 127.0.0.1 only.
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "enipool/ipv4.h"
+#include "testing/ec2_endpoint_process.h"
+#include "testing/subprocess.h"
+
+namespace {
+
+using enipool::testing::CommandResult;
+using enipool::testing::Ec2EndpointProcess;
+using enipool::testing::RunCommand;
+
+// Runs `aws ec2 <arguments>` against the endpoint; standard error is
+// folded into the output (that is where the CLI reports an error code).
+CommandResult AwsEc2(const Ec2EndpointProcess& endpoint, const std::string& arguments,
+                     const std::string& secret = enipool::testing::kEndpointSecretKey) {
+  return RunCommand(absl::StrCat(
+      "env -i PATH=/usr/bin:/bin HOME=/tmp AWS_CONFIG_FILE=/dev/null "
+      "AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true AWS_PAGER= "
+      "AWS_ACCESS_KEY_ID=", enipool::testing::kEndpointAccessKey,
+      " AWS_SECRET_ACCESS_KEY=", secret, " AWS_REGION=", enipool::testing::kEndpointRegion,
+      " /usr/bin/aws --endpoint-url ", endpoint.url(), " --output text ec2 ", arguments, " 2>&1"));
+}
+
+std::string Trimmed(const CommandResult& result) {
+  return std::string(absl::StripAsciiWhitespace(result.output));
+}
+
+// Eight CLI runs: each call the controller makes, once.
+TEST_CASE("The AWS CLI creates, attaches, fills, drains, detaches and deletes an ENI on the endpoint") {
+  Ec2EndpointProcess endpoint;
+  REQUIRE(endpoint.Start({"--subnet=10.0.0.0/24", "--instance=i-1:c5.large"}));
+  const std::string subnet = endpoint.subnets().front();
+
+  const CommandResult created = AwsEc2(
+      endpoint, absl::StrCat("create-network-interface --subnet-id ", subnet,
+                             " --description aws-K8S-i-1 --query NetworkInterface.NetworkInterfaceId"));
+  INFO(created.output);
+  REQUIRE(created.exit_code == 0);
+  const std::string eni = Trimmed(created);
+  REQUIRE(absl::StartsWith(eni, "eni-"));
+
+  const CommandResult attached = AwsEc2(
+      endpoint, absl::StrCat("attach-network-interface --network-interface-id ", eni,
+                             " --instance-id i-1 --device-index 1 --query AttachmentId"));
+  INFO(attached.output);
+  REQUIRE(attached.exit_code == 0);
+  const std::string attachment = Trimmed(attached);
+  REQUIRE(absl::StartsWith(attachment, "eni-attach-"));
+
+  const CommandResult ips = AwsEc2(
+      endpoint, absl::StrCat("assign-private-ip-addresses --network-interface-id ", eni,
+                             " --secondary-private-ip-address-count 2",
+                             " --query 'AssignedPrivateIpAddresses[].PrivateIpAddress'"));
+  INFO(ips.output);
+  REQUIRE(ips.exit_code == 0);
+  const std::vector<std::string> addresses = absl::StrSplit(Trimmed(ips), '\t');
+  REQUIRE(addresses.size() == 2);
+  for (const std::string& address : addresses) {
+    auto parsed = enipool::Ipv4Address::Parse(address);
+    REQUIRE(parsed.ok());
+    CHECK(enipool::Ipv4Prefix::Parse("10.0.0.0/24")->Contains(*parsed));
+  }
+
+  const CommandResult prefixes = AwsEc2(
+      endpoint, absl::StrCat("assign-private-ip-addresses --network-interface-id ", eni,
+                             " --ipv4-prefix-count 1 --query 'AssignedIpv4Prefixes[].Ipv4Prefix'"));
+  INFO(prefixes.output);
+  REQUIRE(prefixes.exit_code == 0);
+  auto prefix = enipool::Ipv4Prefix::Parse(Trimmed(prefixes));
+  REQUIRE(prefix.ok());
+  CHECK(prefix->length() == 28);
+
+  // What describe reports is what was assigned.
+  const CommandResult described = AwsEc2(
+      endpoint, absl::StrCat("describe-network-interfaces --filters Name=attachment.instance-id,",
+                             "Values=i-1 --query ",
+                             enipool::testing::ShellQuote(absl::StrCat(
+                                 "NetworkInterfaces[?NetworkInterfaceId=='", eni,
+                                 "'].[Attachment.DeviceIndex,length(PrivateIpAddresses),",
+                                 "Ipv4Prefixes[0].Ipv4Prefix]"))));
+  INFO(described.output);
+  REQUIRE(described.exit_code == 0);
+  CHECK(Trimmed(described) == absl::StrCat("1\t3\t", prefix->ToString()));
+
+  CHECK(AwsEc2(endpoint, absl::StrCat("unassign-private-ip-addresses --network-interface-id ", eni,
+                                      " --ipv4-prefixes ", prefix->ToString()))
+            .exit_code == 0);
+  CHECK(AwsEc2(endpoint, absl::StrCat("detach-network-interface --attachment-id ", attachment))
+            .exit_code == 0);
+  CHECK(AwsEc2(endpoint, absl::StrCat("delete-network-interface --network-interface-id ", eni))
+            .exit_code == 0);
+  CHECK(endpoint.Stop() == 0);
+}
+
+TEST_CASE("The endpoint's failures reach the AWS CLI with AWS's error codes") {
+  Ec2EndpointProcess endpoint;
+  // A /28 subnet whose only aligned /28 holds the primary IP (and AWS's
+  // reserved addresses): no prefix can ever be delegated from it.
+  REQUIRE(endpoint.Start({"--subnet=10.0.0.0/24", "--subnet=small=10.9.0.0/28",
+                          "--instance=i-1:c5.large"}));
+  const std::string primary = endpoint.primary_eni("i-1");
+  REQUIRE(!primary.empty());
+
+  const CommandResult fragmented = AwsEc2(
+      endpoint, "create-network-interface --subnet-id small --ipv4-prefix-count 1");
+  INFO(fragmented.output);
+  CHECK(fragmented.exit_code != 0);
+  CHECK(absl::StrContains(fragmented.output, "(InsufficientCidrBlocks)"));
+
+  // c5.large: 10 IPv4 addresses per ENI, the primary's included.
+  const CommandResult full = AwsEc2(
+      endpoint, absl::StrCat("assign-private-ip-addresses --network-interface-id ", primary,
+                             " --secondary-private-ip-address-count 10"));
+  INFO(full.output);
+  CHECK(full.exit_code != 0);
+  CHECK(absl::StrContains(full.output, "(PrivateIpAddressLimitExceeded)"));
+
+  const CommandResult wrong_key =
+      AwsEc2(endpoint, "describe-network-interfaces", "not-the-secret");
+  INFO(wrong_key.output);
+  CHECK(wrong_key.exit_code != 0);
+  CHECK(absl::StrContains(wrong_key.output, "(SignatureDoesNotMatch)"));
+  CHECK(endpoint.Stop() == 0);
+}
+
+}  // namespace
