@@ -3,11 +3,18 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "enipool/ec2/backend.h"
+#include "enipool/ipv4.h"
 #include "enipool/sim/report.h"
 #include "enipool/sim/scenario.h"
 
@@ -92,6 +99,60 @@ TEST_CASE("No pod is lost and no address is held twice, checked throughout a chu
     }
     CHECK((*cluster)->pods_created() > 100);
   }
+}
+
+TEST_CASE(
+    "Pods whose prefix is taken away in EC2 are counted as force-removed and the books stay exact") {
+  // Someone unassigns a /28 holding pods on node 0; the node's next reconcile
+  // finds it gone and force-removes those pods. From then on they are not
+  // ready (the datastores no longer hold them) but still exist until their
+  // delete, which finds them gone.
+  ClusterConfig config = ChurnConfig(AddressMode::kPrefix);
+  config.reconcile_interval = absl::Seconds(20);
+  auto created = Cluster::Create(config);
+  REQUIRE_MESSAGE(created.ok(), created.status());
+  Cluster& cluster = **created;
+  const std::int64_t start = absl::ToUnixNanos(cluster.now());
+  auto at_minute = [&](int minute) {
+    return start + absl::ToInt64Nanoseconds(absl::Minutes(minute));
+  };
+  cluster.RunUntil(at_minute(3));
+  REQUIRE(cluster.CheckConsistency() == absl::OkStatus());
+  REQUIRE(cluster.pods_force_removed() == 0);
+
+  // The /28 on node 0 holding the most pods.
+  std::map<std::pair<std::string, enipool::Ipv4Prefix>, int> pods_in_prefix;
+  cluster.node(0).datastore().ForEachAssignment(
+      [&](const enipool::PodKey&, const enipool::Assignment& a, absl::Time) {
+        pods_in_prefix[{a.eni_id.ToString(), enipool::Ipv4Prefix::Containing(a.address, 28)}] += 1;
+      });
+  REQUIRE_FALSE(pods_in_prefix.empty());
+  const auto taken =
+      std::max_element(pods_in_prefix.begin(), pods_in_prefix.end(),
+                       [](const auto& a, const auto& b) { return a.second < b.second; });
+  const int pods_taken = taken->second;
+  CAPTURE(taken->first.second.ToString());
+  REQUIRE(pods_taken > 0);
+  const std::int64_t ready_before = cluster.pods_ready();
+  const enipool::Ec2Result unassigned = cluster.mutable_ec2().Call(
+      enipool::UnassignIpv4PrefixesRequest{.eni_id = taken->first.first,
+                                           .prefixes = {taken->first.second}});
+  REQUIRE_MESSAGE(unassigned.ok(), unassigned.status);
+
+  for (int minute = 4; minute <= 30; ++minute) {
+    cluster.RunUntil(at_minute(minute));
+    const absl::Status consistent = cluster.CheckConsistency();
+    REQUIRE_MESSAGE(consistent.ok(), "minute ", minute, ": ", consistent);
+    if (minute == 4) {
+      // Within a minute the reconcile has run: exactly those pods went.
+      CHECK(cluster.pods_force_removed() == pods_taken);
+      CHECK(cluster.pods_ready() < ready_before);
+    }
+  }
+  CHECK(cluster.pods_force_removed() == pods_taken);
+  // Pods live ~4 minutes: by the end every force-removed pod was deleted.
+  CHECK(cluster.pods_without_address() == 0);
+  CHECK(cluster.pods_created() > 100);
 }
 
 TEST_CASE("The report balances: every pod created is ready, pending or deleted") {

@@ -234,7 +234,9 @@ class Cluster {
   // Cluster::CheckConsistency()
   //
   // The conservation invariants, checked from scratch (O(pods + ENIs)):
-  //   * every pod created is ready, pending, unscheduled or deleted;
+  //   * every pod created is ready, pending, unscheduled, deleted, or
+  //     without an address (its node force-removed it: EC2 no longer had the
+  //     CIDR or ENI it was on);
   //   * the datastores hold exactly the ready pods;
   //   * no address is held by two pods anywhere in the cluster;
   //   * every pod's address is on an ENI that EC2 has attached to that
@@ -243,10 +245,11 @@ class Cluster {
   // OK, or INTERNAL naming the first violation.
   [[nodiscard]] absl::Status CheckConsistency() const {
     if (!internal_error_.ok()) return internal_error_;
-    if (created_ != ready_ + pending_ + unscheduled_ + deleted_) {
-      return absl::InternalError(absl::StrCat("pods lost: created ", created_, " != ready ", ready_,
-                                              " + pending ", pending_, " + unscheduled ",
-                                              unscheduled_, " + deleted ", deleted_));
+    if (created_ != ready_ + pending_ + unscheduled_ + deleted_ + without_address_) {
+      return absl::InternalError(absl::StrCat(
+          "pods lost: created ", created_, " != ready ", ready_, " + pending ", pending_,
+          " + unscheduled ", unscheduled_, " + deleted ", deleted_, " + without address ",
+          without_address_));
     }
     std::int64_t in_datastores = 0;
     absl::flat_hash_set<std::uint32_t> addresses;
@@ -298,6 +301,17 @@ class Cluster {
   [[nodiscard]] std::int64_t pods_ready() const noexcept { return ready_; }
   [[nodiscard]] std::int64_t pods_pending() const noexcept { return pending_ + unscheduled_; }
   [[nodiscard]] std::int64_t pods_created() const noexcept { return created_; }
+  // Pods whose node force-removed their address (EC2 no longer had the CIDR
+  // or ENI): in all, and those not deleted yet.
+  [[nodiscard]] std::int64_t pods_force_removed() const noexcept { return force_removed_; }
+  [[nodiscard]] std::int64_t pods_without_address() const noexcept { return without_address_; }
+
+  // Cluster::mutable_ec2()
+  //
+  // The shared EC2, for changes made from outside the nodes (an operator
+  // unassigning a prefix or deleting an ENI). The nodes learn of them as
+  // they would in a real cluster: from an answer or their next reconcile.
+  [[nodiscard]] ec2::SimulatedEc2<ManualClock>& mutable_ec2() noexcept { return *ec2_; }
   [[nodiscard]] std::size_t pending_events() const noexcept { return queue_.size(); }
 
  private:
@@ -370,6 +384,7 @@ class Cluster {
       cc.subnet_id = subnet;
       cc.primary_eni_id = primary->id;
       cc.placement = config_.placement;
+      cc.reconcile_interval = config_.reconcile_interval;
       ENIPOOL_ASSIGN_OR_RETURN(Controller controller, Controller::Create(clock_, std::move(cc)));
       nodes_.push_back(std::move(controller));
     }
@@ -579,8 +594,18 @@ class Cluster {
     switch (pod.state) {
       case PodState::kReady: {
         Controller& node = nodes_[static_cast<std::size_t>(pod.node)];
-        (void)node.DeletePod(KeyOf(pod));  // NOT_FOUND cannot happen: the pod is ready
-        --ready_;
+        const absl::Status deleted = node.DeletePod(KeyOf(pod)).status();
+        if (deleted.ok()) {
+          --ready_;
+        } else if (deleted.code() == absl::StatusCode::kNotFound && without_address_ > 0) {
+          // The node force-removed it earlier (counted then, see
+          // CountForceRemoved()); it leaves the pods without an address.
+          --without_address_;
+        } else if (internal_error_.ok()) {
+          internal_error_ = absl::InternalError(absl::StrCat(
+              "node ", pod.node, " refused to delete ready pod ", KeyOf(pod).ToString(), ": ",
+              deleted.ToString()));
+        }
         break;
       }
       case PodState::kPending:
@@ -653,7 +678,9 @@ class Cluster {
     const std::uint32_t n = flight.node;
     const absl::Time now = clock_.Now();
     requests_.clear();
+    const std::size_t pods_before = nodes_[n].datastore().pod_count();
     const absl::Status status = nodes_[n].OnResult(flight.request, flight.result, now, requests_);
+    CountForceRemoved(pods_before, nodes_[n].datastore().pod_count());
     if (!status.ok() && internal_error_.ok()) {
       internal_error_ =
           absl::InternalError(absl::StrCat("node ", n, " rejected the answer to request ",
@@ -662,6 +689,18 @@ class Cluster {
     flight = InFlight{};
     free_flights_.push_back(index);
     Send(n);
+  }
+
+  // An answer can make a node force-remove pods (a reconcile or resync finds
+  // a CIDR or ENI gone from EC2): they stop being ready at once, so the
+  // books stay exact between consistency checks. Which pods they were is
+  // learnt when each one's delete finds it gone (DeletePod()).
+  void CountForceRemoved(std::size_t pods_before, std::size_t pods_after) {
+    if (pods_after >= pods_before) return;  // answers never add pods
+    const auto removed = static_cast<std::int64_t>(pods_before - pods_after);
+    ready_ -= removed;
+    without_address_ += removed;
+    force_removed_ += removed;
   }
 
   void OnWakeup(std::uint32_t n, std::int64_t when_ns) {
@@ -760,6 +799,8 @@ class Cluster {
     report.pods_pending = pending_ + unscheduled_;
     report.pods_deleted = deleted_;
     report.pods_deleted_pending = deleted_pending_;
+    report.pods_force_removed = force_removed_;
+    report.pods_without_address = without_address_;
     report.pods_waited = waited_;
     report.failed_adds = failed_adds_;
     report.pods_never_served = pending_ + unscheduled_ + deleted_pending_;
@@ -840,6 +881,8 @@ class Cluster {
   std::int64_t kubelet_backoff_ns_ = 0;
   std::int64_t events_ = 0;
   std::int64_t created_ = 0, ready_ = 0, pending_ = 0, unscheduled_ = 0, deleted_ = 0;
+  std::int64_t without_address_ = 0;  // force-removed by their node, not deleted yet
+  std::int64_t force_removed_ = 0;
   std::int64_t deleted_pending_ = 0, waited_ = 0, failed_adds_ = 0;
   std::int64_t last_ready_ns_ = 0;
   std::int64_t first_created_ns_ = 0;

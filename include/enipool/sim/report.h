@@ -232,6 +232,11 @@ struct RunReport {
   std::int64_t pods_pending = 0;  // still waiting at the end
   std::int64_t pods_deleted = 0;
   std::int64_t pods_deleted_pending = 0;  // deleted before they got an IP
+  // Ready pods whose node force-removed their address (EC2 no longer had the
+  // CIDR or ENI it was on): in all, and those still running at the end.
+  // pods_created = pods_ready + pods_pending + pods_deleted + pods_without_address.
+  std::int64_t pods_force_removed = 0;
+  std::int64_t pods_without_address = 0;
   std::int64_t pods_waited = 0;           // first ADD failed; got an IP later (or never)
   std::int64_t failed_adds = 0;           // CNI ADDs that found no address
   // Pods that never got an address: still pending at the end, or deleted
@@ -317,6 +322,13 @@ inline std::vector<std::vector<std::string>> TableRows(const std::vector<sim::Ru
   row("pods ready at end", [&](const sim::RunReport& r) { return num(r.pods_ready); });
   row("pods pending at end", [&](const sim::RunReport& r) { return num(r.pods_pending); });
   row("pods never served", [&](const sim::RunReport& r) { return num(r.pods_never_served); });
+  if (std::any_of(runs.begin(), runs.end(),
+                  [](const sim::RunReport& r) { return r.pods_force_removed > 0; })) {
+    row("pods that lost their address", [&](const sim::RunReport& r) {
+      return absl::StrCat(num(r.pods_force_removed), " (", num(r.pods_without_address),
+                          " still running)");
+    });
+  }
   row("pods that had to wait", [&](const sim::RunReport& r) { return num(r.pods_waited); });
   row("failed CNI ADDs (retried)", [&](const sim::RunReport& r) { return num(r.failed_adds); });
   if (std::any_of(runs.begin(), runs.end(),

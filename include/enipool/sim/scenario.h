@@ -117,6 +117,10 @@ struct ClusterConfig {
   // random phase and each wake-up is late by up to `pool_check_jitter`.
   absl::Duration pool_check_interval = absl::Seconds(5);
   absl::Duration pool_check_jitter = absl::Milliseconds(100);
+  // How often each node reconciles with EC2 (ControllerConfig::reconcile_interval):
+  // never by default, as nothing but the nodes changes EC2 in a simulation;
+  // set it when something else does (Cluster::mutable_ec2()).
+  absl::Duration reconcile_interval = absl::InfiniteDuration();
   // kubelet's retry of a failed sandbox creation (see sim/cluster.h).
   absl::Duration kubelet_backoff = absl::Seconds(10);
   double kubelet_backoff_jitter = 0.5;
