@@ -97,6 +97,7 @@
 
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -117,6 +118,8 @@
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
 #include "enipool/policy/warm_pool.h"
+#include "enipool/pool_store.h"
+#include "enipool/status.h"
 
 namespace enipool {
 
@@ -246,17 +249,69 @@ struct ManagedEni {
 // NodeController
 //
 // See the file comment. `C` is any Clock; the clock must outlive the
-// controller (its datastore reads it for cooldowns and ENI ages).
-template <Clock C>
+// controller (its datastore reads it for cooldowns and ENI ages). `Store`
+// holds the pool (pool_store.h): the in-memory NodeDatastore by default,
+// or JournaledDatastore (persist/journal.h) for a controller whose every
+// change to the pool is durable.
+template <Clock C, typename Store = NodeDatastore<C>>
+  requires PoolStore<Store> && std::same_as<typename Store::clock_type, C>
 class NodeController {
  public:
+  using store_type = Store;
+
   // NodeController::Create()
   //
-  // A controller with an empty datastore. INVALID_ARGUMENT when the config
-  // names no instance or subnet, or its limits cannot hold a pod address
-  // (max_enis < 1 or ipv4_per_eni < 2).
+  // A controller with an empty in-memory datastore (the default Store).
+  // INVALID_ARGUMENT when the config names no instance or subnet, or its
+  // limits cannot hold a pod address (max_enis < 1 or ipv4_per_eni < 2).
   [[nodiscard]] static absl::StatusOr<NodeController> Create(const C& clock,
-                                                             ControllerConfig config) {
+                                                             ControllerConfig config)
+    requires std::same_as<Store, NodeDatastore<C>>
+  {
+    ENIPOOL_RETURN_IF_ERROR(CheckConfig(config));
+    Store store(config.pool.mode, clock, config.pool.ip_cooldown, config.placement);
+    return NodeController(std::move(config), std::move(store));
+  }
+
+  // NodeController::Create(store)
+  //
+  // A controller over a store that may already hold a pool (a journal
+  // replayed at restart). Errors as Create(), plus INVALID_ARGUMENT when the
+  // store's address mode, cooldown or placement differ from the config's.
+  [[nodiscard]] static absl::StatusOr<NodeController> Create(ControllerConfig config, Store store) {
+    ENIPOOL_RETURN_IF_ERROR(CheckConfig(config));
+    const NodeDatastore<C>& held = store.datastore();
+    if (held.mode() != config.pool.mode) {
+      return absl::InvalidArgumentError(
+          "controller config: the store's address mode differs from pool.mode");
+    }
+    if (held.ip_cooldown() != config.pool.ip_cooldown) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "controller config: the store's ip_cooldown ", absl::FormatDuration(held.ip_cooldown()),
+          " differs from pool.ip_cooldown ", absl::FormatDuration(config.pool.ip_cooldown)));
+    }
+    if (held.placement() != config.placement) {
+      return absl::InvalidArgumentError(
+          "controller config: the store's placement differs from placement");
+    }
+    return NodeController(std::move(config), std::move(store));
+  }
+
+  NodeController(NodeController&&) noexcept = default;
+  NodeController& operator=(NodeController&&) noexcept = default;
+
+  [[nodiscard]] const ControllerConfig& config() const noexcept { return config_; }
+  // The store: every change to the pool from outside the controller goes
+  // through it. For the default Store this is the NodeDatastore itself.
+  [[nodiscard]] Store& datastore() noexcept { return store_; }
+  [[nodiscard]] const Store& datastore() const noexcept { return store_; }
+  // The pool's in-memory datastore, for reads (the store's datastore()).
+  [[nodiscard]] const NodeDatastore<C>& pool() const noexcept { return store_.datastore(); }
+  [[nodiscard]] const ControllerCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] const std::vector<ManagedEni>& enis() const noexcept { return enis_; }
+
+ private:
+  [[nodiscard]] static absl::Status CheckConfig(const ControllerConfig& config) {
     if (config.instance_id.empty()) {
       return absl::InvalidArgumentError("controller config: instance_id is empty");
     }
@@ -272,17 +327,10 @@ class NodeController {
                                                      config.pool.ipv4_per_eni,
                                                      " leaves no address for pods"));
     }
-    return NodeController(clock, std::move(config));
+    return absl::OkStatus();
   }
 
-  NodeController(NodeController&&) noexcept = default;
-  NodeController& operator=(NodeController&&) noexcept = default;
-
-  [[nodiscard]] const ControllerConfig& config() const noexcept { return config_; }
-  [[nodiscard]] NodeDatastore<C>& datastore() noexcept { return datastore_; }
-  [[nodiscard]] const NodeDatastore<C>& datastore() const noexcept { return datastore_; }
-  [[nodiscard]] const ControllerCounters& counters() const noexcept { return counters_; }
-  [[nodiscard]] const std::vector<ManagedEni>& enis() const noexcept { return enis_; }
+ public:
 
   // True once the startup describe has been applied.
   [[nodiscard]] bool started() const noexcept { return started_; }
@@ -358,8 +406,8 @@ class NodeController {
       return;
     }
     if (now < throttled_until_) return;
-    const PoolStats stats = datastore_.Stats();  // applies ended cooldowns first
-    const std::uint64_t generation = datastore_.generation();
+    const PoolStats stats = pool().Stats();  // applies ended cooldowns first
+    const std::uint64_t generation = pool().generation();
     if (generation != idle_generation_ || now >= idle_until_) {
       // The primary ENI is never freed, so a node with one ENI has none to
       // free whatever the trigger says (it is always on with warm-IP
@@ -493,8 +541,8 @@ class NodeController {
           "; call it after the startup describe, before the first pool check"));
     }
     std::int64_t released = 0;
-    for (const EniView& view : datastore_.EniViews()) {
-      auto cidrs = datastore_.Cidrs(view.id.view());
+    for (const EniView& view : pool().EniViews()) {
+      auto cidrs = pool().Cidrs(view.id.view());
       if (!cidrs.ok()) continue;
       CidrRelease release{view.id, {}};
       for (const CidrView& c : *cidrs) {
@@ -527,7 +575,7 @@ class NodeController {
   // NodeDatastore::Assign() / Release().
   [[nodiscard]] absl::StatusOr<Assignment> AddPod(const PodKey& pod) {
     counters_.add_requests += 1;
-    absl::StatusOr<Assignment> assignment = datastore_.Assign(pod);
+    absl::StatusOr<Assignment> assignment = store_.Assign(pod);
     if (!assignment.ok() && assignment.status().code() == absl::StatusCode::kResourceExhausted) {
       counters_.no_available_ip += 1;
     }
@@ -535,7 +583,7 @@ class NodeController {
   }
   [[nodiscard]] absl::StatusOr<Assignment> DeletePod(const PodKey& pod) {
     counters_.del_requests += 1;
-    return datastore_.Release(pod);
+    return store_.Release(pod);
   }
 
  private:
@@ -568,9 +616,9 @@ class NodeController {
 
   static constexpr std::uint64_t kNoGeneration = ~std::uint64_t{0};
 
-  NodeController(const C& clock, ControllerConfig config)
+  NodeController(ControllerConfig config, Store store)
       : config_(std::move(config)),
-        datastore_(config_.pool.mode, clock, config_.pool.ip_cooldown, config_.placement),
+        store_(std::move(store)),
         next_id_(config_.first_request_id == 0 ? 1 : config_.first_request_id) {}
 
   [[nodiscard]] bool HasOp(Step step) const {
@@ -651,7 +699,7 @@ class NodeController {
                  std::vector<Ec2Request>& out) {
     counters_.pool_checks += 1;
     inputs_.stats = stats;
-    datastore_.EniViews(inputs_.enis);  // refills the reused vector: no allocation per check
+    pool().EniViews(inputs_.enis);  // refills the reused vector: no allocation per check
     inputs_.now = now;
     inputs_.since_last_decrease = now - last_decrease_;
     inputs_.since_insufficient_addresses = now - last_insufficient_;
@@ -661,7 +709,7 @@ class NodeController {
     inputs_.free_cidrs.clear();
     if (NeedsFreeCidrs(config_.pool, stats, inputs_.since_last_decrease)) {
       // Only the decrease reads the free CIDRs; build them only then.
-      inputs_.free_cidrs = FreeCidrsOf(datastore_, inputs_.enis);
+      inputs_.free_cidrs = FreeCidrsOf(pool(), inputs_.enis);
     }
     const ReconcilePlan plan = PlanReconcile(config_.pool, inputs_);
     bool acted = false;
@@ -744,7 +792,7 @@ class NodeController {
     std::vector<Ipv4Address> ips;
     std::vector<Ipv4Prefix> prefixes;
     for (const Ipv4Prefix& cidr : release.cidrs) {
-      if (!datastore_.RemoveCidr(release.eni.view(), cidr, /*force=*/false).ok()) continue;
+      if (!store_.RemoveCidr(release.eni.view(), cidr, /*force=*/false).ok()) continue;
       if (cidr.length() == 28) {
         prefixes.push_back(cidr);
       } else {
@@ -776,7 +824,7 @@ class NodeController {
     (void)now;
     ManagedEni* record = FindRecord(eni_id);
     if (record == nullptr) return false;  // not attached by EC2's account: leave it
-    if (!datastore_.RemoveEni(eni_id, /*force=*/false).ok()) return false;
+    if (!store_.RemoveEni(eni_id, /*force=*/false).ok()) return false;
     record->in_pool = false;
     Issue(Op{.step = Step::kDetach,
              .call = DetachNetworkInterfaceRequest{.attachment_id = record->attachment_id,
@@ -871,7 +919,7 @@ class NodeController {
                                .device_index = attach.device_index,
                                .in_pool = true});
     counters_.enis_attached += 1;
-    if (!datastore_
+    if (!store_
              .AddEni({.id = op.eni,
                       .device_number = attach.device_index,
                       .subnet_id = op.created.subnet_id})
@@ -936,7 +984,7 @@ class NodeController {
     const auto& interfaces = std::get<std::vector<NetworkInterface>>(result.response);
     // ENIs EC2 no longer attaches to the node leave the datastore (forced).
     std::vector<std::string> gone;
-    for (const EniView& view : datastore_.EniViews()) {
+    for (const EniView& view : pool().EniViews()) {
       const bool attached = std::any_of(interfaces.begin(), interfaces.end(), [&](const auto& ni) {
         return ni.id == view.id.view() && ni.instance_id == config_.instance_id && ni.attached();
       });
@@ -961,10 +1009,10 @@ class NodeController {
       record->in_pool = true;
       record->attachment_id = ni.attachment_id;
       record->device_index = ni.device_index;
-      if (!datastore_.FindEni(ni.id).ok()) {
+      if (!pool().FindEni(ni.id).ok()) {
         const bool primary =
             config_.primary_eni_id.empty() ? ni.device_index == 0 : ni.id == config_.primary_eni_id;
-        if (!datastore_
+        if (!store_
                  .AddEni({.id = ni.id,
                           .device_number = ni.device_index,
                           .primary = primary,
@@ -997,12 +1045,12 @@ class NodeController {
     }
     want.insert(want.end(), ni.prefixes.begin(), ni.prefixes.end());
     std::sort(want.begin(), want.end());
-    auto have = datastore_.Cidrs(ni.id);
+    auto have = pool().Cidrs(ni.id);
     if (!have.ok()) return false;
     for (const CidrView& c : *have) {
       if (std::binary_search(want.begin(), want.end(), c.cidr)) continue;
       counters_.force_removed_ips += c.assigned;
-      (void)datastore_.RemoveCidr(ni.id, c.cidr, /*force=*/true);
+      (void)store_.RemoveCidr(ni.id, c.cidr, /*force=*/true);
     }
     bool added = false;
     for (const Ipv4Prefix& cidr : want) {
@@ -1014,7 +1062,7 @@ class NodeController {
   }
 
   bool AddCidr(absl::string_view eni, Ipv4Prefix cidr) {
-    if (!datastore_.AddCidr(eni, cidr).ok()) {
+    if (!store_.AddCidr(eni, cidr).ok()) {
       counters_.rejected_cidrs += 1;
       return false;
     }
@@ -1024,10 +1072,10 @@ class NodeController {
 
   // Drops an ENI EC2 no longer gives the node, pods and all.
   void ForgetEni(absl::string_view eni_id) {
-    if (auto view = datastore_.FindEni(eni_id); view.ok()) {
+    if (auto view = pool().FindEni(eni_id); view.ok()) {
       counters_.force_removed_enis += 1;
       counters_.force_removed_ips += view->pods;
-      (void)datastore_.RemoveEni(eni_id, /*force=*/true);
+      (void)store_.RemoveEni(eni_id, /*force=*/true);
     }
     DropRecord(eni_id);
   }
@@ -1060,7 +1108,7 @@ class NodeController {
   }
 
   ControllerConfig config_;
-  NodeDatastore<C> datastore_;
+  Store store_;
   ControllerCounters counters_;
   std::vector<ManagedEni> enis_;
   std::vector<Op> ops_;

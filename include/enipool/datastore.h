@@ -209,6 +209,8 @@ struct CidrView {
 template <Clock C>
 class NodeDatastore {
  public:
+  using clock_type = C;
+
   NodeDatastore(AddressMode mode, const C& clock, absl::Duration ip_cooldown = absl::Seconds(30),
                 Placement placement = Placement::kBestFit)
       : mode_(mode),
@@ -223,6 +225,13 @@ class NodeDatastore {
     return absl::Nanoseconds(cooldown_ns_);
   }
   [[nodiscard]] const C& clock() const noexcept { return *clock_; }
+
+  // NodeDatastore::datastore()
+  //
+  // Itself: the read side every PoolStore offers (pool_store.h), so code
+  // written against the concept reads a bare datastore and a journaled one
+  // alike.
+  [[nodiscard]] const NodeDatastore& datastore() const noexcept { return *this; }
 
   // NodeDatastore::AddEni()
   //

@@ -51,9 +51,9 @@ namespace enipool {
 // answers produce are appended and made too. Returns the number of calls
 // made. An answer the controller rejects (a backend that returns the wrong
 // kind of response) is returned as the error; the calls before it stand.
-template <Clock C, Backend B>
-absl::StatusOr<std::size_t> DriveRequests(NodeController<C>& controller, B& backend, const C& clock,
-                                          std::vector<Ec2Request> requests) {
+template <Clock C, Backend B, typename... Options>
+absl::StatusOr<std::size_t> DriveRequests(NodeController<C, Options...>& controller, B& backend,
+                                          const C& clock, std::vector<Ec2Request> requests) {
   std::size_t calls = 0;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const Ec2Request request = requests[i];  // a copy: OnResult may grow the vector
@@ -73,9 +73,9 @@ absl::StatusOr<std::size_t> DriveRequests(NodeController<C>& controller, B& back
 // call to re-send, a delete after a detach, a retry), sleeps until it is
 // due and sends it. Returns when the controller is idle again, with the
 // number of calls made.
-template <Clock C, Backend B, typename SleepUntil>
-absl::StatusOr<std::size_t> RunPoolCheck(NodeController<C>& controller, B& backend, const C& clock,
-                                         SleepUntil&& sleep_until) {
+template <Clock C, Backend B, typename SleepUntil, typename... Options>
+absl::StatusOr<std::size_t> RunPoolCheck(NodeController<C, Options...>& controller, B& backend,
+                                         const C& clock, SleepUntil&& sleep_until) {
   std::size_t calls = 0;
   std::vector<Ec2Request> requests;
   controller.Tick(clock.Now(), requests);
@@ -103,8 +103,8 @@ absl::StatusOr<std::size_t> RunPoolCheck(NodeController<C>& controller, B& backe
 // ControllerConfig::start_retry until it succeeds or `max_attempts` tries
 // have failed (UNAVAILABLE then), followed by one synchronous pool check,
 // the reference's "pre-scaling" round.
-template <Clock C, Backend B, typename SleepUntil>
-absl::Status StartNode(NodeController<C>& controller, B& backend, const C& clock,
+template <Clock C, Backend B, typename SleepUntil, typename... Options>
+absl::Status StartNode(NodeController<C, Options...>& controller, B& backend, const C& clock,
                        SleepUntil&& sleep_until, int max_attempts = 6) {
   for (int attempt = 1; !controller.started(); ++attempt) {
     std::vector<Ec2Request> requests;
@@ -136,8 +136,8 @@ absl::Status StartNode(NodeController<C>& controller, B& backend, const C& clock
 // The reference's manager loop (docs/reference-behavior.md §4.3): a pool check every
 // `period` (5 s) while `keep_going()` is true. Returns the first error a
 // pool check reports (only a misbehaving backend causes one).
-template <Clock C, Backend B, typename SleepUntil, typename KeepGoing>
-absl::Status RunPoolLoop(NodeController<C>& controller, B& backend, const C& clock,
+template <Clock C, Backend B, typename SleepUntil, typename KeepGoing, typename... Options>
+absl::Status RunPoolLoop(NodeController<C, Options...>& controller, B& backend, const C& clock,
                          SleepUntil&& sleep_until, KeepGoing&& keep_going,
                          absl::Duration period = absl::Seconds(5)) {
   while (keep_going()) {

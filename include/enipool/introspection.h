@@ -169,9 +169,9 @@ NodeSnapshot SnapshotOf(const NodeDatastore<C>& datastore) {
   return snapshot;
 }
 
-template <Clock C>
-NodeSnapshot SnapshotOf(const NodeController<C>& controller) {
-  NodeSnapshot snapshot = SnapshotOf(controller.datastore());
+template <Clock C, typename... Options>
+NodeSnapshot SnapshotOf(const NodeController<C, Options...>& controller) {
+  NodeSnapshot snapshot = SnapshotOf(controller.pool());
   for (EniRecord& eni : snapshot.enis) {
     for (const ManagedEni& record : controller.enis()) {
       if (record.id == eni.id) eni.subnet_id = record.subnet_id;
@@ -323,8 +323,8 @@ inline std::string ToJson(const NodeSnapshot& snapshot) {
 // and enipool's own: enipool_cooling_ip_addresses, enipool_pool_increases,
 //   enipool_pool_decreases, enipool_enis_attached, enipool_enis_freed,
 //   enipool_insufficient_address_backoffs, enipool_throttle_retries.
-template <Clock C>
-std::string RenderPrometheus(const NodeController<C>& controller) {
+template <Clock C, typename... Options>
+std::string RenderPrometheus(const NodeController<C, Options...>& controller) {
   const NodeSnapshot snapshot = SnapshotOf(controller);
   const ControllerCounters& k = controller.counters();
   const WarmPoolConfig& pool = controller.config().pool;

@@ -184,10 +184,10 @@ class SimNode {
 //     here over EC2's answer too);
 //   * no ENI holds more CIDRs than its slots (ipv4_per_eni − 1);
 //   * the datastore's own invariants hold.
-template <Clock C>
-absl::Status CheckNodeAgainstEc2(const NodeController<C>& controller,
+template <Clock C, typename... Options>
+absl::Status CheckNodeAgainstEc2(const NodeController<C, Options...>& controller,
                                  const ec2::SimulatedEc2<C>& ec2) {
-  const auto& datastore = controller.datastore();
+  const auto& datastore = controller.pool();
   if (absl::Status s = datastore.CheckInvariants(); !s.ok()) return s;
   const int slots = controller.config().pool.ipv4_per_eni - 1;
   absl::flat_hash_set<std::uint32_t> seen;

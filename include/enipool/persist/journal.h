@@ -686,6 +686,8 @@ inline absl::Status CheckPodKeyFits(const PodKey& pod) {
 template <Clock C>
 class JournaledDatastore {
  public:
+  using clock_type = C;
+
   struct Options {
     AddressMode mode = AddressMode::kPrefix;
     absl::Duration ip_cooldown = absl::Seconds(30);

@@ -1,0 +1,136 @@
+// -----------------------------------------------------------------------------
+// File: testing/durable_node.h
+// -----------------------------------------------------------------------------
+//
+// A node whose controller runs on a JournaledDatastore kept in a
+// MemoryFileSystem, against a SimulatedEc2 that outlives the controller: a
+// test can drop the controller at any point (a crash: whatever the journal
+// holds stays, nothing else) and build a new one from the journal (a
+// restart), while EC2 keeps its state.
+//
+// Example:
+//
+//   enipool::testing::DurableNode node({.mode = enipool::AddressMode::kPrefix});
+//   REQUIRE(node.Restart().ok());          // opens the journal, creates the controller
+//   REQUIRE(node.StartAndConverge().ok());
+//   node.controller().AddPod(pod);
+//   node.Crash();                          // the controller is gone, EC2 and the file stay
+//   REQUIRE(node.Restart().ok());          // replays the journal
+
+#ifndef ENIPOOL_TESTS_TESTING_DURABLE_NODE_H_
+#define ENIPOOL_TESTS_TESTING_DURABLE_NODE_H_
+
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "enipool/clock.h"
+#include "enipool/controller.h"
+#include "enipool/driver.h"
+#include "enipool/ec2/simulated_ec2.h"
+#include "enipool/persist/journal.h"
+#include "enipool/status.h"
+#include "testing/controller_harness.h"
+#include "testing/memory_file_system.h"
+
+namespace enipool::testing {
+
+using JournaledStore = JournaledDatastore<ManualClock>;
+using DurableController = NodeController<ManualClock, JournaledStore>;
+
+class DurableNode {
+ public:
+  explicit DurableNode(const SimNodeSpec& spec, SyncPolicy sync = SyncPolicy::kNone)
+      : spec_(spec),
+        clock_(absl::FromUnixSeconds(1'700'000'000)),
+        ec2_(clock_, MakeEc2Options(spec)),
+        config_(MakeControllerConfig(spec)),
+        sync_(sync) {
+    REQUIRE(ec2_.AddSubnet("subnet-a", *Ipv4Prefix::Parse(spec.subnet_cidr)).ok());
+    auto primary = ec2_.AddInstance({.instance_id = "i-node",
+                                     .subnet_id = "subnet-a",
+                                     .max_enis = spec.max_enis,
+                                     .ipv4_per_eni = spec.ipv4_per_eni});
+    REQUIRE(primary.ok());
+    primary_ = *primary;
+  }
+
+  [[nodiscard]] ManualClock& clock() { return clock_; }
+  [[nodiscard]] ec2::SimulatedEc2<ManualClock>& ec2() { return ec2_; }
+  [[nodiscard]] MemoryFileSystem& fs() { return fs_; }
+  [[nodiscard]] ControllerConfig& config() { return config_; }
+  [[nodiscard]] DurableController& controller() { return *controller_; }
+  [[nodiscard]] bool running() const { return controller_.has_value(); }
+  [[nodiscard]] const NetworkInterface& primary() const { return primary_; }
+  [[nodiscard]] auto Sleeper() {
+    return [this](absl::Time until) { clock_.SetTime(until); };
+  }
+
+  [[nodiscard]] JournaledStore::Options StoreOptions() {
+    JournaledStore::Options options;
+    options.mode = config_.pool.mode;
+    options.ip_cooldown = config_.pool.ip_cooldown;
+    options.placement = config_.placement;
+    options.journal.sync = sync_;
+    options.journal.file_system = &fs_;
+    return options;
+  }
+
+  // Drops the controller: only the journal (and EC2) remain.
+  void Crash() { controller_.reset(); }
+
+  // Crash() if running, then a new controller from the journal. Request ids
+  // continue from a high base so answers meant for the old controller are
+  // never mistaken for the new one's.
+  absl::Status Restart() {
+    Crash();
+    ENIPOOL_ASSIGN_OR_RETURN(JournaledStore store,
+                             JournaledStore::Open("/journal", clock_, StoreOptions()));
+    ControllerConfig config = config_;
+    config.first_request_id = ++generation_ * 1'000'000;
+    ENIPOOL_ASSIGN_OR_RETURN(DurableController controller,
+                             DurableController::Create(std::move(config), std::move(store)));
+    controller_.emplace(std::move(controller));
+    return absl::OkStatus();
+  }
+
+  absl::Status Start() { return StartNode(*controller_, ec2_, clock_, Sleeper()); }
+
+  absl::StatusOr<std::size_t> Check() {
+    auto calls = RunPoolCheck(*controller_, ec2_, clock_, Sleeper());
+    clock_.AdvanceTime(kPoolCheckPeriod);
+    return calls;
+  }
+
+  absl::Status Converge(int max_checks = 200) {
+    for (int i = 0; i < max_checks; ++i) {
+      ENIPOOL_ASSIGN_OR_RETURN(std::size_t calls, Check());
+      if (calls == 0 && !controller_->busy()) return absl::OkStatus();
+    }
+    return absl::DeadlineExceededError(absl::StrCat("no convergence after ", max_checks, " checks"));
+  }
+
+  absl::Status StartAndConverge() {
+    ENIPOOL_RETURN_IF_ERROR(Start());
+    return Converge();
+  }
+
+ private:
+  SimNodeSpec spec_;
+  ManualClock clock_;
+  ec2::SimulatedEc2<ManualClock> ec2_;
+  ControllerConfig config_;
+  SyncPolicy sync_;
+  MemoryFileSystem fs_;
+  NetworkInterface primary_;
+  std::optional<DurableController> controller_;
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace enipool::testing
+
+#endif  // ENIPOOL_TESTS_TESTING_DURABLE_NODE_H_
