@@ -1,6 +1,6 @@
 // Fuzz target: opening a journal file of arbitrary bytes. Most inputs get a
-// valid header in front (the first byte decides) so that the fuzzer spends
-// its time on records. Properties: no crash or UB; ParseJournal accounts for
+// valid header (salted with 0) in front (the first byte decides) so that the
+// fuzzer spends its time on records. Properties: no crash or UB; ParseJournal accounts for
 // every byte (valid + torn = size); a journal that parses and applies opens
 // as a JournaledDatastore with the same state, satisfies the datastore's
 // invariants, and its snapshot rebuilds the same state; one that does not
@@ -47,7 +47,7 @@ inline int FuzzJournalReplay(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const bool add_header = (data[0] & 1) != 0;
   const AddressMode mode = (data[0] & 2) != 0 ? AddressMode::kPrefix : AddressMode::kSecondaryIp;
-  std::string file = add_header ? internal::JournalHeader() : std::string();
+  std::string file = add_header ? internal::JournalHeader(/*salt=*/0) : std::string();
   file.append(reinterpret_cast<const char*>(data + 1), size - 1);
 
   ManualClock clock(absl::FromUnixSeconds(1'700'000'000));

@@ -299,30 +299,55 @@ TEST_CASE("JournaledDatastore refuses a file that is not a journal, or of a newe
     CHECK(fs.files[kPath].data == "{\"version\":\"vpc-cni-ipam/1\"}");
   }
   SUBCASE("newer version") {
-    fs.files[kPath].data = std::string("ENIPJRN\x02", 8);
+    fs.files[kPath].data = std::string("ENIPJRN\x03", 8);
     auto store = Store::Open(kPath, clock, MemoryOptions(fs));
     CHECK_MESSAGE(store.status().code() == absl::StatusCode::kFailedPrecondition, store.status());
-    CHECK(fs.files[kPath].data == std::string("ENIPJRN\x02", 8));
+    CHECK_MESSAGE(store.status().message().find("version 3") != absl::string_view::npos, store.status());
+    CHECK(fs.files[kPath].data == std::string("ENIPJRN\x03", 8));
+  }
+  SUBCASE("a version 1 journal (records without sequence numbers) is refused, naming the version") {
+    // The header and first record of a version 1 journal.
+    const std::string v1 = std::string("ENIPJRN\x01", 8) + std::string("\x0c\x00\x00\x00\x03", 5) +
+                           std::string(16, 'x');
+    fs.files[kPath].data = v1;
+    auto store = Store::Open(kPath, clock, MemoryOptions(fs));
+    CHECK_MESSAGE(store.status().code() == absl::StatusCode::kFailedPrecondition, store.status());
+    CHECK_MESSAGE(store.status().message().find("version 1 is not supported") != absl::string_view::npos,
+                  store.status());
+    CHECK(fs.files[kPath].data == v1);
   }
   SUBCASE("a torn header is a new journal") {
     fs.files[kPath].data = "ENIP";
     Store store = MustOpen(clock, MemoryOptions(fs));
     CHECK(store.replay_report().created);
-    CHECK(fs.files[kPath].data == std::string("ENIPJRN\x01", 8));
+    CHECK(fs.files[kPath].data.size() == enipool::internal::kJournalHeaderSize);
+    CHECK(fs.files[kPath].data.substr(0, 8) == std::string("ENIPJRN\x02", 8));
+  }
+  SUBCASE("a damaged salt in the header is DATA_LOSS, not a journal whose every record is torn") {
+    {
+      Store store = MustOpen(clock, MemoryOptions(fs));
+      AddNode(store);
+    }
+    fs.files[kPath].data[10] = static_cast<char>(fs.files[kPath].data[10] ^ 1);
+    const std::string damaged = fs.files[kPath].data;
+    auto store = Store::Open(kPath, clock, MemoryOptions(fs));
+    CHECK_MESSAGE(store.status().code() == absl::StatusCode::kDataLoss, store.status());
+    CHECK(fs.files[kPath].data == damaged);
   }
 }
 
 TEST_CASE("JournaledDatastore refuses a well-formed record that does not apply, naming its offset") {
   MemoryFileSystem fs;
   ManualClock clock;
-  std::string journal = enipool::internal::JournalHeader();
+  std::string journal = enipool::internal::JournalHeader(/*salt=*/42);
   std::string record;
   enipool::internal::EncodeAssign(record, Pod(1), Ipv4Address(10, 9, 9, 9), clock.Now());
+  enipool::internal::SealRecord(record, enipool::internal::SaltCrc(42), /*sequence=*/0);
   journal += record;
   fs.files[kPath].data = journal;
   auto store = Store::Open(kPath, clock, MemoryOptions(fs));
   CHECK_MESSAGE(store.status().code() == absl::StatusCode::kDataLoss, store.status());
-  CHECK_MESSAGE(store.status().message().find("byte offset 8") != absl::string_view::npos, store.status());
+  CHECK_MESSAGE(store.status().message().find("byte offset 20") != absl::string_view::npos, store.status());
   CHECK(fs.files[kPath].data == journal);
 }
 

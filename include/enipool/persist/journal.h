@@ -23,19 +23,26 @@
 //   ENIPOOL_ASSIGN_OR_RETURN(auto a, store.Assign({"aws-cni", "c1", "eth0"}));  // durable now
 //   ENIPOOL_RETURN_IF_ERROR(store.Snapshot());  // compaction (also automatic, see JournalOptions)
 //
-// File format (little-endian):
-//   header  "ENIPJRN" + format version byte (1)
-//   record  u32 payload length | u8 type | payload | u32 CRC-32C of the three before
-// Payload fields: strings are u16 length + bytes, addresses u32, times i64
-// Unix nanoseconds, flags u8. See `JournalRecordType` for each type's fields.
+// The file format (a salted header, then records with a kind, a sequence
+// number and a checksum) is in persist/journal_format.h.
 //
-// Recovery rules, on open:
-//   * A record that is cut short or fails its checksum, with no valid record
-//     anywhere after it, is a torn tail (a crash during an append): the file
-//     is truncated to the last good record and `ReplayReport` says so.
-//   * A bad record followed by a valid one is corruption before the tail:
-//     DATA_LOSS naming its byte offset, and the file is left untouched. So is
-//     a well-formed record that does not apply (assigning an unknown address).
+// Recovery rules, on open. A record is good if its checksum matches under
+// this file's salt and its sequence is the next one expected.
+//   * A record that is cut short, fails its checksum (garbage, or a record
+//     of another journal) or is out of sequence, with no record of this
+//     journal (checksum good under this salt) anywhere after it, is a torn
+//     tail (a crash during an append): the file is truncated to the last
+//     good record and `ReplayReport` says so. A file cut at a record
+//     boundary opens as that point of its history.
+//   * A bad record followed by a record of this journal is damage before the
+//     tail: DATA_LOSS naming its byte offset, and the file is left untouched.
+//     So records swapped, dropped from the middle, duplicated, or spliced in
+//     from another journal are never replayed as a shorter or different
+//     history. So is a damaged file header, and a well-formed record that
+//     does not apply (assigning an unknown address).
+//   * Looking for a record after damage takes time linear in the damaged
+//     bytes (each candidate's checksum comes from running CRCs in O(1)), so
+//     a crafted tail cannot make an open slow.
 //   * Replay uses the recorded times: assignments keep their assigned time
 //     and a released address cools down from its real release time. ENIs get
 //     the clock's now as their creation time (as the reference, which re-adds
@@ -82,6 +89,7 @@
 #include "enipool/internal/crc32c.h"
 #include "enipool/ipv4.h"
 #include "enipool/persist/journal_file.h"
+#include "enipool/persist/journal_format.h"
 #include "enipool/pod_key.h"
 #include "enipool/status.h"
 
@@ -117,35 +125,10 @@ struct JournalOptions {
   // The file layer; nullptr = the real file system (PosixFileSystem). Not
   // owned; must outlive the journal.
   JournalFileSystem* file_system = nullptr;
-};
-
-// JournalRecordType
-//
-// The kinds of record and their payloads.
-enum class JournalRecordType : std::uint8_t {
-  kAddEni = 1,      // id, device number (i32), flags (primary|trunk|efa|excluded), subnet id
-  kRemoveEni = 2,   // id, force
-  kAddCidr = 3,     // ENI id, network (u32), length (u8)
-  kRemoveCidr = 4,  // ENI id, network, length, force
-  kAssign = 5,      // network name, container id, interface, address, assigned time
-  kRelease = 6,     // network name, container id, interface, released time
-  kCooling = 7,     // address, released time (snapshots only)
-};
-
-// JournalRecord
-//
-// One decoded record; only the fields of its type are meaningful.
-struct JournalRecord {
-  JournalRecordType type = JournalRecordType::kAssign;
-  std::uint64_t offset = 0;  // byte offset of the record in the file
-  EniSpec eni;               // kAddEni: all of it; ENI and CIDR records: id
-  Ipv4Prefix cidr;
-  bool force = false;
-  PodKey pod;
-  Ipv4Address address;
-  absl::Time time;
-
-  [[nodiscard]] std::string ToString() const;
+  // Seeds the salt of a new journal file, with the clock's time at open: two
+  // journals get different salts unless both seed and time are equal (as
+  // with a ManualClock at the same time: then set different seeds).
+  std::uint64_t salt_seed = 0;
 };
 
 // ReplayReport
@@ -180,326 +163,6 @@ struct JournalStats {
   std::uint64_t file_size = 0;    // current length of the journal
   absl::Status last_compaction;   // result of the last automatic compaction
 };
-
-namespace internal {
-
-inline constexpr absl::string_view kJournalMagic = "ENIPJRN";  // + version byte
-inline constexpr std::uint8_t kJournalVersion = 1;
-inline constexpr std::size_t kJournalHeaderSize = 8;
-inline constexpr std::size_t kRecordOverhead = 9;  // length, type, checksum
-inline constexpr std::uint32_t kMaxRecordPayload = 1u << 18;
-
-inline std::string JournalHeader() {
-  std::string header(kJournalMagic);
-  header.push_back(static_cast<char>(kJournalVersion));
-  return header;
-}
-
-inline void PutU8(std::string& out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
-inline void PutU16(std::string& out, std::uint16_t v) {
-  out.push_back(static_cast<char>(v & 0xFFu));
-  out.push_back(static_cast<char>(v >> 8));
-}
-inline void PutU32(std::string& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFFu));
-}
-inline void PutU64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFFu));
-}
-inline void PutString(std::string& out, absl::string_view s) {
-  PutU16(out, static_cast<std::uint16_t>(s.size()));  // callers check size <= 65535
-  out.append(s.data(), s.size());
-}
-inline void PutTime(std::string& out, absl::Time t) {
-  PutU64(out, static_cast<std::uint64_t>(absl::ToUnixNanos(t)));
-}
-inline std::uint32_t GetU32(absl::string_view bytes, std::size_t at) {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) {
-    v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<std::size_t>(i)]);
-  }
-  return v;
-}
-
-// Starts a record in `out` (cleared); FinishRecord() fills in its length and
-// checksum. Encoders append straight into a reused buffer: no allocation in
-// steady state.
-inline void BeginRecord(std::string& out, JournalRecordType type) {
-  out.clear();
-  PutU32(out, 0);
-  PutU8(out, static_cast<std::uint8_t>(type));
-}
-inline void FinishRecord(std::string& out) {
-  const auto length = static_cast<std::uint32_t>(out.size() - 5);
-  for (int i = 0; i < 4; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>((length >> (8 * i)) & 0xFFu);
-  PutU32(out, Crc32c(out));
-}
-
-inline void EncodeAddEni(std::string& out, const EniSpec& spec) {
-  BeginRecord(out, JournalRecordType::kAddEni);
-  PutString(out, spec.id);
-  PutU32(out, static_cast<std::uint32_t>(spec.device_number));
-  PutU8(out, static_cast<std::uint8_t>((spec.primary ? 1 : 0) | (spec.trunk ? 2 : 0) |
-                                       (spec.efa ? 4 : 0) | (spec.excluded ? 8 : 0)));
-  PutString(out, spec.subnet_id);
-  FinishRecord(out);
-}
-inline void EncodeRemoveEni(std::string& out, absl::string_view id, bool force) {
-  BeginRecord(out, JournalRecordType::kRemoveEni);
-  PutString(out, id);
-  PutU8(out, force ? 1 : 0);
-  FinishRecord(out);
-}
-inline void EncodeCidr(std::string& out, JournalRecordType type, absl::string_view eni,
-                       Ipv4Prefix cidr, bool force) {
-  BeginRecord(out, type);
-  PutString(out, eni);
-  PutU32(out, cidr.network().value());
-  PutU8(out, static_cast<std::uint8_t>(cidr.length()));
-  if (type == JournalRecordType::kRemoveCidr) PutU8(out, force ? 1 : 0);
-  FinishRecord(out);
-}
-inline void EncodeAssign(std::string& out, const PodKey& pod, Ipv4Address address, absl::Time at) {
-  BeginRecord(out, JournalRecordType::kAssign);
-  PutString(out, pod.network_name);
-  PutString(out, pod.container_id);
-  PutString(out, pod.if_name);
-  PutU32(out, address.value());
-  PutTime(out, at);
-  FinishRecord(out);
-}
-inline void EncodeRelease(std::string& out, const PodKey& pod, absl::Time at) {
-  BeginRecord(out, JournalRecordType::kRelease);
-  PutString(out, pod.network_name);
-  PutString(out, pod.container_id);
-  PutString(out, pod.if_name);
-  PutTime(out, at);
-  FinishRecord(out);
-}
-inline void EncodeCooling(std::string& out, Ipv4Address address, absl::Time released) {
-  BeginRecord(out, JournalRecordType::kCooling);
-  PutU32(out, address.value());
-  PutTime(out, released);
-  FinishRecord(out);
-}
-
-// Reads a payload field by field; any overrun sets `ok` to false.
-class PayloadReader {
- public:
-  explicit PayloadReader(absl::string_view payload) : rest_(payload) {}
-  [[nodiscard]] bool ok() const { return ok_; }
-  [[nodiscard]] bool done() const { return ok_ && rest_.empty(); }
-
-  std::uint64_t Fixed(int bytes) {
-    if (!ok_ || rest_.size() < static_cast<std::size_t>(bytes)) {
-      ok_ = false;
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; --i) {
-      v = (v << 8) | static_cast<unsigned char>(rest_[static_cast<std::size_t>(i)]);
-    }
-    rest_.remove_prefix(static_cast<std::size_t>(bytes));
-    return v;
-  }
-  std::string String() {
-    const auto size = static_cast<std::size_t>(Fixed(2));
-    if (!ok_ || rest_.size() < size) {
-      ok_ = false;
-      return {};
-    }
-    std::string s(rest_.substr(0, size));
-    rest_.remove_prefix(size);
-    return s;
-  }
-  absl::Time Time() { return absl::FromUnixNanos(static_cast<std::int64_t>(Fixed(8))); }
-
- private:
-  absl::string_view rest_;
-  bool ok_ = true;
-};
-
-// Decodes the payload of a record whose checksum matched.
-inline absl::StatusOr<JournalRecord> DecodeRecord(JournalRecordType type, absl::string_view payload,
-                                                  std::uint64_t offset) {
-  JournalRecord r;
-  r.type = type;
-  r.offset = offset;
-  PayloadReader in(payload);
-  auto read_cidr = [&]() -> bool {
-    const auto network = static_cast<std::uint32_t>(in.Fixed(4));
-    const auto length = static_cast<int>(in.Fixed(1));
-    if (!in.ok()) return false;
-    auto cidr = Ipv4Prefix::Create(Ipv4Address(network), length);
-    if (!cidr.ok()) return false;
-    r.cidr = *cidr;
-    return true;
-  };
-  bool fields_ok = true;
-  switch (type) {
-    case JournalRecordType::kAddEni: {
-      r.eni.id = in.String();
-      r.eni.device_number = static_cast<int>(static_cast<std::int32_t>(in.Fixed(4)));
-      const auto flags = in.Fixed(1);
-      r.eni.primary = (flags & 1u) != 0;
-      r.eni.trunk = (flags & 2u) != 0;
-      r.eni.efa = (flags & 4u) != 0;
-      r.eni.excluded = (flags & 8u) != 0;
-      r.eni.subnet_id = in.String();
-      fields_ok = flags < 16;
-      break;
-    }
-    case JournalRecordType::kRemoveEni:
-      r.eni.id = in.String();
-      r.force = in.Fixed(1) != 0;
-      break;
-    case JournalRecordType::kAddCidr:
-      r.eni.id = in.String();
-      fields_ok = read_cidr();
-      break;
-    case JournalRecordType::kRemoveCidr:
-      r.eni.id = in.String();
-      fields_ok = read_cidr();
-      r.force = in.Fixed(1) != 0;
-      break;
-    case JournalRecordType::kAssign:
-      r.pod.network_name = in.String();
-      r.pod.container_id = in.String();
-      r.pod.if_name = in.String();
-      r.address = Ipv4Address(static_cast<std::uint32_t>(in.Fixed(4)));
-      r.time = in.Time();
-      break;
-    case JournalRecordType::kRelease:
-      r.pod.network_name = in.String();
-      r.pod.container_id = in.String();
-      r.pod.if_name = in.String();
-      r.time = in.Time();
-      break;
-    case JournalRecordType::kCooling:
-      r.address = Ipv4Address(static_cast<std::uint32_t>(in.Fixed(4)));
-      r.time = in.Time();
-      break;
-    default:
-      return absl::DataLossError(absl::StrCat("journal record at byte offset ", offset,
-                                              " has unknown type ", static_cast<int>(type)));
-  }
-  if (!fields_ok || !in.done()) {
-    return absl::DataLossError(absl::StrCat("journal record at byte offset ", offset,
-                                            " (type ", static_cast<int>(type),
-                                            ") has a malformed payload of ", payload.size(),
-                                            " bytes"));
-  }
-  return r;
-}
-
-// Whether a record with a matching checksum starts at `at`.
-inline bool ValidRecordAt(absl::string_view bytes, std::size_t at) {
-  if (bytes.size() - at < kRecordOverhead) return false;
-  const std::uint32_t length = GetU32(bytes, at);
-  if (length > kMaxRecordPayload || length > bytes.size() - at - kRecordOverhead) return false;
-  const auto type = static_cast<unsigned char>(bytes[at + 4]);
-  if (type < 1 || type > 7) return false;
-  return Crc32c(bytes.substr(at, 5 + length)) == GetU32(bytes, at + 5 + length);
-}
-
-}  // namespace internal
-
-// ParsedJournal
-//
-// The records of a journal file and where its valid part ends.
-struct ParsedJournal {
-  std::vector<JournalRecord> records;
-  std::uint64_t valid_bytes = 0;  // 0 with a torn header: start the file again
-  std::uint64_t torn_bytes = 0;
-  std::string torn_reason;
-};
-
-// ParseJournal()
-//
-// Splits journal file contents into records and checks them (see the file
-// comment's recovery rules). Pure: reads nothing, writes nothing. DATA_LOSS
-// naming the byte offset for corruption before the tail; FAILED_PRECONDITION
-// for a journal of a newer format version.
-[[nodiscard]] inline absl::StatusOr<ParsedJournal> ParseJournal(absl::string_view bytes) {
-  using internal::kJournalHeaderSize;
-  using internal::kRecordOverhead;
-  ParsedJournal parsed;
-  const std::string header = internal::JournalHeader();
-  if (bytes.size() < kJournalHeaderSize) {
-    if (absl::string_view(header).substr(0, bytes.size()) == bytes) {
-      parsed.torn_bytes = bytes.size();
-      parsed.torn_reason = "the file header is incomplete";
-      return parsed;
-    }
-    return absl::DataLossError(absl::StrCat("byte offset 0: not an enipool journal (",
-                                            bytes.size(), " bytes, bad magic)"));
-  }
-  if (bytes.substr(0, internal::kJournalMagic.size()) != internal::kJournalMagic) {
-    return absl::DataLossError("byte offset 0: not an enipool journal (bad magic)");
-  }
-  if (static_cast<std::uint8_t>(bytes[internal::kJournalMagic.size()]) != internal::kJournalVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "journal format version ", static_cast<int>(static_cast<std::uint8_t>(bytes[7])),
-        " is not supported (this build reads version ", internal::kJournalVersion, ")"));
-  }
-  std::size_t at = kJournalHeaderSize;
-  while (at < bytes.size()) {
-    std::string problem;
-    const std::size_t left = bytes.size() - at;
-    std::uint32_t length = 0;
-    if (left < kRecordOverhead) {
-      problem = absl::StrCat("only ", left, " bytes left, less than a record header");
-    } else if (length = internal::GetU32(bytes, at); length > internal::kMaxRecordPayload) {
-      problem = absl::StrCat("record length ", length, " is over the limit");
-    } else if (length > left - kRecordOverhead) {
-      problem = absl::StrCat("record of ", length, " payload bytes is cut short at ", left - kRecordOverhead);
-    } else if (internal::Crc32c(bytes.substr(at, 5 + length)) !=
-               internal::GetU32(bytes, at + 5 + length)) {
-      problem = "checksum mismatch";
-    }
-    if (!problem.empty()) {
-      // A torn append leaves only garbage after it; a valid record further
-      // on means bytes in the middle went bad.
-      for (std::size_t probe = at + 1; probe + kRecordOverhead <= bytes.size(); ++probe) {
-        if (internal::ValidRecordAt(bytes, probe)) {
-          return absl::DataLossError(absl::StrCat(
-              "journal corrupt at byte offset ", at, ": ", problem,
-              "; a valid record follows at byte offset ", probe, ", so this is not a torn tail"));
-        }
-      }
-      parsed.torn_bytes = left;
-      parsed.torn_reason = absl::StrCat("byte offset ", at, ": ", problem);
-      break;
-    }
-    const auto type = static_cast<JournalRecordType>(static_cast<unsigned char>(bytes[at + 4]));
-    ENIPOOL_ASSIGN_OR_RETURN(JournalRecord record,
-                             internal::DecodeRecord(type, bytes.substr(at + 5, length), at));
-    parsed.records.push_back(std::move(record));
-    at += kRecordOverhead + length;
-  }
-  parsed.valid_bytes = bytes.size() - parsed.torn_bytes;
-  return parsed;
-}
-
-inline std::string JournalRecord::ToString() const {
-  switch (type) {
-    case JournalRecordType::kAddEni:
-      return absl::StrCat("add ENI ", eni.id, " (device ", eni.device_number, ")");
-    case JournalRecordType::kRemoveEni:
-      return absl::StrCat("remove ENI ", eni.id, force ? " (forced)" : "");
-    case JournalRecordType::kAddCidr:
-      return absl::StrCat("add CIDR ", cidr.ToString(), " to ", eni.id);
-    case JournalRecordType::kRemoveCidr:
-      return absl::StrCat("remove CIDR ", cidr.ToString(), " from ", eni.id, force ? " (forced)" : "");
-    case JournalRecordType::kAssign:
-      return absl::StrCat("assign ", address.ToString(), " to ", pod.ToString());
-    case JournalRecordType::kRelease:
-      return absl::StrCat("release ", pod.ToString());
-    case JournalRecordType::kCooling:
-      return absl::StrCat("cooling ", address.ToString());
-  }
-  return "unknown record";
-}
 
 // ApplyJournalRecord()
 //
@@ -547,20 +210,26 @@ class JournalWriter {
  public:
   JournalWriter() = default;
   JournalWriter(std::string path, JournalOptions options, std::unique_ptr<AppendFile> file,
-                std::unique_ptr<JournalFileSystem> owned_fs, JournalFileSystem* fs, absl::Time now)
+                std::unique_ptr<JournalFileSystem> owned_fs, JournalFileSystem* fs, absl::Time now,
+                std::uint64_t salt, std::uint64_t next_sequence)
       : path_(std::move(path)),
         options_(options),
         owned_fs_(std::move(owned_fs)),
         fs_(fs),
         file_(std::move(file)),
         last_sync_(now),
-        snapshot_size_(file_->size()) {}
+        snapshot_size_(file_->size()),
+        salt_(salt),
+        salt_crc_(SaltCrc(salt)),
+        next_sequence_(next_sequence) {}
 
-  // Appends one encoded record and syncs per policy. On error the file is
+  // Seals one encoded record (its sequence number and checksum: see
+  // SealRecord()), appends it and syncs per policy. On error the file is
   // cut back to where it was (or, if that is impossible or a sync failed,
-  // the writer refuses further work).
-  [[nodiscard]] absl::Status Append(absl::string_view record, absl::Time now) {
+  // the writer refuses further work), and the sequence number is not used.
+  [[nodiscard]] absl::Status Append(std::string& record, absl::Time now) {
     ENIPOOL_RETURN_IF_ERROR(broken_);
+    SealRecord(record, salt_crc_, next_sequence_);
     const std::uint64_t start = file_->size();
     if (absl::Status s = file_->Append(record); !s.ok()) return Undo(start, std::move(s));
     bool sync = false;
@@ -579,6 +248,7 @@ class JournalWriter {
     }
     stats_.records += 1;
     stats_.bytes += record.size();
+    next_sequence_ += 1;
     return absl::OkStatus();
   }
 
@@ -590,6 +260,7 @@ class JournalWriter {
           "journal ", path_, " is unusable after a failed truncate (", s.message(), "); reopen it"));
       return s;
     }
+    next_sequence_ -= 1;
     return absl::OkStatus();
   }
 
@@ -606,12 +277,30 @@ class JournalWriter {
     return absl::OkStatus();
   }
 
-  // Replaces the file by `contents` (a snapshot) and appends to it from now.
-  [[nodiscard]] absl::Status Replace(absl::string_view contents, absl::Time now) {
+  // Replaces the file by `contents` (a snapshot whose salt is `salt` and
+  // which holds `records` records) and appends to it from now.
+  [[nodiscard]] absl::Status Replace(absl::string_view contents, std::uint64_t salt,
+                                     std::uint64_t records, absl::Time now) {
     ENIPOOL_RETURN_IF_ERROR(broken_);
     absl::Status status = fs_->WriteFileAtomically(path_, contents);
     // Whether or not the rename happened, the file at `path_` now describes
-    // the current state (the old journal or the new snapshot): reopen it.
+    // the current state (the old journal or the new snapshot): reopen it,
+    // and append with the salt and sequence of whichever it is.
+    bool replaced = status.ok();
+    if (!status.ok()) {
+      auto now_there = fs_->ReadFile(path_);
+      const bool new_header = now_there.ok() && now_there->size() >= kJournalHeaderSize &&
+                              GetU64(*now_there, kJournalMagic.size() + 1) == salt;
+      const bool old_header = now_there.ok() && now_there->size() >= kJournalHeaderSize &&
+                              GetU64(*now_there, kJournalMagic.size() + 1) == salt_;
+      if (new_header == old_header) {
+        broken_ = absl::FailedPreconditionError(absl::StrCat(
+            "journal ", path_, " is unusable: after a failed snapshot (", status.message(),
+            ") it holds neither the old journal nor the snapshot; reopen it"));
+        return status;
+      }
+      replaced = new_header;
+    }
     auto reopened = fs_->OpenForAppend(path_);
     if (!reopened.ok()) {
       broken_ = absl::FailedPreconditionError(absl::StrCat(
@@ -619,6 +308,11 @@ class JournalWriter {
       return status.ok() ? reopened.status() : status;
     }
     file_ = *std::move(reopened);
+    if (replaced) {
+      salt_ = salt;
+      salt_crc_ = SaltCrc(salt);
+      next_sequence_ = records;
+    }
     if (!status.ok()) return status;
     unsynced_ = 0;
     last_sync_ = now;
@@ -634,6 +328,7 @@ class JournalWriter {
   [[nodiscard]] std::uint64_t size() const { return file_->size(); }
   [[nodiscard]] const absl::Status& broken() const { return broken_; }
   [[nodiscard]] const JournalOptions& options() const { return options_; }
+  [[nodiscard]] std::uint64_t salt() const { return salt_; }
   [[nodiscard]] JournalStats stats() const {
     JournalStats s = stats_;
     s.file_size = file_ ? file_->size() : 0;
@@ -665,6 +360,9 @@ class JournalWriter {
   std::uint64_t snapshot_size_ = 0;
   absl::Status broken_;
   JournalStats stats_;
+  std::uint64_t salt_ = 0;
+  std::uint32_t salt_crc_ = 0;
+  std::uint64_t next_sequence_ = 0;  // of the next record appended
 };
 
 inline absl::Status CheckPodKeyFits(const PodKey& pod) {
@@ -736,14 +434,19 @@ class JournaledDatastore {
     report.torn_reason = parsed.torn_reason;
 
     ENIPOOL_ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, fs->OpenForAppend(path));
+    std::uint64_t salt = parsed.salt;
     if (parsed.torn_bytes > 0 || report.created) {
       ENIPOOL_RETURN_IF_ERROR(file->Truncate(parsed.valid_bytes));
-      if (parsed.valid_bytes == 0) ENIPOOL_RETURN_IF_ERROR(file->Append(internal::JournalHeader()));
+      if (parsed.valid_bytes == 0) {
+        salt = internal::NewJournalSalt(options.journal.salt_seed, clock.Now());
+        ENIPOOL_RETURN_IF_ERROR(file->Append(internal::JournalHeader(salt)));
+      }
       ENIPOOL_RETURN_IF_ERROR(file->Sync());
     }
     report.valid_bytes = file->size();
     store.writer_ = internal::JournalWriter(std::move(path), options.journal, std::move(file),
-                                            std::move(owned), fs, clock.Now());
+                                            std::move(owned), fs, clock.Now(), salt,
+                                            parsed.next_sequence);
     report.assignments = static_cast<std::int64_t>(store.datastore_.pod_count());
     std::int64_t cooling_all = 0;  // of both modes, unlike Stats()
     store.datastore_.ForEachCooling([&](Ipv4Address, absl::Time) { ++cooling_all; });
@@ -890,38 +593,18 @@ class JournaledDatastore {
   // file that atomically replaces the journal. O(state).
   [[nodiscard]] absl::Status Snapshot() {
     ENIPOOL_RETURN_IF_ERROR(writer_.broken());
-    return writer_.Replace(SnapshotContents(), clock_->Now());
+    const std::uint64_t salt = internal::NextJournalSalt(writer_.salt());
+    std::uint64_t records = 0;
+    const std::string contents = SnapshotContents(salt, &records);
+    return writer_.Replace(contents, salt, records, clock_->Now());
   }
 
   // JournaledDatastore::SnapshotContents()
   //
-  // The bytes Snapshot() would write: a journal that rebuilds this state.
+  // The bytes Snapshot() would write: a journal that rebuilds this state
+  // (under the next salt; see the file comment).
   [[nodiscard]] std::string SnapshotContents() const {
-    std::string out = internal::JournalHeader();
-    std::string record;
-    for (const EniView& view : datastore_.EniViews()) {
-      const auto spec = specs_.find(view.id.view());
-      EniSpec fallback{.id = view.id.ToString(), .device_number = view.device_number,
-                       .primary = view.primary, .trunk = view.trunk, .efa = view.efa,
-                       .excluded = view.excluded};
-      internal::EncodeAddEni(record, spec != specs_.end() ? spec->second : fallback);
-      out += record;
-      const auto cidrs = datastore_.Cidrs(view.id.view());
-      if (!cidrs.ok()) continue;
-      for (const CidrView& cidr : *cidrs) {
-        internal::EncodeCidr(record, JournalRecordType::kAddCidr, view.id.view(), cidr.cidr, false);
-        out += record;
-      }
-    }
-    datastore_.ForEachAssignment([&](const PodKey& pod, const Assignment& a, absl::Time at) {
-      internal::EncodeAssign(record, pod, a.address, at);
-      out += record;
-    });
-    datastore_.ForEachCooling([&](Ipv4Address address, absl::Time released) {
-      internal::EncodeCooling(record, address, released);
-      out += record;
-    });
-    return out;
+    return SnapshotContents(internal::NextJournalSalt(writer_.salt()), nullptr);
   }
 
   // JournaledDatastore::Sync()
@@ -943,6 +626,41 @@ class JournaledDatastore {
       : clock_(&clock), datastore_(options.mode, clock, options.ip_cooldown, options.placement) {}
 
   absl::Status Write() { return writer_.Append(buffer_, clock_->Now()); }
+
+  std::string SnapshotContents(std::uint64_t salt, std::uint64_t* records) const {
+    std::string out = internal::JournalHeader(salt);
+    const std::uint32_t salt_crc = internal::SaltCrc(salt);
+    std::uint64_t sequence = 0;
+    std::string record;
+    auto add = [&] {
+      internal::SealRecord(record, salt_crc, sequence++);
+      out += record;
+    };
+    for (const EniView& view : datastore_.EniViews()) {
+      const auto spec = specs_.find(view.id.view());
+      EniSpec fallback{.id = view.id.ToString(), .device_number = view.device_number,
+                       .primary = view.primary, .trunk = view.trunk, .efa = view.efa,
+                       .excluded = view.excluded};
+      internal::EncodeAddEni(record, spec != specs_.end() ? spec->second : fallback);
+      add();
+      const auto cidrs = datastore_.Cidrs(view.id.view());
+      if (!cidrs.ok()) continue;
+      for (const CidrView& cidr : *cidrs) {
+        internal::EncodeCidr(record, JournalRecordType::kAddCidr, view.id.view(), cidr.cidr, false);
+        add();
+      }
+    }
+    datastore_.ForEachAssignment([&](const PodKey& pod, const Assignment& a, absl::Time at) {
+      internal::EncodeAssign(record, pod, a.address, at);
+      add();
+    });
+    datastore_.ForEachCooling([&](Ipv4Address address, absl::Time released) {
+      internal::EncodeCooling(record, address, released);
+      add();
+    });
+    if (records != nullptr) *records = sequence;
+    return out;
+  }
 
   // Writes the record in buffer_, then applies the change; if the change
   // unexpectedly fails, the record is cut off again.
