@@ -82,6 +82,103 @@ TEST_CASE("A failed assign is retried once with a count of 1") {
   CHECK(node.datastore().Stats().total_ips == 9);
 }
 
+// Drives a secondary-IP node to the point where it creates its second ENI
+// and returns that create request.
+Ec2Request CreateSecondEni(SimNode& node) {
+  REQUIRE(node.Start() == absl::OkStatus());
+  REQUIRE(node.Converge() == absl::OkStatus());
+  REQUIRE(node.AddPods(0, 1) == 1);  // WARM_ENI_TARGET=1: a second ENI is wanted
+  std::vector<Ec2Request> requests = node.controller().Tick(node.clock().Now());
+  REQUIRE(requests.size() == 1);
+  REQUIRE(std::holds_alternative<CreateNetworkInterfaceRequest>(requests[0].call));
+  return requests[0];
+}
+
+// Answers `request` with `result` (OK is checked), returns the follow-ups.
+std::vector<Ec2Request> AnswerWith(SimNode& node, const Ec2Request& request, Ec2Result result) {
+  auto follow = node.controller().OnResult(request, result, node.clock().Now());
+  REQUIRE_MESSAGE(follow.ok(), follow.status());
+  return *follow;
+}
+
+TEST_CASE(
+    "An attached ENI the datastore refuses is detached and deleted again, counted as refused") {
+  // A backend whose ENI ids are longer than the datastore holds (32
+  // characters): EC2 creates and attaches the ENI, the datastore cannot
+  // take it. Left recorded, it would stay attached for good (freeing starts
+  // from the datastore).
+  SimNode node(M5Large(AddressMode::kSecondaryIp));
+  const Ec2Request create = CreateSecondEni(node);
+  const std::string long_id = "eni-" + std::string(28, 'a');
+  const auto& wanted = std::get<CreateNetworkInterfaceRequest>(create.call);
+  NetworkInterface created{.id = long_id,
+                           .subnet_id = wanted.subnet_id,
+                           .primary_ip = *Ipv4Address::Parse("10.0.200.10"),
+                           .secondary_ips = {*Ipv4Address::Parse("10.0.200.11")}};
+  std::vector<Ec2Request> attach = AnswerWith(node, create, Ec2Result{absl::OkStatus(), created});
+  REQUIRE(attach.size() == 1);
+  REQUIRE(std::holds_alternative<AttachNetworkInterfaceRequest>(attach[0].call));
+  const std::size_t records = node.controller().enis().size();
+
+  std::vector<Ec2Request> detach =
+      AnswerWith(node, attach[0], Ec2Result{absl::OkStatus(), std::string("attach-refused")});
+  const auto& counters = node.controller().counters();
+  CHECK(counters.enis_attached == 1);
+  CHECK(counters.enis_refused == 1);
+  CHECK(counters.rejected_cidrs == 0);
+  CHECK_FALSE(node.datastore().FindEni(long_id).ok());
+  // Given back at once: detached, recorded outside the pool meanwhile.
+  REQUIRE(detach.size() == 1);
+  CHECK(detach[0].call == Ec2Call{DetachNetworkInterfaceRequest{.attachment_id = "attach-refused",
+                                                                .eni_id = long_id}});
+  REQUIRE(node.controller().enis().size() == records + 1);
+  CHECK(node.controller().enis().back().id == long_id);
+  CHECK_FALSE(node.controller().enis().back().in_pool);
+
+  CHECK(AnswerWith(node, detach[0], Ec2Result{absl::OkStatus(), std::monostate{}}).empty());
+  CHECK(node.controller().enis().size() == records);  // the record is gone
+  // Then deleted after the pause between detach and delete.
+  node.clock().AdvanceTime(absl::Seconds(2));
+  std::vector<Ec2Request> remove = node.controller().Tick(node.clock().Now());
+  REQUIRE(remove.size() == 1);
+  CHECK(remove[0].call == Ec2Call{DeleteNetworkInterfaceRequest{.eni_id = long_id}});
+  CHECK(AnswerWith(node, remove[0], Ec2Result{absl::OkStatus(), std::monostate{}}).empty());
+  CHECK_FALSE(node.controller().busy());
+  CHECK(counters.enis_freed == 0);  // not a pool ENI freed
+  CHECK(counters.enis_stranded == 0);
+  CHECK(counters.enis_leaked == 0);
+
+  // The pool is still short of an ENI: the next checks make one that fits.
+  REQUIRE(node.Converge() == absl::OkStatus());
+  CHECK(node.datastore().Stats().enis == 2);
+  CHECK(counters.enis_attached == 2);
+  CHECK(testing::CheckNodeAgainstEc2(node.controller(), node.ec2()) == absl::OkStatus());
+}
+
+TEST_CASE("An attach answer naming an ENI the node already holds leaves its record alone") {
+  // A confused backend answers the create with the primary ENI's id: the
+  // datastore refuses it as a duplicate, and the primary's one record stays
+  // (no second record, nothing detached).
+  SimNode node(M5Large(AddressMode::kSecondaryIp));
+  const Ec2Request create = CreateSecondEni(node);
+  NetworkInterface created = node.primary();
+  created.attachment_id.clear();
+  created.instance_id.clear();
+  std::vector<Ec2Request> attach = AnswerWith(node, create, Ec2Result{absl::OkStatus(), created});
+  REQUIRE(attach.size() == 1);
+  const std::size_t records = node.controller().enis().size();
+  CHECK(AnswerWith(node, attach[0], Ec2Result{absl::OkStatus(), std::string("attach-dup")})
+            .empty());
+  CHECK(node.controller().counters().enis_refused == 1);
+  CHECK(node.controller().counters().rejected_cidrs == 0);
+  CHECK(node.controller().enis().size() == records);
+  const auto primary_records =
+      std::count_if(node.controller().enis().begin(), node.controller().enis().end(),
+                    [&](const ManagedEni& e) { return e.id == node.primary().id; });
+  CHECK(primary_records == 1);
+  CHECK(node.datastore().FindEni(node.primary().id).ok());
+}
+
 TEST_CASE("PrivateIpAddressLimitExceeded resyncs the ENI from a describe instead of retrying") {
   SimNode node(M5Large(AddressMode::kSecondaryIp));
   StartOnly(node);

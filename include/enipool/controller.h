@@ -216,6 +216,9 @@ struct ControllerCounters {
   std::int64_t throttle_retries = 0;       // throttled calls re-sent
   std::int64_t unassign_failures = 0;  // failed unassigns (EC2 keeps the CIDR; a resync re-adds it)
   std::int64_t rejected_cidrs = 0;     // EC2 answers the datastore refused (duplicates)
+  // Attached ENIs the datastore refused (an id it cannot hold, or one it
+  // already holds); a new one is detached and deleted again.
+  std::int64_t enis_refused = 0;
   std::int64_t force_removed_enis = 0;  // ENIs EC2 no longer gives the node
   std::int64_t force_removed_ips = 0;   // pods that lost their address that way
   std::int64_t reconciles = 0;
@@ -612,6 +615,7 @@ class NodeController {
     std::string eni{};           // the ENI the step is about
     NetworkInterface created{};  // kAttach: what the create returned
     bool freeing = false;        // kDelete: the last step of freeing a pool ENI
+    bool refused = false;        // kDetach: giving back an ENI the datastore refused
   };
 
   static constexpr std::uint64_t kNoGeneration = ~std::uint64_t{0};
@@ -913,20 +917,37 @@ class NodeController {
       return;
     }
     const auto& attach = std::get<AttachNetworkInterfaceRequest>(op.call);
-    enis_.push_back(ManagedEni{.id = op.eni,
-                               .attachment_id = std::get<std::string>(result.response),
-                               .subnet_id = op.created.subnet_id,
-                               .device_index = attach.device_index,
-                               .in_pool = true});
+    const std::string& attachment_id = std::get<std::string>(result.response);
     counters_.enis_attached += 1;
     if (!store_
              .AddEni({.id = op.eni,
                       .device_number = attach.device_index,
                       .subnet_id = op.created.subnet_id})
              .ok()) {
-      counters_.rejected_cidrs += 1;
+      counters_.enis_refused += 1;
+      // One the node already holds keeps its record (the datastore has it).
+      if (FindRecord(op.eni) != nullptr) return;
+      // Otherwise nothing could ever free it (freeing starts from the
+      // datastore): give it back now, as after a failed attach, but
+      // detached first. Recorded outside the pool until the detach answers.
+      enis_.push_back(ManagedEni{.id = op.eni,
+                                 .attachment_id = attachment_id,
+                                 .subnet_id = op.created.subnet_id,
+                                 .device_index = attach.device_index,
+                                 .in_pool = false});
+      Emit(Op{.step = Step::kDetach,
+              .call = DetachNetworkInterfaceRequest{.attachment_id = attachment_id,
+                                                    .eni_id = op.eni},
+              .eni = op.eni,
+              .refused = true},
+           now, out);
       return;
     }
+    enis_.push_back(ManagedEni{.id = op.eni,
+                               .attachment_id = attachment_id,
+                               .subnet_id = op.created.subnet_id,
+                               .device_index = attach.device_index,
+                               .in_pool = true});
     for (Ipv4Address ip : op.created.secondary_ips) AddCidr(op.eni, Ipv4Prefix::FromAddress(ip));
     for (const Ipv4Prefix& prefix : op.created.prefixes) AddCidr(op.eni, prefix);
     counters_.increases += 1;
@@ -937,13 +958,13 @@ class NodeController {
     if (code == Ec2ErrorCode::kNone || code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
       DropRecord(op.eni);
       if (code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
-        counters_.enis_freed += 1;  // already gone
+        if (!op.refused) counters_.enis_freed += 1;  // already gone
         return;
       }
       Schedule(Op{.step = Step::kDelete,
                   .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
                   .eni = op.eni,
-                  .freeing = true},
+                  .freeing = !op.refused},
                now + config_.cleanup.detach_delete_pause);
       return;
     }
@@ -1020,7 +1041,7 @@ class NodeController {
                           .efa = ni.interface_type == "efa",
                           .subnet_id = ni.subnet_id})
                  .ok()) {
-          counters_.rejected_cidrs += 1;
+          counters_.enis_refused += 1;
           continue;
         }
       }
