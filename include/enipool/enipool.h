@@ -16,15 +16,17 @@
 #ifndef ENIPOOL_ENIPOOL_H_
 #define ENIPOOL_ENIPOOL_H_
 
-#include "enipool/ec2/backend.h"
+#include "enipool/agent.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
 #include "enipool/datastore.h"
 #include "enipool/driver.h"
+#include "enipool/ec2/backend.h"
 #include "enipool/instance_limits.h"
 #include "enipool/introspection.h"
 #include "enipool/ipv4.h"
 #include "enipool/max_pods.h"
+#include "enipool/node_config.h"
 #include "enipool/pod_key.h"
 #include "enipool/policy/warm_pool.h"
 #include "enipool/prefix_bitmap.h"

@@ -111,24 +111,48 @@ struct NodeSnapshot {
 template <Clock C>
 NodeSnapshot SnapshotOf(const NodeDatastore<C>& datastore) {
   struct Use {
+    std::uint32_t address = 0;
     std::string network_name;
     absl::Time assigned_at = absl::InfinitePast();
     absl::Time released_at = absl::InfinitePast();
     bool assigned = false;
     bool cooling = false;
   };
-  absl::flat_hash_map<std::uint32_t, Use> uses;
+  // One entry per address in use (assigned or cooling; an address may be
+  // both when a pod got it back), sorted by address.
+  std::vector<Use> uses;
+  uses.reserve(datastore.pod_count());
   datastore.ForEachAssignment([&](const PodKey& pod, const Assignment& a, absl::Time at) {
-    Use& use = uses[a.address.value()];
-    use.network_name = pod.network_name;
-    use.assigned_at = at;
-    use.assigned = true;
+    uses.push_back(Use{.address = a.address.value(),
+                       .network_name = pod.network_name,
+                       .assigned_at = at,
+                       .assigned = true});
   });
   datastore.ForEachCooling([&](Ipv4Address address, absl::Time released_at) {
-    Use& use = uses[address.value()];
-    use.released_at = released_at;
-    use.cooling = true;
+    uses.push_back(Use{.address = address.value(), .released_at = released_at, .cooling = true});
   });
+  std::sort(uses.begin(), uses.end(),
+            [](const Use& a, const Use& b) { return a.address < b.address; });
+  // Merge an assigned and a cooling entry of the same address.
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < uses.size(); ++i) {
+    if (kept > 0 && uses[kept - 1].address == uses[i].address) {
+      Use& into = uses[kept - 1];
+      if (uses[i].assigned) {
+        into.network_name = std::move(uses[i].network_name);
+        into.assigned_at = uses[i].assigned_at;
+        into.assigned = true;
+      }
+      if (uses[i].cooling) {
+        into.released_at = uses[i].released_at;
+        into.cooling = true;
+      }
+      continue;
+    }
+    if (kept != i) uses[kept] = std::move(uses[i]);
+    ++kept;
+  }
+  uses.resize(kept);
   NodeSnapshot snapshot;
   for (const EniView& view : datastore.EniViews()) {
     EniRecord eni;
@@ -150,16 +174,18 @@ NodeSnapshot SnapshotOf(const NodeDatastore<C>& datastore) {
                           .assigned = c.assigned,
                           .addresses = {}};
         snapshot.total_ips += c.total;
-        for (std::uint64_t i = 0; i < c.cidr.size(); ++i) {
-          const Ipv4Address address = c.cidr.AddressAt(i);
-          const auto it = uses.find(address.value());
-          if (it == uses.end()) continue;
-          record.addresses.push_back(AddressRecord{.address = address,
-                                                   .network_name = it->second.network_name,
-                                                   .assigned = it->second.assigned,
-                                                   .assigned_at = it->second.assigned_at,
-                                                   .cooling = it->second.cooling,
-                                                   .released_at = it->second.released_at});
+        // The addresses in use inside this CIDR: a range of the sorted uses,
+        // so the cost follows the pods, not the CIDR's size.
+        auto it = std::lower_bound(
+            uses.begin(), uses.end(), c.cidr.network().value(),
+            [](const Use& use, std::uint32_t value) { return use.address < value; });
+        for (; it != uses.end() && c.cidr.Contains(Ipv4Address(it->address)); ++it) {
+          record.addresses.push_back(AddressRecord{.address = Ipv4Address(it->address),
+                                                   .network_name = it->network_name,
+                                                   .assigned = it->assigned,
+                                                   .assigned_at = it->assigned_at,
+                                                   .cooling = it->cooling,
+                                                   .released_at = it->released_at});
         }
         eni.cidrs.push_back(std::move(record));
       }
@@ -304,6 +330,35 @@ inline std::string ToJson(const NodeSnapshot& snapshot) {
   return out;
 }
 
+// ControllerMetrics
+//
+// Everything RenderPrometheus() reads from a controller, as values: the
+// pool's snapshot, the counters, the warm-pool config, the ENIs kept out of
+// the pool (a detach that gave up) and the requests in flight.
+struct ControllerMetrics {
+  NodeSnapshot snapshot;
+  ControllerCounters counters;
+  WarmPoolConfig pool;
+  std::int64_t unmanaged_enis = 0;
+  std::int64_t in_flight = 0;
+};
+
+// MetricsOf()
+//
+// Copies a controller's metrics out: O(ENIs + CIDRs + pods), no rendering.
+template <Clock C, typename... Options>
+ControllerMetrics MetricsOf(const NodeController<C, Options...>& controller) {
+  ControllerMetrics metrics;
+  metrics.snapshot = SnapshotOf(controller);
+  metrics.counters = controller.counters();
+  metrics.pool = controller.config().pool;
+  metrics.unmanaged_enis =
+      static_cast<std::int64_t>(std::count_if(controller.enis().begin(), controller.enis().end(),
+                                              [](const ManagedEni& e) { return !e.in_pool; }));
+  metrics.in_flight = static_cast<std::int64_t>(controller.in_flight());
+  return metrics;
+}
+
 // RenderPrometheus()
 //
 // The node's metrics in the Prometheus text exposition format (version
@@ -323,11 +378,14 @@ inline std::string ToJson(const NodeSnapshot& snapshot) {
 // and enipool's own: enipool_cooling_ip_addresses, enipool_pool_increases,
 //   enipool_pool_decreases, enipool_enis_attached, enipool_enis_freed,
 //   enipool_insufficient_address_backoffs, enipool_throttle_retries.
-template <Clock C, typename... Options>
-std::string RenderPrometheus(const NodeController<C, Options...>& controller) {
-  const NodeSnapshot snapshot = SnapshotOf(controller);
-  const ControllerCounters& k = controller.counters();
-  const WarmPoolConfig& pool = controller.config().pool;
+//
+// The overload taking a ControllerMetrics renders values copied out
+// earlier (MetricsOf()), so that a threaded embedder holds its lock only for
+// the copy, not for the rendering.
+inline std::string RenderPrometheus(const ControllerMetrics& metrics) {
+  const NodeSnapshot& snapshot = metrics.snapshot;
+  const ControllerCounters& k = metrics.counters;
+  const WarmPoolConfig& pool = metrics.pool;
   std::string out;
   auto header = [&](absl::string_view name, absl::string_view type, absl::string_view help) {
     absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
@@ -345,9 +403,7 @@ std::string RenderPrometheus(const NodeController<C, Options...>& controller) {
   for (const EniRecord& eni : snapshot.enis) {
     for (const CidrRecord& cidr : eni.cidrs) prefixes += cidr.is_prefix ? 1 : 0;
   }
-  const std::int64_t unmanaged =
-      static_cast<std::int64_t>(std::count_if(controller.enis().begin(), controller.enis().end(),
-                                              [](const ManagedEni& e) { return !e.in_pool; }));
+  const std::int64_t unmanaged = metrics.unmanaged_enis;
   const std::int64_t eni_max = pool.max_enis - unmanaged;
   const std::int64_t per_eni = std::int64_t{pool.ipv4_per_eni > 1 ? pool.ipv4_per_eni - 1 : 0} *
                                (pool.mode == AddressMode::kPrefix ? 16 : 1);
@@ -395,8 +451,7 @@ std::string RenderPrometheus(const NodeController<C, Options...>& controller) {
   header("awscni_del_ip_req_count", "counter", "The number of delete IP address requests");
   sample("awscni_del_ip_req_count", k.del_requests);
   header("awscni_ipamd_action_inprogress", "gauge", "The number of ipamd actions in progress");
-  labeled("awscni_ipamd_action_inprogress", "fn", "poolCheck",
-          static_cast<std::int64_t>(controller.in_flight()));
+  labeled("awscni_ipamd_action_inprogress", "fn", "poolCheck", metrics.in_flight);
   header("awscni_reconcile_count", "counter",
          "The number of times ipamd reconciled the pool with EC2");
   sample("awscni_reconcile_count", k.reconciles);
@@ -439,6 +494,11 @@ std::string RenderPrometheus(const NodeController<C, Options...>& controller) {
   header("enipool_throttle_retries", "counter", "Throttled EC2 calls re-sent after a back-off");
   sample("enipool_throttle_retries", k.throttle_retries);
   return out;
+}
+
+template <Clock C, typename... Options>
+std::string RenderPrometheus(const NodeController<C, Options...>& controller) {
+  return RenderPrometheus(MetricsOf(controller));
 }
 
 }  // namespace enipool

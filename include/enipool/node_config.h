@@ -1,0 +1,197 @@
+// -----------------------------------------------------------------------------
+// File: node_config.h
+// -----------------------------------------------------------------------------
+//
+// One call from what a node agent knows at startup to a validated
+// `ControllerConfig`: the instance type (looked up in the 1,391-type table,
+// instance_limits.h), the node's identity, and the reference's environment
+// variables (WarmPoolConfig::FromEnvironment, policy/warm_pool.h). It
+// works out what is otherwise assembled by hand and easy to get wrong:
+//   * the pool's limits from the type (ENIs, addresses per ENI, prefix
+//     delegation support), lowered by MAX_ENI;
+//   * the address mode: prefix delegation only on a type that has it (Nitro,
+//     or bare metal, as ipamd decides); asking for it elsewhere is an error
+//     here, where the reference silently falls back to secondary IPs;
+//   * max pods for the mode actually chosen (max_pods.h): on m5.xlarge
+//     (4 vCPUs) 58 with secondary IPs, 110 with prefixes — the 110 cap is
+//     the EKS calculator's for up to 30 vCPUs, so pass `vcpus`;
+//   * custom networking: new ENIs go to the ENIConfig's subnet and the
+//     primary ENI holds no pods, so at least two ENIs are needed.
+// Every problem is reported at once, as INVALID_ARGUMENT naming the
+// variable (or NodeFacts field) and its value; an unknown type is NOT_FOUND.
+//
+// Example:
+//
+//   enipool::NodeFacts node{.instance_type = "m5.xlarge", .instance_id = "i-0abc",
+//                           .subnet_id = "subnet-1", .vcpus = 4};
+//   absl::StatusOr<enipool::NodeConfig> config = enipool::NodeConfigFromEnvironment(
+//       node, [](absl::string_view name) -> std::optional<std::string> {
+//         const char* value = std::getenv(std::string(name).c_str());
+//         if (value == nullptr) return std::nullopt;
+//         return std::string(value);
+//       });
+//   // ENABLE_PREFIX_DELEGATION=true, WARM_PREFIX_TARGET=1:
+//   //   config->controller.pool.mode == AddressMode::kPrefix, max_pods 110
+//   auto controller = enipool::NodeController<enipool::RealClock>::Create(clock, config->controller);
+//
+// Thread-safety: pure functions.
+
+#ifndef ENIPOOL_NODE_CONFIG_H_
+#define ENIPOOL_NODE_CONFIG_H_
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "enipool/controller.h"
+#include "enipool/datastore.h"
+#include "enipool/instance_limits.h"
+#include "enipool/max_pods.h"
+#include "enipool/policy/warm_pool.h"
+
+namespace enipool {
+
+// NodeFacts
+//
+// What the agent knows about its node besides the environment: from IMDS
+// (type, instance id, the primary ENI's subnet) and from the node object.
+struct NodeFacts {
+  std::string instance_type;   // e.g. "m5.xlarge"; must be in the table unless `limits` is set
+  std::string instance_id;     // e.g. "i-0abc…"
+  std::string subnet_id;       // the primary ENI's subnet: where new ENIs go
+  std::string primary_eni_id;  // empty: the ENI at device index 0
+  // With custom networking (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true): the
+  // subnet of the node's ENIConfig, where pod ENIs go instead.
+  std::string eni_config_subnet_id;
+  // The type's vCPUs, for the EKS calculator's max-pods cap (110 up to 30
+  // vCPUs, else 250); 0 = no cap. The table has no vCPU counts.
+  int vcpus = 0;
+  // The kubelet's max pods (the node's status.capacity.pods, which ipamd
+  // reads), when known; 0 = computed from the type and the mode.
+  int kubelet_max_pods = 0;
+  // The type's limits, for a type the table lacks (from
+  // DescribeInstanceTypes, as ipamd does); std::nullopt = look it up.
+  std::optional<InstanceLimits> limits;
+};
+
+// NodeConfig
+//
+// The result: the controller's config, and how max pods was worked out.
+struct NodeConfig {
+  ControllerConfig controller;
+  InstanceLimits limits;
+  MaxPods max_pods;  // for the mode chosen (kubelet_max_pods is what the pool uses)
+
+  [[nodiscard]] std::string ToString() const {
+    const std::string_view name = limits.name;
+    const std::string_view hypervisor = HypervisorName(limits.hypervisor);
+    return absl::StrCat(absl::string_view(name.data(), name.size()), " (",
+                        absl::string_view(hypervisor.data(), hypervisor.size()), "): ",
+                        controller.pool.ToString(), "; max pods ", max_pods.kubelet_max_pods,
+                        max_pods.capped ? " (capped)" : "");
+  }
+};
+
+// NodeConfigFromEnvironment()
+//
+// See the file comment. NOT_FOUND for an instance type the table lacks
+// (with no NodeFacts::limits); INVALID_ARGUMENT naming every bad variable or
+// fact: unparsable or negative values (WarmPoolConfig::ValidateEnvironment),
+// ENABLE_PREFIX_DELEGATION on a type without prefix delegation, custom
+// networking without an ENIConfig subnet or with fewer than two ENIs, the
+// pitfall combinations WarmPoolConfig::Validate() rejects, an empty
+// instance id or subnet, negative vcpus or kubelet_max_pods.
+[[nodiscard]] inline absl::StatusOr<NodeConfig> NodeConfigFromEnvironment(const NodeFacts& node,
+                                                                          EnvLookup lookup) {
+  InstanceLimits limits;
+  if (node.limits.has_value()) {
+    limits = *node.limits;
+    if (limits.max_enis < 1 || limits.ipv4_per_eni < 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "node config: NodeFacts::limits for \"", node.instance_type, "\" has max_enis ",
+          limits.max_enis, " and ipv4_per_eni ", limits.ipv4_per_eni,
+          "; want at least 1 and 2"));
+    }
+  } else {
+    absl::StatusOr<InstanceLimits> found = FindInstanceLimits(node.instance_type);
+    if (!found.ok()) return found.status();
+    limits = *found;
+  }
+  const std::string_view hypervisor = HypervisorName(limits.hypervisor);
+  const std::string type_text =
+      absl::StrCat("instance type ", node.instance_type, " (",
+                   absl::string_view(hypervisor.data(), hypervisor.size()),
+                   limits.is_bare_metal ? ", bare metal" : "", ")");
+
+  std::vector<std::string> problems;
+  WarmPoolConfig base;
+  base.max_enis = limits.max_enis;
+  base.ipv4_per_eni = limits.ipv4_per_eni;
+  base.prefix_delegation_supported = limits.prefix_delegation_supported;
+  base.max_pods = 110;  // replaced below; keeps ValidateEnvironment's max_pods check quiet
+  if (absl::Status env = WarmPoolConfig::ValidateEnvironment(lookup, base); !env.ok()) {
+    problems.emplace_back(env.message());
+  }
+  WarmPoolConfig pool = WarmPoolConfig::FromEnvironment(lookup, base);
+
+  if (node.instance_id.empty()) problems.emplace_back("NodeFacts::instance_id is empty");
+  if (node.vcpus < 0) problems.push_back(absl::StrCat("NodeFacts::vcpus is ", node.vcpus));
+  if (node.kubelet_max_pods < 0) {
+    problems.push_back(absl::StrCat("NodeFacts::kubelet_max_pods is ", node.kubelet_max_pods));
+  }
+  std::string subnet = node.subnet_id;
+  if (pool.custom_networking) {
+    subnet = node.eni_config_subnet_id;
+    if (subnet.empty()) {
+      problems.emplace_back(
+          "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true but NodeFacts::eni_config_subnet_id is empty: "
+          "custom networking puts pod ENIs in the ENIConfig's subnet");
+    }
+    if (pool.max_enis < 2) {
+      const std::optional<std::string> max_eni = lookup("MAX_ENI");
+      problems.push_back(absl::StrCat(
+          "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true leaves no ENI for pods: the primary ENI holds "
+          "none and ",
+          max_eni.has_value() && pool.max_enis < limits.max_enis
+              ? absl::StrCat("MAX_ENI=", *max_eni, " allows ")
+              : absl::StrCat(type_text, " takes "),
+          pool.max_enis, " ENI"));
+    }
+  } else if (subnet.empty()) {
+    problems.emplace_back("NodeFacts::subnet_id (where new ENIs go) is empty");
+  }
+
+  MaxPodsOptions options{.prefix_delegation = pool.mode == AddressMode::kPrefix,
+                         .custom_networking = pool.custom_networking,
+                         .max_enis = pool.max_enis,
+                         .vcpus = std::max(node.vcpus, 0),
+                         .prefix_rule = PrefixDelegationRule::kIpamd};
+  const MaxPods max_pods = CalculateMaxPods(limits, options);
+  pool.max_pods =
+      node.kubelet_max_pods > 0 ? node.kubelet_max_pods : std::max(max_pods.kubelet_max_pods, 1);
+
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("node config for ", type_text, ": ", absl::StrJoin(problems, "; ")));
+  }
+  NodeConfig config;
+  config.limits = limits;
+  config.max_pods = max_pods;
+  config.controller.pool = pool;
+  config.controller.instance_id = node.instance_id;
+  config.controller.subnet_id = std::move(subnet);
+  config.controller.primary_eni_id = node.primary_eni_id;
+  return config;
+}
+
+}  // namespace enipool
+
+#endif  // ENIPOOL_NODE_CONFIG_H_

@@ -1,0 +1,436 @@
+// NodeAgent: the threaded runtime over a simulated EC2. Client threads churn
+// pods while the pool thread grows and shrinks the pool; EC2 calls are held
+// at a gate to show that ADD, DEL, snapshots and metrics never wait for
+// them; timeouts, Stop() and bad options. Run under ThreadSanitizer by the
+// `tsan` preset.
+
+#include "enipool/agent.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "enipool/controller.h"
+#include "enipool/ec2/simulated_ec2.h"
+#include "enipool/ec2/synchronized_backend.h"
+#include "enipool/introspection.h"
+#include "testing/atomic_manual_clock.h"
+#include "testing/controller_harness.h"
+#include "testing/gated_backend.h"
+
+namespace {
+
+using enipool::AddressMode;
+using enipool::AgentOptions;
+using enipool::Assignment;
+using enipool::ControllerConfig;
+using enipool::Ipv4Address;
+using enipool::NodeController;
+using enipool::PodKey;
+using enipool::testing::AtomicManualClock;
+using enipool::testing::GatedBackend;
+using enipool::testing::SimNodeSpec;
+
+using Sim = enipool::ec2::SimulatedEc2<AtomicManualClock>;
+using SyncEc2 = enipool::ec2::SynchronizedBackend<Sim>;
+using Gated = GatedBackend<SyncEc2>;
+using Controller = NodeController<AtomicManualClock>;
+using Agent = enipool::NodeAgent<AtomicManualClock, Gated>;
+
+// Generous bounds for waits that only fail if something deadlocks.
+constexpr absl::Duration kLiveness = absl::Seconds(60);
+
+// One node: a simulated EC2 with its subnet and instance, behind a mutex and
+// a gate, and a clock every thread may read.
+struct Node {
+  explicit Node(const SimNodeSpec& node_spec)
+      : spec(node_spec),
+        clock(absl::FromUnixSeconds(1'700'000'000)),
+        ec2(clock, enipool::testing::MakeEc2Options(node_spec)),
+        gated(ec2) {
+    ec2.WithLock([&](Sim& sim) {
+      REQUIRE(sim.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse(spec.subnet_cidr)).ok());
+      REQUIRE(sim.AddInstance({.instance_id = "i-node",
+                               .subnet_id = "subnet-a",
+                               .max_enis = spec.max_enis,
+                               .ipv4_per_eni = spec.ipv4_per_eni})
+                  .ok());
+    });
+  }
+
+  std::unique_ptr<Agent> MakeAgent(ControllerConfig config, AgentOptions options = {}) {
+    auto controller = Controller::Create(clock, std::move(config));
+    REQUIRE_MESSAGE(controller.ok(), controller.status());
+    auto agent = Agent::Create(clock, gated, *std::move(controller), options);
+    REQUIRE_MESSAGE(agent.ok(), agent.status());
+    return *std::move(agent);
+  }
+
+  SimNodeSpec spec;
+  AtomicManualClock clock;
+  SyncEc2 ec2;
+  Gated gated;
+};
+
+// Runs one pool round now and waits for it.
+void PoolCheck(Agent& agent) {
+  const std::uint64_t ticket = agent.RequestPoolCheck();
+  REQUIRE(agent.AwaitPoolCheck(ticket, kLiveness));
+}
+
+// EC2's view of the node equals the datastore's: the same ENIs attached to
+// the instance, each with the same CIDRs (checked both ways).
+absl::Status CheckEc2EqualsNode(Agent& agent, SyncEc2& ec2) {
+  return agent.WithController([&](const Controller& controller) {
+    return ec2.WithLock([&](const Sim& sim) -> absl::Status {
+      if (absl::Status s = enipool::testing::CheckNodeAgainstEc2(controller, sim); !s.ok()) {
+        return s;
+      }
+      auto described = const_cast<Sim&>(sim).DescribeNetworkInterfaces(
+          {.eni_ids = {}, .instance_id = "i-node"});
+      if (!described.ok()) return described.status();
+      const auto& datastore = controller.pool();
+      for (const enipool::NetworkInterface& ni : *described) {
+        auto cidrs = datastore.Cidrs(ni.id);
+        if (!cidrs.ok()) return absl::InternalError(absl::StrCat("EC2 ENI ", ni.id, " is not in the datastore"));
+        std::size_t want = ni.prefixes.size();
+        for (Ipv4Address ip : ni.secondary_ips) want += ip != ni.primary_ip ? 1u : 0u;
+        if (cidrs->size() != want) {
+          return absl::InternalError(absl::StrCat("EC2 gives ", ni.id, " ", want,
+                                                  " CIDRs, the datastore holds ", cidrs->size()));
+        }
+      }
+      return absl::OkStatus();
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Many client threads and the pool thread.
+// ---------------------------------------------------------------------------
+
+// The pods the clients hold, as they were acknowledged, and when each
+// address was last released: the model the agent is checked against.
+struct Model {
+  std::mutex mu;
+  std::map<PodKey, Ipv4Address> held;
+  absl::flat_hash_map<std::uint32_t, PodKey> holder;          // address → pod
+  absl::flat_hash_map<std::uint32_t, absl::Time> released;    // address → clock before its DEL
+  std::vector<std::string> errors;
+  std::int64_t adds = 0;
+  std::int64_t exhausted = 0;
+};
+
+void Client(Agent& agent, AtomicManualClock& clock, Model& model, absl::Duration cooldown,
+            int thread, int ops) {
+  std::mt19937_64 rng(0x5eed + static_cast<std::uint64_t>(thread));
+  std::vector<PodKey> live;
+  for (int i = 0; i < ops; ++i) {
+    clock.AdvanceTime(absl::Milliseconds(5));
+    const bool add = live.empty() || (live.size() < 12 && rng() % 3 != 0);
+    if (add) {
+      PodKey pod{"aws-cni", absl::StrCat("t", thread, "-", i), "eth0"};
+      auto assigned = agent.AddPod(pod);
+      const absl::Time after = clock.Now();
+      std::lock_guard<std::mutex> lock(model.mu);
+      if (!assigned.ok()) {
+        if (assigned.status().code() != absl::StatusCode::kResourceExhausted) {
+          model.errors.push_back(assigned.status().ToString());
+        }
+        ++model.exhausted;
+        continue;
+      }
+      ++model.adds;
+      const std::uint32_t address = assigned->address.value();
+      // DEL and the model's update happen under one lock (below), so a pod
+      // still in `holder` really holds its address.
+      if (auto it = model.holder.find(address); it != model.holder.end()) {
+        model.errors.push_back(absl::StrCat(assigned->address.ToString(), " handed to ",
+                                            pod.container_id, " while ",
+                                            it->second.container_id, " holds it"));
+      }
+      if (auto it = model.released.find(address);
+          it != model.released.end() && after < it->second + cooldown) {
+        model.errors.push_back(absl::StrCat(assigned->address.ToString(),
+                                            " handed out inside its cooldown"));
+      }
+      model.holder[address] = pod;
+      model.held[pod] = assigned->address;
+      live.push_back(pod);
+    } else {
+      const std::size_t index = rng() % live.size();
+      const PodKey pod = live[index];
+      live.erase(live.begin() + static_cast<std::ptrdiff_t>(index));
+      std::lock_guard<std::mutex> lock(model.mu);
+      const absl::Time before = clock.Now();
+      auto released = agent.DeletePod(pod);
+      if (!released.ok()) {
+        model.errors.push_back(absl::StrCat("DEL ", pod.container_id, ": ",
+                                            released.status().ToString()));
+        continue;
+      }
+      if (released->address != model.held[pod]) {
+        model.errors.push_back(absl::StrCat("DEL ", pod.container_id, " released ",
+                                            released->address.ToString(), ", ADD gave ",
+                                            model.held[pod].ToString()));
+      }
+      model.holder.erase(released->address.value());
+      model.released[released->address.value()] = before;
+      model.held.erase(pod);
+    }
+  }
+}
+
+TEST_CASE("NodeAgent serves ADD and DEL from 8 threads while its pool thread grows and shrinks "
+          "the pool") {
+  SimNodeSpec spec{.mode = AddressMode::kPrefix, .max_enis = 3, .ipv4_per_eni = 4};
+  Node node(spec);
+  ControllerConfig config = enipool::testing::MakeControllerConfig(spec);
+  config.pool.ip_cooldown = absl::Seconds(2);
+  auto agent = node.MakeAgent(config, {.pool_check_interval = absl::Seconds(1)});
+  REQUIRE(agent->Start().ok());
+  REQUIRE(agent->AwaitStarted(kLiveness));
+  PoolCheck(*agent);
+
+  constexpr int kClients = 8;
+  constexpr int kOps = 400;
+  Model model;
+  std::atomic<bool> clients_done{false};
+  // The pool thread runs on its own schedule (the clock moves with the
+  // clients) and also when poked, as a busy node's loop would.
+  std::thread poker([&] {
+    while (!clients_done.load()) (void)agent->AwaitPoolCheck(agent->RequestPoolCheck(), kLiveness);
+  });
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    clients.emplace_back(
+        [&, t] { Client(*agent, node.clock, model, config.pool.ip_cooldown, t, kOps); });
+  }
+  for (std::thread& c : clients) c.join();
+  clients_done = true;
+  poker.join();
+
+  for (const std::string& e : model.errors) FAIL_CHECK(e);
+  CHECK(model.adds > 0);
+  // Every acknowledged ADD is there, with its address.
+  for (const auto& [pod, address] : model.held) {
+    const auto found = agent->Lookup(pod);
+    REQUIRE_MESSAGE(found.has_value(), pod.container_id);
+    CHECK(found->address == address);
+  }
+  CHECK(agent->WithController([](const Controller& c) { return c.pool().pod_count(); }) ==
+        model.held.size());
+
+  // Everyone leaves; after the cooldown and the decrease throttle the pool
+  // shrinks back, and EC2 agrees with the datastore.
+  for (const auto& [pod, address] : model.held) CHECK(agent->DeletePod(pod).ok());
+  for (int i = 0; i < 20; ++i) {
+    node.clock.AdvanceTime(absl::Seconds(31));
+    PoolCheck(*agent);
+  }
+  const auto counters = agent->WithController([](const Controller& c) { return c.counters(); });
+  CHECK(counters.increases > 0);
+  CHECK(counters.decreases > 0);
+  CHECK(agent->Stats().assigned_ips == 0);
+  CHECK(agent->Stop().ok());
+  const absl::Status converged = CheckEc2EqualsNode(*agent, node.ec2);
+  CHECK_MESSAGE(converged.ok(), converged);
+  CHECK(agent->counters().call_timeouts == 0);
+}
+
+// ---------------------------------------------------------------------------
+// EC2 calls held in flight.
+// ---------------------------------------------------------------------------
+
+TEST_CASE("NodeAgent completes ADD, DEL, snapshots and metrics while its pool thread waits on "
+          "EC2") {
+  SimNodeSpec spec{.mode = AddressMode::kPrefix, .max_enis = 3, .ipv4_per_eni = 10};
+  Node node(spec);
+  auto agent = node.MakeAgent(enipool::testing::MakeControllerConfig(spec));
+  REQUIRE(agent->Start().ok());
+  REQUIRE(agent->AwaitStarted(kLiveness));
+  PoolCheck(*agent);
+  REQUIRE(agent->Stats().total_ips == 16);  // the warm prefix
+
+  // Take every address: the pool is too low, the next check assigns a
+  // prefix, and that call is held.
+  for (int i = 0; i < 16; ++i) {
+    REQUIRE(agent->AddPod({"aws-cni", absl::StrCat("c", i), "eth0"}).ok());
+  }
+  node.gated.Hold(enipool::testing::kAssignIpv4Prefixes);
+  const std::uint64_t ticket = agent->RequestPoolCheck();
+  REQUIRE(node.gated.AwaitHeld(kLiveness));
+
+  // Meanwhile, from another thread (a hang here would be the bug).
+  auto meanwhile = std::async(std::launch::async, [&] {
+    const auto exhausted = agent->AddPod({"aws-cni", "extra", "eth0"});
+    const auto released = agent->DeletePod({"aws-cni", "c0", "eth0"});
+    const enipool::NodeSnapshot snapshot = agent->Snapshot();
+    const std::string metrics = agent->Metrics();
+    return std::make_tuple(exhausted.status().code(), released.ok(), snapshot.assigned_ips,
+                           absl::StrContains(metrics, "awscni_add_ip_req_count 17"));
+  });
+  REQUIRE(meanwhile.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  const auto [exhausted, released, assigned, metrics_ok] = meanwhile.get();
+  CHECK(exhausted == absl::StatusCode::kResourceExhausted);
+  CHECK(released);
+  CHECK(assigned == 15);
+  CHECK(metrics_ok);
+  CHECK_FALSE(agent->AwaitPoolCheck(ticket, absl::ZeroDuration()));  // still waiting on EC2
+
+  node.gated.Release();
+  REQUIRE(agent->AwaitPoolCheck(ticket, kLiveness));
+  CHECK(agent->Stats().total_ips == 32);
+  CHECK(agent->Stop().ok());
+}
+
+TEST_CASE("NodeAgent reports a call that outlives its timeout as RequestTimeout and recovers "
+          "what it did from a reconcile") {
+  SimNodeSpec spec{.mode = AddressMode::kPrefix, .max_enis = 3, .ipv4_per_eni = 10};
+  Node node(spec);
+  ControllerConfig config = enipool::testing::MakeControllerConfig(spec);
+  config.reconcile_interval = absl::Minutes(1);
+  auto agent = node.MakeAgent(config, {.call_timeout = absl::Milliseconds(50)});
+  REQUIRE(agent->Start().ok());
+  REQUIRE(agent->AwaitStarted(kLiveness));
+
+  // The first pool check's assign is held past its timeout: the controller
+  // sees RequestTimeout, retries with a count of 1, and that retry cannot
+  // be sent while the first call is still out.
+  node.gated.Hold(enipool::testing::kAssignIpv4Prefixes);
+  PoolCheck(*agent);
+  auto counters = agent->counters();
+  CHECK(counters.calls == 2);  // the describe, the held assign
+  CHECK(counters.call_timeouts == 2);
+  const auto failures = agent->WithController([](const Controller& c) {
+    return c.counters().failures[enipool::testing::kAssignIpv4Prefixes];
+  });
+  CHECK(failures == 2);
+  CHECK(agent->Stats().total_ips == 0);
+
+  // The held call completes late: EC2 assigned a prefix the datastore does
+  // not know. Its answer is dropped.
+  node.gated.Release();
+  for (int i = 0; i < 6000 && agent->counters().late_answers == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  CHECK(agent->counters().late_answers == 1);
+
+  // The next check assigns another prefix; the reconcile (a minute after
+  // the last pool action) adopts the late one.
+  node.clock.AdvanceTime(absl::Seconds(5));
+  PoolCheck(*agent);
+  CHECK(agent->Stats().total_ips == 16);
+  for (int i = 0; i < 3; ++i) {
+    node.clock.AdvanceTime(absl::Seconds(61));
+    PoolCheck(*agent);
+  }
+  CHECK(agent->WithController([](const Controller& c) { return c.counters().reconciles; }) > 0);
+  CHECK(agent->Stop().ok());
+  const absl::Status converged = CheckEc2EqualsNode(*agent, node.ec2);
+  CHECK_MESSAGE(converged.ok(), converged);
+}
+
+TEST_CASE("NodeAgent::Stop finishes the EC2 sequence in progress before it returns") {
+  SimNodeSpec spec{.mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 10};
+  Node node(spec);
+  auto agent = node.MakeAgent(enipool::testing::MakeControllerConfig(spec));
+  REQUIRE(agent->Start().ok());
+  REQUIRE(agent->AwaitStarted(kLiveness));
+
+  // The primary ENI fills up with 9 IPs; with pods on it, WARM_ENI_TARGET=1
+  // wants a second ENI. Hold its create.
+  PoolCheck(*agent);
+  REQUIRE(agent->Stats().total_ips == 9);
+  for (int i = 0; i < 5; ++i) REQUIRE(agent->AddPod({"aws-cni", absl::StrCat("c", i), "eth0"}).ok());
+  node.gated.Hold(enipool::testing::kCreateNetworkInterface);
+  bool held = false;
+  for (int i = 0; i < 10 && !held; ++i) {
+    node.clock.AdvanceTime(absl::Seconds(5));
+    (void)agent->RequestPoolCheck();
+    held = node.gated.AwaitHeld(absl::Seconds(2));
+  }
+  REQUIRE(held);
+  auto stopped = std::async(std::launch::async, [&] { return agent->Stop(); });
+  node.gated.Release();
+  REQUIRE(stopped.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  CHECK(stopped.get().ok());
+
+  // The create's attach was made and applied: the new ENI is in EC2,
+  // attached, and in the datastore.
+  const auto counters = agent->WithController([](const Controller& c) { return c.counters(); });
+  CHECK(counters.enis_created == 1);
+  CHECK(counters.enis_attached == 1);
+  CHECK(agent->WithController([](const Controller& c) { return c.pool().EniViews().size(); }) ==
+        2);
+  const absl::Status converged = CheckEc2EqualsNode(*agent, node.ec2);
+  CHECK_MESSAGE(converged.ok(), converged);
+  // Stopped for good.
+  CHECK(agent->Start().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(agent->Stop().ok());
+}
+
+// ---------------------------------------------------------------------------
+// Bad options.
+// ---------------------------------------------------------------------------
+
+TEST_CASE("NodeAgent::Create rejects bad options with a message naming them and starts nothing") {
+  SimNodeSpec spec{.mode = AddressMode::kPrefix};
+  Node node(spec);
+  struct Case {
+    AgentOptions options;
+    const char* names;
+  };
+  const Case cases[] = {
+      {{.pool_check_interval = absl::ZeroDuration()}, "pool_check_interval is 0"},
+      {{.pool_check_interval = absl::InfiniteDuration()}, "pool_check_interval is inf"},
+      {{.call_timeout = absl::Seconds(-1)}, "call_timeout is -1s"},
+      {{.call_timeout = absl::InfiniteDuration()}, "call_timeout is inf"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.names);
+    auto controller = Controller::Create(node.clock, enipool::testing::MakeControllerConfig(spec));
+    REQUIRE(controller.ok());
+    auto agent = Agent::Create(node.clock, node.gated, *std::move(controller), c.options);
+    REQUIRE_FALSE(agent.ok());
+    CHECK(agent.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_MESSAGE(absl::StrContains(agent.status().message(), c.names), agent.status());
+  }
+  CHECK(node.gated.calls() == 0);
+}
+
+TEST_CASE("NodeAgent::Start runs once and Stop is idempotent") {
+  SimNodeSpec spec{.mode = AddressMode::kPrefix};
+  Node node(spec);
+  auto agent = node.MakeAgent(enipool::testing::MakeControllerConfig(spec));
+  CHECK(agent->Stop().ok());  // never started
+  CHECK(agent->Start().code() == absl::StatusCode::kFailedPrecondition);
+
+  auto second = node.MakeAgent(enipool::testing::MakeControllerConfig(spec));
+  REQUIRE(second->Start().ok());
+  CHECK(second->Start().code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(second->AwaitStarted(kLiveness));
+  CHECK(second->Stop().ok());
+  CHECK(second->Stop().ok());
+}
+
+}  // namespace

@@ -1,0 +1,133 @@
+// ec2::PipeBackend and ec2::ServeCalls: the encoding round-trips every call
+// and every kind of answer, and a Backend over a pipe answers as the backend
+// behind it does.
+
+#include "enipool/ec2/pipe_backend.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "enipool/clock.h"
+#include "enipool/ec2/backend.h"
+#include "enipool/ec2/simulated_ec2.h"
+#include "enipool/ipv4.h"
+
+namespace {
+
+using enipool::Ec2Call;
+using enipool::Ec2Result;
+using enipool::Ipv4Address;
+using enipool::Ipv4Prefix;
+using enipool::NetworkInterface;
+
+Ipv4Prefix P(const char* text) { return *Ipv4Prefix::Parse(text); }
+
+TEST_CASE("PipeBackend's encoding round-trips every EC2 call") {
+  const std::vector<Ec2Call> calls = {
+      enipool::CreateNetworkInterfaceRequest{.subnet_id = "subnet-1", .secondary_ip_count = 3,
+                                             .ipv4_prefix_count = 0, .description = "aws-K8S-i-1"},
+      enipool::AttachNetworkInterfaceRequest{.eni_id = "eni-1", .instance_id = "i-1",
+                                             .device_index = 2},
+      enipool::DetachNetworkInterfaceRequest{.attachment_id = "eni-attach-1", .eni_id = "eni-1"},
+      enipool::DeleteNetworkInterfaceRequest{.eni_id = "eni-1"},
+      enipool::AssignPrivateIpAddressesRequest{.eni_id = "eni-1", .count = 5},
+      enipool::AssignIpv4PrefixesRequest{.eni_id = "eni-1", .count = 2},
+      enipool::UnassignPrivateIpAddressesRequest{
+          .eni_id = "eni-1", .addresses = {Ipv4Address(10, 0, 0, 5), Ipv4Address(10, 0, 0, 9)}},
+      enipool::UnassignIpv4PrefixesRequest{.eni_id = "eni-1",
+                                           .prefixes = {P("10.0.0.16/28"), P("10.0.1.0/28")}},
+      enipool::DescribeNetworkInterfacesRequest{.eni_ids = {"eni-1", "eni-2"}, .instance_id = ""},
+      enipool::DescribeNetworkInterfacesRequest{.eni_ids = {}, .instance_id = "i-1"},
+  };
+  for (const Ec2Call& call : calls) {
+    CAPTURE(enipool::Ec2CallName(call));
+    const auto decoded = enipool::ec2::DecodeCall(enipool::ec2::EncodeCall(call));
+    REQUIRE(decoded.has_value());
+    CHECK(*decoded == call);
+  }
+  CHECK_FALSE(enipool::ec2::DecodeCall("").has_value());
+  CHECK_FALSE(enipool::ec2::DecodeCall(std::string(1, '\x09')).has_value());
+  const std::string truncated = enipool::ec2::EncodeCall(calls[6]);
+  CHECK_FALSE(enipool::ec2::DecodeCall(truncated.substr(0, truncated.size() - 1)).has_value());
+}
+
+TEST_CASE("PipeBackend's encoding round-trips every kind of answer, errors included") {
+  NetworkInterface nic{.id = "eni-1", .subnet_id = "subnet-1", .instance_id = "i-1",
+                       .attachment_id = "eni-attach-1", .device_index = 1,
+                       .interface_type = "interface", .primary_ip = Ipv4Address(10, 0, 0, 4),
+                       .secondary_ips = {Ipv4Address(10, 0, 0, 5)},
+                       .prefixes = {P("10.0.0.16/28")},
+                       .created = absl::FromUnixSeconds(1'700'000'000)};
+  const std::vector<Ec2Result> results = {
+      {absl::OkStatus(), std::monostate{}},
+      {absl::OkStatus(), nic},
+      {absl::OkStatus(), std::string("eni-attach-9")},
+      {absl::OkStatus(), std::vector<Ipv4Address>{Ipv4Address(10, 0, 0, 7)}},
+      {absl::OkStatus(), std::vector<Ipv4Prefix>{P("10.0.0.32/28")}},
+      {absl::OkStatus(), std::vector<NetworkInterface>{nic, nic}},
+      {enipool::Ec2Error(enipool::Ec2ErrorCode::kInsufficientCidrBlocks, "subnet-1 is full"),
+       std::monostate{}},
+  };
+  for (const Ec2Result& result : results) {
+    const auto decoded = enipool::ec2::DecodeResult(enipool::ec2::EncodeResult(result));
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->status == result.status);
+    CHECK(decoded->response == result.response);
+  }
+}
+
+TEST_CASE("PipeBackend answers as the backend served behind the pipe, and UNAVAILABLE once it "
+          "is gone") {
+  signal(SIGPIPE, SIG_IGN);
+  enipool::ManualClock clock;
+  enipool::ec2::SimulatedEc2<enipool::ManualClock> sim(
+      clock, {.latency = enipool::ec2::LatencyModel::Zero(),
+              .throttle = enipool::ec2::ThrottleConfig::Disabled()});
+  REQUIRE(sim.AddSubnet("subnet-1", P("10.0.0.0/24")).ok());
+  const auto primary = sim.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-1"});
+  REQUIRE(primary.ok());
+
+  int calls[2], answers[2];
+  REQUIRE(pipe(calls) == 0);
+  REQUIRE(pipe(answers) == 0);
+  std::int64_t served = 0;
+  std::thread server([&] { served = enipool::ec2::ServeCalls(sim, calls[0], answers[1]); });
+  {
+    enipool::ec2::PipeBackend ec2(answers[0], calls[1]);
+    static_assert(enipool::Backend<enipool::ec2::PipeBackend>);
+    const auto prefixes = ec2.AssignIpv4Prefixes({.eni_id = primary->id, .count = 2});
+    REQUIRE_MESSAGE(prefixes.ok(), prefixes.status());
+    CHECK(prefixes->size() == 2);
+    const auto described = ec2.DescribeNetworkInterfaces({.eni_ids = {primary->id}});
+    REQUIRE(described.ok());
+    CHECK(described->at(0).prefixes == *prefixes);
+    const auto missing = ec2.DeleteNetworkInterface({.eni_id = "eni-nope"});
+    CHECK(enipool::ClassifyEc2Error(missing) ==
+          enipool::Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
+  }
+  close(calls[1]);  // the client goes away: the server returns
+  server.join();
+  CHECK(served == 3);
+  close(answers[0]);
+  close(calls[0]);
+  close(answers[1]);
+
+  // A server that is gone: the call cannot be written (EPIPE).
+  int dead[2];
+  REQUIRE(pipe(dead) == 0);
+  close(dead[0]);
+  enipool::ec2::PipeBackend orphan(dead[0], dead[1]);
+  CHECK(orphan.DeleteNetworkInterface({.eni_id = "eni-1"}).code() ==
+        absl::StatusCode::kUnavailable);
+  close(dead[1]);
+}
+
+}  // namespace
