@@ -206,6 +206,10 @@ TEST_CASE("NodeAgent serves ADD and DEL from 8 threads while its pool thread gro
   Node node(spec);
   ControllerConfig config = enipool::testing::MakeControllerConfig(spec);
   config.pool.ip_cooldown = absl::Seconds(2);
+  // The cooling-aware policy: with the reference's (cooling addresses count
+  // as available) a pool whose free addresses are all cooling may not grow,
+  // depending on when the pool thread looks.
+  config.pool.count_cooling_as_available = false;
   auto agent = node.MakeAgent(config, {.pool_check_interval = absl::Seconds(1)});
   REQUIRE(agent->Start().ok());
   REQUIRE(agent->AwaitStarted(kLiveness));
@@ -248,8 +252,10 @@ TEST_CASE("NodeAgent serves ADD and DEL from 8 threads while its pool thread gro
     PoolCheck(*agent);
   }
   const auto counters = agent->WithController([](const Controller& c) { return c.counters(); });
-  CHECK(counters.increases > 0);
-  CHECK(counters.decreases > 0);
+  CHECK(counters.cidrs_added > 1);  // it grew beyond the first prefix
+  // It shrank: free prefixes released, or whole ENIs freed (whichever the
+  // timing of the last pods' departures made the policy choose).
+  CHECK(counters.decreases + counters.enis_freed > 0);
   CHECK(agent->Stats().assigned_ips == 0);
   CHECK(agent->Stop().ok());
   const absl::Status converged = CheckEc2EqualsNode(*agent, node.ec2);
