@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -1167,6 +1168,40 @@ TEST_CASE("NodeDatastore keeps ENI and group slots straight when ENIs and CIDRs 
     CHECK(node.ds.Stats().assigned_ips == 8 * UnitSize(mode));
     CHECK(node.ds.CheckInvariants() == absl::OkStatus());
   }
+}
+
+TEST_CASE("NodeDatastore::CheckAssignAt predicts AssignAt's answer and changes nothing") {
+  ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  enipool::NodeDatastore<ManualClock> ds(AddressMode::kPrefix, clock);
+  REQUIRE(ds.AddEni({.id = "eni-1", .primary = true}).ok());
+  REQUIRE(ds.AddCidr("eni-1", *Ipv4Prefix::Parse("10.0.0.0/28")).ok());
+  REQUIRE(ds.AddCidr("eni-1", *Ipv4Prefix::Parse("10.0.1.7/32")).ok());
+  std::mt19937_64 rng(20261129);
+  int accepted = 0;
+  int refused = 0;
+  for (int step = 0; step < 2000; ++step) {
+    CAPTURE(step);
+    // Pods c0..c19 (and one with an empty part) on 10.0.0.0-19 and 10.0.1.7:
+    // some addresses are in no CIDR, some held, some pods hold another.
+    const int pod_number = static_cast<int>(rng() % 21);
+    const PodKey pod{"aws-cni", pod_number == 20 ? "" : absl::StrCat("c", pod_number), "eth0"};
+    const Ipv4Address address = rng() % 10 == 0 ? Ipv4Address(10, 0, 1, 7)
+                                                : Ipv4Address(10, 0, 0, static_cast<std::uint8_t>(rng() % 20));
+    if (rng() % 3 == 0) {
+      (void)ds.Release(pod);
+      continue;
+    }
+    const PoolStats before = ds.Stats();
+    const absl::Status predicted = ds.CheckAssignAt(pod, address);
+    CHECK(ds.Stats() == before);
+    const absl::Status actual = ds.AssignAt(pod, address, clock.Now()).status();
+    CHECK_MESSAGE(predicted == actual, predicted, " vs ", actual);
+    (actual.ok() ? accepted : refused) += 1;
+    clock.AdvanceTime(absl::Seconds(1));
+  }
+  CHECK(accepted > 100);
+  CHECK(refused > 100);
+  CHECK(ds.CheckInvariants().ok());
 }
 
 }  // namespace

@@ -296,4 +296,52 @@ TEST_CASE("RestoreVpcCniCheckpoint into a JournaledDatastore journals the restor
   CHECK(found == "aws-cni/abc/eth0=10.0.0.5@1700000000000000000");
 }
 
+TEST_CASE("RestoreVpcCniCheckpoint into a JournaledDatastore checks every entry against the journal first: a refused restore changes and appends nothing") {
+  enipool::testing::MemoryFileSystem fs;
+  ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  using Store = enipool::JournaledDatastore<ManualClock>;
+  Store::Options options;
+  options.mode = AddressMode::kPrefix;
+  options.journal.file_system = &fs;
+  auto store = Store::Open("/journal", clock, options);
+  REQUIRE(store.ok());
+  AddNode(*store);
+  REQUIRE(store->Assign({"aws-cni", "running", "eth0"}).ok());
+  const std::string bytes = fs.files["/journal"].data;
+  const std::string before = Assignments(store->datastore());
+  const auto stats = store->Stats();
+
+  const std::string too_long(70'000, 'x');  // over the journal's 65,535 bytes per key part
+  const enipool::CheckpointEntry valid{.pod = {"aws-cni", "valid", "eth0"},
+                                       .address = Ipv4Address(10, 0, 1, 1)};
+  VpcCniCheckpoint c;
+  absl::StatusCode want = absl::StatusCode::kInvalidArgument;
+  SUBCASE("a container id over 64 KiB after a valid entry") {
+    c.allocations = {valid, {.pod = {"aws-cni", too_long, "eth0"}, .address = Ipv4Address(10, 0, 1, 2)}};
+  }
+  SUBCASE("a network name over 64 KiB after a valid entry") {
+    c.allocations = {valid, {.pod = {too_long, "c2", "eth0"}, .address = Ipv4Address(10, 0, 1, 2)}};
+  }
+  SUBCASE("an interface name over 64 KiB after a valid entry") {
+    c.allocations = {valid, {.pod = {"aws-cni", "c2", too_long}, .address = Ipv4Address(10, 0, 1, 2)}};
+  }
+  SUBCASE("a journal that can no longer be written") {
+    fs.fail_syncs_after = 0;
+    REQUIRE_FALSE(store->Assign({"aws-cni", "failing", "eth0"}).ok());
+    fs.fail_syncs_after = -1;
+    c.allocations = {valid};
+    want = absl::StatusCode::kFailedPrecondition;
+  }
+  auto r = enipool::RestoreVpcCniCheckpoint(*store, c);
+  REQUIRE_FALSE(r.ok());
+  CHECK_MESSAGE(r.status().code() == want, r.status());
+  if (want == absl::StatusCode::kInvalidArgument) {
+    CHECK_MESSAGE(r.status().message().find("allocations[1]") != absl::string_view::npos, r.status());
+    CHECK(r.status().message().size() < 1000);  // the long key part is not echoed whole
+  }
+  CHECK(fs.files["/journal"].data == bytes);
+  CHECK(Assignments(store->datastore()) == before);
+  CHECK(store->Stats() == stats);
+}
+
 }  // namespace

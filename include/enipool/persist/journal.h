@@ -550,8 +550,7 @@ class JournaledDatastore {
     if (auto held = datastore_.Lookup(pod); held.has_value() && held->address == address) {
       return *held;
     }
-    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
-    ENIPOOL_RETURN_IF_ERROR(internal::CheckPodKeyFits(pod));
+    ENIPOOL_RETURN_IF_ERROR(CheckAssignAt(pod, address));
     std::optional<absl::Time> cooling_since;
     datastore_.ForEachCooling([&](Ipv4Address a, absl::Time t) {
       if (a == address) cooling_since = t;
@@ -566,6 +565,21 @@ class JournaledDatastore {
     }
     ENIPOOL_RETURN_IF_ERROR(Compacted());
     return assignment;
+  }
+
+  // JournaledDatastore::CheckAssignAt()
+  //
+  // The error AssignAt(pod, address, …) would return now, without changing
+  // or writing anything: the journal's (FAILED_PRECONDITION once unusable,
+  // INVALID_ARGUMENT for a key part over 65,535 bytes), then the
+  // datastore's (NodeDatastore::CheckAssignAt()). OK if it would succeed.
+  [[nodiscard]] absl::Status CheckAssignAt(const PodKey& pod, Ipv4Address address) const {
+    if (auto held = datastore_.Lookup(pod); held.has_value() && held->address == address) {
+      return absl::OkStatus();
+    }
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    ENIPOOL_RETURN_IF_ERROR(internal::CheckPodKeyFits(pod));
+    return datastore_.CheckAssignAt(pod, address);
   }
 
   // JournaledDatastore::Release()

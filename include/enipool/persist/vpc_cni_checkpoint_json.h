@@ -53,6 +53,7 @@
 #define ENIPOOL_PERSIST_VPC_CNI_CHECKPOINT_JSON_H_
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -303,9 +304,11 @@ template <Clock C>
 // Assigns the checkpoint's pods their addresses with their allocation
 // times (the file comment has the rules). `store` is a NodeDatastore or a
 // JournaledDatastore (then the restored assignments are journaled). The
-// checks run before anything changes, so an error leaves the store as it
-// was; with a JournaledDatastore an I/O error part way through keeps the
-// entries already restored (each one journaled) and returns the error.
+// checks run before anything changes, the target store's own limits
+// included (its CheckAssignAt() for every entry, when it has one), so an
+// error leaves the store as it was and, for a JournaledDatastore, appends
+// nothing; only an I/O error part way through keeps the entries already
+// restored (each one journaled) and returns the error.
 template <typename Store>
 [[nodiscard]] absl::StatusOr<CheckpointRestoreReport> RestoreVpcCniCheckpoint(
     Store& store, const VpcCniCheckpoint& checkpoint) {
@@ -336,7 +339,7 @@ template <typename Store>
   });
 
   CheckpointRestoreReport report;
-  std::vector<const CheckpointEntry*> to_assign;
+  std::vector<std::pair<std::size_t, const CheckpointEntry*>> to_assign;  // (index, entry)
   for (std::size_t i = 0; i < checkpoint.allocations.size(); ++i) {
     const CheckpointEntry& e = checkpoint.allocations[i];
     if (e.pod.network_name.empty() || e.pod.container_id.empty() || e.pod.if_name.empty()) {
@@ -366,9 +369,22 @@ template <typename Store>
     }
     holder.emplace(e.address, e.pod);
     held_by.emplace(e.pod, e.address);
-    to_assign.push_back(&e);
+    to_assign.emplace_back(i, &e);
   }
-  for (const CheckpointEntry* e : to_assign) {
+  // Every entry against every limit of the target store (a JournaledDatastore
+  // refuses key parts its records cannot hold, and any change once its file
+  // failed) before the first change: a refused restore changes nothing.
+  if constexpr (requires(const PodKey& pod, Ipv4Address address) {
+                  { store.CheckAssignAt(pod, address) } -> std::same_as<absl::Status>;
+                }) {
+    for (const auto& [index, e] : to_assign) {
+      if (absl::Status s = store.CheckAssignAt(e->pod, e->address); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("vpc-cni checkpoint: allocations[", index,
+                                                   "]: ", s.message()));
+      }
+    }
+  }
+  for (const auto& [index, e] : to_assign) {
     ENIPOOL_RETURN_IF_ERROR(store.AssignAt(e->pod, e->address, e->allocated).status());
     ++report.restored;
   }
