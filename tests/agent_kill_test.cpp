@@ -1,0 +1,520 @@
+// The kill test: a NodeAgent on the journaled controller is SIGKILLed at
+// random moments while client threads churn pods and the pool grows and
+// shrinks, and restarted each time. EC2 outlives it: the simulated EC2
+// lives in this (the parent) process and serves the agent's calls over
+// pipes (ec2/pipe_backend.h); the agent runs in a forked child.
+//
+// After each restart and its reconcile (the startup describe), the child
+// reports every pod it holds; the parent checks, against what the child had
+// acknowledged before it was killed:
+//   * every acknowledged ADD (not since deleted) is present, with its address;
+//   * no address is held twice;
+//   * no address is handed out inside its cooldown (across restarts too);
+// and after the last restart, once the pool has converged and the agent has
+// stopped cleanly, that EC2's view of the node equals the journal's: the
+// same ENIs attached, each with the same CIDRs (no orphaned CIDR, no ENI
+// attached and unknown). ENIs left unattached by a kill between a create and
+// its attach, or a detach and its delete, are reported (see the end of the
+// test).
+//
+// Kills: ENIPOOL_KILL_TEST_KILLS (default 25, a few seconds; CI runs
+// that). By hand, for the long campaign:
+//   ENIPOOL_KILL_TEST_KILLS=250 build/dev/tests/enipool_agent_kill_test
+// ENIPOOL_KILL_TEST_SEED picks another sequence of kill moments.
+//
+// Time runs 100× faster than real time for everyone (FastClock), so a
+// cycle of a few hundred milliseconds spans the 30 s cooldown, the 30 s
+// decrease throttle and the 60 s minimum ENI age: the pool really shrinks.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "enipool/agent.h"
+#include "enipool/clock.h"
+#include "enipool/controller.h"
+#include "enipool/ec2/simulated_ec2.h"
+#include "enipool/ec2/synchronized_backend.h"
+#include "enipool/persist/journal.h"
+#include "testing/controller_harness.h"
+#include "enipool/ec2/pipe_backend.h"
+
+namespace {
+
+using enipool::AddressMode;
+using enipool::Ipv4Address;
+using enipool::PodKey;
+using enipool::ec2::PipeBackend;
+using enipool::ec2::WireReader;
+using enipool::ec2::WireWriter;
+
+// --- a clock 100× faster than the wall, the same in every process -----------
+
+constexpr std::int64_t kSpeed = 100;
+const absl::Time kClockBase = absl::FromUnixSeconds(1'700'000'000);
+absl::Time g_wall_base;  // set before the first fork; children inherit it
+
+class FastClock {
+ public:
+  [[nodiscard]] absl::Time Now() const { return kClockBase + (absl::Now() - g_wall_base) * kSpeed; }
+};
+static_assert(enipool::Clock<FastClock>);
+const FastClock kClock;
+
+using Store = enipool::JournaledDatastore<FastClock>;
+using Controller = enipool::NodeController<FastClock, Store>;
+using Agent = enipool::NodeAgent<FastClock, PipeBackend, Controller>;
+using Sim = enipool::ec2::SimulatedEc2<FastClock>;
+using SyncEc2 = enipool::ec2::SynchronizedBackend<Sim>;
+
+constexpr int kClients = 4;
+constexpr absl::Duration kCooldown = absl::Seconds(30);  // clock time: 0.3 s real
+
+enipool::testing::SimNodeSpec NodeSpec() {
+  return {.mode = AddressMode::kSecondaryIp,
+          .max_enis = 4,
+          .ipv4_per_eni = 6,
+          .warm_eni_target = 0,
+          .warm_ip_target = 2,
+          .minimum_ip_target = 2,
+          .subnet_cidr = "10.0.0.0/22"};
+}
+
+enipool::ControllerConfig NodeConfig() {
+  enipool::ControllerConfig config = enipool::testing::MakeControllerConfig(NodeSpec());
+  config.pool.ip_cooldown = kCooldown;
+  return config;
+}
+
+Store::Options StoreOptions() {
+  Store::Options options;
+  options.mode = NodeConfig().pool.mode;
+  options.ip_cooldown = kCooldown;
+  options.journal.sync = enipool::SyncPolicy::kNone;  // a process crash loses nothing
+  return options;
+}
+
+// --- what the child tells the parent ------------------------------------------
+
+enum Ack : std::uint8_t {
+  kHeld = 'P',       // after a restart: pod, address (one per pod held)
+  kDumpEnd = 'E',    // the dump is complete
+  kAdded = 'A',      // pod, address, clock after AddPod returned
+  kDeleting = 'B',   // pod, clock before DeletePod was called
+  kDeleted = 'D',    // pod, address
+  kConverged = 'F',  // final run: converged and stopped cleanly
+};
+
+void SendAck(int fd, Ack kind, const std::string& pod, Ipv4Address address, absl::Time at) {
+  WireWriter w;
+  w.U8(kind);
+  w.Str(pod);
+  w.Address(address);
+  w.Time(at);
+  (void)enipool::ec2::WriteFrame(fd, w.Take());
+}
+
+PodKey Pod(const std::string& id) { return {"aws-cni", id, "eth0"}; }
+
+// --- the child: the agent ------------------------------------------------------
+
+[[noreturn]] void ChildMain(const std::string& journal, int calls_fd, int answers_fd, int acks_fd,
+                            int generation, bool final_run) {
+  PipeBackend ec2(answers_fd, calls_fd);
+  auto store = Store::Open(journal, kClock, StoreOptions());
+  if (!store.ok()) _exit(10);
+  enipool::ControllerConfig config = NodeConfig();
+  config.first_request_id = static_cast<std::uint64_t>(generation) * 1'000'000;
+  auto controller = Controller::Create(std::move(config), *std::move(store));
+  if (!controller.ok()) _exit(11);
+  auto agent = Agent::Create(kClock, ec2, *std::move(controller),
+                             {.pool_check_interval = absl::Milliseconds(50),
+                              .call_timeout = absl::Seconds(30)});
+  if (!agent.ok() || !(*agent)->Start().ok()) _exit(12);
+  if (!(*agent)->AwaitStarted(absl::Seconds(60))) _exit(13);
+
+  // The pods held after the restart and its reconcile.
+  std::vector<std::pair<std::string, Ipv4Address>> held;
+  (*agent)->WithController([&](const Controller& c) {
+    c.pool().ForEachAssignment([&](const PodKey& pod, const enipool::Assignment& a, absl::Time) {
+      held.emplace_back(pod.container_id, a.address);
+    });
+  });
+  for (const auto& [pod, address] : held) SendAck(acks_fd, kHeld, pod, address, kClock.Now());
+  SendAck(acks_fd, kDumpEnd, "", Ipv4Address(), kClock.Now());
+
+  if (final_run) {
+    // Everyone leaves; the pool shrinks to its targets and settles.
+    for (const auto& [pod, address] : held) {
+      SendAck(acks_fd, kDeleting, pod, Ipv4Address(), kClock.Now());
+      if ((*agent)->DeletePod(Pod(pod)).ok()) SendAck(acks_fd, kDeleted, pod, address, kClock.Now());
+    }
+    const absl::Time settle = kClock.Now() + absl::Minutes(5);
+    while (kClock.Now() < settle) {
+      (void)(*agent)->AwaitPoolCheck((*agent)->RequestPoolCheck(), absl::Seconds(30));
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    // Quiet: nothing in flight or scheduled.
+    for (int i = 0; i < 500; ++i) {
+      const bool busy = (*agent)->WithController([](const Controller& c) { return c.busy(); });
+      if (!busy) break;
+      (void)(*agent)->AwaitPoolCheck((*agent)->RequestPoolCheck(), absl::Seconds(30));
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    if (!(*agent)->Stop().ok()) _exit(14);
+    SendAck(acks_fd, kConverged, "", Ipv4Address(), kClock.Now());
+    _exit(0);
+  }
+
+  // Client threads: old pods are split among them by hash, so they leave
+  // too and the pool can shrink.
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    std::vector<std::string> live;
+    for (const auto& [pod, address] : held) {
+      if (std::hash<std::string>{}(pod) % kClients == static_cast<std::size_t>(t)) live.push_back(pod);
+    }
+    clients.emplace_back([&, t, live]() mutable {
+      std::mt19937_64 rng(static_cast<std::uint64_t>(generation * 131 + t));
+      for (int i = 0;; ++i) {
+        // Phases of growth and shrinkage, so that ENIs come and go.
+        const std::size_t target = (i / 40) % 2 == 0 ? 7 : 1;
+        if (live.size() < target || (live.size() == target && rng() % 2 == 0)) {
+          const std::string pod = absl::StrCat("g", generation, "-t", t, "-", i);
+          auto added = (*agent)->AddPod(Pod(pod));
+          if (added.ok()) {
+            SendAck(acks_fd, kAdded, pod, added->address, kClock.Now());
+            live.push_back(pod);
+          }
+        } else if (!live.empty()) {
+          const std::size_t index = rng() % live.size();
+          const std::string pod = live[index];
+          live.erase(live.begin() + static_cast<std::ptrdiff_t>(index));
+          SendAck(acks_fd, kDeleting, pod, Ipv4Address(), kClock.Now());
+          auto deleted = (*agent)->DeletePod(Pod(pod));
+          if (deleted.ok()) SendAck(acks_fd, kDeleted, pod, deleted->address, kClock.Now());
+        }
+        absl::SleepFor(absl::Milliseconds(2));
+      }
+    });
+  }
+  for (std::thread& c : clients) c.join();  // never: the parent kills us
+  _exit(0);
+}
+
+// --- the parent: EC2 and the model ----------------------------------------------
+
+struct Model {
+  std::map<std::string, Ipv4Address> live;       // acknowledged ADDs not since deleted
+  std::map<std::string, absl::Time> deleting;    // DEL sent, not acknowledged: since when
+  absl::flat_hash_map<std::uint32_t, absl::Time> released;  // address → no earlier than
+  std::vector<std::string> errors;
+  std::int64_t checked_restarts = 0;
+  std::int64_t adds = 0;
+  std::int64_t deletes = 0;
+
+  void Error(std::string e) {
+    if (errors.size() < 20) errors.push_back(std::move(e));
+  }
+
+  // After a restart: the pods the agent holds.
+  void CheckDump(const std::vector<std::pair<std::string, Ipv4Address>>& dump) {
+    ++checked_restarts;
+    std::map<std::string, Ipv4Address> held;
+    absl::flat_hash_set<std::uint32_t> addresses;
+    for (const auto& [pod, address] : dump) {
+      held[pod] = address;
+      if (!addresses.insert(address.value()).second) {
+        Error(absl::StrCat("after restart ", checked_restarts, ": ", address.ToString(),
+                           " is held twice"));
+      }
+    }
+    for (const auto& [pod, address] : live) {
+      const auto it = held.find(pod);
+      if (deleting.contains(pod)) {
+        if (it == held.end()) {
+          released[address.value()] = deleting[pod];  // the DEL took effect
+        } else if (it->second != address) {
+          Error(absl::StrCat("after restart ", checked_restarts, ": ", pod, " holds ",
+                             it->second.ToString(), ", ADD gave ", address.ToString()));
+        }
+        continue;
+      }
+      if (it == held.end()) {
+        Error(absl::StrCat("after restart ", checked_restarts, ": acknowledged pod ", pod, " (",
+                           address.ToString(), ") is gone"));
+      } else if (it->second != address) {
+        Error(absl::StrCat("after restart ", checked_restarts, ": ", pod, " holds ",
+                           it->second.ToString(), ", ADD gave ", address.ToString()));
+      }
+    }
+    // Pods whose ADD was in flight at the kill may be there too: the agent
+    // has them now.
+    live = std::move(held);
+    deleting.clear();
+  }
+
+  void OnAdded(const std::string& pod, Ipv4Address address, absl::Time at) {
+    ++adds;
+    for (const auto& [other, held] : live) {
+      if (held == address && !deleting.contains(other)) {
+        Error(absl::StrCat(address.ToString(), " handed to ", pod, " while ", other, " holds it"));
+      }
+      if (held == address && deleting.contains(other) && at < deleting[other] + kCooldown) {
+        Error(absl::StrCat(address.ToString(), " handed to ", pod, " inside its cooldown"));
+      }
+    }
+    if (auto it = released.find(address.value());
+        it != released.end() && at < it->second + kCooldown) {
+      Error(absl::StrCat(address.ToString(), " handed to ", pod, " ",
+                         absl::FormatDuration(at - it->second), " after its release"));
+    }
+    live[pod] = address;
+  }
+
+  void OnDeleted(const std::string& pod, Ipv4Address address) {
+    ++deletes;
+    const auto it = live.find(pod);
+    if (it == live.end()) {
+      Error(absl::StrCat("DEL of ", pod, " released ", address.ToString(), " but it held nothing"));
+    } else if (it->second != address) {
+      Error(absl::StrCat("DEL of ", pod, " released ", address.ToString(), ", ADD gave ",
+                         it->second.ToString()));
+    } else {
+      live.erase(it);
+    }
+    if (auto d = deleting.find(pod); d != deleting.end()) {
+      released[address.value()] = d->second;
+      deleting.erase(d);
+    }
+  }
+};
+
+// Reads acknowledgements until the child's end closes; signals when the
+// post-restart dump is complete.
+struct AckReader {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> frames;
+  bool dump_done = false;
+  bool closed = false;
+
+  void Run(int fd) {
+    for (;;) {
+      std::optional<std::string> frame = enipool::ec2::ReadFrame(fd);
+      std::lock_guard<std::mutex> lock(mu);
+      if (!frame.has_value()) {
+        closed = true;
+        cv.notify_all();
+        return;
+      }
+      if (!frame->empty() && (*frame)[0] == kDumpEnd) dump_done = true;
+      frames.push_back(*std::move(frame));
+      cv.notify_all();
+    }
+  }
+};
+
+struct Cycle {
+  bool dump_seen = false;
+  bool converged = false;
+  int exit_status = 0;
+};
+
+// One run of the child: forked, served, killed after `kill_after` (from the
+// end of its post-restart dump, or from its start), or left to finish.
+Cycle RunChild(SyncEc2& ec2, Model& model, const std::string& journal, int generation,
+               std::optional<absl::Duration> kill_after, bool from_start) {
+  int calls[2], answers[2], acks[2];
+  REQUIRE(pipe(calls) == 0);
+  REQUIRE(pipe(answers) == 0);
+  REQUIRE(pipe(acks) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(calls[0]);
+    close(answers[1]);
+    close(acks[0]);
+    ChildMain(journal, calls[1], answers[0], acks[1], generation, !kill_after.has_value());
+  }
+  close(calls[1]);
+  close(answers[0]);
+  close(acks[1]);
+  std::thread server([&] { (void)enipool::ec2::ServeCalls(ec2, calls[0], answers[1]); });
+  AckReader reader;
+  std::thread reading([&] { reader.Run(acks[0]); });
+
+  if (kill_after.has_value()) {
+    if (!from_start) {
+      std::unique_lock<std::mutex> lock(reader.mu);
+      reader.cv.wait_for(lock, std::chrono::seconds(60),
+                         [&] { return reader.dump_done || reader.closed; });
+    }
+    absl::SleepFor(*kill_after);
+    kill(pid, SIGKILL);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  reading.join();
+  server.join();  // EOF on the calls pipe, or EPIPE answering the dead child
+  close(calls[0]);
+  close(answers[1]);
+  close(acks[0]);
+
+  Cycle cycle;
+  cycle.exit_status = status;
+  std::vector<std::pair<std::string, Ipv4Address>> dump;
+  for (const std::string& frame : reader.frames) {
+    WireReader r(frame);
+    const auto kind = static_cast<Ack>(r.U8());
+    const std::string pod = r.Str();
+    const Ipv4Address address = r.Address();
+    const absl::Time at = r.Time();
+    switch (kind) {
+      case kHeld:
+        dump.emplace_back(pod, address);
+        break;
+      case kDumpEnd:
+        model.CheckDump(dump);
+        cycle.dump_seen = true;
+        break;
+      case kAdded:
+        model.OnAdded(pod, address, at);
+        break;
+      case kDeleting:
+        model.deleting[pod] = at;
+        break;
+      case kDeleted:
+        model.OnDeleted(pod, address);
+        break;
+      case kConverged:
+        cycle.converged = true;
+        break;
+    }
+  }
+  return cycle;
+}
+
+// EC2's view of the instance equals the journal's: the same ENIs attached,
+// each with the same CIDRs (unattached ENIs are counted separately).
+absl::Status CheckEc2EqualsJournal(SyncEc2& ec2, const std::string& journal) {
+  auto store = Store::Open(journal, kClock, StoreOptions());
+  if (!store.ok()) return store.status();
+  const auto& pool = store->datastore();
+  return ec2.WithLock([&](Sim& sim) -> absl::Status {
+    auto described = sim.DescribeNetworkInterfaces({.eni_ids = {}, .instance_id = "i-node"});
+    if (!described.ok()) return described.status();
+    if (described->size() != pool.EniViews().size()) {
+      return absl::InternalError(absl::StrCat("EC2 attaches ", described->size(),
+                                              " ENIs to the node, the journal holds ",
+                                              pool.EniViews().size()));
+    }
+    for (const enipool::NetworkInterface& ni : *described) {
+      auto cidrs = pool.Cidrs(ni.id);
+      if (!cidrs.ok()) return absl::InternalError(absl::StrCat("EC2 ENI ", ni.id, " is not in the journal"));
+      std::vector<enipool::Ipv4Prefix> want;
+      for (Ipv4Address ip : ni.secondary_ips) {
+        if (ip != ni.primary_ip) want.push_back(enipool::Ipv4Prefix::FromAddress(ip));
+      }
+      want.insert(want.end(), ni.prefixes.begin(), ni.prefixes.end());
+      std::vector<enipool::Ipv4Prefix> have;
+      for (const enipool::CidrView& c : *cidrs) have.push_back(c.cidr);
+      std::sort(want.begin(), want.end());
+      std::sort(have.begin(), have.end());
+      if (want != have) {
+        return absl::InternalError(absl::StrCat("ENI ", ni.id, ": EC2 gives it ", want.size(),
+                                                " CIDRs, the journal holds ", have.size()));
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+int EnvInt(const char* name, int fallback) {
+  const char* text = std::getenv(name);
+  return text == nullptr ? fallback : std::atoi(text);
+}
+
+TEST_CASE("NodeAgent on the journal survives SIGKILL at random moments with every acknowledged "
+          "pod, and EC2 agrees with the journal once it has converged") {
+  const int kills = EnvInt("ENIPOOL_KILL_TEST_KILLS", 25);
+  const int seed = EnvInt("ENIPOOL_KILL_TEST_SEED", 1);
+  signal(SIGPIPE, SIG_IGN);  // EC2 writing to a killed agent
+  g_wall_base = absl::Now();
+
+  char dir_template[] = "/tmp/enipool-kill-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string journal = absl::StrCat(dir_template, "/journal");
+
+  const enipool::testing::SimNodeSpec spec = NodeSpec();
+  SyncEc2 ec2(kClock, enipool::testing::MakeEc2Options(spec));
+  ec2.WithLock([&](Sim& sim) {
+    REQUIRE(sim.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse(spec.subnet_cidr)).ok());
+    REQUIRE(sim.AddInstance({.instance_id = "i-node",
+                             .subnet_id = "subnet-a",
+                             .max_enis = spec.max_enis,
+                             .ipv4_per_eni = spec.ipv4_per_eni})
+                .ok());
+  });
+
+  Model model;
+  std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
+  int generation = 0;
+  for (int k = 0; k < kills; ++k) {
+    // Mostly while pods churn; one kill in five during startup and reconcile.
+    const bool from_start = rng() % 5 == 0;
+    const auto after = absl::Milliseconds(static_cast<std::int64_t>(rng() % (from_start ? 150 : 600)));
+    (void)RunChild(ec2, model, journal, ++generation, after, from_start);
+    if (model.errors.size() >= 20) break;
+  }
+  const Cycle last = RunChild(ec2, model, journal, ++generation, std::nullopt, false);
+  for (const std::string& e : model.errors) FAIL_CHECK(e);
+  REQUIRE_MESSAGE(last.converged, "the final run did not converge and stop (exit status ",
+                  last.exit_status, ")");
+  MESSAGE("kills: ", kills, ", restarts checked: ", model.checked_restarts,
+          ", acknowledged ADDs: ", model.adds, ", DELs: ", model.deletes);
+  CHECK(model.checked_restarts >= kills / 2);
+  CHECK(model.adds > 0);
+  const auto stats = ec2.WithLock([](const Sim& sim) { return sim.stats(); });
+  CHECK(stats.calls_of(enipool::ec2::CallKind::kCreateNetworkInterface) > 0);
+  CHECK(stats.calls_of(enipool::ec2::CallKind::kDeleteNetworkInterface) > 0);
+  CHECK(stats.calls_of(enipool::ec2::CallKind::kUnassignPrivateIpAddresses) > 0);
+  const absl::Status converged = CheckEc2EqualsJournal(ec2, journal);
+  CHECK_MESSAGE(converged.ok(), converged);
+  // An ENI left unattached: a kill between CreateNetworkInterface and its
+  // attach, or between a detach and its delete. Closing that needs the
+  // controller to journal the sequence before it starts and finish it after
+  // a restart, which NodeController does not do yet: reported, not asserted.
+  const std::size_t leaked = ec2.WithLock([](const Sim& sim) { return sim.unattached_eni_count(); });
+  WARN_MESSAGE(leaked == 0, leaked, " ENI(s) left unattached in EC2 (leaked across kills)");
+  std::string cleanup = absl::StrCat("rm -rf ", dir_template);
+  (void)std::system(cleanup.c_str());
+}
+
+}  // namespace
