@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "enipool/agent.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
 #include "enipool/driver.h"
@@ -145,6 +146,55 @@ TEST_CASE("A node controller starts and serves pods over HTTP through Ec2Client"
   CHECK(prefixes >= 1);
   CHECK(holds_pod);
   CHECK(controller->datastore().Stats().total_ips == prefixes * 16);
+  CHECK(endpoint.Stop() == 0);
+}
+
+TEST_CASE("A NodeAgent learns its node from IMDS and runs over HTTP against the loopback endpoint") {
+  Ec2EndpointProcess endpoint;
+  REQUIRE(endpoint.Start({"--subnet=10.0.0.0/24", "--instance=i-1:c5.large"}));
+  aws::CurlHttpClient http;
+  // The node finds itself as on EC2: IMDSv2, then role credentials from it.
+  aws::ImdsClient imds(http, {.endpoint = endpoint.imds_url("i-1")});
+  auto me = imds.ReadInstance();
+  REQUIRE(me.ok());
+  aws::CredentialsChain credentials(
+      http, {.environment = MapEnvironment(
+                 {{"AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.imds_url("i-1")}})});
+  aws::Ec2Client ec2(http, credentials,
+                     {.region = me->region, .endpoint = endpoint.url(),
+                      .instance_id = me->instance_id});
+  enipool::RealClock clock;
+  enipool::ControllerConfig config;
+  config.pool.mode = enipool::AddressMode::kSecondaryIp;
+  config.pool.max_enis = 3;
+  config.pool.ipv4_per_eni = 10;
+  config.pool.max_pods = 29;
+  config.pool.warm_ip_target = 5;
+  config.instance_id = me->instance_id;
+  config.subnet_id = me->interfaces.front().subnet_id;
+  auto controller = enipool::NodeController<enipool::RealClock>::Create(clock, config);
+  REQUIRE(controller.ok());
+  auto agent = enipool::NodeAgent<enipool::RealClock, aws::Ec2Client>::Create(
+      clock, ec2, *std::move(controller), {.pool_check_interval = absl::Milliseconds(100)});
+  REQUIRE(agent.ok());
+  REQUIRE((*agent)->Start().ok());
+  REQUIRE((*agent)->AwaitStarted(absl::Seconds(30)));
+  std::optional<enipool::Ipv4Address> address;
+  for (int i = 0; i < 300 && !address.has_value(); ++i) {  // the warm pool fills within checks
+    if (auto pod = (*agent)->AddPod({"aws-cni", "c1", "eth0"}); pod.ok()) address = pod->address;
+    else absl::SleepFor(absl::Milliseconds(20));
+  }
+  REQUIRE(address.has_value());
+  CHECK((*agent)->Stop().ok());
+  // EC2 (through IMDS, as the node would see it) holds the pod's address.
+  auto after = imds.ReadInstance();
+  REQUIRE(after.ok());
+  bool held = false;
+  for (const aws::ImdsInterface& eni : after->interfaces) {
+    held = held || std::find(eni.ipv4s.begin() + 1, eni.ipv4s.end(), *address) != eni.ipv4s.end();
+  }
+  CHECK(held);
+  CHECK(credentials.source() == "IMDS role");
   CHECK(endpoint.Stop() == 0);
 }
 
