@@ -78,6 +78,7 @@ void Run(const RandomRun& run) {
   std::vector<int> live;
   int next_pod = 0;
   int faults = 0;
+  int idle_checks = 0;  // steps at which the EC2-to-datastore direction was checked
   std::int64_t target = 0;  // the pod count the workload drifts to; changes every 100 steps
   auto add_pod = [&] {
     if (static_cast<int>(live.size()) < spec.max_pods &&
@@ -126,7 +127,12 @@ void Run(const RandomRun& run) {
       REQUIRE(loop.RunUntil(node.clock().Now() + absl::Milliseconds(uniform(0, 4000))) ==
               absl::OkStatus());
     }
-    REQUIRE(testing::CheckNodeAgainstEc2(controller, ec2) == absl::OkStatus());
+    // Both ways: nothing in the datastore that EC2 lacks, and (when the
+    // controller is idle) nothing EC2 gives the node that the datastore
+    // lacks, but for CIDRs whose unassign failed.
+    REQUIRE(testing::CheckNodeAgainstEc2(controller, ec2, loop.failed_unassign_cidrs()) ==
+            absl::OkStatus());
+    if (controller.started() && !controller.busy()) ++idle_checks;
     for (int pod : live)
       REQUIRE(controller.datastore().Lookup(testing::SimNode::Pod(pod)).has_value());
   }
@@ -135,12 +141,33 @@ void Run(const RandomRun& run) {
   std::int64_t failures = 0;
   for (std::int64_t f : controller.counters().failures) failures += f;
   CHECK(failures > 0);  // the faults did reach the controller
+  CHECK(idle_checks > 100);
+  MESSAGE("idle checks ", idle_checks, ", failed unassigns ", loop.failed_unassigns(), " (",
+          loop.throttled_unassigns(), " throttled), CIDRs left in EC2 by them ",
+          loop.failed_unassign_cidrs().size());
+  const ControllerCounters& counters = controller.counters();
+  // EC2 never answered with a CIDR or ENI the datastore already held.
+  CHECK(counters.rejected_cidrs == 0);
+  CHECK(counters.enis_refused == 0);
+  // Every failed unassign is counted, except throttled ones the controller
+  // sent again.
+  CAPTURE(loop.failed_unassigns());
+  CAPTURE(loop.throttled_unassigns());
+  CHECK(counters.unassign_failures >= loop.failed_unassigns() - loop.throttled_unassigns());
+  CHECK(counters.unassign_failures <= loop.failed_unassigns());
 
   // Faults stop; pods stay. Half an hour of quiet virtual time.
   ec2.fault_plan().Clear();
   REQUIRE(loop.RunUntil(node.clock().Now() + absl::Minutes(30)) == absl::OkStatus());
-  REQUIRE(testing::CheckNodeAgainstEc2(controller, ec2) == absl::OkStatus());
   CHECK_FALSE(controller.busy());
+  // A reconciling node has taken back every CIDR a failed unassign left in
+  // EC2; without reconcile those stay leaked, and only those.
+  if (run.reconcile) {
+    REQUIRE(testing::CheckNodeAgainstEc2(controller, ec2) == absl::OkStatus());
+  } else {
+    REQUIRE(testing::CheckNodeAgainstEc2(controller, ec2, loop.failed_unassign_cidrs()) ==
+            absl::OkStatus());
+  }
   CHECK(loop.in_flight() == 0);
   // No ENI leaked: every ENI in the account is one of the node's, attached
   // and in its datastore.

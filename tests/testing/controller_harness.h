@@ -21,9 +21,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -183,10 +185,18 @@ class SimNode {
 //   * no address is on two ENIs (the datastore refuses overlaps; checked
 //     here over EC2's answer too);
 //   * no ENI holds more CIDRs than its slots (ipv4_per_eni − 1);
-//   * the datastore's own invariants hold.
+//   * the datastore's own invariants hold;
+// and, when the controller has started and is idle (nothing in flight or
+// scheduled, so no answer can still change either side), the other way round:
+//   * every ENI EC2 attaches to the node is in the datastore, or recorded by
+//     the controller outside the pool (a detach that gave up);
+//   * every secondary IP and prefix EC2 gives those ENIs is in the
+//     datastore (none leaked), except those in `may_leak` (CIDRs whose
+//     unassign failed: EC2 kept them; see AsyncLoop::failed_unassign_cidrs()).
 template <Clock C, typename... Options>
 absl::Status CheckNodeAgainstEc2(const NodeController<C, Options...>& controller,
-                                 const ec2::SimulatedEc2<C>& ec2) {
+                                 const ec2::SimulatedEc2<C>& ec2,
+                                 const std::set<Ipv4Prefix>& may_leak = {}) {
   const auto& datastore = controller.pool();
   if (absl::Status s = datastore.CheckInvariants(); !s.ok()) return s;
   const int slots = controller.config().pool.ipv4_per_eni - 1;
@@ -226,6 +236,30 @@ absl::Status CheckNodeAgainstEc2(const NodeController<C, Options...>& controller
               absl::StrCat("address ", c.cidr.AddressAt(i).ToString(), " is on two ENIs"));
         }
       }
+    }
+  }
+  if (!controller.started() || controller.busy()) return absl::OkStatus();
+  for (const NetworkInterface& nic : ec2.AttachedEnis(controller.config().instance_id)) {
+    auto cidrs = datastore.Cidrs(nic.id);
+    if (!cidrs.ok()) {
+      const bool recorded_outside =
+          std::any_of(controller.enis().begin(), controller.enis().end(),
+                      [&](const ManagedEni& e) { return e.id == nic.id && !e.in_pool; });
+      if (recorded_outside) continue;
+      return absl::InternalError(absl::StrCat("EC2 attaches ENI ", nic.id,
+                                              " to the node, which neither the datastore nor "
+                                              "the controller knows (leaked)"));
+    }
+    std::set<Ipv4Prefix> held;
+    for (const CidrView& c : *cidrs) held.insert(c.cidr);
+    std::vector<Ipv4Prefix> given(nic.prefixes.begin(), nic.prefixes.end());
+    for (Ipv4Address ip : nic.secondary_ips) {
+      if (ip != nic.primary_ip) given.push_back(Ipv4Prefix::FromAddress(ip));
+    }
+    for (const Ipv4Prefix& cidr : given) {
+      if (held.contains(cidr) || may_leak.contains(cidr)) continue;
+      return absl::InternalError(absl::StrCat("EC2 gives ", nic.id, " ", cidr.ToString(),
+                                              ", which the datastore lacks (leaked)"));
     }
   }
   return absl::OkStatus();
@@ -284,6 +318,16 @@ class AsyncLoop {
 
   [[nodiscard]] std::size_t in_flight() const { return in_flight_.size(); }
 
+  // CIDRs EC2 still gives the node because an unassign of them failed (and
+  // none succeeded since): the only leaks CheckNodeAgainstEc2() may allow.
+  [[nodiscard]] const std::set<Ipv4Prefix>& failed_unassign_cidrs() const {
+    return failed_unassign_cidrs_;
+  }
+  // Unassign answers that failed: all, and those EC2 throttled (which the
+  // controller may retry rather than count as an unassign failure).
+  [[nodiscard]] std::int64_t failed_unassigns() const { return failed_unassigns_; }
+  [[nodiscard]] std::int64_t throttled_unassigns() const { return throttled_unassigns_; }
+
  private:
   struct InFlight {
     absl::Time at;
@@ -295,14 +339,36 @@ class AsyncLoop {
   void Send(const std::vector<Ec2Request>& requests) {
     for (const Ec2Request& request : requests) {
       Ec2Result result = ec2_.Call(request.call);
+      NoteUnassign(request.call, result);
       const absl::Duration latency = ec2_.SampleLatency(request.call);
       in_flight_.push_back(InFlight{clock_.Now() + latency, seq_++, request, std::move(result)});
     }
   }
 
+  void NoteUnassign(const Ec2Call& call, const Ec2Result& result) {
+    std::vector<Ipv4Prefix> cidrs;
+    if (const auto* ips = std::get_if<UnassignPrivateIpAddressesRequest>(&call)) {
+      for (Ipv4Address ip : ips->addresses) cidrs.push_back(Ipv4Prefix::FromAddress(ip));
+    } else if (const auto* prefixes = std::get_if<UnassignIpv4PrefixesRequest>(&call)) {
+      cidrs = prefixes->prefixes;
+    } else {
+      return;
+    }
+    if (result.ok()) {
+      for (const Ipv4Prefix& cidr : cidrs) failed_unassign_cidrs_.erase(cidr);
+      return;
+    }
+    ++failed_unassigns_;
+    if (result.error_code() == Ec2ErrorCode::kRequestLimitExceeded) ++throttled_unassigns_;
+    failed_unassign_cidrs_.insert(cidrs.begin(), cidrs.end());
+  }
+
   ManualClock& clock_;
   NodeController<ManualClock>& controller_;
   ec2::SimulatedEc2<ManualClock>& ec2_;
+  std::set<Ipv4Prefix> failed_unassign_cidrs_;
+  std::int64_t failed_unassigns_ = 0;
+  std::int64_t throttled_unassigns_ = 0;
   absl::Time next_tick_;
   std::uint64_t seq_ = 0;
   std::vector<InFlight> in_flight_;
