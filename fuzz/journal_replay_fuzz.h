@@ -57,8 +57,10 @@ inline int FuzzJournalReplay(const std::uint8_t* data, std::size_t size) {
   if (parsed.ok()) {
     ENIPOOL_FUZZ_CHECK(parsed->valid_bytes + parsed->torn_bytes == file.size(), "bytes unaccounted");
     absl::flat_hash_map<std::string, EniSpec> specs;
+    ControllerJournalState controller;
     for (const JournalRecord& record : parsed->records) {
-      if (!ApplyJournalRecord(direct, record, &specs).ok()) {
+      if (!ApplyJournalRecord(direct, record, &specs).ok() ||
+          !ApplyControllerRecord(controller, record).ok()) {
         applies = false;
         break;
       }

@@ -55,6 +55,7 @@ NetworkInterface RandomEni(std::mt19937_64& rng) {
   for (int i = 0; i < prefixes; ++i) eni.prefixes.push_back(RandomPrefix(rng));
   eni.created = absl::FromUnixSeconds(
       std::uniform_int_distribution<std::int64_t>(1'500'000'000, 1'900'000'000)(rng));
+  if (rng() % 2) eni.description = "aws-K8S-" + RandomId(rng, "i-") + " & <co>";
   return eni;
 }
 
@@ -102,6 +103,7 @@ std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
         for (int i = 0; i < count; ++i) request.eni_ids.push_back(RandomId(rng, "eni-"));
       }
       if (rng() % 2) request.instance_id = RandomId(rng, "i-");
+      if (rng() % 2) request.description = "aws-K8S-" + RandomId(rng, "i-");
       std::vector<NetworkInterface> enis;
       for (int i = 0; i < count; ++i) enis.push_back(RandomEni(rng));
       return {request, enis};

@@ -28,6 +28,7 @@ using enipool::JournaledDatastore;
 using enipool::ManualClock;
 using enipool::NodeDatastore;
 using enipool::PodKey;
+using enipool::PoolIntentKind;
 using enipool::PoolStore;
 using enipool::testing::DurableNode;
 using enipool::testing::SimNodeSpec;
@@ -78,6 +79,7 @@ static_assert(!PoolStore<AddCidrReturnsBool>);
 static_assert(!PoolStore<NoReadView>);
 static_assert(PoolStore<NodeDatastore<ManualClock>>);
 static_assert(PoolStore<JournaledDatastore<ManualClock>>);
+static_assert(DurablePoolStore<JournaledDatastore<ManualClock>>);
 static_assert(!DurablePoolStore<NodeDatastore<ManualClock>>);
 static_assert(!DurablePoolStore<CorrectStore>);
 
@@ -129,6 +131,66 @@ TEST_CASE("NodeController::Create refuses a store whose mode or cooldown differ 
   auto refused = enipool::testing::DurableController::Create(node.config(), *std::move(other));
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().message().find("ip_cooldown 5s") != std::string::npos);
+}
+
+TEST_CASE("JournaledDatastore keeps a controller's open intents and marks across a restart and a snapshot") {
+  using enipool::ControllerMark;
+  using enipool::PoolIntent;
+  DurableNode node({.mode = AddressMode::kPrefix});
+  auto store = JournaledDatastore<ManualClock>::Open("/journal", node.clock(), node.StoreOptions());
+  REQUIRE(store.ok());
+  const Ipv4Prefix cidr = *Ipv4Prefix::Parse("10.0.0.16/28");
+  auto create = store->BeginIntent({.kind = PoolIntentKind::kCreateEni});
+  auto unassign = store->BeginIntent(
+      {.id = 99, .kind = PoolIntentKind::kUnassign, .eni_id = "eni-1", .cidrs = {cidr}});
+  auto free = store->BeginIntent({.kind = PoolIntentKind::kFreeEni, .eni_id = "eni-2"});
+  REQUIRE(create.ok());
+  REQUIRE(unassign.ok());
+  REQUIRE(free.ok());
+  CHECK(*unassign != 99);  // the store gives the ids
+  CHECK(*create != *unassign);
+  REQUIRE(store->EndIntent(*create).ok());
+  CHECK(store->EndIntent(*create).code() == absl::StatusCode::kNotFound);
+  REQUIRE(store->SetMark(ControllerMark::kLastDecrease, absl::FromUnixSeconds(100)).ok());
+  REQUIRE(store->SetMark(ControllerMark::kLastDecrease, absl::FromUnixSeconds(200)).ok());
+  const std::vector<PoolIntent> open = store->intents();
+  REQUIRE(open.size() == 2);
+  CHECK(open[0] == PoolIntent{.id = *unassign, .kind = PoolIntentKind::kUnassign,
+                              .eni_id = "eni-1", .cidrs = {cidr}});
+  CHECK(open[1].kind == PoolIntentKind::kFreeEni);
+
+  for (bool snapshot : {false, true}) {
+    CAPTURE(snapshot);
+    if (snapshot) REQUIRE(store->Snapshot().ok());
+    store = JournaledDatastore<ManualClock>::Open("/journal", node.clock(), node.StoreOptions());
+    REQUIRE(store.ok());
+    CHECK(store->intents() == open);
+    CHECK(store->mark(ControllerMark::kLastDecrease) == absl::FromUnixSeconds(200));
+    CHECK_FALSE(store->mark(ControllerMark::kCheckpointImported).has_value());
+  }
+  // New ids never collide with the open ones.
+  auto next = store->BeginIntent({.kind = PoolIntentKind::kCreateEni});
+  REQUIRE(next.ok());
+  CHECK(*next != *unassign);
+  CHECK(*next != *free);
+}
+
+TEST_CASE("JournaledDatastore refuses a journal that ends an intent it never began, naming the offset") {
+  DurableNode node({.mode = AddressMode::kPrefix});
+  // A well-formed journal whose only record ends intent 7.
+  const std::uint64_t salt = 42;
+  std::string bytes = enipool::internal::JournalHeader(salt);
+  std::string record;
+  enipool::internal::EncodeEndIntent(record, 7);
+  enipool::internal::SealRecord(record, enipool::internal::SaltCrc(salt), 0);
+  bytes += record;
+  node.fs().files["/journal"].data = bytes;
+  auto reopened = JournaledDatastore<ManualClock>::Open("/journal", node.clock(), node.StoreOptions());
+  REQUIRE_FALSE(reopened.ok());
+  CHECK(reopened.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(reopened.status().message().find("intent 7 is not open") != std::string::npos);
+  CHECK(reopened.status().message().find("byte offset 20") != std::string::npos);
+  CHECK(node.fs().files["/journal"].data == bytes);  // left as it was
 }
 
 }  // namespace

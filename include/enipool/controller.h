@@ -3,9 +3,11 @@
 // -----------------------------------------------------------------------------
 //
 // `NodeController`: the reference's pool loop (docs/reference-behavior.md §4.3–§4.8, §7, §8.3)
-// as a sans-I/O state machine. It owns the node's `NodeDatastore`, asks the
-// warm-pool policy (`PlanReconcile`) what to do, and turns the plan into EC2
-// requests; it never calls EC2 itself. The caller makes the calls (a blocking
+// as a sans-I/O state machine. It owns the store that holds the node's pool
+// (`Store`: an in-memory `NodeDatastore` by default, or the journaled store
+// of persist/journal.h, see "Durability" below), asks the warm-pool policy
+// (`PlanReconcile`) what to do, and turns the plan into EC2 requests; it
+// never calls EC2 itself. The caller makes the calls (a blocking
 // driver, see driver.h, or a discrete-event simulator) and hands each answer
 // back. The same controller therefore runs in production and in a simulated
 // cluster of thousands of nodes.
@@ -83,6 +85,32 @@
 // other error; while backing off no new pool check starts; any successful
 // call resets the back-off. `ThrottleBackoff` configures or disables it.
 //
+// Durability: with a `DurablePoolStore` (pool_store.h; JournaledDatastore
+// models it) every change to the pool is journaled before the controller
+// goes on: pods assigned and released, ENIs and CIDRs added from EC2's
+// answers, CIDRs and ENIs removed by a decrease, a resync or a describe, and
+// the decrease and insufficient-address timers. The EC2 sequences a crash
+// could cut in two are bracketed by intents: one is written before the
+// first call and ended when the sequence is over (create → attach: a
+// create intent, replaced by an attach intent naming the ENI once the
+// create answers; unassign: an intent naming the CIDRs, written before they
+// leave the pool; free: an intent naming the ENI, written before it leaves
+// the pool, ended by the delete). On restart, Create(config, store) takes
+// the replayed store (pods, cooldowns by their release times, ENIs, CIDRs,
+// timers, open intents) and the startup describe both reconciles with EC2
+// (adopting what EC2 has and the journal lacks; dropping what EC2 no longer
+// gives the node, reporting the pods on it through TakeLostPods()) and
+// finishes each open intent (restart_recovery.h: what the journal still
+// holds never left; what left is finished in EC2, never taken back; a lost
+// create is found by the description every created ENI carries,
+// "aws-K8S-<instance-id>", with DescribeNetworkInterfaces filtered by it,
+// and deleted). Pool checks wait until that is done; pods are served from
+// the restored pool meanwhile. If the store cannot write an intent the step
+// is not taken (counted in ControllerCounters::store_failures) and the next
+// pool check tries again. The intents cost a record or two per ENI created
+// or freed and per decrease; pod ADD and DEL cost one record each, as the
+// journal alone.
+//
 // Performance: `Tick` is O(1) and allocates nothing when there is nothing to
 // do. It skips the pool check when the datastore has not changed since a
 // check that found nothing to do and no timer of the policy has run out
@@ -107,6 +135,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -119,6 +148,7 @@
 #include "enipool/pod_key.h"
 #include "enipool/policy/warm_pool.h"
 #include "enipool/pool_store.h"
+#include "enipool/restart_recovery.h"
 #include "enipool/status.h"
 
 namespace enipool {
@@ -225,6 +255,9 @@ struct ControllerCounters {
   std::int64_t add_requests = 0;     // AddPod calls
   std::int64_t del_requests = 0;     // DeletePod calls
   std::int64_t no_available_ip = 0;  // AddPod found no free address
+  std::int64_t store_failures = 0;   // changes the store refused to write (I/O): the step was not taken
+  std::int64_t recovered_intents = 0;  // sequences open at a restart, finished
+  std::int64_t lost_pods = 0;          // pods whose address EC2 no longer gives the node
 
   [[nodiscard]] std::int64_t calls_total() const {
     std::int64_t n = 0;
@@ -247,6 +280,18 @@ struct ManagedEni {
   std::string subnet_id{};
   int device_index = 0;
   bool in_pool = true;  // false while being freed, or when its detach gave up
+};
+
+// LostPod
+//
+// A pod whose address the controller had to drop because EC2 no longer gives
+// it to the node (the ENI is gone or no longer attached, or the CIDR left
+// the ENI): the CNI front should tell the runtime (the pod has no working
+// address). Reported by NodeController::TakeLostPods().
+struct LostPod {
+  PodKey pod;
+  Assignment assignment;
+  std::string reason;  // "CIDR 10.0.0.16/28 is no longer on eni-…", "ENI eni-… is no longer attached"
 };
 
 // NodeController
@@ -312,6 +357,41 @@ class NodeController {
   [[nodiscard]] const NodeDatastore<C>& pool() const noexcept { return store_.datastore(); }
   [[nodiscard]] const ControllerCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const std::vector<ManagedEni>& enis() const noexcept { return enis_; }
+
+  // NodeController::lost_pods() / TakeLostPods()
+  //
+  // Pods that lost their address because EC2 no longer gives it to the node
+  // (at startup after a restart, at a resync or a reconcile), oldest first.
+  // TakeLostPods() hands them over and forgets them.
+  [[nodiscard]] const std::vector<LostPod>& lost_pods() const noexcept { return lost_pods_; }
+  [[nodiscard]] std::vector<LostPod> TakeLostPods() { return std::exchange(lost_pods_, {}); }
+
+  // NodeController::checkpoint_imported()
+  //
+  // With a durable store: true once MarkCheckpointImported() has been
+  // journaled (this run or an earlier one), so a reference checkpoint is
+  // imported once. Always false with an in-memory store.
+  [[nodiscard]] bool checkpoint_imported() const {
+    if constexpr (DurablePoolStore<Store>) {
+      return store_.mark(ControllerMark::kCheckpointImported).has_value();
+    } else {
+      return false;
+    }
+  }
+
+  // NodeController::MarkCheckpointImported()
+  //
+  // Journals that the reference's checkpoint has been imported (see
+  // persist/checkpoint_import_json.h). OK and no effect with an in-memory
+  // store; the store's error if it cannot write.
+  [[nodiscard]] absl::Status MarkCheckpointImported(absl::Time now) {
+    if constexpr (DurablePoolStore<Store>) {
+      return store_.SetMark(ControllerMark::kCheckpointImported, now);
+    } else {
+      (void)now;
+      return absl::OkStatus();
+    }
+  }
 
  private:
   [[nodiscard]] static absl::Status CheckConfig(const ControllerConfig& config) {
@@ -490,7 +570,7 @@ class NodeController {
     switch (op.step) {
       case Step::kStart:
       case Step::kReconcile:
-        OnDescribeInstance(op, result, now);
+        OnDescribeInstance(op, result, now, out);
         break;
       case Step::kAssign:
       case Step::kAssignRetry:
@@ -507,6 +587,10 @@ class NodeController {
         break;
       case Step::kUnassign:
         if (!result.ok()) counters_.unassign_failures += 1;
+        EndIntent(op.intent);
+        break;
+      case Step::kSweep:
+        OnSweep(op, result, now, out);
         break;
       case Step::kDetach:
         OnDetach(op, result, now);
@@ -601,6 +685,7 @@ class NodeController {
     kUnassign,
     kDetach,
     kDelete,
+    kSweep,  // restart: DescribeNetworkInterfaces by description for ENIs whose create was cut off
   };
 
   // One step of a sequence: in flight (id != 0) or scheduled (id == 0, sent
@@ -616,6 +701,8 @@ class NodeController {
     NetworkInterface created{};  // kAttach: what the create returned
     bool freeing = false;        // kDelete: the last step of freeing a pool ENI
     bool refused = false;        // kDetach: giving back an ENI the datastore refused
+    std::uint64_t intent = 0;    // the store's intent this step finishes (durable stores), or 0
+    std::vector<std::uint64_t> intents{};  // kSweep: the create intents it settles
   };
 
   static constexpr std::uint64_t kNoGeneration = ~std::uint64_t{0};
@@ -623,7 +710,16 @@ class NodeController {
   NodeController(ControllerConfig config, Store store)
       : config_(std::move(config)),
         store_(std::move(store)),
-        next_id_(config_.first_request_id == 0 ? 1 : config_.first_request_id) {}
+        next_id_(config_.first_request_id == 0 ? 1 : config_.first_request_id) {
+    if constexpr (DurablePoolStore<Store>) {
+      // The pool timers survive a restart: no decrease within 30 s of the
+      // last, no increase within 120 s of an insufficient-address answer.
+      last_decrease_ =
+          store_.mark(ControllerMark::kLastDecrease).value_or(absl::InfinitePast());
+      last_insufficient_ =
+          store_.mark(ControllerMark::kLastInsufficientAddresses).value_or(absl::InfinitePast());
+    }
+  }
 
   [[nodiscard]] bool HasOp(Step step) const {
     return std::any_of(ops_.begin(), ops_.end(), [step](const Op& op) { return op.step == step; });
@@ -763,9 +859,13 @@ class NodeController {
     }
     CreateNetworkInterfaceRequest create{
         .subnet_id = config_.subnet_id,
-        .description = absl::StrCat("aws-K8S-", config_.instance_id)};
+        .description = CreatedEniDescription(config_.instance_id)};
     (prefix ? create.ipv4_prefix_count : create.secondary_ip_count) = step.count;
-    Issue(Op{.step = Step::kCreate, .call = std::move(create)}, out);
+    // A durable store writes the intent first: if the answer is lost to a
+    // crash, the restart looks for the new ENI by its description.
+    const absl::StatusOr<std::uint64_t> intent = BeginIntent({.kind = PoolIntentKind::kCreateEni});
+    if (!intent.ok()) return;
+    Issue(Op{.step = Step::kCreate, .call = std::move(create), .intent = *intent}, out);
   }
 
   [[nodiscard]] Ec2Call AssignCall(std::string eni, int count) const {
@@ -785,41 +885,50 @@ class NodeController {
     if (released) {
       counters_.decreases += 1;
       last_decrease_ = now;
+      SetMark(ControllerMark::kLastDecrease, now);
     }
     return released;
   }
 
   // Removes one ENI's CIDRs from the datastore (non-forced: one assigned
-  // meanwhile is skipped) and asks EC2 to unassign the ones removed.
-  // Returns how many were removed.
+  // meanwhile is skipped) and asks EC2 to unassign the ones removed, /28s
+  // and /32s in a call each. Returns how many were removed.
   std::int64_t UnassignCidrs(const CidrRelease& release, std::vector<Ec2Request>& out) {
-    std::vector<Ipv4Address> ips;
     std::vector<Ipv4Prefix> prefixes;
-    for (const Ipv4Prefix& cidr : release.cidrs) {
-      if (!store_.RemoveCidr(release.eni.view(), cidr, /*force=*/false).ok()) continue;
-      if (cidr.length() == 28) {
-        prefixes.push_back(cidr);
-      } else {
-        ips.push_back(cidr.network());
-      }
+    std::vector<Ipv4Prefix> singles;
+    for (const Ipv4Prefix& cidr : release.cidrs) (cidr.length() == 28 ? prefixes : singles).push_back(cidr);
+    return UnassignGroup(release.eni.ToString(), std::move(prefixes), out) +
+           UnassignGroup(release.eni.ToString(), std::move(singles), out);
+  }
+
+  // One unassign call for CIDRs of one kind. A durable store writes the
+  // intent before the first CIDR leaves the pool: a restart then unassigns
+  // again what left the pool and EC2 still lists (restart_recovery.h).
+  std::int64_t UnassignGroup(const std::string& eni, std::vector<Ipv4Prefix> cidrs,
+                             std::vector<Ec2Request>& out) {
+    if (cidrs.empty()) return 0;
+    const absl::StatusOr<std::uint64_t> intent =
+        BeginIntent({.kind = PoolIntentKind::kUnassign, .eni_id = eni, .cidrs = cidrs});
+    if (!intent.ok()) return 0;
+    std::erase_if(cidrs, [&](const Ipv4Prefix& cidr) {
+      return !store_.RemoveCidr(eni, cidr, /*force=*/false).ok();
+    });
+    if (cidrs.empty()) {
+      EndIntent(*intent);
+      return 0;
     }
-    const auto removed = static_cast<std::int64_t>(ips.size() + prefixes.size());
-    if (removed == 0) return 0;
+    const auto removed = static_cast<std::int64_t>(cidrs.size());
     counters_.cidrs_released += removed;
-    if (!prefixes.empty()) {
-      Issue(Op{.step = Step::kUnassign,
-               .call = UnassignIpv4PrefixesRequest{.eni_id = release.eni.ToString(),
-                                                   .prefixes = std::move(prefixes)},
-               .eni = release.eni.ToString()},
-            out);
+    Ec2Call call;
+    if (cidrs.front().length() == 28) {
+      call = UnassignIpv4PrefixesRequest{.eni_id = eni, .prefixes = std::move(cidrs)};
+    } else {
+      std::vector<Ipv4Address> ips;
+      ips.reserve(cidrs.size());
+      for (const Ipv4Prefix& cidr : cidrs) ips.push_back(cidr.network());
+      call = UnassignPrivateIpAddressesRequest{.eni_id = eni, .addresses = std::move(ips)};
     }
-    if (!ips.empty()) {
-      Issue(Op{.step = Step::kUnassign,
-               .call = UnassignPrivateIpAddressesRequest{.eni_id = release.eni.ToString(),
-                                                         .addresses = std::move(ips)},
-               .eni = release.eni.ToString()},
-            out);
-    }
+    Issue(Op{.step = Step::kUnassign, .call = std::move(call), .eni = eni, .intent = *intent}, out);
     return removed;
   }
 
@@ -828,12 +937,22 @@ class NodeController {
     (void)now;
     ManagedEni* record = FindRecord(eni_id);
     if (record == nullptr) return false;  // not attached by EC2's account: leave it
-    if (!store_.RemoveEni(eni_id, /*force=*/false).ok()) return false;
+    if (const auto held = pool().FindEni(eni_id); !held.ok() || held->pods > 0) return false;
+    // A durable store writes the intent first: a restart finishes the
+    // detach and delete of an ENI that left the pool.
+    const absl::StatusOr<std::uint64_t> intent =
+        BeginIntent({.kind = PoolIntentKind::kFreeEni, .eni_id = std::string(eni_id)});
+    if (!intent.ok()) return false;
+    if (!store_.RemoveEni(eni_id, /*force=*/false).ok()) {
+      EndIntent(*intent);
+      return false;
+    }
     record->in_pool = false;
     Issue(Op{.step = Step::kDetach,
              .call = DetachNetworkInterfaceRequest{.attachment_id = record->attachment_id,
                                                    .eni_id = record->id},
-             .eni = record->id},
+             .eni = record->id,
+             .intent = *intent},
           out);
     return true;
   }
@@ -889,6 +1008,7 @@ class NodeController {
   void OnCreate(Op& op, const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
     const Ec2ErrorCode code = result.error_code();
     if (code != Ec2ErrorCode::kNone) {
+      EndIntent(op.intent);  // nothing was created
       if (IsInsufficientAddressError(code)) StartInsufficientBackoff(now);
       return;
     }
@@ -896,13 +1016,23 @@ class NodeController {
     NetworkInterface created = std::get<NetworkInterface>(result.response);
     const int device = LowestFreeDeviceIndex();
     std::string id = created.id;
-    (void)op;
+    // Now that the ENI's id is known, the intent names it. If that cannot
+    // be written, the create intent stays open (a restart sweeps for it).
+    std::uint64_t intent = op.intent;
+    if (op.intent != 0) {
+      if (auto attach = BeginIntent({.kind = PoolIntentKind::kAttachEni, .eni_id = id});
+          attach.ok()) {
+        EndIntent(op.intent);
+        intent = *attach;
+      }
+    }
     Emit(Op{.step = Step::kAttach,
             .call =
                 AttachNetworkInterfaceRequest{
                     .eni_id = id, .instance_id = config_.instance_id, .device_index = device},
             .eni = id,
-            .created = std::move(created)},
+            .created = std::move(created),
+            .intent = intent},
          now, out);
   }
 
@@ -912,7 +1042,8 @@ class NodeController {
       counters_.attach_failures += 1;
       Emit(Op{.step = Step::kDelete,
               .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
-              .eni = op.eni},
+              .eni = op.eni,
+              .intent = op.intent},
            now, out);
       return;
     }
@@ -939,7 +1070,8 @@ class NodeController {
               .call = DetachNetworkInterfaceRequest{.attachment_id = attachment_id,
                                                     .eni_id = op.eni},
               .eni = op.eni,
-              .refused = true},
+              .refused = true,
+              .intent = op.intent},
            now, out);
       return;
     }
@@ -950,6 +1082,7 @@ class NodeController {
                                .in_pool = true});
     for (Ipv4Address ip : op.created.secondary_ips) AddCidr(op.eni, Ipv4Prefix::FromAddress(ip));
     for (const Ipv4Prefix& prefix : op.created.prefixes) AddCidr(op.eni, prefix);
+    EndIntent(op.intent);
     counters_.increases += 1;
   }
 
@@ -959,12 +1092,14 @@ class NodeController {
       DropRecord(op.eni);
       if (code == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound) {
         if (!op.refused) counters_.enis_freed += 1;  // already gone
+        EndIntent(op.intent);
         return;
       }
       Schedule(Op{.step = Step::kDelete,
                   .call = DeleteNetworkInterfaceRequest{.eni_id = op.eni},
                   .eni = op.eni,
-                  .freeing = !op.refused},
+                  .freeing = !op.refused,
+                  .intent = op.intent},
                now + config_.cleanup.detach_delete_pause);
       return;
     }
@@ -979,8 +1114,10 @@ class NodeController {
       // NotFound on delete is success (docs/reference-behavior.md §7.1). A
       // delete after a failed attach is not a freed pool ENI.
       if (op.freeing) counters_.enis_freed += 1;
+      EndIntent(op.intent);
       return;
     }
+    // Out of tries, the intent stays open: the next restart tries again.
     if (!RetryCleanup(op, now, config_.cleanup.delete_initial)) counters_.enis_leaked += 1;
   }
 
@@ -996,29 +1133,40 @@ class NodeController {
   }
 
   // Startup and periodic reconcile: EC2's view of the instance's ENIs
-  // replaces the datastore's.
-  void OnDescribeInstance(Op& op, const Ec2Result& result, absl::Time now) {
+  // replaces the datastore's. At the first start on a durable store, the
+  // sequences open when the controller last stopped are finished too
+  // (restart_recovery.h).
+  void OnDescribeInstance(Op& op, const Ec2Result& result, absl::Time now,
+                          std::vector<Ec2Request>& out) {
     if (!result.ok()) {
       if (op.step == Step::kStart) start_retry_at_ = now + config_.start_retry;
       return;
     }
     const auto& interfaces = std::get<std::vector<NetworkInterface>>(result.response);
+    RecoveryPlan recovery;
+    if constexpr (DurablePoolStore<Store>) {
+      if (op.step == Step::kStart && !store_.intents().empty()) {
+        recovery = PlanRestartRecovery(store_.intents(), pool(), interfaces, config_.instance_id);
+      }
+    }
+    auto ours = [&](const NetworkInterface& ni) {
+      return ni.instance_id == config_.instance_id && ni.attached();
+    };
     // ENIs EC2 no longer attaches to the node leave the datastore (forced).
     std::vector<std::string> gone;
     for (const EniView& view : pool().EniViews()) {
       const bool attached = std::any_of(interfaces.begin(), interfaces.end(), [&](const auto& ni) {
-        return ni.id == view.id.view() && ni.instance_id == config_.instance_id && ni.attached();
+        return ni.id == view.id.view() && ours(ni);
       });
       if (!attached) gone.push_back(view.id.ToString());
     }
     for (const std::string& id : gone) ForgetEni(id);
     std::erase_if(enis_, [&](const ManagedEni& record) {
-      return std::none_of(interfaces.begin(), interfaces.end(), [&](const auto& ni) {
-        return ni.id == record.id && ni.instance_id == config_.instance_id && ni.attached();
-      });
+      return std::none_of(interfaces.begin(), interfaces.end(),
+                          [&](const auto& ni) { return ni.id == record.id && ours(ni); });
     });
     for (const NetworkInterface& ni : interfaces) {
-      if (ni.instance_id != config_.instance_id || !ni.attached()) continue;
+      if (!ours(ni)) continue;
       ManagedEni* record = FindRecord(ni.id);
       if (record == nullptr) {
         enis_.push_back(ManagedEni{.id = ni.id,
@@ -1027,9 +1175,10 @@ class NodeController {
                                    .device_index = ni.device_index});
         record = &enis_.back();
       }
-      record->in_pool = true;
       record->attachment_id = ni.attachment_id;
       record->device_index = ni.device_index;
+      record->in_pool = !recovery.keep_out_enis.contains(ni.id);
+      if (!record->in_pool) continue;  // its free was under way: it is finished below
       if (!pool().FindEni(ni.id).ok()) {
         const bool primary =
             config_.primary_eni_id.empty() ? ni.device_index == 0 : ni.id == config_.primary_eni_id;
@@ -1045,20 +1194,95 @@ class NodeController {
           continue;
         }
       }
-      SyncEniCidrs(ni);
+      SyncEniCidrs(ni, recovery.keep_out_cidrs);
     }
     last_pool_action_ = now;  // the reconcile gate counts from startup too
     if (op.step == Step::kStart) {
       started_ = true;
+      Recover(recovery, out);
     } else {
       counters_.reconciles += 1;
     }
   }
 
+  // Issues the calls of a restart's recovery plan; each ends its intent
+  // when answered (as the same step does in an uninterrupted run).
+  void Recover(RecoveryPlan& plan, std::vector<Ec2Request>& out) {
+    counters_.recovered_intents += static_cast<std::int64_t>(
+        plan.done.size() + plan.detaches.size() + plan.deletes.size() + plan.unassigns.size() +
+        plan.sweep.size());
+    for (std::uint64_t id : plan.done) EndIntent(id);
+    for (RecoveryPlan::Detach& d : plan.detaches) {
+      Issue(Op{.step = Step::kDetach,
+               .call = DetachNetworkInterfaceRequest{.attachment_id = d.attachment_id,
+                                                     .eni_id = d.eni_id},
+               .eni = d.eni_id,
+               .intent = d.intent},
+            out);
+    }
+    for (RecoveryPlan::Delete& d : plan.deletes) {
+      Issue(Op{.step = Step::kDelete,
+               .call = DeleteNetworkInterfaceRequest{.eni_id = d.eni_id},
+               .eni = d.eni_id,
+               .intent = d.intent},
+            out);
+    }
+    for (RecoveryPlan::Unassign& u : plan.unassigns) {
+      Ec2Call call;
+      if (u.cidrs.front().length() == 28) {
+        call = UnassignIpv4PrefixesRequest{.eni_id = u.eni_id, .prefixes = u.cidrs};
+      } else {
+        std::vector<Ipv4Address> ips;
+        for (const Ipv4Prefix& cidr : u.cidrs) ips.push_back(cidr.network());
+        call = UnassignPrivateIpAddressesRequest{.eni_id = u.eni_id, .addresses = std::move(ips)};
+      }
+      Issue(Op{.step = Step::kUnassign, .call = std::move(call), .eni = u.eni_id, .intent = u.intent},
+            out);
+    }
+    if (!plan.sweep.empty()) {
+      Issue(Op{.step = Step::kSweep,
+               .call = DescribeNetworkInterfacesRequest{
+                   .eni_ids = {},
+                   .instance_id = {},
+                   .description = CreatedEniDescription(config_.instance_id)},
+               .intents = std::move(plan.sweep)},
+            out);
+    }
+  }
+
+  // The answer to a restart's sweep: every unattached ENI with the
+  // description this node's creates carry is deleted (each under its own
+  // intent), then the create intents end. A failed describe is retried
+  // start_retry later. The description is checked here too, in case a
+  // backend ignores the filter.
+  void OnSweep(Op& op, const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
+    if (!result.ok()) {
+      Schedule(std::move(op), now + config_.start_retry);
+      return;
+    }
+    const std::string want = CreatedEniDescription(config_.instance_id);
+    for (const NetworkInterface& ni : std::get<std::vector<NetworkInterface>>(result.response)) {
+      if (ni.description != want || ni.attached()) continue;
+      const bool handled = std::any_of(ops_.begin(), ops_.end(),
+                                       [&](const Op& other) { return other.eni == ni.id; });
+      if (handled) continue;  // another recovered intent already deletes it
+      const absl::StatusOr<std::uint64_t> intent =
+          BeginIntent({.kind = PoolIntentKind::kFreeEni, .eni_id = ni.id});
+      if (!intent.ok()) return;  // the create intents stay open for the next start
+      Issue(Op{.step = Step::kDelete,
+               .call = DeleteNetworkInterfaceRequest{.eni_id = ni.id},
+               .eni = ni.id,
+               .intent = *intent},
+            out);
+    }
+    for (std::uint64_t id : op.intents) EndIntent(id);
+  }
+
   // Makes the datastore's CIDRs of one ENI what EC2 reports: adds the
-  // missing ones, force-removes the ones EC2 does not list. True if any
-  // was added.
-  bool SyncEniCidrs(const NetworkInterface& ni) {
+  // missing ones (but none of `keep_out`), force-removes the ones EC2 does
+  // not list, reporting the pods that held them. True if any was added.
+  bool SyncEniCidrs(const NetworkInterface& ni,
+                    const absl::flat_hash_set<Ipv4Prefix>& keep_out = {}) {
     std::vector<Ipv4Prefix> want;
     want.reserve(ni.secondary_ips.size() + ni.prefixes.size());
     for (Ipv4Address ip : ni.secondary_ips) {
@@ -1071,15 +1295,34 @@ class NodeController {
     for (const CidrView& c : *have) {
       if (std::binary_search(want.begin(), want.end(), c.cidr)) continue;
       counters_.force_removed_ips += c.assigned;
+      if (c.assigned > 0) {
+        ReportLostPods(ni.id, c.cidr,
+                       absl::StrCat("CIDR ", c.cidr.ToString(), " is no longer on ", ni.id,
+                                    " in EC2"));
+      }
       (void)store_.RemoveCidr(ni.id, c.cidr, /*force=*/true);
     }
     bool added = false;
     for (const Ipv4Prefix& cidr : want) {
       const bool known = std::any_of(have->begin(), have->end(),
                                      [&](const CidrView& c) { return c.cidr == cidr; });
-      if (!known) added = AddCidr(ni.id, cidr) || added;
+      if (!known && !keep_out.contains(cidr)) added = AddCidr(ni.id, cidr) || added;
     }
     return added;
+  }
+
+  // Appends the pods holding an address of `eni` (within `cidr`, if given)
+  // to lost_pods_, sorted by pod key. O(pods): only on the rare forced path.
+  void ReportLostPods(absl::string_view eni, std::optional<Ipv4Prefix> cidr,
+                      const std::string& reason) {
+    const std::size_t first = lost_pods_.size();
+    pool().ForEachAssignment([&](const PodKey& pod, const Assignment& a, absl::Time) {
+      if (a.eni_id.view() != eni || (cidr.has_value() && !cidr->Contains(a.address))) return;
+      lost_pods_.push_back(LostPod{.pod = pod, .assignment = a, .reason = reason});
+    });
+    std::sort(lost_pods_.begin() + static_cast<std::ptrdiff_t>(first), lost_pods_.end(),
+              [](const LostPod& a, const LostPod& b) { return a.pod < b.pod; });
+    counters_.lost_pods += static_cast<std::int64_t>(lost_pods_.size() - first);
   }
 
   bool AddCidr(absl::string_view eni, Ipv4Prefix cidr) {
@@ -1096,6 +1339,10 @@ class NodeController {
     if (auto view = pool().FindEni(eni_id); view.ok()) {
       counters_.force_removed_enis += 1;
       counters_.force_removed_ips += view->pods;
+      if (view->pods > 0) {
+        ReportLostPods(eni_id, std::nullopt,
+                       absl::StrCat("ENI ", eni_id, " is no longer attached to the node in EC2"));
+      }
       (void)store_.RemoveEni(eni_id, /*force=*/true);
     }
     DropRecord(eni_id);
@@ -1104,6 +1351,40 @@ class NodeController {
   void StartInsufficientBackoff(absl::Time now) {
     last_insufficient_ = now;
     counters_.insufficient_backoffs += 1;
+    SetMark(ControllerMark::kLastInsufficientAddresses, now);
+  }
+
+  // --- the durable store's intents and marks (no-ops in memory) ---------------
+
+  // Writes an intent; 0 with an in-memory store. The store's error (the
+  // step is then not taken) is counted.
+  absl::StatusOr<std::uint64_t> BeginIntent(PoolIntent intent) {
+    if constexpr (DurablePoolStore<Store>) {
+      absl::StatusOr<std::uint64_t> id = store_.BeginIntent(std::move(intent));
+      if (!id.ok()) counters_.store_failures += 1;
+      return id;
+    } else {
+      (void)intent;
+      return std::uint64_t{0};
+    }
+  }
+  // Ends an intent (0: none). A failure leaves it open, which is safe: a
+  // restart finds the sequence done and ends it then.
+  void EndIntent(std::uint64_t id) {
+    if constexpr (DurablePoolStore<Store>) {
+      if (id == 0) return;
+      if (!store_.EndIntent(id).ok()) counters_.store_failures += 1;
+    } else {
+      (void)id;
+    }
+  }
+  void SetMark(ControllerMark mark, absl::Time time) {
+    if constexpr (DurablePoolStore<Store>) {
+      if (!store_.SetMark(mark, time).ok()) counters_.store_failures += 1;
+    } else {
+      (void)mark;
+      (void)time;
+    }
   }
 
   [[nodiscard]] ManagedEni* FindRecord(absl::string_view id) {
@@ -1132,6 +1413,7 @@ class NodeController {
   Store store_;
   ControllerCounters counters_;
   std::vector<ManagedEni> enis_;
+  std::vector<LostPod> lost_pods_;
   std::vector<Op> ops_;
   ReconcileInputs inputs_;  // reused between pool checks
   std::uint64_t next_id_ = 1;

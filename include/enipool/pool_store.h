@@ -12,7 +12,7 @@
 // Example:
 //
 //   static_assert(enipool::PoolStore<enipool::NodeDatastore<enipool::RealClock>>);
-//   static_assert(enipool::PoolStore<enipool::JournaledDatastore<enipool::RealClock>>);
+//   static_assert(enipool::DurablePoolStore<enipool::JournaledDatastore<enipool::RealClock>>);
 //
 //   template <enipool::PoolStore S>
 //   absl::Status AddPrimary(S& store) {
@@ -104,8 +104,8 @@ inline absl::string_view PoolIntentKindName(PoolIntentKind kind) {
 
 // PoolIntent
 //
-// One open intent. `id` is given by the store (BeginIntent), unique within
-// the store's life (restarts included).
+// One open intent. `id` is given by the store (BeginIntent), unique among
+// the intents open at once (restarts included).
 struct PoolIntent {
   std::uint64_t id = 0;
   PoolIntentKind kind = PoolIntentKind::kCreateEni;

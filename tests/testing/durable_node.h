@@ -22,7 +22,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <optional>
+#include <vector>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -119,6 +121,47 @@ class DurableNode {
     return Converge();
   }
 
+  // A crash point: the controller stops at EC2 call number `call` (counted
+  // over the node's life, from 1), either before the call reaches EC2
+  // (`after_ec2` false) or after EC2 has acted on it but before its answer
+  // reaches the controller. 0 = never.
+  struct CrashPoint {
+    std::uint64_t call = 0;
+    bool after_ec2 = false;
+  };
+  void set_crash_point(CrashPoint point) { crash_ = point; }
+  [[nodiscard]] std::uint64_t calls() const { return calls_; }
+  [[nodiscard]] int crashes() const { return crashes_; }
+
+  // One round as an agent runs it: the startup describe if the controller
+  // has not started, else a pool check; then every request and follow-up,
+  // sleeping (moving the clock) to scheduled retries, until the controller
+  // is idle. True if the crash point was reached (the controller is gone).
+  absl::StatusOr<bool> Round() {
+    std::vector<Ec2Request> requests;
+    if (controller_->started()) {
+      controller_->Tick(clock_.Now(), requests);
+    } else {
+      controller_->Start(clock_.Now(), requests);
+    }
+    for (;;) {
+      for (std::size_t i = 0; i < requests.size(); ++i) {
+        const Ec2Request request = requests[i];
+        ++calls_;
+        if (calls_ == crash_.call && !crash_.after_ec2) return CrashNow();
+        const Ec2Result result = Dispatch(ec2_, request.call);
+        if (calls_ == crash_.call) return CrashNow();
+        ENIPOOL_RETURN_IF_ERROR(controller_->OnResult(request, result, clock_.Now(), requests));
+      }
+      requests.clear();
+      if (!controller_->busy()) return false;
+      const absl::Time wake = controller_->NextWakeup();
+      if (wake == absl::InfiniteFuture()) return absl::InternalError("busy with nothing scheduled");
+      if (wake > clock_.Now()) clock_.SetTime(wake);
+      controller_->Tick(clock_.Now(), requests);
+    }
+  }
+
  private:
   SimNodeSpec spec_;
   ManualClock clock_;
@@ -129,6 +172,15 @@ class DurableNode {
   NetworkInterface primary_;
   std::optional<DurableController> controller_;
   std::uint64_t generation_ = 0;
+  CrashPoint crash_;
+  std::uint64_t calls_ = 0;
+  int crashes_ = 0;
+
+  bool CrashNow() {
+    Crash();
+    ++crashes_;
+    return true;
+  }
 };
 
 }  // namespace enipool::testing

@@ -163,6 +163,7 @@ struct NetworkInterface {
   std::vector<Ipv4Address> secondary_ips;
   std::vector<Ipv4Prefix> prefixes;
   absl::Time created;
+  std::string description;  // as given at create ("aws-K8S-<instance-id>" for the node's own)
 
   [[nodiscard]] bool attached() const noexcept { return !attachment_id.empty(); }
   friend bool operator==(const NetworkInterface&, const NetworkInterface&) = default;
@@ -235,10 +236,13 @@ struct UnassignIpv4PrefixesRequest {
 
 // DescribeNetworkInterfaces by id, or (ids empty) every interface attached
 // to `instance_id`, or (both empty) every interface in the account/VPC —
-// what the leaked-ENI sweep reads.
+// what the leaked-ENI sweep reads. A non-empty `description` keeps only
+// the interfaces with exactly that description (EC2's "description"
+// filter): how a restarted node finds an ENI whose create answer it lost.
 struct DescribeNetworkInterfacesRequest {
   std::vector<std::string> eni_ids;
   std::string instance_id;
+  std::string description;
   friend bool operator==(const DescribeNetworkInterfacesRequest&,
                          const DescribeNetworkInterfacesRequest&) = default;
 };

@@ -282,6 +282,7 @@ class SimulatedEc2 {
       return addresses.status();
     }
     Eni& eni = NewEni(subnet_it->second, addresses->front());
+    eni.nic.description = request.description;
     eni.nic.secondary_ips.assign(addresses->begin() + 1, addresses->end());
     eni.nic.prefixes = std::move(prefixes);
     unattached_.insert(eni.nic.id);
@@ -492,17 +493,22 @@ class SimulatedEc2 {
   // The truth about ENIs: those named by `eni_ids` (in request order,
   // narrowed to `instance_id` if set); else those attached to `instance_id`
   // (by device index; none for an unknown instance); else every ENI of the
-  // account, attached or not, sorted by id.
+  // account, attached or not, sorted by id; each narrowed to `description`
+  // when set.
   //   InvalidNetworkInterfaceID.NotFound  a named ENI does not exist.
   [[nodiscard]] absl::StatusOr<std::vector<NetworkInterface>> DescribeNetworkInterfaces(
       const DescribeNetworkInterfacesRequest& request) {
     ENIPOOL_RETURN_IF_ERROR(Admit(CallKind::kDescribeNetworkInterfaces));
     std::vector<NetworkInterface> out;
+    auto wanted = [&](const NetworkInterface& nic) {
+      return request.description.empty() || nic.description == request.description;
+    };
     if (!request.eni_ids.empty()) {
       for (const std::string& id : request.eni_ids) {
         const auto it = enis_.find(id);
         if (it == enis_.end()) return NotFound(id);
-        if (request.instance_id.empty() || it->second.nic.instance_id == request.instance_id) {
+        if ((request.instance_id.empty() || it->second.nic.instance_id == request.instance_id) &&
+            wanted(it->second.nic)) {
           out.push_back(it->second.nic);
         }
       }
@@ -511,12 +517,15 @@ class SimulatedEc2 {
     if (!request.instance_id.empty()) {
       const auto it = instances_.find(request.instance_id);
       if (it == instances_.end()) return out;
-      for (const auto& [device, id] : it->second.attached)
-        out.push_back(enis_.find(id)->second.nic);
+      for (const auto& [device, id] : it->second.attached) {
+        const NetworkInterface& nic = enis_.find(id)->second.nic;
+        if (wanted(nic)) out.push_back(nic);
+      }
       return out;
     }
-    out.reserve(enis_.size());
-    for (const auto& [id, eni] : enis_) out.push_back(eni.nic);
+    for (const auto& [id, eni] : enis_) {
+      if (wanted(eni.nic)) out.push_back(eni.nic);
+    }
     std::sort(out.begin(), out.end(),
               [](const NetworkInterface& a, const NetworkInterface& b) { return a.id < b.id; });
     return out;

@@ -12,6 +12,12 @@
 // acknowledged assignment, hands no address out twice, and keeps every
 // cooldown (the reference loses them: docs/reference-behavior.md §3.2).
 //
+// JournaledDatastore is also what a durable NodeController runs on: it
+// models DurablePoolStore (pool_store.h), journaling the controller's
+// intents (an EC2 sequence under way) and timers next to the pool, so a
+// restarted controller can finish what a crash cut short (controller.h,
+// "Durability").
+//
 // Example:
 //
 //   enipool::RealClock clock;
@@ -70,6 +76,8 @@
 #ifndef ENIPOOL_PERSIST_JOURNAL_H_
 #define ENIPOOL_PERSIST_JOURNAL_H_
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -91,6 +99,7 @@
 #include "enipool/persist/journal_file.h"
 #include "enipool/persist/journal_format.h"
 #include "enipool/pod_key.h"
+#include "enipool/pool_store.h"
 #include "enipool/status.h"
 
 namespace enipool {
@@ -196,10 +205,64 @@ template <Clock C>
     case JournalRecordType::kCooling:
       status = datastore.CoolAt(r.address, r.time);
       break;
+    case JournalRecordType::kIntent:
+    case JournalRecordType::kEndIntent:
+    case JournalRecordType::kMark:
+      break;  // the controller's records: ApplyControllerRecord()
   }
   if (status.ok()) return status;
   return absl::DataLossError(absl::StrCat("journal record at byte offset ", r.offset, " (",
                                           r.ToString(), ") does not apply: ", status.message()));
+}
+
+// ControllerJournalState
+//
+// The controller's part of a journal (pool_store.h): the open intents,
+// oldest first, and the marks.
+struct ControllerJournalState {
+  std::vector<PoolIntent> intents;
+  std::array<std::optional<absl::Time>, kControllerMarkCount> marks{};
+  std::uint64_t next_intent = 1;
+};
+
+// ApplyControllerRecord()
+//
+// Applies a replayed kIntent, kEndIntent or kMark record to `state` (other
+// kinds change nothing); DATA_LOSS naming the record's offset for an intent
+// id begun twice or ended without being begun.
+[[nodiscard]] inline absl::Status ApplyControllerRecord(ControllerJournalState& state,
+                                                        const JournalRecord& r) {
+  auto open = [&](std::uint64_t id) {
+    return std::find_if(state.intents.begin(), state.intents.end(),
+                        [id](const PoolIntent& i) { return i.id == id; });
+  };
+  switch (r.type) {
+    case JournalRecordType::kIntent:
+      if (r.intent.id == 0 || open(r.intent.id) != state.intents.end()) {
+        return absl::DataLossError(absl::StrCat("journal record at byte offset ", r.offset, " (",
+                                                r.ToString(), ") does not apply: intent id ",
+                                                r.intent.id, " is zero or already open"));
+      }
+      state.intents.push_back(r.intent);
+      state.next_intent = std::max(state.next_intent, r.intent.id + 1);
+      break;
+    case JournalRecordType::kEndIntent: {
+      const auto it = open(r.intent.id);
+      if (it == state.intents.end()) {
+        return absl::DataLossError(absl::StrCat("journal record at byte offset ", r.offset, " (",
+                                                r.ToString(), ") does not apply: intent ",
+                                                r.intent.id, " is not open"));
+      }
+      state.intents.erase(it);
+      break;
+    }
+    case JournalRecordType::kMark:
+      state.marks[static_cast<std::size_t>(r.mark) - 1] = r.time;
+      break;
+    default:
+      break;
+  }
+  return absl::OkStatus();
 }
 
 namespace internal {
@@ -423,7 +486,9 @@ class JournaledDatastore {
       }
       parsed = *std::move(result);
       for (const JournalRecord& record : parsed.records) {
-        if (absl::Status s = ApplyJournalRecord(store.datastore_, record, &store.specs_); !s.ok()) {
+        absl::Status s = ApplyJournalRecord(store.datastore_, record, &store.specs_);
+        if (s.ok()) s = ApplyControllerRecord(store.controller_, record);
+        if (!s.ok()) {
           return absl::DataLossError(absl::StrCat("journal ", path, ": ", s.message()));
         }
       }
@@ -600,6 +665,67 @@ class JournaledDatastore {
     return released;
   }
 
+  // JournaledDatastore::BeginIntent()
+  //
+  // Journals an intent of a NodeController (pool_store.h) and returns its
+  // id (unique among the intents open at once; `intent.id` is ignored).
+  // INVALID_ARGUMENT for an ENI id or CIDR list too long for a record; the
+  // file's error (nothing is recorded).
+  [[nodiscard]] absl::StatusOr<std::uint64_t> BeginIntent(PoolIntent intent) {
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    if (intent.eni_id.size() > 0xFFFF || intent.cidrs.size() > 0xFFFF) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("intent for ENI ", intent.eni_id.substr(0, 32), "…: too long to journal"));
+    }
+    intent.id = controller_.next_intent;
+    internal::EncodeIntent(buffer_, intent);
+    ENIPOOL_RETURN_IF_ERROR(Write());
+    controller_.next_intent += 1;
+    const std::uint64_t id = intent.id;
+    controller_.intents.push_back(std::move(intent));
+    ENIPOOL_RETURN_IF_ERROR(Compacted());
+    return id;
+  }
+
+  // JournaledDatastore::EndIntent()
+  //
+  // Journals that an intent is done. NOT_FOUND for an id that is not open;
+  // the file's error (the intent stays open).
+  [[nodiscard]] absl::Status EndIntent(std::uint64_t id) {
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    const auto it = std::find_if(controller_.intents.begin(), controller_.intents.end(),
+                                 [id](const PoolIntent& i) { return i.id == id; });
+    if (it == controller_.intents.end()) {
+      return absl::NotFoundError(absl::StrCat("intent ", id, " is not open"));
+    }
+    internal::EncodeEndIntent(buffer_, id);
+    ENIPOOL_RETURN_IF_ERROR(Write());
+    controller_.intents.erase(it);
+    return Compacted();
+  }
+
+  // JournaledDatastore::intents()
+  //
+  // The open intents, oldest first (after a restart: those left open).
+  [[nodiscard]] const std::vector<PoolIntent>& intents() const noexcept {
+    return controller_.intents;
+  }
+
+  // JournaledDatastore::SetMark() / mark()
+  //
+  // A controller time kept across restarts (pool_store.h). SetMark returns
+  // the file's error (the mark keeps its old value).
+  [[nodiscard]] absl::Status SetMark(ControllerMark mark, absl::Time time) {
+    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
+    internal::EncodeMark(buffer_, mark, time);
+    ENIPOOL_RETURN_IF_ERROR(Write());
+    controller_.marks[static_cast<std::size_t>(mark) - 1] = time;
+    return Compacted();
+  }
+  [[nodiscard]] std::optional<absl::Time> mark(ControllerMark mark) const {
+    return controller_.marks[static_cast<std::size_t>(mark) - 1];
+  }
+
   // JournaledDatastore::Snapshot()
   //
   // Compacts the journal: writes the whole state (ENIs, CIDRs, assignments
@@ -672,6 +798,16 @@ class JournaledDatastore {
       internal::EncodeCooling(record, address, released);
       add();
     });
+    for (const PoolIntent& intent : controller_.intents) {
+      internal::EncodeIntent(record, intent);
+      add();
+    }
+    for (int m = 1; m <= kControllerMarkCount; ++m) {
+      const auto time = controller_.marks[static_cast<std::size_t>(m) - 1];
+      if (!time.has_value()) continue;
+      internal::EncodeMark(record, static_cast<ControllerMark>(m), *time);
+      add();
+    }
     if (records != nullptr) *records = sequence;
     return out;
   }
@@ -701,6 +837,7 @@ class JournaledDatastore {
   const C* clock_;
   NodeDatastore<C> datastore_;
   absl::flat_hash_map<std::string, EniSpec> specs_;
+  ControllerJournalState controller_;
   internal::JournalWriter writer_;
   ReplayReport report_;
   std::string buffer_;

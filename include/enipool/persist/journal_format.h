@@ -53,6 +53,7 @@
 #include "enipool/internal/crc32c.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
+#include "enipool/pool_store.h"
 #include "enipool/status.h"
 
 namespace enipool {
@@ -68,6 +69,10 @@ enum class JournalRecordType : std::uint8_t {
   kAssign = 5,      // network name, container id, interface, address, assigned time
   kRelease = 6,     // network name, container id, interface, released time
   kCooling = 7,     // address, released time (snapshots only)
+  // A NodeController's own records (pool_store.h, DurablePoolStore):
+  kIntent = 8,      // id (u64), kind (u8), ENI id, CIDR count (u16), CIDRs (network, length)
+  kEndIntent = 9,   // id (u64)
+  kMark = 10,       // mark (u8), time
 };
 
 // JournalRecord
@@ -82,7 +87,9 @@ struct JournalRecord {
   bool force = false;
   PodKey pod;
   Ipv4Address address;
-  absl::Time time;
+  absl::Time time;    // kAssign, kRelease, kCooling, kMark
+  PoolIntent intent;  // kIntent: all of it; kEndIntent: id
+  ControllerMark mark = ControllerMark::kLastDecrease;
 
   [[nodiscard]] std::string ToString() const;
 };
@@ -230,6 +237,29 @@ inline void EncodeCooling(std::string& out, Ipv4Address address, absl::Time rele
   PutTime(out, released);
   FinishRecord(out);
 }
+inline void EncodeIntent(std::string& out, const PoolIntent& intent) {
+  BeginRecord(out, JournalRecordType::kIntent);
+  PutU64(out, intent.id);
+  PutU8(out, static_cast<std::uint8_t>(intent.kind));
+  PutString(out, intent.eni_id);
+  PutU16(out, static_cast<std::uint16_t>(intent.cidrs.size()));  // callers check <= 65535
+  for (const Ipv4Prefix& cidr : intent.cidrs) {
+    PutU32(out, cidr.network().value());
+    PutU8(out, static_cast<std::uint8_t>(cidr.length()));
+  }
+  FinishRecord(out);
+}
+inline void EncodeEndIntent(std::string& out, std::uint64_t id) {
+  BeginRecord(out, JournalRecordType::kEndIntent);
+  PutU64(out, id);
+  FinishRecord(out);
+}
+inline void EncodeMark(std::string& out, ControllerMark mark, absl::Time time) {
+  BeginRecord(out, JournalRecordType::kMark);
+  PutU8(out, static_cast<std::uint8_t>(mark));
+  PutTime(out, time);
+  FinishRecord(out);
+}
 
 // Reads a payload field by field; any overrun sets `ok` to false.
 class PayloadReader {
@@ -327,6 +357,30 @@ inline absl::StatusOr<JournalRecord> DecodeRecord(JournalRecordType type, absl::
       r.address = Ipv4Address(static_cast<std::uint32_t>(in.Fixed(4)));
       r.time = in.Time();
       break;
+    case JournalRecordType::kIntent: {
+      r.intent.id = in.Fixed(8);
+      const auto kind = in.Fixed(1);
+      r.intent.eni_id = in.String();
+      const auto count = in.Fixed(2);
+      fields_ok = kind >= 1 && kind <= 4;
+      r.intent.kind = static_cast<PoolIntentKind>(kind);
+      for (std::uint64_t i = 0; fields_ok && i < count; ++i) {
+        fields_ok = read_cidr();
+        r.intent.cidrs.push_back(r.cidr);
+      }
+      r.cidr = Ipv4Prefix();
+      break;
+    }
+    case JournalRecordType::kEndIntent:
+      r.intent.id = in.Fixed(8);
+      break;
+    case JournalRecordType::kMark: {
+      const auto mark = in.Fixed(1);
+      fields_ok = mark >= 1 && mark <= kControllerMarkCount;
+      r.mark = static_cast<ControllerMark>(mark);
+      r.time = in.Time();
+      break;
+    }
     default:
       return absl::DataLossError(absl::StrCat("journal record at byte offset ", offset,
                                               " has unknown type ", static_cast<int>(type)));
@@ -498,6 +552,12 @@ inline std::string JournalRecord::ToString() const {
       return absl::StrCat("release ", pod.ToString());
     case JournalRecordType::kCooling:
       return absl::StrCat("cooling ", address.ToString());
+    case JournalRecordType::kIntent:
+      return absl::StrCat("begin ", intent.ToString());
+    case JournalRecordType::kEndIntent:
+      return absl::StrCat("end intent ", intent.id);
+    case JournalRecordType::kMark:
+      return absl::StrCat("mark ", static_cast<int>(mark), " at ", absl::FormatTime(time));
   }
   return "unknown record";
 }

@@ -176,9 +176,16 @@ inline QueryRequest ToQueryRequest(const Ec2Call& call, const EniCreationOptions
           for (std::size_t i = 0; i < request.eni_ids.size(); ++i) {
             add(absl::StrCat("NetworkInterfaceId.", i + 1), request.eni_ids[i]);
           }
+          int filter = 0;
           if (!request.instance_id.empty()) {
-            add("Filter.1.Name", "attachment.instance-id");
-            add("Filter.1.Value.1", request.instance_id);
+            ++filter;
+            add(absl::StrCat("Filter.", filter, ".Name"), "attachment.instance-id");
+            add(absl::StrCat("Filter.", filter, ".Value.1"), request.instance_id);
+          }
+          if (!request.description.empty()) {
+            ++filter;
+            add(absl::StrCat("Filter.", filter, ".Name"), "description");
+            add(absl::StrCat("Filter.", filter, ".Value.1"), request.description);
           }
         }
       },
@@ -266,6 +273,7 @@ inline absl::StatusOr<NetworkInterface> ParseNetworkInterface(absl::string_view 
   eni.id = std::string(Text(node, "networkInterfaceId"));
   if (eni.id.empty()) return Malformed(action, "a network interface has no networkInterfaceId");
   eni.subnet_id = std::string(Text(node, "subnetId"));
+  eni.description = std::string(Text(node, "description"));
   const absl::string_view type = Text(node, "interfaceType");
   if (!type.empty()) eni.interface_type = std::string(type);
   ENIPOOL_ASSIGN_OR_RETURN(eni.primary_ip, ParseAddress(action, Text(node, "privateIpAddress")));

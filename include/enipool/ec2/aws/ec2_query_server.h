@@ -159,7 +159,8 @@ inline void AppendNetworkInterface(std::string& xml, const NetworkInterface& eni
                                    absl::string_view tag) {
   absl::StrAppend(&xml, "<", tag, "><networkInterfaceId>", XmlEscape(eni.id),
                   "</networkInterfaceId><subnetId>", XmlEscape(eni.subnet_id),
-                  "</subnetId><description/><ownerId>000000000000</ownerId>"
+                  "</subnetId><description>", XmlEscape(eni.description),
+                  "</description><ownerId>000000000000</ownerId>"
                   "<requesterManaged>false</requesterManaged><status>",
                   eni.attached() ? "in-use" : "available", "</status><privateIpAddress>",
                   eni.primary_ip.ToString(), "</privateIpAddress>");
@@ -281,11 +282,12 @@ inline absl::StatusOr<Ec2Call> DecodeQueryRequest(const QueryParams& params) {
       const std::string* name = Find(params, absl::StrCat("Filter.", i, ".Name"));
       if (name == nullptr) break;
       const std::vector<std::string> values = List(params, absl::StrCat("Filter.", i, ".Value"));
-      if (*name != "attachment.instance-id" || values.size() != 1) {
+      if ((*name != "attachment.instance-id" && *name != "description") || values.size() != 1) {
         return InvalidValue(absl::StrCat("Filter.", i), *name,
-                            "this endpoint filters by attachment.instance-id with one value only");
+                            "this endpoint filters by attachment.instance-id or description, "
+                            "with one value each");
       }
-      request.instance_id = values.front();
+      (*name == "description" ? request.description : request.instance_id) = values.front();
     }
     return Ec2Call(std::move(request));
   }
