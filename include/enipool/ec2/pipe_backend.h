@@ -104,6 +104,7 @@ class WireWriter {
     List(n.secondary_ips, [&](Ipv4Address a) { Address(a); });
     List(n.prefixes, [&](const Ipv4Prefix& p) { Prefix(p); });
     Time(n.created);
+    Str(n.description);
   }
   [[nodiscard]] std::string Take() { return std::move(out_); }
 
@@ -172,6 +173,7 @@ class WireReader {
     n.secondary_ips = List<Ipv4Address>([&] { return Address(); });
     n.prefixes = List<Ipv4Prefix>([&] { return Prefix(); });
     n.created = Time();
+    n.description = Str();
     return n;
   }
 
@@ -213,6 +215,7 @@ inline std::string EncodeCall(const Ec2Call& call) {
         } else {
           w.List(r.eni_ids, [&](const std::string& s) { w.Str(s); });
           w.Str(r.instance_id);
+          w.Str(r.description);
         }
       },
       call);
@@ -282,6 +285,7 @@ inline std::optional<Ec2Call> DecodeCall(absl::string_view bytes) {
       DescribeNetworkInterfacesRequest c;
       c.eni_ids = r.List<std::string>([&] { return r.Str(); });
       c.instance_id = r.Str();
+      c.description = r.Str();
       call = c;
       break;
     }
