@@ -11,6 +11,10 @@
 //   NodeAgent::AddPod / DeletePod from 1, 2 and 8 client threads (one
 //   agent shared by all; items_per_second is pairs per wall second across
 //   the threads).
+// * BM_NodeAgent_AddDelPair_Journaled/sync:{0,1,2}/threads:N: the same on
+//   the journaled store (JournaledDatastore on a file in /tmp): sync 0 =
+//   SyncPolicy::kNone, 1 = kBatched, 2 = kEveryRecord (an fdatasync per
+//   record, under the pod lock: the disk's sync latency per ADD and DEL).
 // * BM_NodeAgent_AddLatency/idle and /ec2_call_in_flight: one client thread
 //   timing each ADD (counters p50_ns, p99_ns, p999_ns). In the second, the
 //   pool thread is inside a DescribeNetworkInterfaces that takes 3 s for the
@@ -24,6 +28,7 @@
 // contention.
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -44,6 +49,7 @@
 #include "enipool/datastore.h"
 #include "enipool/ec2/simulated_ec2.h"
 #include "enipool/ec2/synchronized_backend.h"
+#include "enipool/persist/journal.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
 
@@ -221,6 +227,90 @@ AgentNode& SharedNode() {
   static AgentNode node(/*reconcile=*/false);  // stopped at exit by its destructor
   return node;
 }
+
+using JournaledStore = enipool::JournaledDatastore<RealClock>;
+using JournaledController = enipool::NodeController<RealClock, JournaledStore>;
+using JournaledAgent = enipool::NodeAgent<RealClock, SlowEc2, JournaledController>;
+
+// The largest node on a journal with sync policy `sync`: the journal is
+// filled (ENIs, prefixes, residents) without syncs, then reopened with
+// `sync`, so that setting up an every-record journal does not take 20,000
+// fdatasyncs.
+struct JournaledNode {
+  explicit JournaledNode(enipool::SyncPolicy sync) : node(/*reconcile=*/false) {
+    node.agent.reset();  // only its EC2 is used
+    char dir[] = "/tmp/enipool-agent-bench-XXXXXX";
+    path = absl::StrCat(mkdtemp(dir), "/journal");
+    enipool::ControllerConfig config = Config();
+    {
+      auto filling = MakeAgent(config, enipool::SyncPolicy::kNone);
+      for (int i = 0; i < kResidents; ++i) (void)filling->AddPod(Resident(i));
+      (void)filling->Stop();
+    }
+    agent = MakeAgent(config, sync);
+  }
+  ~JournaledNode() {
+    if (agent != nullptr) (void)agent->Stop();
+    (void)std::system(absl::StrCat("rm -rf ", path.substr(0, path.rfind('/'))).c_str());
+  }
+
+  static enipool::ControllerConfig Config() {
+    enipool::ControllerConfig config;
+    config.pool = {.mode = AddressMode::kPrefix, .warm_prefix_target = 1, .max_enis = kEnis,
+                   .ipv4_per_eni = 50, .max_pods = 250, .ip_cooldown = absl::ZeroDuration(),
+                   .provisioning_disabled = true};
+    config.instance_id = "i-1";
+    config.subnet_id = "subnet-1";
+    return config;
+  }
+
+  std::unique_ptr<JournaledAgent> MakeAgent(const enipool::ControllerConfig& config,
+                                            enipool::SyncPolicy sync) {
+    JournaledStore::Options options;
+    options.mode = config.pool.mode;
+    options.ip_cooldown = config.pool.ip_cooldown;
+    options.journal.sync = sync;
+    auto store = JournaledStore::Open(path, kClock, options);
+    auto controller = JournaledController::Create(config, *std::move(store));
+    auto created = JournaledAgent::Create(kClock, node.slow, *std::move(controller),
+                                          {.call_timeout = absl::Seconds(30)});
+    std::unique_ptr<JournaledAgent> made = *std::move(created);
+    (void)made->Start();
+    (void)made->AwaitStarted(absl::Seconds(30));
+    return made;
+  }
+
+  AgentNode node;
+  std::string path;
+  std::unique_ptr<JournaledAgent> agent;
+};
+
+void BM_NodeAgent_AddDelPair_Journaled(benchmark::State& state) {
+  static std::once_flag once[3];
+  static std::unique_ptr<JournaledNode> nodes[3];
+  const auto policy = static_cast<std::size_t>(state.range(0));
+  std::call_once(once[policy], [policy] {
+    constexpr enipool::SyncPolicy kPolicies[] = {
+        enipool::SyncPolicy::kNone, enipool::SyncPolicy::kBatched, enipool::SyncPolicy::kEveryRecord};
+    nodes[policy] = std::make_unique<JournaledNode>(kPolicies[policy]);
+  });
+  JournaledAgent& agent = *nodes[policy]->agent;
+  const std::vector<PodKey> pods = PodsOf(state.thread_index());
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const PodKey& pod = pods[i++ % pods.size()];
+    benchmark::DoNotOptimize(agent.AddPod(pod));
+    benchmark::DoNotOptimize(agent.DeletePod(pod));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_NodeAgent_AddDelPair_Journaled)
+    ->ArgName("sync")
+    ->DenseRange(0, 2)
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(8)
+    ->UseRealTime();
 
 void BM_NodeAgent_AddDelPair(benchmark::State& state) {
   static std::once_flag once;

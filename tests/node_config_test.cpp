@@ -199,4 +199,43 @@ TEST_CASE("NodeConfigFromEnvironment agrees with the max-pods calculator on ever
   }
 }
 
+TEST_CASE("NodeController::Create refuses a pool config it cannot run, naming the field") {
+  enipool::ManualClock clock;
+  enipool::ControllerConfig config;
+  config.instance_id = "i-1";
+  config.subnet_id = "subnet-1";
+  config.pool = {.mode = AddressMode::kPrefix, .warm_prefix_target = 1, .max_enis = 3,
+                 .ipv4_per_eni = 10};
+  CHECK(enipool::NodeController<enipool::ManualClock>::Create(clock, config).ok());
+
+  config.pool.warm_ip_target = -1;
+  const auto negative = enipool::NodeController<enipool::ManualClock>::Create(clock, config);
+  CHECK(negative.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_MESSAGE(absl::StrContains(negative.status().message(), "WARM_IP_TARGET is -1"),
+                negative.status());
+
+  config.pool.warm_ip_target = 0;
+  config.pool.max_pods = 0;
+  const auto no_pods = enipool::NodeController<enipool::ManualClock>::Create(clock, config);
+  CHECK_MESSAGE(absl::StrContains(no_pods.status().message(), "max_pods 0"), no_pods.status());
+
+  config.pool.max_pods = 110;
+  config.pool.prefix_delegation_supported = false;
+  const auto xen = enipool::NodeController<enipool::ManualClock>::Create(clock, config);
+  CHECK_MESSAGE(absl::StrContains(xen.status().message(), "ENABLE_PREFIX_DELEGATION"),
+                xen.status());
+}
+
+
+TEST_CASE("NodeController::Create accepts the pitfall combinations, which simulations reproduce") {
+  enipool::ManualClock clock;
+  enipool::ControllerConfig config;
+  config.instance_id = "i-1";
+  config.subnet_id = "subnet-1";
+  config.pool = {.mode = AddressMode::kPrefix, .warm_prefix_target = 0, .max_enis = 3,
+                 .ipv4_per_eni = 10};
+  REQUIRE_FALSE(config.pool.Validate().ok());  // pitfall 5
+  CHECK(enipool::NodeController<enipool::ManualClock>::Create(clock, config).ok());
+}
+
 }  // namespace

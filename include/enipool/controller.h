@@ -310,8 +310,10 @@ class NodeController {
   // NodeController::Create()
   //
   // A controller with an empty in-memory datastore (the default Store).
-  // INVALID_ARGUMENT when the config names no instance or subnet, or its
-  // limits cannot hold a pod address (max_enis < 1 or ipv4_per_eni < 2).
+  // INVALID_ARGUMENT when the config names no instance or subnet, its
+  // limits cannot hold a pod address (max_enis < 1 or ipv4_per_eni < 2),
+  // max_pods < 1, a warm-pool knob is negative, or prefix mode is asked of
+  // an instance without prefix delegation.
   [[nodiscard]] static absl::StatusOr<NodeController> Create(const C& clock,
                                                              ControllerConfig config)
     requires std::same_as<Store, NodeDatastore<C>>
@@ -409,6 +411,31 @@ class NodeController {
       return absl::InvalidArgumentError(absl::StrCat("controller config: ipv4_per_eni ",
                                                      config.pool.ipv4_per_eni,
                                                      " leaves no address for pods"));
+    }
+    // What WarmPoolConfig::Validate() finds that the pool cannot run with.
+    // Its pitfall combinations (MINIMUM_IP_TARGET alone, WARM_PREFIX_TARGET=0
+    // in prefix mode, WARM_ENI_TARGET=0 with custom networking) run as the
+    // reference runs them, so simulations can reproduce them;
+    // NodeConfigFromEnvironment (node_config.h) refuses those too.
+    if (config.pool.max_pods < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("controller config: max_pods ",
+                                                     config.pool.max_pods, " is below 1"));
+    }
+    const std::pair<absl::string_view, int> knobs[] = {
+        {"WARM_ENI_TARGET", config.pool.warm_eni_target},
+        {"WARM_IP_TARGET", config.pool.warm_ip_target},
+        {"MINIMUM_IP_TARGET", config.pool.minimum_ip_target},
+        {"WARM_PREFIX_TARGET", config.pool.warm_prefix_target}};
+    for (const auto& [name, value] : knobs) {
+      if (value < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("controller config: ", name, " is ", value, "; must not be negative"));
+      }
+    }
+    if (config.pool.prefix_mode() && !config.pool.prefix_delegation_supported) {
+      return absl::InvalidArgumentError(
+          "controller config: ENABLE_PREFIX_DELEGATION (prefix mode) on an instance type without "
+          "prefix delegation (not Nitro)");
     }
     return absl::OkStatus();
   }
