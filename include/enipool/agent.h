@@ -186,7 +186,7 @@ inline bool SanitizerVisibleWaitUntil(absl::CondVar& cv, absl::Mutex* mu, absl::
 
 // NodeAgent
 //
-// See the file comment. `Controller` is a NodeController<C, Store> (the
+// See the file comment. `Controller` is a NodeController<C, Policy, Store> (the
 // in-memory store by default, or JournaledDatastore<C>), or any type with
 // its surface (Tick, OnResult, NextWakeup, busy, started, AddPod,
 // DeletePod, pool, datastore, counters, config, enis, in_flight).

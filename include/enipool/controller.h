@@ -6,7 +6,8 @@
 // as a sans-I/O state machine. It owns the store that holds the node's pool
 // (`Store`: an in-memory `NodeDatastore` by default, or the journaled store
 // of persist/journal.h, see "Durability" below), asks the warm-pool policy
-// (`PlanReconcile`) what to do, and turns the plan into EC2 requests; it
+// (a `WarmPoolPolicy`, policy/policy.h; the reference's `PlanReconcile` by
+// default) what to do, and turns the plan into EC2 requests; it
 // never calls EC2 itself. The caller makes the calls (a blocking
 // driver, see driver.h, or a discrete-event simulator) and hands each answer
 // back. The same controller therefore runs in production and in a simulated
@@ -114,9 +115,15 @@
 // Performance: `Tick` is O(1) and allocates nothing when there is nothing to
 // do. It skips the pool check when the datastore has not changed since a
 // check that found nothing to do and no timer of the policy has run out
-// since (NodeDatastore::generation()); otherwise the policy's O(1) stats
-// predicates come first, and only when one of them fires does it build the
-// per-ENI views and call PlanReconcile.
+// since (NodeDatastore::generation()); otherwise the policy's O(1)
+// ShouldCheck comes first, and only when it fires does it build the per-ENI
+// views and call the policy's Plan. A policy whose answer changes with its
+// signals alone (PoolSignals) is asked again at the next pool change.
+//
+// Signals (PoolSignals, for adaptive policies): the ADD rate, the recent
+// failed ADDs and the peak batch are updated on every Tick (O(1)); the
+// refill latency when an increase's addresses arrive; the time since
+// InsufficientCidrBlocks from the answers.
 //
 // Thread-safety: none; one controller per node, used from one thread.
 
@@ -125,6 +132,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -146,6 +154,7 @@
 #include "enipool/datastore.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
+#include "enipool/policy/policy.h"
 #include "enipool/policy/warm_pool.h"
 #include "enipool/pool_store.h"
 #include "enipool/restart_recovery.h"
@@ -217,6 +226,9 @@ struct ControllerConfig {
   // default).
   absl::Duration reconcile_interval = absl::InfiniteDuration();
   std::uint64_t first_request_id = 1;  // request ids are first_request_id, +1, …
+  // How fast PoolSignals::add_rate forgets: the time constant of its
+  // exponential weighting (the reference reads no signal; see PoolSignals).
+  absl::Duration signal_time_constant = absl::Seconds(30);
 };
 
 // ControllerCounters
@@ -297,14 +309,18 @@ struct LostPod {
 // NodeController
 //
 // See the file comment. `C` is any Clock; the clock must outlive the
-// controller (its datastore reads it for cooldowns and ENI ages). `Store`
-// holds the pool (pool_store.h): the in-memory NodeDatastore by default,
-// or JournaledDatastore (persist/journal.h) for a controller whose every
-// change to the pool is durable.
-template <Clock C, typename Store = NodeDatastore<C>>
+// controller (its datastore reads it for cooldowns and ENI ages). `Policy`
+// is any WarmPoolPolicy (policy/policy.h): the reference's rules by
+// default. `Store` holds the pool (pool_store.h): the in-memory
+// NodeDatastore by default, or JournaledDatastore (persist/journal.h) for a
+// controller whose every change to the pool is durable.
+template <Clock C, typename Policy = ReferencePolicy, typename Store = NodeDatastore<C>>
   requires PoolStore<Store> && std::same_as<typename Store::clock_type, C>
 class NodeController {
+  static_assert(AssertWarmPoolPolicy<Policy>());
+
  public:
+  using policy_type = Policy;
   using store_type = Store;
 
   // NodeController::Create()
@@ -315,12 +331,13 @@ class NodeController {
   // max_pods < 1, a warm-pool knob is negative, or prefix mode is asked of
   // an instance without prefix delegation.
   [[nodiscard]] static absl::StatusOr<NodeController> Create(const C& clock,
-                                                             ControllerConfig config)
+                                                             ControllerConfig config,
+                                                             Policy policy = Policy{})
     requires std::same_as<Store, NodeDatastore<C>>
   {
     ENIPOOL_RETURN_IF_ERROR(CheckConfig(config));
     Store store(config.pool.mode, clock, config.pool.ip_cooldown, config.placement);
-    return NodeController(std::move(config), std::move(store));
+    return NodeController(std::move(config), std::move(store), std::move(policy));
   }
 
   // NodeController::Create(store)
@@ -328,7 +345,8 @@ class NodeController {
   // A controller over a store that may already hold a pool (a journal
   // replayed at restart). Errors as Create(), plus INVALID_ARGUMENT when the
   // store's address mode, cooldown or placement differ from the config's.
-  [[nodiscard]] static absl::StatusOr<NodeController> Create(ControllerConfig config, Store store) {
+  [[nodiscard]] static absl::StatusOr<NodeController> Create(ControllerConfig config, Store store,
+                                                             Policy policy = Policy{}) {
     ENIPOOL_RETURN_IF_ERROR(CheckConfig(config));
     const NodeDatastore<C>& held = store.datastore();
     if (held.mode() != config.pool.mode) {
@@ -344,13 +362,16 @@ class NodeController {
       return absl::InvalidArgumentError(
           "controller config: the store's placement differs from placement");
     }
-    return NodeController(std::move(config), std::move(store));
+    return NodeController(std::move(config), std::move(store), std::move(policy));
   }
 
   NodeController(NodeController&&) noexcept = default;
   NodeController& operator=(NodeController&&) noexcept = default;
 
   [[nodiscard]] const ControllerConfig& config() const noexcept { return config_; }
+  [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
+  // What the node has measured (PoolSignals), as of the last Tick.
+  [[nodiscard]] const PoolSignals& signals() const noexcept { return signals_; }
   // The store: every change to the pool from outside the controller goes
   // through it. For the default Store this is the NodeDatastore itself.
   [[nodiscard]] Store& datastore() noexcept { return store_; }
@@ -516,17 +537,12 @@ class NodeController {
       return;
     }
     if (now < throttled_until_) return;
+    UpdateAddRate(now);
     const PoolStats stats = pool().Stats();  // applies ended cooldowns first
     const std::uint64_t generation = pool().generation();
     if (generation != idle_generation_ || now >= idle_until_) {
-      // The primary ENI is never freed, so a node with one ENI has none to
-      // free whatever the trigger says (it is always on with warm-IP
-      // targets); with more, the stats-only trigger is conservative and
-      // PlanReconcile looks at the views.
-      const bool other_enis = stats.enis + stats.excluded_enis > 1;
-      if (IsPoolTooLow(config_.pool, stats) || IsPoolTooHigh(config_.pool, stats) ||
-          (other_enis &&
-           ShouldRemoveExtraEnis(config_.pool, stats, /*pod_free_eni_exists=*/true))) {
+      signals_.since_insufficient_cidr_blocks = now - last_insufficient_cidr_;
+      if (policy_.ShouldCheck(config_.pool, stats, signals_)) {
         PoolCheck(now, stats, generation, out);
       } else {
         // Stats-only predicates: nothing can happen until the pool changes.
@@ -690,8 +706,11 @@ class NodeController {
   [[nodiscard]] absl::StatusOr<Assignment> AddPod(const PodKey& pod) {
     counters_.add_requests += 1;
     absl::StatusOr<Assignment> assignment = store_.Assign(pod);
-    if (!assignment.ok() && assignment.status().code() == absl::StatusCode::kResourceExhausted) {
+    if (assignment.ok()) {
+      adds_since_rate_update_ += 1;
+    } else if (assignment.status().code() == absl::StatusCode::kResourceExhausted) {
       counters_.no_available_ip += 1;
+      failed_adds_bucket_ += 1;
     }
     return assignment;
   }
@@ -722,6 +741,7 @@ class NodeController {
     Step step = Step::kStart;
     Ec2Call call{};
     absl::Time due = absl::InfinitePast();
+    absl::Time increase_started = absl::InfinitePast();  // assign / create → attach: refill latency
     int attempts = 0;            // failed tries so far (detach / delete)
     int throttle_retries = 0;    // throttled re-sends so far
     std::string eni{};           // the ENI the step is about
@@ -733,9 +753,11 @@ class NodeController {
   };
 
   static constexpr std::uint64_t kNoGeneration = ~std::uint64_t{0};
+  static constexpr double kPeakAddsTimeConstantSeconds = 600;  // PoolSignals::recent_peak_adds
 
-  NodeController(ControllerConfig config, Store store)
+  NodeController(ControllerConfig config, Store store, Policy policy)
       : config_(std::move(config)),
+        policy_(std::move(policy)),
         store_(std::move(store)),
         next_id_(config_.first_request_id == 0 ? 1 : config_.first_request_id) {
     if constexpr (DurablePoolStore<Store>) {
@@ -833,12 +855,13 @@ class NodeController {
     inputs_.unmanaged_enis = static_cast<int>(
         std::count_if(enis_.begin(), enis_.end(), [](const ManagedEni& e) { return !e.in_pool; }));
     inputs_.node_schedulable = node_schedulable_;
+    inputs_.signals = signals_;
     inputs_.free_cidrs.clear();
-    if (NeedsFreeCidrs(config_.pool, stats, inputs_.since_last_decrease)) {
+    if (policy_.NeedsFreeCidrs(config_.pool, inputs_)) {
       // Only the decrease reads the free CIDRs; build them only then.
       inputs_.free_cidrs = FreeCidrsOf(pool(), inputs_.enis);
     }
-    const ReconcilePlan plan = PlanReconcile(config_.pool, inputs_);
+    const ReconcilePlan plan = policy_.Plan(config_.pool, inputs_);
     bool acted = false;
     if (plan.increase.has_value() && plan.increase->count > 0) {
       acted = true;
@@ -848,6 +871,11 @@ class NodeController {
     if (plan.free_eni.has_value() &&
         !(plan.increase.has_value() && plan.increase->eni == plan.free_eni)) {
       acted = FreeEni(plan.free_eni->view(), now, out) || acted;
+    }
+    if (plan.increase.has_value() && plan.increase->count > 0) {
+      for (Op& op : ops_) {
+        if (op.step == Step::kAssign || op.step == Step::kCreate) op.increase_started = now;
+      }
     }
     if (acted) {
       last_pool_action_ = now;
@@ -995,6 +1023,7 @@ class NodeController {
         for (const Ipv4Prefix& prefix : *prefixes) AddCidr(op.eni, prefix);
       }
       counters_.increases += 1;
+      MeasureRefill(op.increase_started, now);
       return;
     }
     if (code == Ec2ErrorCode::kPrivateIpAddressLimitExceeded ||
@@ -1008,10 +1037,15 @@ class NodeController {
     }
     if (op.step == Step::kAssign) {
       counters_.retries_with_one += 1;
-      Emit(Op{.step = Step::kAssignRetry, .call = AssignCall(op.eni, 1), .eni = op.eni}, now, out);
+      Emit(Op{.step = Step::kAssignRetry,
+              .call = AssignCall(op.eni, 1),
+              .increase_started = op.increase_started,
+              .eni = op.eni},
+           now, out);
       return;
     }
     if (IsInsufficientAddressError(code)) StartInsufficientBackoff(now);
+    if (code == Ec2ErrorCode::kInsufficientCidrBlocks) last_insufficient_cidr_ = now;
   }
 
   void OnResync(Op& op, const Ec2Result& result) {
@@ -1037,6 +1071,7 @@ class NodeController {
     if (code != Ec2ErrorCode::kNone) {
       EndIntent(op.intent);  // nothing was created
       if (IsInsufficientAddressError(code)) StartInsufficientBackoff(now);
+      if (code == Ec2ErrorCode::kInsufficientCidrBlocks) last_insufficient_cidr_ = now;
       return;
     }
     counters_.enis_created += 1;
@@ -1057,6 +1092,7 @@ class NodeController {
             .call =
                 AttachNetworkInterfaceRequest{
                     .eni_id = id, .instance_id = config_.instance_id, .device_index = device},
+            .increase_started = op.increase_started,
             .eni = id,
             .created = std::move(created),
             .intent = intent},
@@ -1111,6 +1147,7 @@ class NodeController {
     for (const Ipv4Prefix& prefix : op.created.prefixes) AddCidr(op.eni, prefix);
     EndIntent(op.intent);
     counters_.increases += 1;
+    MeasureRefill(op.increase_started, now);
   }
 
   void OnDetach(Op& op, const Ec2Result& result, absl::Time now) {
@@ -1414,6 +1451,55 @@ class NodeController {
     }
   }
 
+  // PoolSignals::add_rate: the successful ADDs since the last update over
+  // the time since, folded in with weight 1 − e^(−Δt/τ); recent_peak_adds:
+  // the most ADDs between two updates, decaying; recent_failed_adds: failed
+  // ADDs in two 10 s buckets. O(1); the exponentials are skipped when
+  // nothing happened and the signals are already zero.
+  void UpdateAddRate(absl::Time now) {
+    if (now - failed_bucket_start_ >= absl::Seconds(10)) {
+      failed_adds_previous_ =
+          now - failed_bucket_start_ >= absl::Seconds(20) ? 0 : failed_adds_bucket_;
+      failed_adds_bucket_ = 0;
+      failed_bucket_start_ = now;
+    }
+    signals_.recent_failed_adds = static_cast<int>(
+        std::min<std::int64_t>(failed_adds_previous_ + failed_adds_bucket_, 1 << 30));
+    if (last_rate_update_ == absl::InfinitePast()) {
+      last_rate_update_ = now;
+      adds_since_rate_update_ = 0;
+      return;
+    }
+    const double dt = absl::ToDoubleSeconds(now - last_rate_update_);
+    if (dt <= 0) return;
+    if (adds_since_rate_update_ == 0 && signals_.add_rate == 0 && signals_.recent_peak_adds == 0) {
+      last_rate_update_ = now;
+      return;
+    }
+    signals_.recent_peak_adds =
+        std::max(static_cast<double>(adds_since_rate_update_),
+                 signals_.recent_peak_adds * std::exp(-dt / kPeakAddsTimeConstantSeconds));
+    if (signals_.recent_peak_adds < 0.5) signals_.recent_peak_adds = 0;
+    const double tau = std::max(1e-3, absl::ToDoubleSeconds(config_.signal_time_constant));
+    const double weight = 1 - std::exp(-dt / tau);
+    const double rate = static_cast<double>(adds_since_rate_update_) / dt;
+    signals_.add_rate += weight * (rate - signals_.add_rate);
+    if (signals_.add_rate < 1e-9) signals_.add_rate = 0;
+    adds_since_rate_update_ = 0;
+    last_rate_update_ = now;
+  }
+
+  // PoolSignals::refill_latency: the first increase's latency, then each
+  // new one weighted 1/4 (about the last four increases).
+  void MeasureRefill(absl::Time started, absl::Time now) {
+    if (started == absl::InfinitePast() || now < started) return;
+    const absl::Duration latency = now - started;
+    signals_.refill_latency = signals_.refills_measured == 0
+                                  ? latency
+                                  : signals_.refill_latency + (latency - signals_.refill_latency) / 4;
+    signals_.refills_measured += 1;
+  }
+
   [[nodiscard]] ManagedEni* FindRecord(absl::string_view id) {
     for (ManagedEni& record : enis_) {
       if (record.id == id) return &record;
@@ -1437,6 +1523,7 @@ class NodeController {
   }
 
   ControllerConfig config_;
+  Policy policy_;
   Store store_;
   ControllerCounters counters_;
   std::vector<ManagedEni> enis_;
@@ -1449,6 +1536,13 @@ class NodeController {
   absl::Time start_retry_at_ = absl::InfinitePast();
   absl::Time last_decrease_ = absl::InfinitePast();
   absl::Time last_insufficient_ = absl::InfinitePast();
+  absl::Time last_insufficient_cidr_ = absl::InfinitePast();
+  PoolSignals signals_;
+  std::int64_t adds_since_rate_update_ = 0;
+  std::int64_t failed_adds_bucket_ = 0;
+  std::int64_t failed_adds_previous_ = 0;
+  absl::Time failed_bucket_start_ = absl::InfinitePast();
+  absl::Time last_rate_update_ = absl::InfinitePast();
   absl::Time last_pool_action_ = absl::InfinitePast();
   absl::Time throttled_until_ = absl::InfinitePast();
   absl::Duration throttle_backoff_ = absl::ZeroDuration();

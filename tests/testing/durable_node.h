@@ -42,7 +42,7 @@
 namespace enipool::testing {
 
 using JournaledStore = JournaledDatastore<ManualClock>;
-using DurableController = NodeController<ManualClock, JournaledStore>;
+using DurableController = NodeController<ManualClock, ReferencePolicy, JournaledStore>;
 
 class DurableNode {
  public:

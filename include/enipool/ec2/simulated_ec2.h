@@ -181,6 +181,22 @@ class SimulatedEc2 {
     return absl::OkStatus();
   }
 
+  // SimulatedEc2::OccupyAddresses()
+  //
+  // Takes `count` addresses of subnet `id` at random for resources outside
+  // the simulation (other tenants' ENIs, load balancers, Lambda), so that
+  // the subnet starts fragmented: addresses scattered so that few aligned
+  // /28s stay wholly free. NOT_FOUND for an unknown subnet; the subnet's
+  // RESOURCE_EXHAUSTED when it has fewer free addresses (nothing taken).
+  [[nodiscard]] absl::Status OccupyAddresses(absl::string_view id, int count) {
+    const auto it = subnet_index_.find(id);
+    if (it == subnet_index_.end()) {
+      return absl::NotFoundError(absl::StrCat("subnet ", id, " does not exist"));
+    }
+    if (count <= 0) return absl::OkStatus();
+    return subnets_[it->second].AllocateAddresses(count, address_rng_).status();
+  }
+
   // SimulatedEc2::AddInstance()
   //
   // Registers an instance and gives it its primary ENI (device 0, a primary

@@ -270,6 +270,33 @@ struct TargetState {
   friend bool operator==(const TargetState&, const TargetState&) = default;
 };
 
+// PoolSignals
+//
+// What a node measures about its own pool, for policies that adapt to it
+// (the reference's rules read none of it). Only what a real node observes:
+// its own CNI ADDs and the EC2 answers to its own calls. NodeController
+// keeps them (ControllerConfig::signal_time_constant).
+struct PoolSignals {
+  // CNI ADDs that got an address, a second, exponentially weighted over
+  // time (ControllerConfig::signal_time_constant).
+  double add_rate = 0;
+  // CNI ADDs that found no address in the last 10–20 s: about the pods now
+  // waiting, since kubelet retries a failed ADD every 10–15 s.
+  int recent_failed_adds = 0;
+  // The most successful ADDs seen between two pool checks, decaying with a
+  // 10 min time constant: the size of the batches pods arrive in (a
+  // Deployment's pods land on a node together).
+  double recent_peak_adds = 0;
+  // Time from an increase request (assign or create) to its addresses being
+  // usable, exponentially weighted over increases; zero before the first.
+  absl::Duration refill_latency = absl::ZeroDuration();
+  int refills_measured = 0;
+  // Since the last InsufficientCidrBlocks answer (the subnet has free
+  // addresses but no free aligned /28), InfiniteDuration() if none.
+  absl::Duration since_insufficient_cidr_blocks = absl::InfiniteDuration();
+  friend bool operator==(const PoolSignals&, const PoolSignals&) = default;
+};
+
 // ReconcileInputs
 //
 // Everything one pool-check step looks at besides the config: the pool
@@ -298,6 +325,8 @@ struct ReconcileInputs {
   // Security groups for pods is on, the type supports trunking and no trunk
   // ENI is attached yet: one ENI slot stays reserved for it (docs/reference-behavior.md §4.2).
   bool trunk_eni_expected = false;
+  // Measured by the node (policies that adapt read it; the reference does not).
+  PoolSignals signals;
 };
 
 // IncreaseStep

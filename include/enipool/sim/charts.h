@@ -128,8 +128,8 @@ inline std::string ChartMarker(int shape, double x, double y, const char* color,
                                bool hollow = false) {
   const double r = 4.5;
   const std::string fill = hollow ? "white" : color;
-  const std::string style = absl::StrCat(" fill=\"", fill, "\" stroke=\"", color,
-                                         "\" stroke-width=\"1.5\"");
+  const std::string style =
+      absl::StrCat(" fill=\"", fill, "\" stroke=\"", color, "\" stroke-width=\"1.5\"");
   const auto pts = [&](std::initializer_list<std::pair<double, double>> offsets) {
     std::string points;
     for (const auto& [dx, dy] : offsets) {
@@ -151,17 +151,34 @@ inline std::string ChartMarker(int shape, double x, double y, const char* color,
     case 4:
       return pts({{0, 1.2}, {1.1, -0.8}, {-1.1, -0.8}});
     case 5:
-      return pts({{-0.35, -1.1}, {0.35, -1.1}, {0.35, -0.35}, {1.1, -0.35}, {1.1, 0.35},
-                  {0.35, 0.35}, {0.35, 1.1}, {-0.35, 1.1}, {-0.35, 0.35}, {-1.1, 0.35},
-                  {-1.1, -0.35}, {-0.35, -0.35}});
+      return pts({{-0.35, -1.1},
+                  {0.35, -1.1},
+                  {0.35, -0.35},
+                  {1.1, -0.35},
+                  {1.1, 0.35},
+                  {0.35, 0.35},
+                  {0.35, 1.1},
+                  {-0.35, 1.1},
+                  {-0.35, 0.35},
+                  {-1.1, 0.35},
+                  {-1.1, -0.35},
+                  {-0.35, -0.35}});
     case 6:
       return absl::StrCat("<path d=\"M", ChartNum(x - r), " ", ChartNum(y - r), " L",
                           ChartNum(x + r), " ", ChartNum(y + r), " M", ChartNum(x - r), " ",
                           ChartNum(y + r), " L", ChartNum(x + r), " ", ChartNum(y - r),
                           "\" stroke=\"", color, "\" stroke-width=\"2.5\"/>\n");
     default:
-      return pts({{0, -1.3}, {0.35, -0.4}, {1.25, -0.4}, {0.5, 0.15}, {0.8, 1.1}, {0, 0.5},
-                  {-0.8, 1.1}, {-0.5, 0.15}, {-1.25, -0.4}, {-0.35, -0.4}});
+      return pts({{0, -1.3},
+                  {0.35, -0.4},
+                  {1.25, -0.4},
+                  {0.5, 0.15},
+                  {0.8, 1.1},
+                  {0, 0.5},
+                  {-0.8, 1.1},
+                  {-0.5, 0.15},
+                  {-1.25, -0.4},
+                  {-0.35, -0.4}});
   }
 }
 
@@ -233,8 +250,8 @@ struct ChartFrame {
 
 // Opens the document and draws the frame; returns the SVG so far.
 inline std::string OpenChart(ChartFrame& f, int width, int plot_height, int total_height,
-                             absl::string_view title, double max_x, double max_y,
-                             double x_unit, absl::string_view x_title, absl::string_view y_title) {
+                             absl::string_view title, double max_x, double max_y, double x_unit,
+                             absl::string_view x_title, absl::string_view y_title) {
   const double bottom = 56;
   f.plot_w = width - f.left - f.right;
   f.plot_h = plot_height - f.top - bottom;
@@ -259,10 +276,10 @@ inline std::string OpenChart(ChartFrame& f, int width, int plot_height, int tota
   }
   for (double v = 0; v <= f.x_max + x_step / 2; v += x_step) {
     const std::string x = ChartNum(f.X(v * x_unit));
-    absl::StrAppend(&svg, "<line x1=\"", x, "\" y1=\"", ChartNum(f.top), "\" x2=\"", x,
-                    "\" y2=\"", ChartNum(f.top + f.plot_h), "\" stroke=\"#eeeeee\"/>\n",
-                    "<text x=\"", x, "\" y=\"", ChartNum(f.top + f.plot_h + 16),
-                    "\" text-anchor=\"middle\">", TickLabel(v), "</text>\n");
+    absl::StrAppend(&svg, "<line x1=\"", x, "\" y1=\"", ChartNum(f.top), "\" x2=\"", x, "\" y2=\"",
+                    ChartNum(f.top + f.plot_h), "\" stroke=\"#eeeeee\"/>\n", "<text x=\"", x,
+                    "\" y=\"", ChartNum(f.top + f.plot_h + 16), "\" text-anchor=\"middle\">",
+                    TickLabel(v), "</text>\n");
   }
   absl::StrAppend(&svg, "<line x1=\"", ChartNum(f.left), "\" y1=\"", ChartNum(f.top + f.plot_h),
                   "\" x2=\"", ChartNum(f.left + f.plot_w), "\" y2=\"", ChartNum(f.top + f.plot_h),
@@ -270,11 +287,12 @@ inline std::string OpenChart(ChartFrame& f, int width, int plot_height, int tota
                   ChartNum(f.top), "\" x2=\"", ChartNum(f.left), "\" y2=\"",
                   ChartNum(f.top + f.plot_h), "\" stroke=\"black\"/>\n");
   absl::StrAppend(&svg, "<text x=\"", ChartNum(f.left + f.plot_w / 2), "\" y=\"",
-                  ChartNum(f.top + f.plot_h + 38), "\" text-anchor=\"middle\">",
-                  XmlEscape(x_title), "</text>\n");
+                  ChartNum(f.top + f.plot_h + 38), "\" text-anchor=\"middle\">", XmlEscape(x_title),
+                  "</text>\n");
   const std::string mid = ChartNum(f.top + f.plot_h / 2);
-  absl::StrAppend(&svg, "<text x=\"16\" y=\"", mid, "\" text-anchor=\"middle\" transform=\"rotate(-90 16 ",
-                  mid, ")\">", XmlEscape(y_title), "</text>\n");
+  absl::StrAppend(&svg, "<text x=\"16\" y=\"", mid,
+                  "\" text-anchor=\"middle\" transform=\"rotate(-90 16 ", mid, ")\">",
+                  XmlEscape(y_title), "</text>\n");
   return svg;
 }
 
@@ -294,9 +312,9 @@ inline void AppendLegend(std::string& svg, const ChartFrame& f, double legend_to
   for (std::size_t i = 0; i < names.size(); ++i) {
     const double y = legend_top + 4 + row_h * static_cast<double>(i) + row_h / 2;
     if (lines) {
-      absl::StrAppend(&svg, "<line x1=\"", ChartNum(box_x + 6), "\" y1=\"", ChartNum(y),
-                      "\" x2=\"", ChartNum(box_x + 38), "\" y2=\"", ChartNum(y), "\" stroke=\"",
-                      ChartColor(i), "\" stroke-width=\"2\"");
+      absl::StrAppend(&svg, "<line x1=\"", ChartNum(box_x + 6), "\" y1=\"", ChartNum(y), "\" x2=\"",
+                      ChartNum(box_x + 38), "\" y2=\"", ChartNum(y), "\" stroke=\"", ChartColor(i),
+                      "\" stroke-width=\"2\"");
       if (*ChartDash(i) != '\0') absl::StrAppend(&svg, " stroke-dasharray=\"", ChartDash(i), "\"");
       svg += "/>\n";
     }
@@ -360,8 +378,10 @@ inline std::string RenderSeriesSvg(const std::vector<RunReport>& runs, SeriesMet
     for (std::size_t k = 0; k < r.samples.size(); ++k) {
       const double x = f.X(absl::ToDoubleSeconds(r.samples[k].at));
       const double y = f.Y(value(k));
-      if (k > 0) absl::StrAppend(&points, " ", internal::ChartNum(x), ",", internal::ChartNum(previous_y));
-      absl::StrAppend(&points, k == 0 ? "" : " ", internal::ChartNum(x), ",", internal::ChartNum(y));
+      if (k > 0)
+        absl::StrAppend(&points, " ", internal::ChartNum(x), ",", internal::ChartNum(previous_y));
+      absl::StrAppend(&points, k == 0 ? "" : " ", internal::ChartNum(x), ",",
+                      internal::ChartNum(y));
       previous_y = y;
     }
     absl::StrAppend(&svg, "<polyline fill=\"none\" stroke=\"", internal::ChartColor(i),
@@ -373,9 +393,8 @@ inline std::string RenderSeriesSvg(const std::vector<RunReport>& runs, SeriesMet
     const std::size_t n = r.samples.size();
     const std::size_t step = std::max<std::size_t>(1, n / 8);
     for (std::size_t k = (step * i) / std::max<std::size_t>(1, runs.size()); k < n; k += step) {
-      svg += internal::ChartMarker(static_cast<int>(i),
-                                   f.X(absl::ToDoubleSeconds(r.samples[k].at)), f.Y(value(k)),
-                                   internal::ChartColor(i));
+      svg += internal::ChartMarker(static_cast<int>(i), f.X(absl::ToDoubleSeconds(r.samples[k].at)),
+                                   f.Y(value(k)), internal::ChartColor(i));
     }
   }
   internal::AppendLegend(svg, f, options.height, names, /*lines=*/true);
@@ -478,8 +497,10 @@ inline std::string RenderParetoSvg(const std::vector<ParetoPoint>& points,
       absl::StrAppend(&line, line.empty() ? "" : " ", ChartNum(f.X(points[i].x)), ",",
                       ChartNum(f.Y(points[i].y)));
     }
-    absl::StrAppend(&svg, "<polyline fill=\"none\" stroke=\"#888888\" stroke-width=\"1.5\" "
-                          "stroke-dasharray=\"2 4\" points=\"", line, "\"/>\n");
+    absl::StrAppend(&svg,
+                    "<polyline fill=\"none\" stroke=\"#888888\" stroke-width=\"1.5\" "
+                    "stroke-dasharray=\"2 4\" points=\"",
+                    line, "\"/>\n");
   }
   for (std::size_t i = 0; i < points.size(); ++i) {
     const ParetoPoint& p = points[i];
@@ -487,13 +508,13 @@ inline std::string RenderParetoSvg(const std::vector<ParetoPoint>& points,
     const double x = f.X(p.x), y = f.Y(p.y);
     if (!std::isnan(p.x_low) && !std::isnan(p.x_high)) {
       absl::StrAppend(&svg, "<line x1=\"", ChartNum(f.X(p.x_low)), "\" y1=\"", ChartNum(y),
-                      "\" x2=\"", ChartNum(f.X(p.x_high)), "\" y2=\"", ChartNum(y),
-                      "\" stroke=\"", color, "\" stroke-width=\"1\"/>\n");
+                      "\" x2=\"", ChartNum(f.X(p.x_high)), "\" y2=\"", ChartNum(y), "\" stroke=\"",
+                      color, "\" stroke-width=\"1\"/>\n");
     }
     if (!std::isnan(p.y_low) && !std::isnan(p.y_high)) {
       absl::StrAppend(&svg, "<line x1=\"", ChartNum(x), "\" y1=\"", ChartNum(f.Y(p.y_low)),
-                      "\" x2=\"", ChartNum(x), "\" y2=\"", ChartNum(f.Y(p.y_high)),
-                      "\" stroke=\"", color, "\" stroke-width=\"1\"/>\n");
+                      "\" x2=\"", ChartNum(x), "\" y2=\"", ChartNum(f.Y(p.y_high)), "\" stroke=\"",
+                      color, "\" stroke-width=\"1\"/>\n");
     }
     if (p.y_at_least) {
       absl::StrAppend(&svg, "<path d=\"M", ChartNum(x), " ", ChartNum(y - 6), " L", ChartNum(x),

@@ -91,6 +91,7 @@
 #include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
+#include "enipool/policy/policy.h"
 #include "enipool/datastore.h"
 #include "enipool/pod_key.h"
 #include "enipool/sim/event_queue.h"
@@ -171,7 +172,10 @@ namespace enipool::sim {
 // report. Not copyable or movable (the nodes hold references to its clock).
 class Cluster {
  public:
-  using Controller = NodeController<ManualClock>;
+  // The controller keeps the policy's static type on a node; here the
+  // policy is a value chosen per scenario (ClusterConfig::policy), so the
+  // nodes hold it type-erased (policy/policy.h explains the trade).
+  using Controller = NodeController<ManualClock, AnyWarmPoolPolicy>;
 
   // Cluster::Create()
   //
@@ -362,6 +366,12 @@ class Cluster {
       }
       ENIPOOL_RETURN_IF_ERROR(
           ec2_->AddSubnet(SubnetId(s), config_.subnets[s].cidr, std::move(reservations)));
+      if (absl::Status occupied = ec2_->OccupyAddresses(SubnetId(s), config_.subnets[s].occupied);
+          !occupied.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("subnet ", config_.subnets[s].cidr.ToString(),
+                                                       " occupied=", config_.subnets[s].occupied,
+                                                       ": ", occupied.message()));
+      }
     }
     nodes_.reserve(static_cast<std::size_t>(config_.nodes));
     wakeup_ns_.assign(static_cast<std::size_t>(config_.nodes), INT64_MAX);
@@ -385,7 +395,8 @@ class Cluster {
       cc.primary_eni_id = primary->id;
       cc.placement = config_.placement;
       cc.reconcile_interval = config_.reconcile_interval;
-      ENIPOOL_ASSIGN_OR_RETURN(Controller controller, Controller::Create(clock_, std::move(cc)));
+      ENIPOOL_ASSIGN_OR_RETURN(Controller controller,
+                               Controller::Create(clock_, std::move(cc), config_.policy));
       nodes_.push_back(std::move(controller));
     }
     start_ns_ = absl::ToUnixNanos(clock_.Now());

@@ -12,12 +12,16 @@
 //   name                 label of the run in tables, CSV and the chart
 //   instance-type        e.g. m5.large (limits from enipool/instance_limits.h)
 //   nodes                node count, ≥ 1
-//   subnet               CIDR[,reserve=CIDR...]; repeat for several subnets
-//                        (node i uses subnet i mod count); "reserve" adds a
-//                        prefix CIDR reservation. Default 10.0.0.0/16.
+//   subnet               CIDR[,reserve=CIDR...][,occupied=N]; repeat for
+//                        several subnets (node i uses subnet i mod count);
+//                        "reserve" adds a prefix CIDR reservation,
+//                        "occupied" takes N addresses at random for other
+//                        tenants first (a fragmented subnet). Default
+//                        10.0.0.0/16.
 //   workload             burst:N | churn:RATE,LIFETIME[,DIST] | daily:... |
 //                        trace:FILE (see sim/workload.h)
 //   mode                 secondary-ip | prefix
+//   policy               reference | churn-adaptive (policy/catalog.h)
 //   warm-eni-target, warm-ip-target, minimum-ip-target, warm-prefix-target
 //   max-pods             kubelet max pods (default from the instance type)
 //   max-eni              MAX_ENI (default: the instance limit)
@@ -65,6 +69,8 @@
 #include "enipool/instance_limits.h"
 #include "enipool/ipv4.h"
 #include "enipool/max_pods.h"
+#include "enipool/policy/catalog.h"
+#include "enipool/policy/policy.h"
 #include "enipool/policy/warm_pool.h"
 #include "enipool/ec2/latency.h"
 #include "enipool/ec2/throttle.h"
@@ -79,6 +85,9 @@ namespace enipool::sim {
 struct SubnetConfig {
   Ipv4Prefix cidr;
   std::vector<Ipv4Prefix> prefix_reservations;
+  // Addresses taken at random by resources outside the cluster before the
+  // run starts (SimulatedEc2::OccupyAddresses): a fragmented subnet.
+  int occupied = 0;
   friend bool operator==(const SubnetConfig&, const SubnetConfig&) = default;
 };
 
@@ -104,6 +113,9 @@ struct ClusterConfig {
     c.warm_prefix_target = 1;
     return c;
   }();
+  // The warm-pool policy every node runs (the reference's rules unless
+  // set); a user's own policy type converts to it.
+  AnyWarmPoolPolicy policy;
   int max_pods = 0;  // 0: from the instance type (see ResolveConfig())
   int max_eni = 0;   // MAX_ENI; 0: the instance limit
   Placement placement = Placement::kBestFit;
@@ -169,7 +181,7 @@ namespace enipool::sim {
 
 // ParseSubnet()
 //
-// "CIDR[,reserve=CIDR...]". INVALID_ARGUMENT naming the bad part.
+// "CIDR[,reserve=CIDR...][,occupied=N]". INVALID_ARGUMENT naming the bad part.
 [[nodiscard]] inline absl::StatusOr<SubnetConfig> ParseSubnet(absl::string_view text) {
   const std::vector<absl::string_view> parts = absl::StrSplit(text, ',');
   SubnetConfig subnet;
@@ -182,8 +194,12 @@ namespace enipool::sim {
   subnet.cidr = *cidr;
   for (std::size_t i = 1; i < parts.size(); ++i) {
     absl::string_view part = absl::StripAsciiWhitespace(parts[i]);
+    if (absl::ConsumePrefix(&part, "occupied=")) {
+      ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting("subnet occupied", part, 0, &subnet.occupied));
+      continue;
+    }
     if (!absl::ConsumePrefix(&part, "reserve=")) {
-      return internal::BadSetting("subnet option", parts[i], "reserve=CIDR");
+      return internal::BadSetting("subnet option", parts[i], "reserve=CIDR or occupied=N");
     }
     const auto reservation = Ipv4Prefix::Parse(part);
     if (!reservation.ok()) {
@@ -230,6 +246,8 @@ namespace enipool::sim {
     } else {
       return internal::BadSetting(key, value, "secondary-ip or prefix");
     }
+  } else if (key == "policy") {
+    ENIPOOL_ASSIGN_OR_RETURN(c.policy, PolicyByName(value));
   } else if (key == "warm-eni-target") {
     ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting(key, value, 0, &c.pool.warm_eni_target));
   } else if (key == "warm-ip-target") {
@@ -282,7 +300,7 @@ namespace enipool::sim {
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown setting \"", key,
-        "\": want one of name, instance-type, nodes, subnet, workload, mode, warm-eni-target, "
+        "\": want one of name, instance-type, nodes, subnet, workload, mode, policy, warm-eni-target, "
         "warm-ip-target, minimum-ip-target, warm-prefix-target, max-pods, max-eni, ip-cooldown, "
         "placement, seed, duration, warmup, sample-interval, throttle, latency"));
   }
@@ -395,9 +413,11 @@ inline std::string DescribeConfig(const ClusterConfig& c) {
   } else {
     targets = absl::StrCat("WARM_ENI_TARGET=", p.warm_eni_target);
   }
+  const absl::string_view policy = c.policy.name();
   return absl::StrCat(c.nodes, " x ", c.instance_type, ", ",
-                      p.mode == AddressMode::kPrefix ? "prefix" : "secondary-ip", ", ", targets,
-                      ", ", WorkloadName(c.workload));
+                      p.mode == AddressMode::kPrefix ? "prefix" : "secondary-ip", ", ",
+                      policy == ReferencePolicy::name() ? "" : absl::StrCat(policy, " policy, "),
+                      targets, ", ", WorkloadName(c.workload));
 }
 
 }  // namespace enipool::sim

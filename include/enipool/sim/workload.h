@@ -11,6 +11,8 @@
 //                      (fixed, exponential or lognormal);
 //   * DailyWorkload  — Poisson arrivals whose rate follows a 24 h cosine
 //                      (quiet at night, peak in the afternoon);
+//   * DeploymentsWorkload — bursty deployments: Deployments rolled out at
+//                      Poisson times, each creating its pods at once;
 //   * TraceWorkload  — a recorded trace replayed from CSV lines
 //                      `time,node,pod,add|delete`.
 //
@@ -179,6 +181,18 @@ struct DailyWorkload {
   friend bool operator==(const DailyWorkload&, const DailyWorkload&) = default;
 };
 
+// DeploymentsWorkload
+//
+// Deployments rolled out at Poisson times, `per_hour` an hour on average,
+// each creating `pods` pods at one instant, every pod living for a draw of
+// `lifetime` (batch jobs, preview environments, CI fan-outs).
+struct DeploymentsWorkload {
+  double per_hour = 0;
+  int pods = 0;
+  Lifetime lifetime{Lifetime::Kind::kExponential, absl::Minutes(20), 1.0};
+  friend bool operator==(const DeploymentsWorkload&, const DeploymentsWorkload&) = default;
+};
+
 // TraceRecord
 //
 // One line of a trace: at `at`, pod `pod` is added to or deleted from node
@@ -200,7 +214,8 @@ struct TraceWorkload {
   friend bool operator==(const TraceWorkload&, const TraceWorkload&) = default;
 };
 
-using WorkloadSpec = std::variant<BurstWorkload, ChurnWorkload, DailyWorkload, TraceWorkload>;
+using WorkloadSpec =
+    std::variant<BurstWorkload, ChurnWorkload, DailyWorkload, TraceWorkload, DeploymentsWorkload>;
 
 // -----------------------------------------------------------------------------
 // Parsing
@@ -341,6 +356,8 @@ using WorkloadSpec = std::variant<BurstWorkload, ChurnWorkload, DailyWorkload, T
 //                                        RATE pods/s cluster-wide
 //   daily:RATE,AMPLITUDE,LIFETIME[,DIST[,SIGMA]][;initial=N]
 //                                        mean RATE pods/s, peak at 14:00
+//   deployments:PER_HOUR,PODS,LIFETIME[,DIST[,SIGMA]]
+//                                        PODS at once, PER_HOUR times an hour
 //   trace:FILE.csv                       replay (see ParseTrace())
 // INVALID_ARGUMENT naming the bad part.
 [[nodiscard]] inline absl::StatusOr<WorkloadSpec> ParseWorkloadSpec(absl::string_view text) {
@@ -405,13 +422,28 @@ using WorkloadSpec = std::variant<BurstWorkload, ChurnWorkload, DailyWorkload, T
     }
     return WorkloadSpec(DailyWorkload{rate, amplitude, absl::Hours(14), *lifetime, initial});
   }
+  if (kind == "deployments") {
+    const std::vector<absl::string_view> parts = absl::StrSplit(args, absl::MaxSplits(',', 2));
+    DeploymentsWorkload d;
+    if (parts.size() != 3 || !absl::SimpleAtod(parts[0], &d.per_hour) || !(d.per_hour >= 0) ||
+        !std::isfinite(d.per_hour) || !absl::SimpleAtoi(parts[1], &d.pods) || d.pods < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad deployments workload \"", text,
+                       "\": want deployments:PER_HOUR,PODS,LIFETIME[,DIST] (numbers >= 0)"));
+    }
+    absl::StatusOr<Lifetime> lifetime = ParseLifetime(parts[2]);
+    if (!lifetime.ok()) return lifetime.status();
+    d.lifetime = *lifetime;
+    return WorkloadSpec(d);
+  }
   if (kind == "trace") {
     absl::StatusOr<TraceWorkload> trace = ReadTraceFile(std::string(args));
     if (!trace.ok()) return trace.status();
     return WorkloadSpec(*std::move(trace));
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("bad workload kind \"", kind, "\": want burst, churn, daily or trace"));
+      absl::StrCat("bad workload kind \"", kind,
+                   "\": want burst, churn, daily, deployments or trace"));
 }
 
 // -----------------------------------------------------------------------------
@@ -516,6 +548,17 @@ class WorkloadGenerator {
                     -1, SampleLifetime(w.lifetime, rng_)};
   }
 
+  std::optional<PodEvent> NextOf(const DeploymentsWorkload& w) {
+    if (w.pods <= 0 || !(w.per_hour > 0)) return std::nullopt;
+    if (left_in_burst_ == 0) {
+      clock_s_ += internal::SimExponential(rng_, 3600.0 / w.per_hour);
+      left_in_burst_ = w.pods;
+    }
+    --left_in_burst_;
+    return PodEvent{static_cast<std::int64_t>(clock_s_ * 1e9), PodEvent::Type::kAdd, next_pod_++,
+                    -1, SampleLifetime(w.lifetime, rng_)};
+  }
+
   std::optional<PodEvent> NextOf(const TraceWorkload& w) {
     if (trace_index_ >= w.records.size()) return std::nullopt;
     const TraceRecord& record = w.records[trace_index_++];
@@ -539,6 +582,7 @@ class WorkloadGenerator {
   std::mt19937_64 rng_;
   std::uint64_t next_pod_ = 0;
   double clock_s_ = 0;
+  int left_in_burst_ = 0;  // DeploymentsWorkload: pods of the current rollout still to create
   std::size_t trace_index_ = 0;
   absl::flat_hash_map<std::string, std::uint64_t> trace_ids_;
 };
@@ -555,6 +599,9 @@ inline std::string WorkloadName(const WorkloadSpec& spec) {
     }
     std::string operator()(const DailyWorkload& w) const {
       return absl::StrCat("daily:", w.mean_arrivals_per_second, "/s,", w.amplitude);
+    }
+    std::string operator()(const DeploymentsWorkload& w) const {
+      return absl::StrCat("deployments:", w.per_hour, "/h x ", w.pods);
     }
     std::string operator()(const TraceWorkload& w) const {
       return absl::StrCat("trace:", w.records.size(), " lines");
