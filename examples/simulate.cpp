@@ -47,16 +47,19 @@ ABSL_FLAG(std::optional<std::string>, instance_type, std::nullopt,
           "EC2 instance type, e.g. m5.large (default)");
 ABSL_FLAG(std::optional<int>, nodes, std::nullopt, "node count (default 10)");
 ABSL_FLAG(std::optional<std::string>, subnet, std::nullopt,
-          "CIDR[,reserve=CIDR...], several separated by ';' (default 10.0.0.0/16); replaces "
-          "the scenario file's subnets");
+          "CIDR[,reserve=CIDR...][,occupied=N], several separated by ';' (default "
+          "10.0.0.0/16); replaces the scenario file's subnets");
 ABSL_FLAG(std::optional<std::string>, workload, std::nullopt,
           "burst:N[@START] | churn:RATE,LIFETIME[,DIST[,SIGMA]][;initial=N] | "
-          "daily:RATE,AMPLITUDE,LIFETIME[,DIST[,SIGMA]][;initial=N] | trace:FILE.csv "
+          "daily:RATE,AMPLITUDE,LIFETIME[,DIST[,SIGMA]][;initial=N] | "
+          "deployments:PER_HOUR,PODS,LIFETIME[,DIST] | trace:FILE.csv "
           "(time,node,pod,add|delete). RATE in pods/s; LIFETIME a mean such as 10m, or forever; "
           "DIST fixed (the default: every pod lives exactly LIFETIME), exponential or lognormal "
           "(SIGMA, default 1); START and trace times in seconds or with a unit (90, 1m30s); "
           "default burst:100");
 ABSL_FLAG(std::optional<std::string>, mode, std::nullopt, "secondary-ip (default) or prefix");
+ABSL_FLAG(std::optional<std::string>, policy, std::nullopt,
+          "warm-pool policy: reference (default) or churn-adaptive");
 ABSL_FLAG(std::optional<int>, warm_eni_target, std::nullopt, "WARM_ENI_TARGET (default 1)");
 ABSL_FLAG(std::optional<int>, warm_ip_target, std::nullopt, "WARM_IP_TARGET (default 0)");
 ABSL_FLAG(std::optional<int>, minimum_ip_target, std::nullopt, "MINIMUM_IP_TARGET (default 0)");
@@ -72,6 +75,8 @@ ABSL_FLAG(std::optional<std::string>, placement, std::nullopt,
 ABSL_FLAG(std::optional<std::uint64_t>, seed, std::nullopt, "random seed (default 1)");
 ABSL_FLAG(std::optional<examples::UnitDuration>, duration, std::nullopt,
           "simulated time with its unit, e.g. 30m or 2h (default 5m)");
+ABSL_FLAG(std::optional<examples::UnitDuration>, warmup, std::nullopt,
+          "pods created before this time are left out of time to IP (default 0s)");
 ABSL_FLAG(std::optional<examples::UnitDuration>, sample_interval, std::nullopt,
           "time between samples of the series, with its unit (default 5s)");
 ABSL_FLAG(std::optional<std::string>, throttle, std::nullopt,
@@ -89,6 +94,7 @@ ABSL_FLAG(std::string, compare, "",
 ABSL_FLAG(std::string, csv, "", "write one summary row per run to this file");
 ABSL_FLAG(std::string, series_csv, "", "write the time series of every run to this file");
 ABSL_FLAG(std::string, svg, "", "write a chart of pods ready over time to this file");
+ABSL_FLAG(std::string, idle_svg, "", "write a chart of idle addresses over time to this file");
 ABSL_FLAG(bool, progress, false, "progress on stderr; without it, progress shows only when stderr is a terminal");
 
 namespace {
@@ -97,7 +103,8 @@ namespace sim = enipool::sim;
 
 constexpr const char* kUsage =
     R"(usage: enipool_example_simulate [settings] [--scenario FILE] [--compare "name:settings;..."]
-                                [--csv FILE] [--series-csv FILE] [--svg FILE] [--progress]
+                                [--csv FILE] [--series-csv FILE] [--svg FILE] [--idle-svg FILE]
+                                [--progress]
 
 Runs warm-pool policies on a simulated cluster of nodes sharing one simulated
 EC2 account, in virtual time, and prints a table of the runs. Run bare, it
@@ -113,7 +120,7 @@ success and 1 on a bad argument or a failed run.
 struct Options {
   sim::ClusterConfig base;
   std::vector<std::pair<std::string, std::string>> compare;  // name, settings
-  std::string csv, series_csv, svg;
+  std::string csv, series_csv, svg, idle_svg;
   bool progress = false;
 };
 
@@ -176,6 +183,7 @@ std::vector<std::pair<std::string, std::string>> GivenSettings() {
       {"nodes", FlagText(FLAGS_nodes)},
       {"workload", FlagText(FLAGS_workload)},
       {"mode", FlagText(FLAGS_mode)},
+      {"policy", FlagText(FLAGS_policy)},
       {"warm-eni-target", FlagText(FLAGS_warm_eni_target)},
       {"warm-ip-target", FlagText(FLAGS_warm_ip_target)},
       {"minimum-ip-target", FlagText(FLAGS_minimum_ip_target)},
@@ -186,6 +194,7 @@ std::vector<std::pair<std::string, std::string>> GivenSettings() {
       {"placement", FlagText(FLAGS_placement)},
       {"seed", FlagText(FLAGS_seed)},
       {"duration", FlagText(FLAGS_duration)},
+      {"warmup", FlagText(FLAGS_warmup)},
       {"sample-interval", FlagText(FLAGS_sample_interval)},
       {"throttle", FlagText(FLAGS_throttle)},
       {"latency", FlagText(FLAGS_latency)},
@@ -234,6 +243,7 @@ absl::StatusOr<Options> OptionsFromFlags() {
   options.csv = absl::GetFlag(FLAGS_csv);
   options.series_csv = absl::GetFlag(FLAGS_series_csv);
   options.svg = absl::GetFlag(FLAGS_svg);
+  options.idle_svg = absl::GetFlag(FLAGS_idle_svg);
   options.progress = absl::GetFlag(FLAGS_progress);
   return options;
 }
@@ -289,7 +299,8 @@ int Main(int argc, char** argv) {
   }
   std::vector<std::pair<examples::OutputFile, int>> outputs;  // file, which text
   for (const auto& [path, which] :
-       {std::pair{options.csv, 0}, std::pair{options.series_csv, 1}, std::pair{options.svg, 2}}) {
+       {std::pair{options.csv, 0}, std::pair{options.series_csv, 1}, std::pair{options.svg, 2},
+        std::pair{options.idle_svg, 3}}) {
     if (path.empty()) continue;
     absl::StatusOr<examples::OutputFile> file = examples::OutputFile::Open(path);
     if (!file.ok()) {
@@ -334,6 +345,7 @@ int Main(int argc, char** argv) {
     if (which == 0) sim::WriteSummaryCsv(text, reports);
     if (which == 1) sim::WriteSamplesCsv(text, reports);
     if (which == 2) text << sim::RenderReadyPodsSvg(reports);
+    if (which == 3) text << sim::RenderIdleAddressesSvg(reports);
     if (absl::Status s = file.WriteAndClose(text.str()); !s.ok()) {
       std::cerr << "simulate: " << s.message() << "\n";
       return 1;
