@@ -41,7 +41,7 @@ namespace {
 
 using enipool::RealClock;
 using Store = enipool::JournaledDatastore<RealClock>;
-using Controller = enipool::NodeController<RealClock, Store>;
+using Controller = enipool::NodeController<RealClock, enipool::ReferencePolicy, Store>;
 using Agent = enipool::NodeAgent<RealClock, enipool::ec2::PipeBackend, Controller>;
 
 const RealClock kClock;

@@ -88,7 +88,7 @@ static_assert(enipool::Clock<FastClock>);
 const FastClock kClock;
 
 using Store = enipool::JournaledDatastore<FastClock>;
-using Controller = enipool::NodeController<FastClock, Store>;
+using Controller = enipool::NodeController<FastClock, enipool::ReferencePolicy, Store>;
 using Agent = enipool::NodeAgent<FastClock, PipeBackend, Controller>;
 using Sim = enipool::ec2::SimulatedEc2<FastClock>;
 using SyncEc2 = enipool::ec2::SynchronizedBackend<Sim>;
