@@ -229,7 +229,7 @@ AgentNode& SharedNode() {
 }
 
 using JournaledStore = enipool::JournaledDatastore<RealClock>;
-using JournaledController = enipool::NodeController<RealClock, JournaledStore>;
+using JournaledController = enipool::NodeController<RealClock, enipool::ReferencePolicy, JournaledStore>;
 using JournaledAgent = enipool::NodeAgent<RealClock, SlowEc2, JournaledController>;
 
 // The largest node on a journal with sync policy `sync`: the journal is
