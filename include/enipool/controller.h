@@ -62,6 +62,11 @@
 //                 force-removed); NotFound, or an ENI no longer attached to
 //                 the node, drops the ENI (forced), as the reference's
 //                 reconcile does for an ENI that left IMDS (docs/reference-behavior.md §8.4).
+//                 An OK answer that does not list the ENI (an empty list) is
+//                 not NotFound: it changes nothing (counted).
+//   * an OK describe of the instance that does not list its primary ENI
+//     (an empty list) changes nothing and counts as a failed describe: a
+//     running instance always has its primary ENI.
 //   * reconcile (off by default, ControllerConfig::reconcile_interval):
 //                 DescribeNetworkInterfaces(instance) when that long has
 //                 passed since the last pool action; every ENI is resynced,
@@ -263,6 +268,10 @@ struct ControllerCounters {
   std::int64_t enis_refused = 0;
   std::int64_t force_removed_enis = 0;  // ENIs EC2 no longer gives the node
   std::int64_t force_removed_ips = 0;   // pods that lost their address that way
+  // Describes answered OK but impossible, treated as failed and ignored: of
+  // the instance without its primary ENI (device 0, or primary_eni_id), of
+  // one ENI without that ENI (EC2 answers NotFound for a missing one).
+  std::int64_t implausible_describes = 0;
   std::int64_t reconciles = 0;
   std::int64_t add_requests = 0;     // AddPod calls
   std::int64_t del_requests = 0;     // DeletePod calls
@@ -1058,7 +1067,14 @@ class NodeController {
     const auto& interfaces = std::get<std::vector<NetworkInterface>>(result.response);
     const auto it = std::find_if(interfaces.begin(), interfaces.end(),
                                  [&](const NetworkInterface& ni) { return ni.id == op.eni; });
-    if (it == interfaces.end() || it->instance_id != config_.instance_id || !it->attached()) {
+    if (it == interfaces.end()) {
+      // EC2 answers a describe of a missing ENI with NotFound, never with an
+      // OK list that lacks it: this answer is wrong, not news. A failed
+      // resync changes nothing.
+      counters_.implausible_describes += 1;
+      return;
+    }
+    if (it->instance_id != config_.instance_id || !it->attached()) {
       ForgetEni(op.eni);
       return;
     }
@@ -1202,7 +1218,15 @@ class NodeController {
   // (restart_recovery.h).
   void OnDescribeInstance(Op& op, const Ec2Result& result, absl::Time now,
                           std::vector<Ec2Request>& out) {
-    if (!result.ok()) {
+    // A running instance always has its primary ENI attached: an OK answer
+    // without it (an empty list, a partial one) is wrong, and applying it
+    // would force-remove every ENI and pod. It counts as a failed describe
+    // (as the reference's reconcile skips a round when IMDS lists no
+    // interfaces).
+    const bool implausible = result.ok() && !ListsPrimaryEni(
+        std::get<std::vector<NetworkInterface>>(result.response));
+    if (implausible) counters_.implausible_describes += 1;
+    if (!result.ok() || implausible) {
       if (op.step == Step::kStart) start_retry_at_ = now + config_.start_retry;
       return;
     }
@@ -1340,6 +1364,15 @@ class NodeController {
             out);
     }
     for (std::uint64_t id : op.intents) EndIntent(id);
+  }
+
+  // Whether a describe of the instance lists its primary ENI attached to it.
+  [[nodiscard]] bool ListsPrimaryEni(const std::vector<NetworkInterface>& interfaces) const {
+    return std::any_of(interfaces.begin(), interfaces.end(), [&](const NetworkInterface& ni) {
+      const bool primary =
+          config_.primary_eni_id.empty() ? ni.device_index == 0 : ni.id == config_.primary_eni_id;
+      return primary && ni.instance_id == config_.instance_id && ni.attached();
+    });
   }
 
   // Makes the datastore's CIDRs of one ENI what EC2 reports: adds the
