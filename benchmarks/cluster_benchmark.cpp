@@ -19,6 +19,8 @@
 //     (items_per_second), simulated seconds per wall second, heap bytes per node (the empty
 //     cluster) and per live pod (what the pods add), pods created, pods still
 //     waiting at the end, throttled EC2 calls.
+//   * BM_Cluster_SteadyChurn_QueueOnly_Baseline: its baseline, the same
+//     number of events through the bare event queue at the run's depth.
 //
 // The CTest smoke run registers only a small cluster. The headline, 5,000
 // nodes for 24 simulated hours, runs when ENIPOOL_BENCHMARK_FULL is set:
@@ -196,6 +198,47 @@ void BM_Cluster_SteadyChurn(benchmark::State& state) {
   state.counters["ec2_calls"] = static_cast<double>(last.ec2_calls);
 }
 
+// The baseline of BM_Cluster_SteadyChurn, same arguments: the event queue
+// alone doing the run's work — as many events as that run processes (learnt
+// from one untimed run of it), popped and pushed at the depth of its live
+// pods. items/s here against items/s there is what simulating costs on top
+// of ordering the events.
+void BM_Cluster_SteadyChurn_QueueOnly_Baseline(benchmark::State& state) {
+  const auto nodes = static_cast<int>(state.range(0));
+  const sim::ClusterConfig config = SteadyChurnConfig(nodes, static_cast<int>(state.range(1)),
+                                                      state.range(2) != 0, state.range(3) != 0);
+  auto cluster = sim::Cluster::Create(config);
+  if (!cluster.ok()) {
+    state.SkipWithError(std::string(cluster.status().message()).c_str());
+    return;
+  }
+  absl::StatusOr<sim::RunReport> report = (*cluster)->Run();
+  if (!report.ok()) {
+    state.SkipWithError(std::string(report.status().message()).c_str());
+    return;
+  }
+  const std::int64_t events = report->events;
+  const auto depth = static_cast<std::size_t>(std::max<std::int64_t>(1, report->pods_ready));
+  const std::int64_t span_ns = absl::ToInt64Nanoseconds(config.duration);
+  for (auto _ : state) {
+    sim::EventQueue queue;
+    std::mt19937_64 rng(1);
+    for (std::size_t i = 0; i < depth; ++i) {
+      queue.PushNanos(static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(span_ns)), 1, 0,
+                      i);
+    }
+    std::uint64_t sum = 0;
+    for (std::int64_t i = 0; i < events; ++i) {
+      const sim::Event event = queue.Pop();
+      sum += event.payload;
+      queue.PushNanos(event.when_ns + static_cast<std::int64_t>(rng() % 1'000'000'000),
+                      event.kind, event.node, event.payload);
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(state.iterations() * events);
+}
+
 // The smoke size always; the headline only on request (see the file comment).
 void ClusterSizes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"nodes", "hours", "prefix", "throttle"});
@@ -205,6 +248,7 @@ void ClusterSizes(benchmark::internal::Benchmark* b) {
   }
   b->Unit(benchmark::kMillisecond)->Iterations(1);
 }
+BENCHMARK(BM_Cluster_SteadyChurn_QueueOnly_Baseline)->Apply(ClusterSizes);
 BENCHMARK(BM_Cluster_SteadyChurn)->Apply(ClusterSizes);
 
 }  // namespace

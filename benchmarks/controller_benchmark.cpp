@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "benchmark_main.h"
 #include "absl/time/time.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
@@ -31,6 +33,7 @@
 namespace {
 
 using enipool::AddressMode;
+using enipool::benchmarks::Ok;
 using enipool::ManualClock;
 using enipool::NodeController;
 
@@ -42,9 +45,10 @@ struct Node {
         ec2(clock, {.seed = 1,
                     .latency = enipool::ec2::LatencyModel::Zero(),
                     .throttle = enipool::ec2::ThrottleConfig::Disabled()}) {
-    (void)ec2.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse("10.0.0.0/20"));
-    (void)ec2.AddInstance(
-        {.instance_id = "i-1", .subnet_id = "subnet-a", .max_enis = 3, .ipv4_per_eni = 10});
+    Note(ec2.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse("10.0.0.0/20")));
+    Note(ec2.AddInstance(
+                {.instance_id = "i-1", .subnet_id = "subnet-a", .max_enis = 3, .ipv4_per_eni = 10})
+             .status());
     enipool::ControllerConfig config;
     config.pool.mode = mode;
     config.pool.max_enis = 3;
@@ -57,29 +61,40 @@ struct Node {
     }
     config.instance_id = "i-1";
     config.subnet_id = "subnet-a";
-    controller.emplace(*NodeController<ManualClock>::Create(clock, config));
+    auto made = NodeController<ManualClock>::Create(clock, config);
+    Note(made.status());
+    if (!setup.ok()) return;
+    controller.emplace(*std::move(made));
     auto sleep_until = [this](absl::Time t) { clock.SetTime(t); };
-    (void)enipool::StartNode(*controller, ec2, clock, sleep_until);
-    for (int i = 0; i < pods; ++i) {
-      while (!controller->AddPod(Pod(i)).ok()) {
-        (void)enipool::RunPoolCheck(*controller, ec2, clock, sleep_until);
+    Note(enipool::StartNode(*controller, ec2, clock, sleep_until));
+    for (int i = 0; i < pods && setup.ok(); ++i) {
+      for (int check = 0; !controller->AddPod(Pod(i)).ok(); ++check) {
+        if (check == 100) Note(absl::InternalError(absl::StrCat("pod ", i, " got no address")));
+        if (!setup.ok()) return;
+        Note(enipool::RunPoolCheck(*controller, ec2, clock, sleep_until).status());
         clock.AdvanceTime(absl::Seconds(5));
       }
     }
     for (int i = 0; i < 40; ++i) {
-      (void)enipool::RunPoolCheck(*controller, ec2, clock, sleep_until);
+      Note(enipool::RunPoolCheck(*controller, ec2, clock, sleep_until).status());
       clock.AdvanceTime(absl::Seconds(5));
     }
+  }
+  // Keeps the first failure of the setup (benchmarks check `setup`).
+  void Note(const absl::Status& status) {
+    if (setup.ok()) setup = status;
   }
   static enipool::PodKey Pod(int i) { return {"aws-cni", absl::StrCat("pod-", i), "eth0"}; }
 
   ManualClock clock;
   enipool::ec2::SimulatedEc2<ManualClock> ec2;
   std::optional<NodeController<ManualClock>> controller;
+  absl::Status setup;
 };
 
 void BM_DatastoreStats(benchmark::State& state, AddressMode mode) {
   Node node(mode, 10, false);
+  if (!Ok(state, node.setup, "setup")) return;
   for (auto _ : state) {
     node.clock.AdvanceTime(absl::Seconds(5));
     benchmark::DoNotOptimize(node.controller->datastore().Stats());
@@ -90,6 +105,7 @@ BENCHMARK_CAPTURE(BM_DatastoreStats, prefix, AddressMode::kPrefix);
 
 void BM_TickIdle(benchmark::State& state, AddressMode mode) {
   Node node(mode, 10, false);
+  if (!Ok(state, node.setup, "setup")) return;
   std::vector<enipool::Ec2Request> out;
   for (auto _ : state) {
     node.clock.AdvanceTime(absl::Seconds(5));
@@ -107,14 +123,17 @@ BENCHMARK_CAPTURE(BM_TickIdle, prefix, AddressMode::kPrefix);
 void TickAfterChurn(benchmark::State& state, AddressMode mode, bool warm_ip_targets,
                     bool tick = true) {
   Node node(mode, 10, warm_ip_targets);
+  if (!Ok(state, node.setup, "setup")) return;
   std::vector<enipool::Ec2Request> out;
   const std::int64_t checks_before = node.controller->counters().pool_checks;
   int next = 10;
   int oldest = 0;
   for (auto _ : state) {
     node.clock.AdvanceTime(absl::Seconds(5));
-    (void)node.controller->DeletePod(Node::Pod(oldest++));
-    (void)node.controller->AddPod(Node::Pod(next++));
+    if (!Ok(state, node.controller->DeletePod(Node::Pod(oldest++)).status(), "DeletePod") ||
+        !Ok(state, node.controller->AddPod(Node::Pod(next++)).status(), "AddPod")) {
+      break;
+    }
     if (tick) node.controller->Tick(node.clock.Now(), out);
     benchmark::DoNotOptimize(out.data());
     if (!out.empty()) {

@@ -167,6 +167,31 @@ struct Slot {
   std::int64_t assigned_ns = 0;
 };
 
+// The baseline of BM_NodeDatastore_FillFromEmpty: the same keys inserted
+// into an empty absl::flat_hash_map<PodKey, Slot>, timed the same way (the
+// pod-key index alone, which any fill must build).
+void BM_FlatHashMap_FillFromEmpty_Baseline(benchmark::State& state, Shape shape) {
+  const std::int64_t total = TotalOf(shape);
+  std::vector<PodKey> keys;
+  for (std::int64_t i = 0; i < total; ++i) keys.push_back(Key(static_cast<int>(i)));
+  for (auto _ : state) {
+    absl::flat_hash_map<PodKey, Slot> map;
+    const double start = ThreadSeconds();
+    std::uint32_t n = 0;
+    for (const PodKey& key : keys) {
+      auto inserted = map.try_emplace(key, Slot{n / 16, static_cast<std::uint8_t>(n % 16), n});
+      benchmark::DoNotOptimize(inserted);
+      ++n;
+    }
+    state.SetIterationTime(ThreadSeconds() - start);
+    if (static_cast<std::int64_t>(map.size()) != total) state.SkipWithError("fill fell short");
+  }
+  state.SetItemsProcessed(state.iterations() * total);
+}
+BENCHMARK_CAPTURE(BM_FlatHashMap_FillFromEmpty_Baseline, sip_3x9, kSmall)->UseManualTime();
+BENCHMARK_CAPTURE(BM_FlatHashMap_FillFromEmpty_Baseline, sip_15x49, kLarge)->UseManualTime();
+BENCHMARK_CAPTURE(BM_FlatHashMap_FillFromEmpty_Baseline, prefix_15x49, kPrefix)->UseManualTime();
+
 void BM_FlatHashMap_InsertErasePair(benchmark::State& state, Shape shape) {
   absl::flat_hash_map<PodKey, Slot> map;
   const std::int64_t resident = ResidentOf(shape);

@@ -30,14 +30,17 @@
 
 #include <benchmark/benchmark.h>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "benchmark_main.h"
 #include "enipool/clock.h"
 #include "enipool/datastore.h"
 #include "enipool/internal/crc32c.h"
 #include "enipool/ipv4.h"
 #include "enipool/persist/journal.h"
 #include "enipool/pod_key.h"
+#include "enipool/status.h"
 #include "testing/journal_damage.h"
 #include "testing/memory_file_system.h"
 
@@ -47,20 +50,23 @@ using enipool::AddressMode;
 using enipool::PodKey;
 using enipool::RealClock;
 using enipool::SyncPolicy;
+using enipool::benchmarks::Ok;
 
 const RealClock kClock;
 
 template <typename Store>
-void AddNode(Store& ds) {
+absl::Status AddNode(Store& ds) {
   for (int e = 0; e < 3; ++e) {
     const std::string id = absl::StrCat("eni-", e);
-    (void)ds.AddEni({.id = id, .device_number = e, .primary = e == 0});
+    ENIPOOL_RETURN_IF_ERROR(ds.AddEni({.id = id, .device_number = e, .primary = e == 0}));
     for (int p = 0; p < 16; ++p) {
       const std::uint32_t base = (10u << 24) | (static_cast<std::uint32_t>(e) << 16) |
                                  (static_cast<std::uint32_t>(p) << 4);
-      (void)ds.AddCidr(id, *enipool::Ipv4Prefix::Create(enipool::Ipv4Address(base), 28));
+      ENIPOOL_RETURN_IF_ERROR(
+          ds.AddCidr(id, *enipool::Ipv4Prefix::Create(enipool::Ipv4Address(base), 28)));
     }
   }
+  return absl::OkStatus();
 }
 
 std::vector<PodKey> Pods() {
@@ -75,7 +81,7 @@ std::vector<PodKey> Pods() {
 
 void BM_InMemory_AssignRelease(benchmark::State& state) {
   enipool::NodeDatastore<RealClock> ds(AddressMode::kPrefix, kClock, absl::ZeroDuration());
-  AddNode(ds);
+  if (!Ok(state, AddNode(ds), "setup")) return;
   const auto pods = Pods();
   std::size_t i = 0;
   for (auto _ : state) {
@@ -106,7 +112,10 @@ void BM_Journaled_AssignRelease(benchmark::State& state, SyncPolicy policy) {
       std::filesystem::remove_all(dir);
       return;
     }
-    AddNode(*store);
+    if (!Ok(state, AddNode(*store), "setup")) {
+      std::filesystem::remove_all(dir);
+      return;
+    }
     const auto pods = Pods();
     std::size_t i = 0;
     for (auto _ : state) {
@@ -148,8 +157,7 @@ std::string JournalOf(std::size_t bytes) {
   enipool::testing::MemoryFileSystem fs;
   enipool::ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
   auto store = MemoryStore::Open(kMemoryPath, clock, MemoryOptions(fs));
-  if (!store.ok()) return {};
-  AddNode(*store);
+  if (!store.ok() || !AddNode(*store).ok()) return {};
   const auto pods = Pods();
   for (std::size_t i = 0; fs.files[kMemoryPath].data.size() < bytes; ++i) {
     const PodKey& pod = pods[i % pods.size()];
