@@ -263,69 +263,169 @@ TEST_CASE("A create that finds the subnet full starts the back-off too") {
   CHECK(counters.calls_total() == calls);
 }
 
-TEST_CASE("A throttled call is re-sent after a doubling back-off, which success resets") {
-  SimNode node(M5Large(AddressMode::kSecondaryIp));
-  StartOnly(node);
-  const absl::Time t0 = node.clock().Now();
-  node.ec2().fault_plan().ThrottleBetween(CallKind::kAssignPrivateIpAddresses, t0,
-                                          t0 + absl::Milliseconds(1500));
-  std::vector<absl::Time> sleeps;
-  auto sleep_until = [&](absl::Time t) {
-    sleeps.push_back(t);
-    node.clock().SetTime(t);
-  };
-  auto calls = RunPoolCheck(node.controller(), node.ec2(), node.clock(), sleep_until);
-  REQUIRE(calls.ok());
-  CHECK(*calls == 3);  // throttled at t0 and t0 + 1 s, through at t0 + 3 s
-  CHECK(sleeps == std::vector<absl::Time>{t0 + absl::Seconds(1), t0 + absl::Seconds(3)});
-  const auto& counters = node.controller().counters();
-  CHECK(counters.throttle_retries == 2);
-  CHECK(counters.errors_of(Ec2ErrorCode::kRequestLimitExceeded) == 2);
-  CHECK(counters.retries_with_one == 0);  // a throttle is re-sent as it was
-  CHECK(node.datastore().Stats().total_ips == 9);
-  CHECK(node.controller().throttle_backoff() == absl::ZeroDuration());
+// Sends what `controller` asks for at each of its wake-ups until it is idle,
+// answering from `node`'s EC2 and recording when each request went out.
+struct Sent {
+  absl::Time at;
+  Ec2Request request;
+};
+std::vector<Sent> DriveUntilIdle(SimNode& node, NodeController<ManualClock>& controller,
+                                 std::vector<Ec2Request> first) {
+  std::vector<Sent> sent;
+  std::vector<Ec2Request> pending = std::move(first);
+  for (int round = 0; round < 100; ++round) {
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      const Ec2Request request = pending[i];
+      sent.push_back({node.clock().Now(), request});
+      auto follow =
+          controller.OnResult(request, node.ec2().Call(request.call), node.clock().Now());
+      REQUIRE(follow.ok());
+      pending.insert(pending.end(), follow->begin(), follow->end());
+    }
+    pending.clear();
+    if (!controller.busy()) break;
+    const absl::Time wake = controller.NextWakeup();
+    REQUIRE(wake != absl::InfiniteFuture());
+    node.clock().SetTime(std::max(wake, node.clock().Now()));
+    pending = controller.Tick(node.clock().Now());
+  }
+  return sent;
 }
 
-TEST_CASE("Throttling beyond the retries fails the call, and meanwhile no pool check starts") {
+absl::StatusOr<NodeController<ManualClock>> ControllerWith(SimNode& node, const SimNodeSpec& spec,
+                                                           const ThrottleBackoff& throttle) {
+  ControllerConfig config = testing::MakeControllerConfig(spec);
+  config.throttle = throttle;
+  auto controller = NodeController<ManualClock>::Create(node.clock(), config);
+  if (controller.ok()) {
+    std::vector<Ec2Request> start = controller->Start(node.clock().Now());
+    for (const Ec2Request& r : start) {
+      if (!controller->OnResult(r, node.ec2().Call(r.call), node.clock().Now()).ok()) {
+        return absl::InternalError("start failed");
+      }
+    }
+  }
+  return controller;
+}
+
+TEST_CASE("A throttled request makes at most 3 attempts, each re-send after a jittered back-off "
+          "within the SDK's bounds") {
+  const SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    SimNode node(spec);
+    ThrottleBackoff throttle;
+    throttle.jitter_seed = seed;
+    auto controller = ControllerWith(node, spec, throttle);
+    REQUIRE(controller.ok());
+    const absl::Time t0 = node.clock().Now();
+    node.ec2().fault_plan().ThrottleBetween(CallKind::kAssignPrivateIpAddresses, t0,
+                                            t0 + absl::Hours(1));
+    const std::vector<Sent> sent = DriveUntilIdle(node, *controller, controller->Tick(t0));
+    // The assign (3 attempts), then the retry with 1 (3 attempts), all throttled.
+    REQUIRE(sent.size() == 6);
+    for (std::size_t request = 0; request < 2; ++request) {
+      const std::size_t first = request * 3;
+      CHECK(sent[first + 1].request.call == sent[first].request.call);
+      CHECK(sent[first + 2].request.call == sent[first].request.call);
+      const absl::Duration wait1 = sent[first + 1].at - sent[first].at;
+      const absl::Duration wait2 = sent[first + 2].at - sent[first + 1].at;
+      CHECK(wait1 >= absl::ZeroDuration());
+      CHECK(wait1 < absl::Seconds(1));  // U × 1 s
+      CHECK(wait2 >= absl::ZeroDuration());
+      CHECK(wait2 < absl::Seconds(2));  // U × 2 s
+    }
+    CHECK(sent[3].at == sent[2].at);  // the retry with 1 is a new request: no delay
+    CHECK(controller->counters().throttle_retries == 4);
+    CHECK(controller->counters().errors_of(Ec2ErrorCode::kRequestLimitExceeded) == 6);
+    CHECK(controller->throttle_retry_tokens() == 500 - 4 * 5);
+  }
+}
+
+TEST_CASE("The throttle jitter is the same for the same seed and differs for another") {
+  const SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
+  auto waits_for = [&](std::uint64_t seed) {
+    SimNode node(spec);
+    ThrottleBackoff throttle;
+    throttle.jitter_seed = seed;
+    auto controller = ControllerWith(node, spec, throttle);
+    REQUIRE(controller.ok());
+    const absl::Time t0 = node.clock().Now();
+    node.ec2().fault_plan().ThrottleBetween(CallKind::kAssignPrivateIpAddresses, t0,
+                                            t0 + absl::Hours(1));
+    std::vector<absl::Duration> waits;
+    for (const Sent& s : DriveUntilIdle(node, *controller, controller->Tick(t0))) {
+      waits.push_back(s.at - t0);
+    }
+    return waits;
+  };
+  CHECK(waits_for(7) == waits_for(7));
+  CHECK(waits_for(7) != waits_for(8));
+}
+
+TEST_CASE("A request after a throttled one starts with no delay, and pool checks go on") {
   SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
   SimNode node(spec);
   StartOnly(node);
   const absl::Time t0 = node.clock().Now();
   node.ec2().fault_plan().ThrottleBetween(CallKind::kAssignPrivateIpAddresses, t0,
                                           t0 + absl::Hours(1));
-  std::vector<Ec2Request> requests = node.controller().Tick(t0);
-  REQUIRE(requests.size() == 1);
-  CHECK(Answer(node, requests[0]).empty());  // throttled: scheduled 1 s later
-  CHECK(node.controller().busy());
-  CHECK(node.controller().NextWakeup() == t0 + absl::Seconds(1));
-  CHECK(node.controller().Tick(t0 + absl::Milliseconds(500)).empty());
-  // Re-sent three times (1, 2, 4 s back-off), then it counts as failed and
-  // the retry with 1 follows once the back-off (8 s) is over; throttled in
-  // turn, it is re-sent after 16, 30 and 30 s and then fails for good.
-  std::vector<absl::Duration> waits;
-  std::vector<Ec2Request> sent;
-  for (int i = 0; i < 20 && node.controller().busy(); ++i) {
-    const absl::Time wake = node.controller().NextWakeup();
-    waits.push_back(wake - node.clock().Now());
-    node.clock().SetTime(wake);
-    for (const Ec2Request& r : node.controller().Tick(wake)) {
-      sent.push_back(r);
-      CHECK(Answer(node, r).empty());
-    }
-  }
-  CHECK_FALSE(node.controller().busy());
-  CHECK(waits == std::vector<absl::Duration>{absl::Seconds(1), absl::Seconds(2), absl::Seconds(4),
-                                             absl::Seconds(8), absl::Seconds(16), absl::Seconds(30),
-                                             absl::Seconds(30)});
-  REQUIRE(sent.size() == 7);
-  CHECK(sent[2].call == requests[0].call);
-  CHECK(sent[3].call ==
+  const std::vector<Sent> sent = DriveUntilIdle(node, node.controller(), node.controller().Tick(t0));
+  REQUIRE(sent.size() == 6);  // the assign and the retry with 1, 3 attempts each
+  CHECK(sent[3].request.call ==
         Ec2Call{AssignPrivateIpAddressesRequest{.eni_id = node.primary().id, .count = 1}});
   CHECK(node.controller().counters().retries_with_one == 1);
-  CHECK(node.datastore().Stats().total_ips == 0);
-  // Still backing off: the next pool check waits for throttled_until().
-  CHECK(node.controller().Tick(node.clock().Now()).empty());
-  CHECK(node.controller().throttled_until() > node.clock().Now());
+  CHECK_FALSE(node.controller().busy());
+  // The next pool check, at once, sends its request at once: nothing of the
+  // earlier requests' back-off carries over.
+  const absl::Time after = node.clock().Now();
+  const std::vector<Ec2Request> next = node.controller().Tick(after);
+  REQUIRE(next.size() == 1);
+  CHECK(std::holds_alternative<AssignPrivateIpAddressesRequest>(next[0].call));
+  // And its own retries start again from the first back-off (below 1 s).
+  CHECK(Answer(node, next[0]).empty());
+  CHECK(node.controller().NextWakeup() < after + absl::Seconds(1));
+}
+
+TEST_CASE("The retry quota stops re-sends while throttling lasts, and successes refill it") {
+  const SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
+  SimNode node(spec);
+  ThrottleBackoff throttle;
+  throttle.retry_quota = 10;  // two re-sends
+  throttle.retry_cost = 5;
+  auto controller = ControllerWith(node, spec, throttle);
+  REQUIRE(controller.ok());
+  const absl::Time t0 = node.clock().Now();
+  node.ec2().fault_plan().ThrottleBetween(CallKind::kAssignPrivateIpAddresses, t0,
+                                          t0 + absl::Minutes(1));
+  const std::vector<Sent> sent = DriveUntilIdle(node, *controller, controller->Tick(t0));
+  // The assign takes both re-sends; the retry with 1 gets none.
+  CHECK(sent.size() == 4);
+  CHECK(controller->counters().throttle_retries == 2);
+  CHECK(controller->counters().throttle_quota_refusals == 1);
+  CHECK(controller->throttle_retry_tokens() == 0);
+  // Once EC2 answers again, each success without a re-send gives back 1.
+  node.clock().SetTime(t0 + absl::Minutes(2));
+  const std::vector<Sent> later =
+      DriveUntilIdle(node, *controller, controller->Tick(node.clock().Now()));
+  REQUIRE(later.size() == 1);
+  CHECK(controller->throttle_retry_tokens() == 1);
+  CHECK(controller->datastore().Stats().total_ips > 0);
+}
+
+TEST_CASE("NodeController::Create rejects a throttle back-off it cannot follow") {
+  const SimNodeSpec spec = M5Large(AddressMode::kSecondaryIp);
+  SimNode node(spec);
+  ControllerConfig config = testing::MakeControllerConfig(spec);
+  config.throttle.max_attempts = 0;
+  CHECK(NodeController<ManualClock>::Create(node.clock(), config).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  config.throttle.max_attempts = 3;
+  config.throttle.retry_cost = 0;
+  CHECK(NodeController<ManualClock>::Create(node.clock(), config).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  config.throttle.retry_quota = 0;  // no quota: the cost does not matter
+  CHECK(NodeController<ManualClock>::Create(node.clock(), config).ok());
 }
 
 TEST_CASE(
@@ -346,7 +446,7 @@ TEST_CASE(
   CHECK(*made == 2);  // the assign and the retry with 1, no waiting
   CHECK(controller->counters().throttle_retries == 0);
   CHECK(controller->counters().retries_with_one == 1);
-  CHECK(controller->throttled_until() == absl::InfinitePast());
+  CHECK(controller->throttle_retry_tokens() == 500);  // nothing was re-sent
 }
 
 TEST_CASE(

@@ -85,11 +85,15 @@
 //
 // Throttling (RequestLimitExceeded): the reference has no handling of its
 // own; the AWS SDK's retryer re-sends throttled calls
-// (docs/reference-behavior.md §7.5). enipool models
-// that retryer: a throttled call is re-sent after a back-off that starts at
-// 1 s and doubles up to 30 s, at most 3 times, after which it fails like any
-// other error; while backing off no new pool check starts; any successful
-// call resets the back-off. `ThrottleBackoff` configures or disables it.
+// (docs/reference-behavior.md §7.5). enipool models that retryer as the
+// SDKs' "standard" retry mode does it, per request: the n-th re-send of a
+// request waits a random time in [0, min(2^(n-1) s, 20 s)) ("full jitter",
+// from a seeded generator), a request makes at most 3 attempts and then
+// fails like any other error, and the next request starts afresh. The one
+// thing shared between requests is the SDK's retry quota (500 tokens, 5 per
+// re-send, refunded by successes), which stops re-sends while EC2 keeps
+// refusing. Only the request's own re-sends hold up the node's pool loop
+// (one action at a time, below). `ThrottleBackoff` configures or disables it.
 //
 // Durability: with a `DurablePoolStore` (pool_store.h; JournaledDatastore
 // models it) every change to the pool is journaled before the controller
@@ -142,6 +146,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -184,14 +189,23 @@ inline absl::string_view Ec2CallNameAt(std::size_t index) {
 
 // ThrottleBackoff
 //
-// How throttled calls are handled (see the file comment). With `enabled`
-// false a throttled call fails at once like any other error and the next
-// pool check simply tries again: the reference without the SDK's retryer.
+// How throttled calls are re-sent (see the file comment); the defaults are
+// the AWS SDKs' standard retry mode (botocore/retries/standard.py and
+// quota.py: ExponentialBackoff base 2 capped at 20 s, 3 attempts, a retry
+// quota of 500 tokens at 5 a retry). The n-th re-send of one request
+// (n = 1, 2, ...) waits min(U × base × 2^(n-1), max) with U uniform in
+// [0, 1). With `enabled` false a throttled call fails at once like any other
+// error and the next pool check simply tries again: the reference without
+// the SDK's retryer.
 struct ThrottleBackoff {
   bool enabled = true;
-  absl::Duration initial = absl::Seconds(1);
-  absl::Duration max = absl::Seconds(30);
-  int max_retries = 3;  // re-sends of one throttled call (AWS SDK standard retryer: 3 attempts)
+  absl::Duration base = absl::Seconds(1);
+  absl::Duration max = absl::Seconds(20);
+  int max_attempts = 3;    // attempts of one request, the first included
+  int retry_quota = 500;   // tokens shared by the node's requests; 0: no quota
+  int retry_cost = 5;      // tokens a re-send takes; a success gives back its
+                           // re-send's cost, or 1 if it needed none
+  std::uint64_t jitter_seed = 1;  // the jitter's std::mt19937_64 seed
 };
 
 // CleanupRetry
@@ -261,6 +275,7 @@ struct ControllerCounters {
   std::int64_t resyncs = 0;                // ENIs resynced from a describe
   std::int64_t insufficient_backoffs = 0;  // 120 s no-increase back-offs started
   std::int64_t throttle_retries = 0;       // throttled calls re-sent
+  std::int64_t throttle_quota_refusals = 0;  // throttled calls not re-sent: retry quota empty
   std::int64_t unassign_failures = 0;  // failed unassigns (EC2 keeps the CIDR; a resync re-adds it)
   std::int64_t rejected_cidrs = 0;     // EC2 answers the datastore refused (duplicates)
   // Attached ENIs the datastore refused (an id it cannot hold, or one it
@@ -467,6 +482,17 @@ class NodeController {
           "controller config: ENABLE_PREFIX_DELEGATION (prefix mode) on an instance type without "
           "prefix delegation (not Nitro)");
     }
+    const ThrottleBackoff& throttle = config.throttle;
+    if (throttle.max_attempts < 1 || throttle.base < absl::ZeroDuration() ||
+        throttle.max < absl::ZeroDuration() || throttle.retry_quota < 0 ||
+        (throttle.retry_quota > 0 && throttle.retry_cost < 1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "controller config: throttle back-off wants max_attempts >= 1 (got ",
+          throttle.max_attempts, "), base and max >= 0 (got ", absl::FormatDuration(throttle.base),
+          ", ", absl::FormatDuration(throttle.max), "), retry_quota >= 0 (got ",
+          throttle.retry_quota, ") and retry_cost >= 1 with a quota (got ", throttle.retry_cost,
+          ")"));
+    }
     return absl::OkStatus();
   }
 
@@ -487,9 +513,8 @@ class NodeController {
     return last_insufficient_;
   }
   [[nodiscard]] absl::Time last_decrease() const noexcept { return last_decrease_; }
-  // No new call before this time (throttle back-off).
-  [[nodiscard]] absl::Time throttled_until() const noexcept { return throttled_until_; }
-  [[nodiscard]] absl::Duration throttle_backoff() const noexcept { return throttle_backoff_; }
+  // Tokens left in the throttle retry quota (ThrottleBackoff::retry_quota).
+  [[nodiscard]] int throttle_retry_tokens() const noexcept { return retry_tokens_; }
 
   // NodeController::NextWakeup()
   //
@@ -500,7 +525,7 @@ class NodeController {
   [[nodiscard]] absl::Time NextWakeup() const noexcept {
     absl::Time next = absl::InfiniteFuture();
     for (const Op& op : ops_) {
-      if (op.id == 0) next = std::min(next, std::max(op.due, throttled_until_));
+      if (op.id == 0) next = std::min(next, op.due);
     }
     if (!started_ && ops_.empty()) next = std::min(next, start_retry_at_);
     return next;
@@ -545,7 +570,6 @@ class NodeController {
       if (now >= start_retry_at_) Start(now, out);
       return;
     }
-    if (now < throttled_until_) return;
     UpdateAddRate(now);
     const PoolStats stats = pool().Stats();  // applies ended cooldowns first
     const std::uint64_t generation = pool().generation();
@@ -611,7 +635,7 @@ class NodeController {
     const std::size_t call = op.call.index();
     const Ec2ErrorCode code = result.error_code();
     if (code == Ec2ErrorCode::kNone) {
-      throttle_backoff_ = absl::ZeroDuration();
+      RefundRetryQuota(op);
     } else {
       counters_.failures[call] += 1;
       counters_.errors[static_cast<std::size_t>(code)] += 1;
@@ -768,7 +792,9 @@ class NodeController {
       : config_(std::move(config)),
         policy_(std::move(policy)),
         store_(std::move(store)),
-        next_id_(config_.first_request_id == 0 ? 1 : config_.first_request_id) {
+        next_id_(config_.first_request_id == 0 ? 1 : config_.first_request_id),
+        jitter_rng_(config_.throttle.jitter_seed),
+        retry_tokens_(config_.throttle.retry_quota) {
     if constexpr (DurablePoolStore<Store>) {
       // The pool timers survive a restart: no decrease within 30 s of the
       // last, no increase within 120 s of an insufficient-address answer.
@@ -791,14 +817,11 @@ class NodeController {
     ops_.push_back(std::move(op));
   }
 
-  // Issues a follow-up step now, or schedules it for the end of a
-  // throttle back-off.
+  // Issues a follow-up step: a new request, which no earlier request's
+  // throttling delays.
   void Emit(Op op, absl::Time now, std::vector<Ec2Request>& out) {
-    if (now < throttled_until_) {
-      Schedule(std::move(op), throttled_until_);
-    } else {
-      Issue(std::move(op), out);
-    }
+    (void)now;
+    Issue(std::move(op), out);
   }
 
   void Schedule(Op op, absl::Time due) {
@@ -808,7 +831,6 @@ class NodeController {
   }
 
   void IssueDue(absl::Time now, std::vector<Ec2Request>& out) {
-    if (now < throttled_until_) return;
     for (Op& op : ops_) {
       if (op.id != 0 || now < op.due) continue;
       op.id = next_id_++;
@@ -835,20 +857,40 @@ class NodeController {
     }
   }
 
-  // Handles RequestLimitExceeded: backs off and re-sends `op` later. False
-  // when the retries are used up (or disabled): the caller then treats it
-  // as an ordinary failure.
+  // Handles RequestLimitExceeded: schedules the re-send of `op` after its
+  // own back-off. False when its attempts or the retry quota are used up
+  // (or the model is disabled): the caller then treats it as an ordinary
+  // failure.
   bool OnThrottled(Op& op, absl::Time now) {
-    if (!config_.throttle.enabled) return false;
-    throttle_backoff_ = throttle_backoff_ == absl::ZeroDuration()
-                            ? config_.throttle.initial
-                            : std::min(throttle_backoff_ * 2, config_.throttle.max);
-    throttled_until_ = now + throttle_backoff_;
-    if (op.throttle_retries >= config_.throttle.max_retries) return false;
+    const ThrottleBackoff& policy = config_.throttle;
+    if (!policy.enabled || op.throttle_retries + 1 >= policy.max_attempts) return false;
+    if (policy.retry_quota > 0) {
+      if (retry_tokens_ < policy.retry_cost) {
+        counters_.throttle_quota_refusals += 1;
+        return false;
+      }
+      retry_tokens_ -= policy.retry_cost;
+    }
     op.throttle_retries += 1;
     counters_.throttle_retries += 1;
-    Schedule(std::move(op), throttled_until_);
+    // U in [0, 1) from the top 53 bits: the same on every platform.
+    const double uniform = static_cast<double>(jitter_rng_() >> 11) * 0x1.0p-53;
+    const absl::Duration ceiling = policy.base * std::ldexp(1.0, op.throttle_retries - 1);
+    // Whole microseconds: a schedule in fractions of a nanosecond (absl's
+    // resolution) would fall between the ticks of a nanosecond clock.
+    const absl::Duration delay =
+        absl::Trunc(std::min(ceiling * uniform, policy.max), absl::Microseconds(1));
+    Schedule(std::move(op), now + delay);
     return true;
+  }
+
+  // A successful answer gives back to the retry quota what its re-send took,
+  // or 1 if it needed none (the SDKs' standard mode), up to the quota.
+  void RefundRetryQuota(const Op& op) {
+    const ThrottleBackoff& policy = config_.throttle;
+    if (policy.retry_quota <= 0) return;
+    retry_tokens_ = std::min(policy.retry_quota,
+                             retry_tokens_ + (op.throttle_retries > 0 ? policy.retry_cost : 1));
   }
 
   // --- the pool check --------------------------------------------------------
@@ -1577,8 +1619,8 @@ class NodeController {
   absl::Time failed_bucket_start_ = absl::InfinitePast();
   absl::Time last_rate_update_ = absl::InfinitePast();
   absl::Time last_pool_action_ = absl::InfinitePast();
-  absl::Time throttled_until_ = absl::InfinitePast();
-  absl::Duration throttle_backoff_ = absl::ZeroDuration();
+  std::mt19937_64 jitter_rng_;  // throttle back-off jitter
+  int retry_tokens_ = 0;        // throttle retry quota left
   std::uint64_t idle_generation_ = kNoGeneration;
   absl::Time idle_until_ = absl::InfinitePast();
 };

@@ -395,6 +395,9 @@ class Cluster {
       cc.primary_eni_id = primary->id;
       cc.placement = config_.placement;
       cc.reconcile_interval = config_.reconcile_interval;
+      // Each node's SDK retryer draws its own jitter.
+      cc.throttle.jitter_seed =
+          internal::SimStreamSeed(internal::SimStreamSeed(config_.seed, 5), static_cast<std::uint64_t>(n));
       ENIPOOL_ASSIGN_OR_RETURN(Controller controller,
                                Controller::Create(clock_, std::move(cc), config_.policy));
       nodes_.push_back(std::move(controller));
@@ -745,7 +748,10 @@ class Cluster {
     requests_.clear();
     const absl::Time wake = nodes_[n].NextWakeup();
     if (wake != absl::InfiniteFuture()) {
-      const std::int64_t wake_ns = std::max(now_ns, absl::ToUnixNanos(wake));
+      // Rounded up: a wake-up before `wake` would find nothing due yet.
+      std::int64_t wake_ns = absl::ToUnixNanos(wake);
+      if (absl::FromUnixNanos(wake_ns) < wake) ++wake_ns;
+      wake_ns = std::max(now_ns, wake_ns);
       if (wake_ns < wakeup_ns_[n]) {
         wakeup_ns_[n] = wake_ns;
         queue_.PushNanos(wake_ns, kWakeup, n, 0);
