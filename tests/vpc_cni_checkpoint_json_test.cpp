@@ -345,3 +345,19 @@ TEST_CASE("RestoreVpcCniCheckpoint into a JournaledDatastore checks every entry 
 }
 
 }  // namespace
+
+namespace {
+
+TEST_CASE("ParseVpcCniCheckpoint refuses bytes after the JSON document, a NUL included") {
+  const std::string valid = R"({"version":"vpc-cni-ipam/1","allocations":[]})";
+  REQUIRE(enipool::ParseVpcCniCheckpoint(valid).ok());
+  const std::string with_garbage = valid + std::string(1, '\0') + "garbage";
+  CHECK(enipool::ParseVpcCniCheckpoint(with_garbage).status() ==
+        absl::InvalidArgumentError(
+            "vpc-cni checkpoint: NUL byte at byte offset 45 (of 53): JSON text has none, so "
+            "anything after the document is refused"));
+  CHECK(enipool::ParseVpcCniCheckpoint(valid + "garbage").status().code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace

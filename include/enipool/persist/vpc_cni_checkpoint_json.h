@@ -224,6 +224,13 @@ inline absl::StatusOr<CheckpointEntry> ParseEntry(const nlohmann::json& entry, s
 // byte position) or a missing / mistyped field (naming it);
 // FAILED_PRECONDITION for a version other than vpc-cni-ipam/1.
 [[nodiscard]] inline absl::StatusOr<VpcCniCheckpoint> ParseVpcCniCheckpoint(absl::string_view text) {
+  // nlohmann's lexer takes a NUL byte for the end of the input, so "{...}\0garbage"
+  // would pass; JSON text never holds a raw NUL (in a string it is escaped).
+  if (const std::size_t nul = text.find('\0'); nul != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "vpc-cni checkpoint: NUL byte at byte offset ", nul, " (of ", text.size(),
+        "): JSON text has none, so anything after the document is refused"));
+  }
   const nlohmann::json doc = nlohmann::json::parse(text.begin(), text.end(), nullptr,
                                                    /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
