@@ -41,7 +41,7 @@ TEST_CASE("EniId rejects empty, too long or oddly spelled ids with INVALID_ARGUM
     const auto id = EniId::Create(text);
     REQUIRE_FALSE(id.ok());
     CHECK_MESSAGE(id.status().code() == absl::StatusCode::kInvalidArgument, id.status().ToString());
-    CHECK_MESSAGE(absl::StrContains(id.status().message(), absl::StrCat("\"", text, "\"")),
+    CHECK_MESSAGE(absl::StrContains(id.status().message(), enipool::QuoteInput(text)),
                   id.status().ToString());
   }
 }

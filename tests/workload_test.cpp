@@ -187,9 +187,9 @@ TEST_CASE("ParseWorkloadSpec reads the command-line forms") {
 }
 
 TEST_CASE("ParseWorkloadSpec rejects a bad workload naming the bad part") {
-  CHECK(
-      ParseWorkloadSpec("storm:5").status() ==
-      absl::InvalidArgumentError("bad workload kind \"storm\": want burst, churn, daily or trace"));
+  CHECK(ParseWorkloadSpec("storm:5").status() ==
+        absl::InvalidArgumentError(
+            "bad workload kind \"storm\": want burst, churn, daily, deployments or trace"));
   CHECK(ParseWorkloadSpec("burst:many").status() ==
         absl::InvalidArgumentError("bad burst size \"many\": want burst:N with N >= 0"));
   CHECK(ParseWorkloadSpec("burst:10@-1m").status() ==

@@ -73,6 +73,7 @@
 #include "enipool/internal/stored_pod_key.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
+#include "enipool/status.h"
 
 namespace enipool {
 
@@ -882,7 +883,7 @@ class NodeDatastore {
         return AssignAtTarget{*location, true};
       }
       return absl::AlreadyExistsError(
-          absl::StrCat("pod ", pod.ToString(), " already holds ",
+          absl::StrCat("pod ", QuoteInput(pod.ToString()), " already holds ",
                        AddressOf(existing->second.block, existing->second.slot).ToString()));
     }
     if (blocks_[location->block].assigned & (std::uint64_t{1} << location->slot)) {
@@ -1220,7 +1221,8 @@ class NodeDatastore {
         " mode: total ", total_, ", assigned ", assigned_, ", cooling ", cooling_, ")"));
   }
   [[gnu::cold]] static absl::Status UnknownPod(const PodKey& pod) {
-    return absl::NotFoundError(absl::StrCat("unknown pod ", pod.ToString(), ": no address assigned"));
+    return absl::NotFoundError(
+        absl::StrCat("unknown pod ", QuoteInput(pod.ToString()), ": no address assigned"));
   }
 
   AddressMode mode_;

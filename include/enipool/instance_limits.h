@@ -42,6 +42,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "enipool/internal/instance_limits_table.h"
+#include "enipool/status.h"
 
 namespace enipool {
 
@@ -217,7 +218,7 @@ constexpr std::optional<InstanceLimits> LookupInstanceLimits(std::string_view ty
   const std::string_view name(type.data(), type.size());
   if (std::optional<InstanceLimits> limits = LookupInstanceLimits(name)) return *limits;
   return absl::NotFoundError(absl::StrCat(
-      "unknown instance type \"", type, "\": not among the ", kInstanceTypeCount,
+      "unknown instance type ", QuoteInput(type), ": not among the ", kInstanceTypeCount,
       " types of the AWS VPC CNI v1.23.1 limits table (names are lower case, e.g. \"m5.large\")"));
 }
 

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "enipool/status.h"
 
 namespace enipool {
 
@@ -90,8 +91,8 @@ class Ipv4Address {
 
  private:
   [[gnu::cold]] static absl::Status Invalid(absl::string_view text) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid IPv4 address \"", text, "\": want four decimal octets, e.g. 10.0.0.5"));
+    return absl::InvalidArgumentError(absl::StrCat("invalid IPv4 address ", QuoteInput(text),
+                                                   ": want four decimal octets, e.g. 10.0.0.5"));
   }
 
   std::uint32_t value_ = 0;
@@ -145,13 +146,13 @@ class Ipv4Prefix {
   [[nodiscard]] static absl::StatusOr<Ipv4Prefix> Parse(absl::string_view text) {
     const auto slash = text.find('/');
     if (slash == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid IPv4 prefix \"", text, "\": want address/length, e.g. 10.0.0.16/28"));
+      return absl::InvalidArgumentError(absl::StrCat("invalid IPv4 prefix ", QuoteInput(text),
+                                                     ": want address/length, e.g. 10.0.0.16/28"));
     }
     auto address = Ipv4Address::Parse(text.substr(0, slash));
     if (!address.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("invalid IPv4 prefix \"", text, "\": ", address.status().message()));
+          absl::StrCat("invalid IPv4 prefix ", QuoteInput(text), ": ", address.status().message()));
     }
     const absl::string_view length_text = text.substr(slash + 1);
     int length = 0;
@@ -164,13 +165,13 @@ class Ipv4Prefix {
       if (length >= 0) length = length * 10 + (c - '0');
     }
     if (length < 0 || length > 32) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("invalid IPv4 prefix \"", text, "\": length must be a number 0..32"));
+      return absl::InvalidArgumentError(absl::StrCat("invalid IPv4 prefix ", QuoteInput(text),
+                                                     ": length must be a number 0..32"));
     }
     auto prefix = Create(*address, length);
     if (!prefix.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "invalid IPv4 prefix \"", text, "\": not aligned to a /", length,
+          "invalid IPv4 prefix ", QuoteInput(text), ": not aligned to a /", length,
           " (host bits set; the aligned block is ", Containing(*address, length).ToString(), ")"));
     }
     return prefix;

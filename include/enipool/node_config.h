@@ -56,6 +56,7 @@
 #include "enipool/instance_limits.h"
 #include "enipool/max_pods.h"
 #include "enipool/policy/warm_pool.h"
+#include "enipool/status.h"
 
 namespace enipool {
 
@@ -116,9 +117,8 @@ struct NodeConfig {
     limits = *node.limits;
     if (limits.max_enis < 1 || limits.ipv4_per_eni < 2) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "node config: NodeFacts::limits for \"", node.instance_type, "\" has max_enis ",
-          limits.max_enis, " and ipv4_per_eni ", limits.ipv4_per_eni,
-          "; want at least 1 and 2"));
+          "node config: NodeFacts::limits for ", QuoteInput(node.instance_type), " has max_enis ",
+          limits.max_enis, " and ipv4_per_eni ", limits.ipv4_per_eni, "; want at least 1 and 2"));
     }
   } else {
     absl::StatusOr<InstanceLimits> found = FindInstanceLimits(node.instance_type);

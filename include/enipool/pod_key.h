@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "enipool/status.h"
 
 namespace enipool {
 
@@ -74,15 +75,17 @@ class EniId {
   // or holds characters other than letters, digits, '-' and '_'.
   [[nodiscard]] static absl::StatusOr<EniId> Create(absl::string_view text) {
     if (text.empty() || text.size() > kMaxLength) {
-      return absl::InvalidArgumentError(absl::StrCat("invalid ENI id \"", text, "\": want 1 to ",
-                                                     kMaxLength, " characters, e.g. eni-0a1b2c3d"));
+      return absl::InvalidArgumentError(absl::StrCat("invalid ENI id ", QuoteInput(text),
+                                                     ": want 1 to ", kMaxLength,
+                                                     " characters, e.g. eni-0a1b2c3d"));
     }
     for (char c : text) {
       const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                       c == '-' || c == '_';
       if (!ok) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "invalid ENI id \"", text, "\": only letters, digits, '-' and '_' are allowed"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid ENI id ", QuoteInput(text),
+                         ": only letters, digits, '-' and '_' are allowed"));
       }
     }
     EniId id;

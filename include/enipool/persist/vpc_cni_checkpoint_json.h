@@ -245,8 +245,8 @@ inline absl::StatusOr<CheckpointEntry> ParseEntry(const nlohmann::json& entry, s
   VpcCniCheckpoint checkpoint;
   ENIPOOL_ASSIGN_OR_RETURN(checkpoint.version, internal::StringField(doc, "version", "(top level)", true));
   if (checkpoint.version != kVpcCniCheckpointVersion) {
-    return absl::FailedPreconditionError(absl::StrCat("vpc-cni checkpoint: unsupported version \"",
-                                                      checkpoint.version, "\" (want ",
+    return absl::FailedPreconditionError(absl::StrCat("vpc-cni checkpoint: unsupported version ",
+                                                      QuoteInput(checkpoint.version), " (want ",
                                                       kVpcCniCheckpointVersion, ")"));
   }
   const auto allocations = doc.find("allocations");
@@ -320,8 +320,8 @@ template <typename Store>
 [[nodiscard]] absl::StatusOr<CheckpointRestoreReport> RestoreVpcCniCheckpoint(
     Store& store, const VpcCniCheckpoint& checkpoint) {
   if (checkpoint.version != kVpcCniCheckpointVersion) {
-    return absl::FailedPreconditionError(absl::StrCat("vpc-cni checkpoint: unsupported version \"",
-                                                      checkpoint.version, "\" (want ",
+    return absl::FailedPreconditionError(absl::StrCat("vpc-cni checkpoint: unsupported version ",
+                                                      QuoteInput(checkpoint.version), " (want ",
                                                       kVpcCniCheckpointVersion, ")"));
   }
   const auto& datastore = [&]() -> const auto& {
@@ -350,9 +350,9 @@ template <typename Store>
   for (std::size_t i = 0; i < checkpoint.allocations.size(); ++i) {
     const CheckpointEntry& e = checkpoint.allocations[i];
     if (e.pod.network_name.empty() || e.pod.container_id.empty() || e.pod.if_name.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "vpc-cni checkpoint: allocations[", i, "]: pod key \"", e.pod.ToString(),
-          "\" has an empty part"));
+      return absl::InvalidArgumentError(absl::StrCat("vpc-cni checkpoint: allocations[", i,
+                                                     "]: pod key ", QuoteInput(e.pod.ToString()),
+                                                     " has an empty part"));
     }
     const bool known = e.ipv6.empty() && (cidrs.contains(Ipv4Prefix::FromAddress(e.address)) ||
                                           cidrs.contains(Ipv4Prefix::Containing(e.address, 28)));
@@ -371,8 +371,8 @@ template <typename Store>
     }
     if (const auto it = held_by.find(e.pod); it != held_by.end()) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "vpc-cni checkpoint: allocations[", i, "]: pod ", e.pod.ToString(), " already holds ",
-          it->second.ToString(), ", not ", e.address.ToString()));
+          "vpc-cni checkpoint: allocations[", i, "]: pod ", QuoteInput(e.pod.ToString()),
+          " already holds ", it->second.ToString(), ", not ", e.address.ToString()));
     }
     holder.emplace(e.address, e.pod);
     held_by.emplace(e.pod, e.address);

@@ -28,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "enipool/policy/churn_adaptive.h"
 #include "enipool/policy/policy.h"
+#include "enipool/status.h"
 
 namespace enipool {
 
@@ -43,7 +44,7 @@ inline std::vector<std::string> PolicyNames() { return {"reference", "churn-adap
 [[nodiscard]] inline absl::StatusOr<AnyWarmPoolPolicy> PolicyByName(absl::string_view name) {
   if (name == ReferencePolicy::name()) return AnyWarmPoolPolicy(ReferencePolicy{});
   if (name == ChurnAdaptivePolicy::name()) return AnyWarmPoolPolicy(ChurnAdaptivePolicy{});
-  return absl::NotFoundError(absl::StrCat("unknown policy \"", name, "\": want one of ",
+  return absl::NotFoundError(absl::StrCat("unknown policy ", QuoteInput(name), ": want one of ",
                                           absl::StrJoin(PolicyNames(), ", ")));
 }
 

@@ -94,6 +94,7 @@
 #include "enipool/datastore.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
+#include "enipool/status.h"
 
 namespace enipool {
 
@@ -1056,8 +1057,8 @@ inline absl::Status WarmPoolConfig::ValidateEnvironment(EnvLookup lookup,
     if (!text.has_value() || text->empty()) continue;
     const std::optional<std::int64_t> value = internal::ParseGoInt(*text);
     if (!value.has_value()) {
-      problems.push_back(
-          absl::StrCat(v.name, "=\"", *text, "\" is not an integer (the reference ", v.what, ")"));
+      problems.push_back(absl::StrCat(v.name, "=", QuoteInput(*text),
+                                      " is not an integer (the reference ", v.what, ")"));
     } else if (*value < v.minimum && v.minimum == 1) {
       problems.push_back(
           absl::StrCat(v.name, "=", *value, " is below 1 (the reference ", v.what, ")"));
@@ -1076,9 +1077,9 @@ inline absl::Status WarmPoolConfig::ValidateEnvironment(EnvLookup lookup,
     const std::optional<std::string> text = lookup(v.name);
     if (!text.has_value() || text->empty()) continue;
     if (!internal::ParseGoBool(*text).has_value()) {
-      problems.push_back(absl::StrCat(
-          v.name, "=\"", *text, "\" is not a boolean (want true or false; the reference uses ",
-          v.fallback ? "true" : "false", ")"));
+      problems.push_back(absl::StrCat(v.name, "=", QuoteInput(*text),
+                                      " is not a boolean (want true or false; the reference uses ",
+                                      v.fallback ? "true" : "false", ")"));
     }
   }
   WarmPoolConfig config = FromEnvironment(lookup, base);

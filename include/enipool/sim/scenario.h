@@ -146,7 +146,8 @@ namespace enipool::internal {
 
 inline absl::Status BadSetting(absl::string_view key, absl::string_view value,
                                absl::string_view want) {
-  return absl::InvalidArgumentError(absl::StrCat("bad ", key, " \"", value, "\": want ", want));
+  return absl::InvalidArgumentError(
+      absl::StrCat("bad ", key, " ", QuoteInput(value), ": want ", want));
 }
 
 inline absl::Status ParseIntSetting(absl::string_view key, absl::string_view value, int min,
@@ -323,8 +324,8 @@ namespace enipool::sim {
     if (line.empty() || line.front() == '#') continue;
     const auto eq = line.find('=');
     if (eq == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("scenario line ", line_number, ": expected key=value, got \"", line, "\""));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "scenario line ", line_number, ": expected key=value, got ", QuoteInput(line)));
     }
     if (absl::Status s = ApplySetting(config, line.substr(0, eq), line.substr(eq + 1)); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("scenario line ", line_number, ": ", s.message()));

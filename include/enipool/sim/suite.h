@@ -246,7 +246,7 @@ struct SuiteResult {
     const auto eq = setting.find('=');
     if (eq == absl::string_view::npos) {
       return absl::InvalidArgumentError(
-          absl::StrCat("setting \"", setting, "\": want key=value"));
+          absl::StrCat("setting ", QuoteInput(setting), ": want key=value"));
     }
     ENIPOOL_RETURN_IF_ERROR(ApplySetting(c, setting.substr(0, eq), setting.substr(eq + 1)));
   }

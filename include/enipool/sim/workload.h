@@ -61,6 +61,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "enipool/status.h"
 
 namespace enipool::sim {
 
@@ -278,9 +279,9 @@ using WorkloadSpec =
       return error("bad action \"", fields[3], "\": want add or delete");
     }
     bool& is_running = running[record.pod];
-    if (record.add && is_running) return error("pod \"", record.pod, "\" is added twice");
+    if (record.add && is_running) return error("pod ", QuoteInput(record.pod), " is added twice");
     if (!record.add && !is_running) {
-      return error("delete of pod \"", record.pod, "\", which is not running");
+      return error("delete of pod ", QuoteInput(record.pod), ", which is not running");
     }
     is_running = record.add;
     previous = record.at;
@@ -295,7 +296,7 @@ using WorkloadSpec =
 // messages start with the path.
 [[nodiscard]] inline absl::StatusOr<TraceWorkload> ReadTraceFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read trace file \"", path, "\""));
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read trace file ", QuoteInput(path)));
   std::stringstream buffer;
   buffer << in.rdbuf();
   absl::StatusOr<TraceWorkload> trace = ParseTrace(buffer.str());
@@ -343,7 +344,8 @@ using WorkloadSpec =
     }
   }
   if (parts.size() > 3) {
-    return absl::InvalidArgumentError(absl::StrCat("bad lifetime \"", text, "\": too many parts"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad lifetime ", QuoteInput(text), ": too many parts"));
   }
   return lifetime;
 }
@@ -372,8 +374,8 @@ using WorkloadSpec =
   int initial = 0;
   if (const auto semi = args.find(";initial="); semi != absl::string_view::npos) {
     if (!absl::SimpleAtoi(args.substr(semi + 9), &initial) || initial < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad initial pod count in \"", text, "\": want ;initial=N with N >= 0"));
+      return absl::InvalidArgumentError(absl::StrCat("bad initial pod count in ", QuoteInput(text),
+                                                     ": want ;initial=N with N >= 0"));
     }
     args = args.substr(0, semi);
   }
@@ -392,7 +394,7 @@ using WorkloadSpec =
     }
     if (!absl::SimpleAtoi(count, &burst.pods) || burst.pods < 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("bad burst size \"", count, "\": want burst:N with N >= 0"));
+          absl::StrCat("bad burst size ", QuoteInput(count), ": want burst:N with N >= 0"));
     }
     return WorkloadSpec(burst);
   }
@@ -402,7 +404,7 @@ using WorkloadSpec =
     const std::size_t want = kind == "churn" ? 2 : 3;
     if (parts.size() != want) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "bad ", kind, " workload \"", text, "\": want ",
+          "bad ", kind, " workload ", QuoteInput(text), ": want ",
           kind == "churn" ? "churn:RATE,LIFETIME[,DIST]" : "daily:RATE,AMPLITUDE,LIFETIME[,DIST]"));
     }
     double rate = 0;
