@@ -335,7 +335,11 @@ TEST_CASE("A durable controller crashed at random moments agrees with a simple m
             // The address may have left the pool with its CIDR (a decrease).
             bool in_pool = false;
             for (const auto& view : pool.EniViews()) {
-              for (const auto& c : *pool.Cidrs(view.id.view())) in_pool |= c.cidr.Contains(address);
+              // Keep the StatusOr alive: a range-for over `*pool.Cidrs(...)` would
+              // iterate a vector destroyed with its temporary.
+              const auto cidrs = pool.Cidrs(view.id.view());
+              REQUIRE(cidrs.ok());
+              for (const auto& c : *cidrs) in_pool |= c.cidr.Contains(address);
             }
             CHECK_MESSAGE(!in_pool, address.ToString(), " lost its cooldown in the restart");
           }
