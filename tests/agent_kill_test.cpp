@@ -473,12 +473,7 @@ TEST_CASE("NodeAgent on the journal survives SIGKILL at random moments with ever
   const enipool::testing::SimNodeSpec spec = NodeSpec();
   SyncEc2 ec2(kClock, enipool::testing::MakeEc2Options(spec));
   ec2.WithLock([&](Sim& sim) {
-    REQUIRE(sim.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse(spec.subnet_cidr)).ok());
-    REQUIRE(sim.AddInstance({.instance_id = "i-node",
-                             .subnet_id = "subnet-a",
-                             .max_enis = spec.max_enis,
-                             .ipv4_per_eni = spec.ipv4_per_eni})
-                .ok());
+    REQUIRE(enipool::testing::AddSpecNode(sim, spec).ok());
   });
 
   Model model;

@@ -68,12 +68,7 @@ struct Node {
         ec2(clock, enipool::testing::MakeEc2Options(node_spec)),
         gated(ec2) {
     ec2.WithLock([&](Sim& sim) {
-      REQUIRE(sim.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse(spec.subnet_cidr)).ok());
-      REQUIRE(sim.AddInstance({.instance_id = "i-node",
-                               .subnet_id = "subnet-a",
-                               .max_enis = spec.max_enis,
-                               .ipv4_per_eni = spec.ipv4_per_eni})
-                  .ok());
+      REQUIRE(enipool::testing::AddSpecNode(sim, spec).ok());
     });
   }
 

@@ -30,6 +30,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "enipool/ec2/backend.h"
@@ -38,6 +39,7 @@
 #include "enipool/driver.h"
 #include "enipool/ipv4.h"
 #include "enipool/ec2/simulated_ec2.h"
+#include "enipool/status.h"
 
 namespace enipool::testing {
 
@@ -84,6 +86,20 @@ inline ec2::SimulatedEc2Options MakeEc2Options(const SimNodeSpec& spec) {
   return options;
 }
 
+// AddSpecNode()
+//
+// Adds the subnet ("subnet-a") and the instance ("i-node") that `spec`
+// describes to a simulated EC2 and returns the instance's primary ENI. Every
+// single-node harness starts this way.
+template <typename SimulatedEc2Like>
+absl::StatusOr<NetworkInterface> AddSpecNode(SimulatedEc2Like& ec2, const SimNodeSpec& spec) {
+  ENIPOOL_RETURN_IF_ERROR(ec2.AddSubnet("subnet-a", *Ipv4Prefix::Parse(spec.subnet_cidr)));
+  return ec2.AddInstance({.instance_id = "i-node",
+                          .subnet_id = "subnet-a",
+                          .max_enis = spec.max_enis,
+                          .ipv4_per_eni = spec.ipv4_per_eni});
+}
+
 // One node on its own simulated EC2, driven synchronously.
 class SimNode {
  public:
@@ -91,11 +107,7 @@ class SimNode {
       : spec_(spec),
         clock_(absl::FromUnixSeconds(1'700'000'000)),
         ec2_(clock_, MakeEc2Options(spec)) {
-    Require(ec2_.AddSubnet("subnet-a", *Ipv4Prefix::Parse(spec.subnet_cidr)));
-    auto primary = ec2_.AddInstance({.instance_id = "i-node",
-                                     .subnet_id = "subnet-a",
-                                     .max_enis = spec.max_enis,
-                                     .ipv4_per_eni = spec.ipv4_per_eni});
+    auto primary = AddSpecNode(ec2_, spec);
     Require(primary.status());
     primary_ = *primary;
     auto controller = NodeController<ManualClock>::Create(clock_, MakeControllerConfig(spec));

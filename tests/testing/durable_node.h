@@ -52,11 +52,7 @@ class DurableNode {
         ec2_(clock_, MakeEc2Options(spec)),
         config_(MakeControllerConfig(spec)),
         sync_(sync) {
-    REQUIRE(ec2_.AddSubnet("subnet-a", *Ipv4Prefix::Parse(spec.subnet_cidr)).ok());
-    auto primary = ec2_.AddInstance({.instance_id = "i-node",
-                                     .subnet_id = "subnet-a",
-                                     .max_enis = spec.max_enis,
-                                     .ipv4_per_eni = spec.ipv4_per_eni});
+    auto primary = AddSpecNode(ec2_, spec);
     REQUIRE(primary.ok());
     primary_ = *primary;
   }
