@@ -68,6 +68,7 @@ std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
       enipool::CreateNetworkInterfaceRequest request{.subnet_id = RandomId(rng, "subnet-"),
                                                      .description = "aws-K8S-i-0123 & <co>"};
       (rng() % 2 ? request.secondary_ip_count : request.ipv4_prefix_count) = count;
+      if (rng() % 2) request.private_ip_address = RandomAddress(rng);
       return {request, RandomEni(rng)};
     }
     case 1:
@@ -154,6 +155,31 @@ TEST_CASE("CreateNetworkInterface carries the security groups and the tags") {
         "i-1&Ipv4PrefixCount=1&SecurityGroupId.1=sg-1&SecurityGroupId.2=sg-2&"
         "TagSpecification.1.ResourceType=network-interface&TagSpecification.1.Tag.1.Key=node.k8s."
         "amazonaws.com%2Finstance_id&TagSpecification.1.Tag.1.Value=i-1");
+}
+
+TEST_CASE("CreateNetworkInterface names the primary address as PrivateIpAddress") {
+  const auto query = aws::ToQueryRequest(enipool::CreateNetworkInterfaceRequest{
+      .subnet_id = "subnet-1",
+      .secondary_ip_count = 2,
+      .description = "aws-K8S-i-1",
+      .private_ip_address = *Ipv4Address::Parse("10.0.3.17")});
+  CHECK(aws::FormEncode(query.params) ==
+        "Action=CreateNetworkInterface&Version=2016-11-15&SubnetId=subnet-1&Description=aws-K8S-"
+        "i-1&PrivateIpAddress=10.0.3.17&SecondaryPrivateIpAddressCount=2");
+  auto params = aws::ParseForm(aws::FormEncode(query.params));
+  REQUIRE(params.ok());
+  auto decoded = aws::DecodeQueryRequest(*params);
+  REQUIRE(decoded.ok());
+  const auto& create = std::get<enipool::CreateNetworkInterfaceRequest>(*decoded);
+  CHECK(create.private_ip_address == Ipv4Address::Parse("10.0.3.17").value());
+  // A malformed address is refused naming the parameter.
+  auto bad = aws::ParseForm(
+      "Action=CreateNetworkInterface&Version=2016-11-15&SubnetId=subnet-1&PrivateIpAddress=10.0.3");
+  REQUIRE(bad.ok());
+  const auto refused = aws::DecodeQueryRequest(*bad);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(enipool::ClassifyEc2Error(refused.status()) == Ec2ErrorCode::kInvalidParameterValue);
+  CHECK(absl::StrContains(refused.status().message(), "PrivateIpAddress"));
 }
 
 TEST_CASE("EC2 error answers become statuses led by EC2's code and message") {

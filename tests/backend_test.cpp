@@ -237,6 +237,7 @@ constexpr Ec2ErrorCode kAllCodes[] = {
     Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound,
     Ec2ErrorCode::kInvalidParameterValue,
     Ec2ErrorCode::kUnauthorizedOperation,
+    Ec2ErrorCode::kInvalidIpAddressInUse,
     Ec2ErrorCode::kOther,
 };
 
@@ -273,6 +274,8 @@ TEST_CASE("Ec2Error maps each code to the canonical absl code a caller can branc
         absl::InvalidArgumentError("InvalidParameterValue: x"));
   CHECK(enipool::Ec2Error(Ec2ErrorCode::kUnauthorizedOperation, "x") ==
         absl::PermissionDeniedError("UnauthorizedOperation: x"));
+  CHECK(enipool::Ec2Error(Ec2ErrorCode::kInvalidIpAddressInUse, "x") ==
+        absl::AlreadyExistsError("InvalidIPAddress.InUse: x"));
   CHECK(enipool::Ec2Error(Ec2ErrorCode::kOther, "x") == absl::InternalError("InternalError: x"));
 }
 

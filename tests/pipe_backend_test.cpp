@@ -34,6 +34,8 @@ TEST_CASE("PipeBackend's encoding round-trips every EC2 call") {
   const std::vector<Ec2Call> calls = {
       enipool::CreateNetworkInterfaceRequest{.subnet_id = "subnet-1", .secondary_ip_count = 3,
                                              .ipv4_prefix_count = 0, .description = "aws-K8S-i-1"},
+      enipool::CreateNetworkInterfaceRequest{.subnet_id = "subnet-1", .ipv4_prefix_count = 2,
+                                             .private_ip_address = Ipv4Address(10, 0, 0, 7)},
       enipool::AttachNetworkInterfaceRequest{.eni_id = "eni-1", .instance_id = "i-1",
                                              .device_index = 2},
       enipool::DetachNetworkInterfaceRequest{.attachment_id = "eni-attach-1", .eni_id = "eni-1"},
@@ -55,7 +57,7 @@ TEST_CASE("PipeBackend's encoding round-trips every EC2 call") {
   }
   CHECK_FALSE(enipool::ec2::DecodeCall("").has_value());
   CHECK_FALSE(enipool::ec2::DecodeCall(std::string(1, '\x09')).has_value());
-  const std::string truncated = enipool::ec2::EncodeCall(calls[6]);
+  const std::string truncated = enipool::ec2::EncodeCall(calls[7]);
   CHECK_FALSE(enipool::ec2::DecodeCall(truncated.substr(0, truncated.size() - 1)).has_value());
 }
 

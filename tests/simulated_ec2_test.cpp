@@ -11,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
@@ -177,6 +178,78 @@ TEST_CASE("SimulatedEc2 refuses a bad create with the EC2 code and changes nothi
   CHECK(Code(f.ec2.CreateNetworkInterface({.subnet_id = "subnet-1", .secondary_ip_count = 50})) ==
         Ec2ErrorCode::kPrivateIpAddressLimitExceeded);
   CHECK(Observe(f.ec2) == before);
+}
+
+TEST_CASE("SimulatedEc2 gives a created ENI the primary address the request names") {
+  Fixture f;
+  const Ipv4Address named = *Ipv4Address::Parse("10.0.0.77");
+  REQUIRE_FALSE(f.subnet().IsAllocated(named));
+  const std::size_t free_before = f.subnet().free_address_count();
+  auto eni = f.ec2.CreateNetworkInterface(
+      {.subnet_id = "subnet-1", .secondary_ip_count = 3, .private_ip_address = named});
+  REQUIRE(eni.ok());
+  CHECK(eni->primary_ip == named);
+  CHECK(eni->secondary_ips.size() == 3);
+  for (Ipv4Address a : eni->secondary_ips) CHECK(a != named);
+  CHECK(f.subnet().IsAllocated(named));
+  CHECK(f.subnet().free_address_count() == free_before - 4);
+  // With prefixes: the named address is taken first, so no prefix covers it.
+  const Ipv4Address second = *Ipv4Address::Parse("10.0.0.130");
+  auto prefix_eni = f.ec2.CreateNetworkInterface(
+      {.subnet_id = "subnet-1", .ipv4_prefix_count = 2, .private_ip_address = second});
+  REQUIRE(prefix_eni.ok());
+  CHECK(prefix_eni->primary_ip == second);
+  for (const Ipv4Prefix& p : prefix_eni->prefixes) CHECK_FALSE(p.Contains(second));
+}
+
+TEST_CASE("SimulatedEc2 refuses a named primary address that is taken, reserved or outside the "
+          "subnet, and changes nothing") {
+  Fixture f;
+  const World before = Observe(f.ec2);
+  const auto create = [&](const char* address, int ips = 0, int prefixes = 0) {
+    return f.ec2.CreateNetworkInterface({.subnet_id = "subnet-1",
+                                         .secondary_ip_count = ips,
+                                         .ipv4_prefix_count = prefixes,
+                                         .private_ip_address = *Ipv4Address::Parse(address)});
+  };
+  // The instance's own primary address is in use.
+  auto taken = create(f.primary.primary_ip.ToString().c_str());
+  CHECK(taken.status() ==
+        absl::AlreadyExistsError(absl::StrCat("InvalidIPAddress.InUse: address ",
+                                              f.primary.primary_ip.ToString(),
+                                              " of subnet subnet-1 is already in use")));
+  CHECK(Code(create("10.0.1.5")) == Ec2ErrorCode::kInvalidParameterValue);
+  CHECK(create("10.0.1.5").status().message() ==
+        "InvalidParameterValue: address 10.0.1.5 is not in subnet subnet-1 (10.0.0.0/24)");
+  CHECK(Code(create("10.0.0.2")) == Ec2ErrorCode::kInvalidParameterValue);    // AWS DNS
+  CHECK(Code(create("10.0.0.255")) == Ec2ErrorCode::kInvalidParameterValue);  // broadcast
+  // A good address, but the rest of the request fails: the address is given back.
+  CHECK(Code(create("10.0.0.90", 50)) == Ec2ErrorCode::kPrivateIpAddressLimitExceeded);
+  CHECK(Observe(f.ec2) == before);
+  CHECK_FALSE(f.subnet().IsAllocated(*Ipv4Address::Parse("10.0.0.90")));
+}
+
+TEST_CASE("SimulatedEc2 gives a named primary address back when the rest of the create fails") {
+  ManualClock clock;
+  Ec2 ec2(clock, Quiet());
+  REQUIRE(ec2.AddSubnet("subnet-s", P("10.0.0.0/27")).ok());  // 27 usable, no free /28
+  REQUIRE(ec2.AddInstance(
+                 {.instance_id = "i-1", .subnet_id = "subnet-s", .max_enis = 2, .ipv4_per_eni = 50})
+              .ok());
+  const World before = Observe(ec2);
+  const Ipv4Address named = *Ipv4Address::Parse("10.0.0.9");
+  const bool was_taken = ec2.FindSubnet("subnet-s")->IsAllocated(named);
+  REQUIRE_FALSE(was_taken);
+  CHECK(Code(ec2.CreateNetworkInterface({.subnet_id = "subnet-s",
+                                         .ipv4_prefix_count = 1,
+                                         .private_ip_address = named})) ==
+        Ec2ErrorCode::kInsufficientCidrBlocks);
+  CHECK(Code(ec2.CreateNetworkInterface({.subnet_id = "subnet-s",
+                                         .secondary_ip_count = 26,
+                                         .private_ip_address = named})) ==
+        Ec2ErrorCode::kInsufficientFreeAddressesInSubnet);
+  CHECK(Observe(ec2) == before);
+  CHECK_FALSE(ec2.FindSubnet("subnet-s")->IsAllocated(named));
 }
 
 TEST_CASE(

@@ -31,6 +31,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -64,6 +65,7 @@ enum class Ec2ErrorCode {
   kInvalidNetworkInterfaceIdNotFound,  // InvalidNetworkInterfaceID.NotFound
   kInvalidParameterValue,              // malformed request
   kUnauthorizedOperation,              // missing IAM permission
+  kInvalidIpAddressInUse,              // InvalidIPAddress.InUse: an explicit address is taken
   kOther,
 };
 
@@ -81,6 +83,7 @@ inline absl::string_view Ec2ErrorCodeName(Ec2ErrorCode code) {
     case Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound: return "InvalidNetworkInterfaceID.NotFound";
     case Ec2ErrorCode::kInvalidParameterValue: return "InvalidParameterValue";
     case Ec2ErrorCode::kUnauthorizedOperation: return "UnauthorizedOperation";
+    case Ec2ErrorCode::kInvalidIpAddressInUse: return "InvalidIPAddress.InUse";
     case Ec2ErrorCode::kOther: return "InternalError";
   }
   return "InternalError";
@@ -90,7 +93,8 @@ inline absl::string_view Ec2ErrorCodeName(Ec2ErrorCode code) {
 //
 // The canonical absl code for an EC2 error: exhaustion of a subnet, an ENI
 // or an instance is RESOURCE_EXHAUSTED; throttling is UNAVAILABLE (retry with
-// back-off, as absl/status/status.h advises); an unknown ENI is NOT_FOUND.
+// back-off, as absl/status/status.h advises); an unknown ENI is NOT_FOUND;
+// an explicit address someone else holds is ALREADY_EXISTS.
 inline absl::StatusCode Ec2ErrorStatusCode(Ec2ErrorCode code) {
   switch (code) {
     case Ec2ErrorCode::kNone: return absl::StatusCode::kOk;
@@ -102,6 +106,7 @@ inline absl::StatusCode Ec2ErrorStatusCode(Ec2ErrorCode code) {
     case Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound: return absl::StatusCode::kNotFound;
     case Ec2ErrorCode::kInvalidParameterValue: return absl::StatusCode::kInvalidArgument;
     case Ec2ErrorCode::kUnauthorizedOperation: return absl::StatusCode::kPermissionDenied;
+    case Ec2ErrorCode::kInvalidIpAddressInUse: return absl::StatusCode::kAlreadyExists;
     case Ec2ErrorCode::kOther: return absl::StatusCode::kInternal;
   }
   return absl::StatusCode::kInternal;
@@ -130,7 +135,8 @@ inline Ec2ErrorCode ClassifyEc2Error(const absl::Status& status) {
        {Ec2ErrorCode::kInsufficientCidrBlocks, Ec2ErrorCode::kInsufficientFreeAddressesInSubnet,
         Ec2ErrorCode::kPrivateIpAddressLimitExceeded, Ec2ErrorCode::kAttachmentLimitExceeded,
         Ec2ErrorCode::kRequestLimitExceeded, Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound,
-        Ec2ErrorCode::kInvalidParameterValue, Ec2ErrorCode::kUnauthorizedOperation}) {
+        Ec2ErrorCode::kInvalidParameterValue, Ec2ErrorCode::kUnauthorizedOperation,
+        Ec2ErrorCode::kInvalidIpAddressInUse}) {
     if (code == Ec2ErrorCodeName(candidate)) return candidate;
   }
   if (code == "Throttling" || code == "ThrottlingException") {
@@ -171,11 +177,15 @@ struct NetworkInterface {
 
 // CreateNetworkInterface, with SecondaryPrivateIpAddressCount (secondary-IP
 // mode) or Ipv4PrefixCount (prefix mode); at most one count is non-zero.
+// `private_ip_address` (EC2's PrivateIpAddress) names the ENI's primary
+// address; without it EC2 picks one anywhere in the subnet (the reference
+// never names one, so its ENIs can break a free aligned /28).
 struct CreateNetworkInterfaceRequest {
   std::string subnet_id;
   int secondary_ip_count = 0;
   int ipv4_prefix_count = 0;
   std::string description;  // the reference writes "aws-K8S-<instance-id>"
+  std::optional<Ipv4Address> private_ip_address = std::nullopt;
   friend bool operator==(const CreateNetworkInterfaceRequest&,
                          const CreateNetworkInterfaceRequest&) = default;
 };

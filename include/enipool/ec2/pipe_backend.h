@@ -193,6 +193,10 @@ inline std::string EncodeCall(const Ec2Call& call) {
           w.I32(r.secondary_ip_count);
           w.I32(r.ipv4_prefix_count);
           w.Str(r.description);
+          // The named primary address as a list of zero or one.
+          std::vector<Ipv4Address> named;
+          if (r.private_ip_address.has_value()) named.push_back(*r.private_ip_address);
+          w.List(named, [&](Ipv4Address a) { w.Address(a); });
         } else if constexpr (std::is_same_v<R, AttachNetworkInterfaceRequest>) {
           w.Str(r.eni_id);
           w.Str(r.instance_id);
@@ -232,6 +236,9 @@ inline std::optional<Ec2Call> DecodeCall(absl::string_view bytes) {
       c.secondary_ip_count = r.I32();
       c.ipv4_prefix_count = r.I32();
       c.description = r.Str();
+      const std::vector<Ipv4Address> named = r.List<Ipv4Address>([&] { return r.Address(); });
+      if (named.size() > 1) return std::nullopt;
+      if (!named.empty()) c.private_ip_address = named.front();
       call = c;
       break;
     }

@@ -70,6 +70,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -257,9 +258,14 @@ class SimulatedEc2 {
 
   // SimulatedEc2::CreateNetworkInterface()
   //
-  // A new, unattached ENI in `subnet_id` with a primary IP and
-  // `secondary_ip_count` IPs or `ipv4_prefix_count` prefixes.
+  // A new, unattached ENI in `subnet_id` with a primary IP (the request's
+  // `private_ip_address` when given, else a random free one) and
+  // `secondary_ip_count` IPs or `ipv4_prefix_count` prefixes. Nothing
+  // changes on an error.
   //   InvalidParameterValue              unknown subnet, negative counts, or both set;
+  //                                      a named address outside the subnet,
+  //                                      AWS-reserved or in a CIDR reservation;
+  //   InvalidIPAddress.InUse             the named address is taken;
   //   PrivateIpAddressLimitExceeded      more than unattached_ipv4_per_eni - 1 slots;
   //   InsufficientFreeAddressesInSubnet  not enough free addresses;
   //   InsufficientCidrBlocks             not enough free aligned /28s.
@@ -287,19 +293,34 @@ class SimulatedEc2 {
                                    options_.unattached_ipv4_per_eni - 1));
     }
     Subnet& subnet = subnets_[subnet_it->second];
+    // A named primary address is taken first, so that the prefixes and
+    // secondary IPs chosen next cannot land on it.
+    const std::optional<Ipv4Address> named = request.private_ip_address;
+    if (named.has_value()) ENIPOOL_RETURN_IF_ERROR(subnet.AllocateAddressAt(*named));
     std::vector<Ipv4Prefix> prefixes;
     if (request.ipv4_prefix_count > 0) {
-      ENIPOOL_ASSIGN_OR_RETURN(prefixes,
-                               subnet.AllocatePrefixes(request.ipv4_prefix_count, address_rng_));
+      auto allocated = subnet.AllocatePrefixes(request.ipv4_prefix_count, address_rng_);
+      if (!allocated.ok()) {
+        if (named.has_value()) (void)subnet.ReleaseAddress(*named);
+        return allocated.status();
+      }
+      prefixes = *std::move(allocated);
     }
-    auto addresses = subnet.AllocateAddresses(1 + request.secondary_ip_count, address_rng_);
-    if (!addresses.ok()) {
-      for (const Ipv4Prefix& prefix : prefixes) (void)subnet.ReleasePrefix(prefix);
-      return addresses.status();
+    const int random_count = request.secondary_ip_count + (named.has_value() ? 0 : 1);
+    std::vector<Ipv4Address> addresses;
+    if (random_count > 0) {
+      auto allocated = subnet.AllocateAddresses(random_count, address_rng_);
+      if (!allocated.ok()) {
+        for (const Ipv4Prefix& prefix : prefixes) (void)subnet.ReleasePrefix(prefix);
+        if (named.has_value()) (void)subnet.ReleaseAddress(*named);
+        return allocated.status();
+      }
+      addresses = *std::move(allocated);
     }
-    Eni& eni = NewEni(subnet_it->second, addresses->front());
+    if (named.has_value()) addresses.insert(addresses.begin(), *named);
+    Eni& eni = NewEni(subnet_it->second, addresses.front());
     eni.nic.description = request.description;
-    eni.nic.secondary_ips.assign(addresses->begin() + 1, addresses->end());
+    eni.nic.secondary_ips.assign(addresses.begin() + 1, addresses.end());
     eni.nic.prefixes = std::move(prefixes);
     unattached_.insert(eni.nic.id);
     return eni.nic;

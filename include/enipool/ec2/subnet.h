@@ -15,7 +15,8 @@
 //     +1 (VPC router), +2 (DNS), +3 (reserved for future use) and the last
 //     (broadcast) (NOTE: same page, "Subnet CIDR reservations" / reserved IPs);
 //   * secondary IPs at a uniformly random free address (the caller's seeded
-//     generator decides, so a seed gives the same addresses);
+//     generator decides, so a seed gives the same addresses), or at an
+//     address the caller names (AllocateAddressAt);
 //   * /28 prefixes only on aligned, wholly free blocks, chosen at random among
 //     them, taken first from "prefix" CIDR reservations when one has room;
 //   * subnet CIDR reservations: "prefix" ranges are kept for prefixes
@@ -211,6 +212,40 @@ class Subnet {
     auto addresses = AllocateAddresses(1, rng);
     if (!addresses.ok()) return addresses.status();
     return addresses->front();
+  }
+
+  // Subnet::AllocateAddressAt()
+  //
+  // Takes `address` itself (CreateNetworkInterface with PrivateIpAddress):
+  //   InvalidParameterValue   outside the subnet, one of the five addresses
+  //                           AWS reserves, or inside a CIDR reservation;
+  //   InvalidIPAddress.InUse  already allocated.
+  // Nothing changes on an error.
+  [[nodiscard]] absl::Status AllocateAddressAt(Ipv4Address address) {
+    if (!cidr_.Contains(address)) {
+      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
+                      absl::StrCat("address ", address.ToString(), " is not in subnet ", id_, " (",
+                                   cidr_.ToString(), ")"));
+    }
+    const std::size_t i = Offset(address);
+    if (IsAwsReservedOffset(i)) {
+      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
+                      absl::StrCat("address ", address.ToString(), " is reserved by AWS in subnet ",
+                                   id_, " (", cidr_.ToString(), ")"));
+    }
+    if (held_.IsTaken(i) || in_prefix_reservation_.IsTaken(i)) {
+      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
+                      absl::StrCat("address ", address.ToString(),
+                                   " is inside a CIDR reservation of subnet ", id_));
+    }
+    if (taken_.IsTaken(i)) {
+      return Ec2Error(Ec2ErrorCode::kInvalidIpAddressInUse,
+                      absl::StrCat("address ", address.ToString(), " of subnet ", id_,
+                                   " is already in use"));
+    }
+    TakeOffset(i);
+    ++allocated_;
+    return absl::OkStatus();
   }
 
   // Subnet::AllocatePrefixes()

@@ -123,6 +123,9 @@ inline QueryRequest ToQueryRequest(const Ec2Call& call, const EniCreationOptions
           start("CreateNetworkInterface");
           add("SubnetId", request.subnet_id);
           if (!request.description.empty()) add("Description", request.description);
+          if (request.private_ip_address.has_value()) {
+            add("PrivateIpAddress", request.private_ip_address->ToString());
+          }
           if (request.secondary_ip_count > 0) {
             add("SecondaryPrivateIpAddressCount", absl::StrCat(request.secondary_ip_count));
           }

@@ -212,6 +212,11 @@ inline absl::StatusOr<Ec2Call> DecodeQueryRequest(const QueryParams& params) {
     if (const std::string* description = Find(params, "Description")) {
       request.description = *description;
     }
+    if (const std::string* primary = Find(params, "PrivateIpAddress")) {
+      auto address = Ipv4Address::Parse(*primary);
+      if (!address.ok()) return InvalidValue("PrivateIpAddress", *primary, address.status().message());
+      request.private_ip_address = *address;
+    }
     return Ec2Call(std::move(request));
   }
   if (*action == "AttachNetworkInterface") {
