@@ -29,8 +29,9 @@ namespace {
 
 using Store = enipool::JournaledDatastore<enipool::ManualClock>;
 
-// A journal of a small node's life: ENIs, CIDRs, pods coming and going, a
-// forced CIDR removal and a snapshot halfway.
+// A journal of a small node's life: ENIs, CIDRs, the controller's intents
+// and a mark, pods coming and going, a forced CIDR removal and a snapshot
+// halfway.
 std::string Journal(std::uint64_t seed, bool prefix_mode) {
   enipool::testing::MemoryFileSystem fs;
   enipool::ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
@@ -48,6 +49,13 @@ std::string Journal(std::uint64_t seed, bool prefix_mode) {
                                prefix_mode ? "10.0.1.0/28" : "10.0.1.9/32"};
   (void)store->AddCidr("eni-1", *enipool::Ipv4Prefix::Parse(cidrs[0]));
   (void)store->AddCidr("eni-2", *enipool::Ipv4Prefix::Parse(cidrs[1]));
+  // The controller's records: an intent ended, one left open, a mark.
+  const auto attach = store->BeginIntent({.kind = enipool::PoolIntentKind::kAttachEni, .eni_id = "eni-2"});
+  (void)store->SetMark(enipool::ControllerMark::kLastDecrease, clock.Now());
+  if (attach.ok()) (void)store->EndIntent(*attach);
+  (void)store->BeginIntent({.kind = enipool::PoolIntentKind::kUnassign,
+                            .eni_id = "eni-1",
+                            .cidrs = {*enipool::Ipv4Prefix::Parse(cidrs[0])}});
   for (int step = 0; step < 8; ++step) {
     const enipool::PodKey pod{"aws-cni", absl::StrCat("c", rng() % 5), "eth0"};
     if (rng() % 2 == 0) {
