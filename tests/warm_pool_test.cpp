@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "testing/reference_policy_model.h"
+
 namespace enipool {
 inline std::ostream& operator<<(std::ostream& os, const TargetState& t) {
   return os << "{short " << t.short_count << ", over " << t.over_count
@@ -24,6 +26,7 @@ inline std::ostream& operator<<(std::ostream& os, const EniId& id) { return os <
 
 namespace {
 
+namespace reference = enipool::testing::reference_policy;
 using enipool::AddressMode;
 using enipool::EniId;
 using enipool::EniView;
@@ -763,38 +766,17 @@ ReconcileInputs InputsOf(const WarmPoolConfig& config, const std::vector<ModelEn
   return in;
 }
 
-// getDeletableENI as the reference writes it: for each candidate, loop over
-// all the other ENIs. Returns every ENI that qualifies.
-std::vector<EniId> BruteForceDeletable(const WarmPoolConfig& config,
-                                       const std::vector<EniView>& enis, absl::Time now,
-                                       std::optional<EniId> skip) {
-  const bool pd = config.mode == kPd;
-  const std::int64_t unit = pd ? 16 : 1;
-  const std::int64_t w = (config.warm_ip_target + unit - 1) / unit * unit;
-  const std::int64_t m = (config.minimum_ip_target + unit - 1) / unit * unit;
-  std::vector<EniId> out;
-  for (const EniView& e : enis) {
-    if (e.primary || now - e.created < absl::Seconds(60) || e.cooling_all > 0 || e.pods > 0)
-      continue;
-    if (skip.has_value() && e.id == *skip) continue;
-    std::int64_t other_free = 0, other_total = 0, other_free_cidrs = 0;
-    for (const EniView& o : enis) {
-      if (o.id == e.id) continue;
-      if (!o.excluded) {
-        other_free +=
-            o.total_ips - o.assigned_ips - (config.count_cooling_as_available ? 0 : o.cooling_ips);
-        other_total += o.total_ips;
-      }
-      other_free_cidrs += o.free_cidrs_all;
-    }
-    if (w != 0 && other_free < w) continue;
-    if (m != 0 && other_total < m) continue;
-    if (pd && config.warm_prefix_target != 0 && other_free_cidrs < config.warm_prefix_target)
-      continue;
-    if (e.trunk || e.efa) continue;
-    out.push_back(e.id);
+// The model's view of a test pool (tests/testing/reference_policy_model.h).
+reference::Pool ReferencePoolOf(const std::vector<ModelEni>& enis) {
+  reference::Pool pool;
+  for (const ModelEni& m : enis) {
+    reference::Eni e{.id = m.flags.id.ToString(), .device = m.flags.device_number,
+                     .primary = m.flags.primary, .trunk = m.flags.trunk, .efa = m.flags.efa,
+                     .excluded = m.flags.excluded, .age = kNow - m.flags.created};
+    for (const ModelCidr& c : m.cidrs) e.cidrs.push_back({c.cidr.length(), c.assigned, c.cooling});
+    pool.push_back(e);
   }
-  return out;
+  return pool;
 }
 
 TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on random pools") {
@@ -852,27 +834,29 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
     CAPTURE(plan);
     CAPTURE(config.ToString());
 
-    CHECK(plan.too_low == enipool::IsPoolTooLow(config, in.stats));
-    CHECK(plan.target == enipool::ComputeTargetState(config, in.stats));
+    // Every number the plan rests on, from the model of the reference.
+    const reference::Config ref = reference::ConfigOf(config);
+    const reference::Pool pool = ReferencePoolOf(model);
+    const bool too_low = reference::TooLow(ref, pool);
+    const TargetState want_target{static_cast<int>(reference::Short(ref, pool)),
+                             static_cast<int>(reference::Over(ref, pool)),
+                             reference::TargetsDefined(ref)};
+    CHECK(plan.too_low == too_low);
+    CHECK(plan.target == want_target);
     CHECK_FALSE((plan.increase.has_value() && !plan.releases.empty()));
 
     // The increase: the lowest-numbered candidate, or a new ENI when none.
-    const EniView* candidate = nullptr;
-    for (const EniView& e : in.enis) {
-      if (e.trunk || e.excluded || (config.custom_networking && e.primary) || e.cidrs >= slots)
-        continue;
-      if (candidate == nullptr) candidate = &e;  // views are in device order
-    }
-    const std::int64_t amount = config.mode == kPd    ? enipool::PrefixesNeeded(config, in.stats)
-                                : plan.target.defined ? plan.target.short_count
-                                                      : slots;
-    if (plan.too_low && amount > 0) {
+    const reference::Eni* candidate = reference::IncreaseCandidate(ref, pool);
+    const std::int64_t amount = reference::IncreaseAmount(ref, pool);
+    if (too_low && amount > 0) {
       if (candidate != nullptr) {
         REQUIRE(plan.increase.has_value());
-        CHECK(plan.increase->eni == candidate->id);
-        CHECK(plan.increase->count == std::min<std::int64_t>(slots - candidate->cidrs, amount));
-      } else if (enipool::HasRoomForEni(config, in.stats, in.unmanaged_enis,
-                                        in.trunk_eni_expected)) {
+        REQUIRE(plan.increase->eni.has_value());
+        CHECK(plan.increase->eni->ToString() == candidate->id);
+        CHECK(plan.increase->count ==
+              std::min<std::int64_t>(slots - static_cast<std::int64_t>(candidate->cidrs.size()),
+                                     amount));
+      } else if (reference::HasRoomForEni(ref, pool, in.unmanaged_enis, in.trunk_eni_expected)) {
         REQUIRE(plan.increase.has_value());
         CHECK_FALSE(plan.increase->eni.has_value());
         CHECK(plan.increase->count == std::min<std::int64_t>(amount, slots));
@@ -894,13 +878,8 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
         CHECK(std::find(free.begin(), free.end(), c) != free.end());
       released += static_cast<std::int64_t>(r.cidrs.size());
     }
-    if (!plan.too_low && enipool::IsPoolTooHigh(config, in.stats) &&
-        in.since_last_decrease > absl::Seconds(30)) {
-      const std::int64_t budget =
-          plan.target.defined
-              ? plan.target.over_count
-              : std::max<std::int64_t>(
-                    enipool::FreePrefixesAll(in.stats) - config.warm_prefix_target, 0);
+    if (!too_low && reference::TooHigh(ref, pool) && in.since_last_decrease > absl::Seconds(30)) {
+      const std::int64_t budget = reference::DecreaseBudget(ref, pool);
       std::int64_t all_free = 0;
       for (const auto& f : in.free_cidrs) all_free += static_cast<std::int64_t>(f.size());
       CHECK(released == std::min(budget, all_free));
@@ -943,37 +922,31 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
         }
       }
     }
-    std::vector<EniView> after_views;
-    for (std::size_t i = 0; i < after.size(); ++i) {
-      EniView v = ViewOf(config, after[i]);
+    reference::Pool after_pool = ReferencePoolOf(after);
+    for (std::size_t i = 0; i < model.size(); ++i) {
       // free_cidrs carries no per-CIDR cooling, so PlanReconcile keeps the
       // cooling of an ENI that is only partly released (documented there);
       // the model does the same. An ENI released completely cools no more.
-      if (i < model.size() && after[i].cidrs.size() != model[i].cidrs.size() &&
-          !after[i].cidrs.empty()) {
-        const EniView before = ViewOf(config, model[i]);
-        v.cooling_all = before.cooling_all;
-        v.cooling_ips = before.cooling_ips;
+      if (after[i].cidrs.size() == model[i].cidrs.size() || after[i].cidrs.empty()) continue;
+      const reference::Eni& before = pool[i];
+      reference::Eni& now = after_pool[i];
+      for (const reference::Cidr& c : before.cidrs) {
+        now.kept_cooling_all += c.cooling;
+        if (reference::InMode(ref, c)) now.kept_cooling_in_mode += c.cooling;
       }
-      after_views.push_back(v);
-    }
-    std::optional<EniId> want_free;
-    if (enipool::ShouldRemoveExtraEnis(config, in.stats, absl::MakeConstSpan(in.enis))) {
-      for (const EniId& id : BruteForceDeletable(config, after_views, kNow, filled)) {
-        const auto device = [&](const EniId& x) {
-          for (const EniView& v : after_views) {
-            if (v.id == x) return v.device_number;
-          }
-          return -1;
-        };
-        if (!want_free.has_value() || device(id) > device(*want_free)) want_free = id;
+      for (const reference::Cidr& c : now.cidrs) {
+        now.kept_cooling_all -= c.cooling;
+        if (reference::InMode(ref, c)) now.kept_cooling_in_mode -= c.cooling;
       }
     }
+    std::optional<std::string> skip;
+    if (filled.has_value()) skip = filled->ToString();
+    const std::optional<std::string> want_free = reference::EniToFree(ref, pool, after_pool, skip);
     const std::string got_free = plan.free_eni.has_value() ? plan.free_eni->ToString() : "none";
-    const std::string want_free_text = want_free.has_value() ? want_free->ToString() : "none";
+    const std::string want_free_text = want_free.value_or("none");
     CAPTURE(got_free);
     CAPTURE(want_free_text);
-    CHECK(plan.free_eni == want_free);
+    CHECK(got_free == want_free_text);
 
     increases += plan.increase.has_value() && plan.increase->eni.has_value() ? 1 : 0;
     creations += plan.increase.has_value() && !plan.increase->eni.has_value() ? 1 : 0;
