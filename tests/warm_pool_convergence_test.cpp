@@ -9,12 +9,15 @@
 #include <algorithm>
 #include <cstdint>
 #include <random>
+#include <string>
 
 #include "enipool/policy/warm_pool.h"
+#include "testing/reference_policy_model.h"
 #include "testing/warm_pool_driver.h"
 
 namespace {
 
+namespace reference = enipool::testing::reference_policy;
 using enipool::AddressMode;
 using enipool::Placement;
 using enipool::WarmPoolConfig;
@@ -407,13 +410,25 @@ TEST_CASE(
   }
   std::mt19937_64 rng(20261126);
   for (const Setup& setup : setups) {
-    CAPTURE(setup.name);
+    const std::string name = setup.name;
+    CAPTURE(name);
+    const reference::Config ref = reference::ConfigOf(setup.config);
     PoolDriver node(setup.config);
     for (int step = 0; step < 300; ++step) {
       const int change = std::uniform_int_distribution<int>(-6, 6)(rng);
       for (int i = 0; i < change; ++i) (void)node.TryAddPod();  // may fail when the pool is behind
       if (change < 0) node.RemovePods(std::min<int>(-change, static_cast<int>(node.pods())));
+      // The rules' verdict on the pool this check starts from, by the model.
+      const reference::Pool before = reference::PoolOf(node.datastore(), node.clock().Now());
+      const bool too_low = reference::TooLow(ref, before);
+      const enipool::TargetState target{static_cast<int>(reference::Short(ref, before)),
+                                        static_cast<int>(reference::Over(ref, before)),
+                                        reference::TargetsDefined(ref)};
       const enipool::ReconcilePlan plan = node.Step();
+      CAPTURE(plan.ToString());
+      CHECK(plan.too_low == too_low);
+      CHECK(plan.target == target);
+      CHECK(plan.too_high == (!too_low && reference::TooHigh(ref, before)));
       CHECK_FALSE((plan.increase.has_value() && !plan.releases.empty()));
       const enipool::PoolStats stats = node.datastore().Stats();
       CHECK(stats.enis <= setup.config.max_enis);
@@ -425,10 +440,11 @@ TEST_CASE(
     }
     REQUIRE(node.datastore().CheckInvariants().ok());
     node.Settle();
-    const enipool::PoolStats settled = node.datastore().Stats();
-    const bool at_limit = !enipool::HasRoomForEni(setup.config, settled, 0, false);
-    CHECK((!enipool::IsPoolTooLow(setup.config, settled) || at_limit));
-    CHECK_FALSE(enipool::IsPoolTooHigh(setup.config, settled));
+    const reference::Pool settled = reference::PoolOf(node.datastore(), node.clock().Now());
+    const bool at_limit = !reference::HasRoomForEni(ref, settled, 0, false) &&
+                          reference::IncreaseCandidate(ref, settled) == nullptr;
+    CHECK((!reference::TooLow(ref, settled) || at_limit));
+    CHECK_FALSE(reference::TooHigh(ref, settled));
   }
 }
 

@@ -84,7 +84,8 @@ Pool PoolOf(const Datastore& datastore, absl::Time now) {
   for (const EniView& v : datastore.EniViews()) {
     Eni eni{.id = v.id.ToString(), .device = v.device_number, .primary = v.primary,
             .trunk = v.trunk, .efa = v.efa, .excluded = v.excluded, .age = now - v.created};
-    for (const CidrView& c : *datastore.Cidrs(v.id.view())) {
+    const auto cidrs = datastore.Cidrs(v.id.view());  // alive across the loop
+    for (const CidrView& c : *cidrs) {
       eni.cidrs.push_back({c.cidr.length(), c.assigned, c.cooling});
     }
     pool.push_back(eni);
