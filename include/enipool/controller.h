@@ -45,7 +45,12 @@
 //                 lowest free device index) → the ENI and the create's
 //                 addresses join the datastore. An attach failure deletes the
 //                 new ENI (docs/reference-behavior.md §7.1; AttachmentLimitExceeded
-//                 has no other handling).
+//                 has no other handling). With EniPrimaryPlacement::
+//                 kFragmentationAware the create names its primary address
+//                 inside a /28 the node knows is broken (policy/eni_address.h);
+//                 a refused address is remembered and the create sent again
+//                 at once with the next candidate, up to 3 names, then with
+//                 none (EC2 chooses).
 //   * shrink:     the CIDRs leave the datastore first (non-forced), then
 //                 UnassignPrivateIpAddresses / UnassignIpv4Prefixes; failures
 //                 are only counted (docs/reference-behavior.md §4.7).
@@ -56,7 +61,12 @@
 //                 attachment id comes from the controller's own records, so no
 //                 describe precedes the detach.
 //   * an InsufficientCidrBlocks / InsufficientFreeAddressesInSubnet answer
-//     (after the retry, or to a create) starts the 120 s no-increase back-off.
+//     (after the retry, or to a create) starts the 120 s no-increase back-off:
+//     the controller stamps the time and the policy reads it (the
+//     reference's rules grow nothing for 120 s). A policy may instead ask
+//     for the other kind of CIDR (IncreaseStep::kind): PrefixFallbackPolicy
+//     takes /32s in prefix mode, on a datastore that hands out both
+//     (WarmPoolConfig::secondary_ip_fallback, OtherKindFor()).
 //   * resync:     DescribeNetworkInterfaces(eni): EC2's list replaces the
 //                 datastore's for that ENI (missing CIDRs added, others
 //                 force-removed); NotFound, or an ENI no longer attached to
@@ -164,6 +174,7 @@
 #include "enipool/datastore.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
+#include "enipool/policy/eni_address.h"
 #include "enipool/policy/policy.h"
 #include "enipool/policy/warm_pool.h"
 #include "enipool/pool_store.h"
@@ -248,6 +259,13 @@ struct ControllerConfig {
   // How fast PoolSignals::add_rate forgets: the time constant of its
   // exponential weighting (the reference reads no signal; see PoolSignals).
   absl::Duration signal_time_constant = absl::Seconds(30);
+  // Where new ENIs' primary addresses go (policy/eni_address.h): EC2's
+  // choice (the reference), or named inside a /28 the node knows is broken.
+  EniPrimaryPlacement eni_primary = EniPrimaryPlacement::kRandom;
+  // The CIDR of `subnet_id` when known (instance metadata has it:
+  // network/interfaces/macs/<mac>/subnet-ipv4-cidr-block); lets a named
+  // primary address avoid the five addresses AWS reserves.
+  std::optional<Ipv4Prefix> subnet_cidr = std::nullopt;
 };
 
 // ControllerCounters
@@ -294,6 +312,11 @@ struct ControllerCounters {
   std::int64_t store_failures = 0;   // changes the store refused to write (I/O): the step was not taken
   std::int64_t recovered_intents = 0;  // sequences open at a restart, finished
   std::int64_t lost_pods = 0;          // pods whose address EC2 no longer gives the node
+  // Creates that named the primary address (EniPrimaryPlacement::
+  // kFragmentationAware), and those EC2 refused (the address was taken,
+  // reserved or outside the subnet; the next try names another).
+  std::int64_t named_primary_creates = 0;
+  std::int64_t named_primary_refused = 0;
 
   [[nodiscard]] std::int64_t calls_total() const {
     std::int64_t n = 0;
@@ -316,6 +339,7 @@ struct ManagedEni {
   std::string subnet_id{};
   int device_index = 0;
   bool in_pool = true;  // false while being freed, or when its detach gave up
+  Ipv4Address primary_ip{};  // its own address (not a pod address)
 };
 
 // LostPod
@@ -360,7 +384,8 @@ class NodeController {
     requires std::same_as<Store, NodeDatastore<C>>
   {
     ENIPOOL_RETURN_IF_ERROR(CheckConfig(config));
-    Store store(config.pool.mode, clock, config.pool.ip_cooldown, config.placement);
+    Store store(config.pool.mode, clock, config.pool.ip_cooldown, config.placement,
+                OtherKindFor(config.pool));
     return NodeController(std::move(config), std::move(store), std::move(policy));
   }
 
@@ -386,11 +411,25 @@ class NodeController {
       return absl::InvalidArgumentError(
           "controller config: the store's placement differs from placement");
     }
+    if (held.other_kind() != OtherKindFor(config.pool)) {
+      return absl::InvalidArgumentError(
+          "controller config: pool.secondary_ip_fallback in prefix mode needs a store that hands "
+          "out both kinds (OtherKind::kHandedOut), and only then");
+    }
     return NodeController(std::move(config), std::move(store), std::move(policy));
   }
 
   NodeController(NodeController&&) noexcept = default;
   NodeController& operator=(NodeController&&) noexcept = default;
+
+  // NodeController::OtherKindFor()
+  //
+  // The datastore a pool config needs: both kinds handed out in prefix mode
+  // with secondary_ip_fallback, else the reference's (policy/warm_pool.h).
+  [[nodiscard]] static constexpr OtherKind OtherKindFor(const WarmPoolConfig& pool) noexcept {
+    return pool.prefix_mode() && pool.secondary_ip_fallback ? OtherKind::kHandedOut
+                                                            : OtherKind::kKept;
+  }
 
   [[nodiscard]] const ControllerConfig& config() const noexcept { return config_; }
   [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
@@ -955,10 +994,11 @@ class NodeController {
   }
 
   void StartIncrease(const IncreaseStep& step, std::vector<Ec2Request>& out) {
-    const bool prefix = config_.pool.mode == AddressMode::kPrefix;
+    // The plan may ask for the other kind (a prefix-mode node taking /32s).
+    const bool prefix = step.kind.value_or(config_.pool.mode) == AddressMode::kPrefix;
     if (step.eni.has_value()) {
       Issue(Op{.step = Step::kAssign,
-               .call = AssignCall(step.eni->ToString(), step.count),
+               .call = AssignCall(step.eni->ToString(), step.count, prefix),
                .eni = step.eni->ToString()},
             out);
       return;
@@ -967,6 +1007,8 @@ class NodeController {
         .subnet_id = config_.subnet_id,
         .description = CreatedEniDescription(config_.instance_id)};
     (prefix ? create.ipv4_prefix_count : create.secondary_ip_count) = step.count;
+    NamePrimaryAddress(create);
+    if (create.private_ip_address.has_value()) counters_.named_primary_creates += 1;
     // A durable store writes the intent first: if the answer is lost to a
     // crash, the restart looks for the new ENI by its description.
     const absl::StatusOr<std::uint64_t> intent = BeginIntent({.kind = PoolIntentKind::kCreateEni});
@@ -974,8 +1016,8 @@ class NodeController {
     Issue(Op{.step = Step::kCreate, .call = std::move(create), .intent = *intent}, out);
   }
 
-  [[nodiscard]] Ec2Call AssignCall(std::string eni, int count) const {
-    if (config_.pool.mode == AddressMode::kPrefix) {
+  [[nodiscard]] static Ec2Call AssignCall(std::string eni, int count, bool prefix) {
+    if (prefix) {
       return AssignIpv4PrefixesRequest{.eni_id = std::move(eni), .count = count};
     }
     return AssignPrivateIpAddressesRequest{.eni_id = std::move(eni), .count = count};
@@ -1089,7 +1131,8 @@ class NodeController {
     if (op.step == Step::kAssign) {
       counters_.retries_with_one += 1;
       Emit(Op{.step = Step::kAssignRetry,
-              .call = AssignCall(op.eni, 1),
+              .call = AssignCall(op.eni, 1,
+                                 std::holds_alternative<AssignIpv4PrefixesRequest>(op.call)),
               .increase_started = op.increase_started,
               .eni = op.eni},
            now, out);
@@ -1126,6 +1169,7 @@ class NodeController {
 
   void OnCreate(Op& op, const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
     const Ec2ErrorCode code = result.error_code();
+    if (code != Ec2ErrorCode::kNone && RetryNamedCreate(op, code, now, out)) return;
     if (code != Ec2ErrorCode::kNone) {
       EndIntent(op.intent);  // nothing was created
       if (IsInsufficientAddressError(code)) StartInsufficientBackoff(now);
@@ -1200,7 +1244,8 @@ class NodeController {
                                .attachment_id = attachment_id,
                                .subnet_id = op.created.subnet_id,
                                .device_index = attach.device_index,
-                               .in_pool = true});
+                               .in_pool = true,
+                               .primary_ip = op.created.primary_ip});
     for (Ipv4Address ip : op.created.secondary_ips) AddCidr(op.eni, Ipv4Prefix::FromAddress(ip));
     for (const Ipv4Prefix& prefix : op.created.prefixes) AddCidr(op.eni, prefix);
     EndIntent(op.intent);
@@ -1307,6 +1352,7 @@ class NodeController {
       }
       record->attachment_id = ni.attachment_id;
       record->device_index = ni.device_index;
+      record->primary_ip = ni.primary_ip;
       record->in_pool = !recovery.keep_out_enis.contains(ni.id);
       if (!record->in_pool) continue;  // its free was under way: it is finished below
       if (!pool().FindEni(ni.id).ok()) {
@@ -1487,6 +1533,67 @@ class NodeController {
     DropRecord(eni_id);
   }
 
+  // --- fragmentation-aware ENI creation (policy/eni_address.h) ----------------
+
+  // Names the new ENI's primary address when the config asks for it and a
+  // known broken /28 has a candidate left. O(CIDRs of the node): creates are
+  // rare.
+  void NamePrimaryAddress(CreateNetworkInterfaceRequest& create) const {
+    if (config_.eni_primary != EniPrimaryPlacement::kFragmentationAware) return;
+    std::vector<Ipv4Address> used(refused_primaries_.begin(), refused_primaries_.end());
+    std::vector<Ipv4Prefix> prefixes;
+    for (const ManagedEni& record : enis_) {
+      if (record.subnet_id.empty() || record.subnet_id == create.subnet_id) {
+        used.push_back(record.primary_ip);
+      }
+    }
+    for (const EniView& view : pool().EniViews()) {
+      const auto cidrs = pool().Cidrs(view.id.view());
+      if (!cidrs.ok()) continue;
+      for (const CidrView& c : *cidrs) {
+        if (c.cidr.length() == 32) {
+          used.push_back(c.cidr.network());
+        } else {
+          prefixes.push_back(c.cidr);
+        }
+      }
+    }
+    std::erase(used, Ipv4Address{});  // records without a known address
+    create.private_ip_address = ChooseEniPrimaryAddress(used, prefixes, config_.subnet_cidr);
+  }
+
+  // A create that named its primary address and was refused for that
+  // address (InvalidIPAddress.InUse, or InvalidParameterValue: reserved or
+  // outside the subnet) is sent again at once, naming the next candidate,
+  // or none after kMaxNamedAttempts. The refused address is remembered (it
+  // is in use, so its /28 is broken too). False when `op` is not such a
+  // create: the caller handles the error.
+  bool RetryNamedCreate(Op& op, Ec2ErrorCode code, absl::Time now, std::vector<Ec2Request>& out) {
+    auto* create = std::get_if<CreateNetworkInterfaceRequest>(&op.call);
+    if (create == nullptr || !create->private_ip_address.has_value() ||
+        (code != Ec2ErrorCode::kInvalidIpAddressInUse &&
+         code != Ec2ErrorCode::kInvalidParameterValue)) {
+      return false;
+    }
+    counters_.named_primary_refused += 1;
+    if (refused_primaries_.size() >= kMaxRefusedPrimaries) {
+      refused_primaries_.erase(refused_primaries_.begin());
+    }
+    refused_primaries_.push_back(*create->private_ip_address);
+    op.attempts += 1;
+    CreateNetworkInterfaceRequest again = *create;
+    again.private_ip_address.reset();
+    if (op.attempts < kMaxNamedAttempts) NamePrimaryAddress(again);
+    if (again.private_ip_address.has_value()) counters_.named_primary_creates += 1;
+    Emit(Op{.step = Step::kCreate,
+            .call = std::move(again),
+            .increase_started = op.increase_started,
+            .attempts = op.attempts,
+            .intent = op.intent},
+         now, out);
+    return true;
+  }
+
   void StartInsufficientBackoff(absl::Time now) {
     last_insufficient_ = now;
     counters_.insufficient_backoffs += 1;
@@ -1612,6 +1719,9 @@ class NodeController {
   absl::Time last_decrease_ = absl::InfinitePast();
   absl::Time last_insufficient_ = absl::InfinitePast();
   absl::Time last_insufficient_cidr_ = absl::InfinitePast();
+  // Addresses EC2 refused as a named primary (in use), newest last.
+  static constexpr std::size_t kMaxRefusedPrimaries = 256;
+  std::vector<Ipv4Address> refused_primaries_;
   PoolSignals signals_;
   std::int64_t adds_since_rate_update_ = 0;
   std::int64_t failed_adds_bucket_ = 0;

@@ -28,6 +28,8 @@
 //     (available = total − assigned), as the reference counts them.
 //   * Only CIDRs of the datastore's mode are handed out and counted; CIDRs of
 //     the other mode stay on their ENI (pods on them can still be released).
+//     With OtherKind::kHandedOut (a prefix-mode node that may fall back to
+//     /32s, policy/prefix_fallback.h) both kinds are handed out and counted.
 //   * An excluded ENI is skipped for pods and left out of Stats().
 //   * Removing an ENI or CIDR that has pods needs `force`.
 //   * Route tables: device 0 → 254 (main), device d → d + 1.
@@ -104,6 +106,19 @@ inline absl::string_view AddressModeName(AddressMode mode) {
 // address.
 enum class Placement { kBestFit, kSpread, kFirstFit };
 
+// OtherKind
+//
+// What the datastore does with CIDRs of the kind its mode does not use.
+//   kKept      — they stay on their ENI and keep their pods, but are neither
+//                handed out nor counted in the pool (the reference's
+//                behaviour after ENABLE_PREFIX_DELEGATION changed,
+//                docs/reference-behavior.md §1.6);
+//   kHandedOut — they are handed out and counted like the mode's own: a
+//                prefix-mode node that takes /32s when the subnet has no
+//                free aligned /28 (WarmPoolConfig::secondary_ip_fallback)
+//                serves pods from both kinds.
+enum class OtherKind { kKept, kHandedOut };
+
 // EniSpec
 //
 // What the datastore needs to know about an ENI when it is added.
@@ -136,7 +151,8 @@ struct Assignment {
 // PoolStats
 //
 // The pool as the reference's GetIPStats reports it: addresses of the
-// current mode on non-excluded ENIs. `available_ips` is total − assigned, so
+// current mode (both kinds with OtherKind::kHandedOut) on non-excluded ENIs.
+// `available_ips` is total − assigned, so
 // cooling addresses count as available (docs/reference-behavior.md §1.5, §10).
 // Prefix counts cover /28s on non-excluded ENIs whatever the mode (in
 // secondary-IP mode they are leftovers of an earlier prefix mode); those on
@@ -166,7 +182,8 @@ struct PoolStats {
 // EniView
 //
 // One ENI as the warm-pool policy sees it. "Mode" counts cover CIDRs of the
-// datastore's mode only; "all" counts cover both kinds.
+// datastore's mode only (both kinds with OtherKind::kHandedOut); "all"
+// counts cover both kinds.
 struct EniView {
   EniId id;
   int device_number = 0;
@@ -195,7 +212,7 @@ struct EniView {
 // One CIDR of an ENI with its occupancy.
 struct CidrView {
   Ipv4Prefix cidr;
-  bool in_mode = false;  // of the datastore's mode (handed out and counted)
+  bool in_mode = false;  // handed out and counted (of the datastore's mode, or any with kHandedOut)
   int total = 0;
   int assigned = 0;
   int cooling = 0;
@@ -213,15 +230,17 @@ class NodeDatastore {
   using clock_type = C;
 
   NodeDatastore(AddressMode mode, const C& clock, absl::Duration ip_cooldown = absl::Seconds(30),
-                Placement placement = Placement::kBestFit)
+                Placement placement = Placement::kBestFit, OtherKind other_kind = OtherKind::kKept)
       : mode_(mode),
         placement_(placement),
+        other_kind_(other_kind),
         clock_(&clock),
         // The reference accepts a negative IP_COOLDOWN_PERIOD and behaves as 0.
         cooldown_ns_(std::max<std::int64_t>(0, absl::ToInt64Nanoseconds(ip_cooldown))) {}
 
   [[nodiscard]] AddressMode mode() const noexcept { return mode_; }
   [[nodiscard]] Placement placement() const noexcept { return placement_; }
+  [[nodiscard]] OtherKind other_kind() const noexcept { return other_kind_; }
   [[nodiscard]] absl::Duration ip_cooldown() const noexcept {
     return absl::Nanoseconds(cooldown_ns_);
   }
@@ -601,7 +620,7 @@ class NodeDatastore {
     std::vector<CidrView> views;
     for (std::uint32_t block : enis_[*found].blocks) {
       const Block& b = blocks_[block];
-      const bool in_mode = b.is_prefix == (mode_ == AddressMode::kPrefix);
+      const bool in_mode = InMode(b);
       if (b.is_prefix) {
         views.push_back({Ipv4Prefix::Containing(b.base, 28), in_mode, 16,
                          std::popcount(b.assigned), std::popcount(b.cooling)});
@@ -838,8 +857,13 @@ class NodeDatastore {
     return device_number == 0 ? 254 : device_number + 1;
   }
 
+  // Handed out and counted: of the mode (or of either kind with
+  // OtherKind::kHandedOut).
+  [[nodiscard]] bool InMode(const Block& b) const noexcept {
+    return other_kind_ == OtherKind::kHandedOut || b.is_prefix == (mode_ == AddressMode::kPrefix);
+  }
   [[nodiscard]] bool IsActive(const Block& b) const noexcept {
-    return b.is_prefix == (mode_ == AddressMode::kPrefix) && !enis_[b.eni].excluded;
+    return InMode(b) && !enis_[b.eni].excluded;
   }
 
   [[nodiscard]] Ipv4Address AddressOf(std::uint32_t block, int slot) const noexcept {
@@ -931,7 +955,14 @@ class NodeDatastore {
 
   [[nodiscard]] EniView ViewOf(const Eni& eni) const {
     const int in_mode = mode_ == AddressMode::kPrefix ? 1 : 0;
-    const KindCounters& mine = eni.kind[static_cast<std::size_t>(in_mode)];
+    KindCounters mine = eni.kind[static_cast<std::size_t>(in_mode)];
+    if (other_kind_ == OtherKind::kHandedOut) {
+      const KindCounters& other = eni.kind[static_cast<std::size_t>(1 - in_mode)];
+      mine.total += other.total;
+      mine.assigned += other.assigned;
+      mine.cooling += other.cooling;
+      mine.free_cidrs += other.free_cidrs;
+    }
     EniView view;
     view.id = eni.id;
     view.device_number = eni.device_number;
@@ -1227,6 +1258,7 @@ class NodeDatastore {
 
   AddressMode mode_;
   Placement placement_;
+  OtherKind other_kind_;
   const C* clock_;
   std::int64_t cooldown_ns_;
 

@@ -31,6 +31,7 @@
 #include "enipool/policy/catalog.h"
 #include "enipool/policy/churn_adaptive.h"
 #include "enipool/policy/policy.h"
+#include "enipool/policy/prefix_fallback.h"
 #include "enipool/policy/warm_pool.h"
 #include "enipool/prefix_bitmap.h"
 #include "enipool/slot_bitmap.h"

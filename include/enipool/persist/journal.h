@@ -454,6 +454,7 @@ class JournaledDatastore {
     absl::Duration ip_cooldown = absl::Seconds(30);
     Placement placement = Placement::kBestFit;
     JournalOptions journal;
+    OtherKind other_kind = OtherKind::kKept;  // see NodeDatastore
   };
 
   // JournaledDatastore::Open()
@@ -763,7 +764,8 @@ class JournaledDatastore {
 
  private:
   JournaledDatastore(const C& clock, const Options& options)
-      : clock_(&clock), datastore_(options.mode, clock, options.ip_cooldown, options.placement) {}
+      : clock_(&clock), datastore_(options.mode, clock, options.ip_cooldown, options.placement,
+                   options.other_kind) {}
 
   absl::Status Write() { return writer_.Append(buffer_, clock_->Now()); }
 

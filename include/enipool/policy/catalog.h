@@ -7,6 +7,10 @@
 //   reference        the reference's rules (policy/warm_pool.h)
 //   churn-adaptive   WARM_IP_TARGET from the node's ADD rate and refill
 //                    latency (policy/churn_adaptive.h)
+//   prefix-fallback  prefix delegation that takes /32s on
+//                    InsufficientCidrBlocks and probes for /28s again
+//                    (policy/prefix_fallback.h; set
+//                    WarmPoolConfig::secondary_ip_fallback with it)
 //
 // Example:
 //
@@ -28,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "enipool/policy/churn_adaptive.h"
 #include "enipool/policy/policy.h"
+#include "enipool/policy/prefix_fallback.h"
 #include "enipool/status.h"
 
 namespace enipool {
@@ -35,7 +40,9 @@ namespace enipool {
 // PolicyNames()
 //
 // The names PolicyByName() knows, in the order above.
-inline std::vector<std::string> PolicyNames() { return {"reference", "churn-adaptive"}; }
+inline std::vector<std::string> PolicyNames() {
+  return {"reference", "churn-adaptive", "prefix-fallback"};
+}
 
 // PolicyByName()
 //
@@ -44,6 +51,7 @@ inline std::vector<std::string> PolicyNames() { return {"reference", "churn-adap
 [[nodiscard]] inline absl::StatusOr<AnyWarmPoolPolicy> PolicyByName(absl::string_view name) {
   if (name == ReferencePolicy::name()) return AnyWarmPoolPolicy(ReferencePolicy{});
   if (name == ChurnAdaptivePolicy::name()) return AnyWarmPoolPolicy(ChurnAdaptivePolicy{});
+  if (name == PrefixFallbackPolicy::name()) return AnyWarmPoolPolicy(PrefixFallbackPolicy{});
   return absl::NotFoundError(absl::StrCat("unknown policy ", QuoteInput(name), ": want one of ",
                                           absl::StrJoin(PolicyNames(), ", ")));
 }

@@ -154,6 +154,12 @@ struct WarmPoolConfig {
   // policy: available = total − assigned − cooling, so a pool whose free
   // addresses are all cooling grows. Not an environment variable.
   bool count_cooling_as_available = true;
+  // Prefix mode only: the node may hold /32 secondary IPs next to its /28s
+  // and hands out both (NodeController builds its datastore with
+  // OtherKind::kHandedOut), so a policy can take /32s when the subnet has
+  // no free aligned /28 (policy/prefix_fallback.h). The reference has no
+  // such mode. Not an environment variable.
+  bool secondary_ip_fallback = false;
 
   // WarmPoolConfig::warm_ip_targets_defined()
   //
@@ -252,7 +258,8 @@ struct WarmPoolConfig {
                         minimum_ip_target, ", WARM_PREFIX_TARGET ", warm_prefix_target,
                         ", max ENIs ", max_enis, ", IPv4 per ENI ", ipv4_per_eni, ", max pods ",
                         max_pods, custom_networking ? ", custom networking" : "",
-                        count_cooling_as_available ? "" : ", cooling-aware");
+                        count_cooling_as_available ? "" : ", cooling-aware",
+                        secondary_ip_fallback ? ", /32 fallback" : "");
   }
 
   friend bool operator==(const WarmPoolConfig&, const WarmPoolConfig&) = default;
@@ -334,10 +341,13 @@ struct ReconcileInputs {
 //
 // Grow the pool: give `count` IPs (secondary-IP mode) or /28 prefixes
 // (prefix mode) to the existing ENI `eni`, or, when `eni` is empty, create
-// and attach a new ENI carrying `count` of them.
+// and attach a new ENI carrying `count` of them. `kind`, when set, asks for
+// that kind instead of the config's mode (a prefix-mode node falling back
+// to /32s, WarmPoolConfig::secondary_ip_fallback).
 struct IncreaseStep {
   std::optional<EniId> eni;
   int count = 0;
+  std::optional<AddressMode> kind = std::nullopt;
   friend bool operator==(const IncreaseStep&, const IncreaseStep&) = default;
 };
 
@@ -1157,8 +1167,11 @@ inline absl::Status WarmPoolConfig::Validate() const {
 inline std::string ReconcilePlan::ToString() const {
   std::string out;
   if (increase.has_value()) {
-    absl::StrAppend(&out, "increase ", increase->count, " on ",
-                    increase->eni.has_value() ? increase->eni->view() : "a new ENI", "; ");
+    absl::StrAppend(&out, "increase ", increase->count,
+                    increase->kind.has_value()
+                        ? (*increase->kind == AddressMode::kPrefix ? " prefixes" : " /32s")
+                        : "",
+                    " on ", increase->eni.has_value() ? increase->eni->view() : "a new ENI", "; ");
   }
   for (const CidrRelease& release : releases) {
     absl::StrAppend(&out, "release ", release.cidrs.size(), " from ", release.eni.view(), "; ");

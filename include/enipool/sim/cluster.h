@@ -394,6 +394,8 @@ class Cluster {
       cc.subnet_id = subnet;
       cc.primary_eni_id = primary->id;
       cc.placement = config_.placement;
+      cc.eni_primary = config_.eni_primary;
+      cc.subnet_cidr = config_.subnets[static_cast<std::size_t>(n) % config_.subnets.size()].cidr;
       cc.reconcile_interval = config_.reconcile_interval;
       // Each node's SDK retryer draws its own jitter.
       cc.throttle.jitter_seed =

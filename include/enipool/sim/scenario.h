@@ -21,12 +21,16 @@
 //   workload             burst:N | churn:RATE,LIFETIME[,DIST] | daily:... |
 //                        trace:FILE (see sim/workload.h)
 //   mode                 secondary-ip | prefix
-//   policy               reference | churn-adaptive (policy/catalog.h)
+//   policy               reference | churn-adaptive | prefix-fallback
+//                        (policy/catalog.h; prefix-fallback needs
+//                        mode=prefix and lets the nodes hold /32s too)
 //   warm-eni-target, warm-ip-target, minimum-ip-target, warm-prefix-target
 //   max-pods             kubelet max pods (default from the instance type)
 //   max-eni              MAX_ENI (default: the instance limit)
 //   ip-cooldown          IP_COOLDOWN_PERIOD, e.g. 30s
 //   placement            best-fit | spread | first-fit
+//   eni-primary          random | fragmentation-aware   (where new ENIs'
+//                        primary addresses go, policy/eni_address.h)
 //   seed, duration, sample-interval
 //   warmup               pods created before this are left out of time to IP
 //   throttle             on | off   (account-wide EC2 token buckets)
@@ -70,7 +74,9 @@
 #include "enipool/ipv4.h"
 #include "enipool/max_pods.h"
 #include "enipool/policy/catalog.h"
+#include "enipool/policy/eni_address.h"
 #include "enipool/policy/policy.h"
+#include "enipool/policy/prefix_fallback.h"
 #include "enipool/policy/warm_pool.h"
 #include "enipool/ec2/latency.h"
 #include "enipool/ec2/throttle.h"
@@ -119,6 +125,8 @@ struct ClusterConfig {
   int max_pods = 0;  // 0: from the instance type (see ResolveConfig())
   int max_eni = 0;   // MAX_ENI; 0: the instance limit
   Placement placement = Placement::kBestFit;
+  // Where the nodes put new ENIs' primary addresses (policy/eni_address.h).
+  EniPrimaryPlacement eni_primary = EniPrimaryPlacement::kRandom;
   std::uint64_t seed = 1;
   absl::Duration duration = absl::Minutes(5);
   // Pods created before this time from the start are not timed (time to IP
@@ -273,6 +281,14 @@ namespace enipool::sim {
     } else {
       return internal::BadSetting(key, value, "best-fit, spread or first-fit");
     }
+  } else if (key == "eni-primary") {
+    if (value == "random") {
+      c.eni_primary = EniPrimaryPlacement::kRandom;
+    } else if (value == "fragmentation-aware") {
+      c.eni_primary = EniPrimaryPlacement::kFragmentationAware;
+    } else {
+      return internal::BadSetting(key, value, "random or fragmentation-aware");
+    }
   } else if (key == "seed") {
     if (!absl::SimpleAtoi(value, &c.seed))
       return internal::BadSetting(key, value, "an unsigned integer");
@@ -303,7 +319,7 @@ namespace enipool::sim {
         "unknown setting \"", key,
         "\": want one of name, instance-type, nodes, subnet, workload, mode, policy, warm-eni-target, "
         "warm-ip-target, minimum-ip-target, warm-prefix-target, max-pods, max-eni, ip-cooldown, "
-        "placement, seed, duration, warmup, sample-interval, throttle, latency"));
+        "placement, eni-primary, seed, duration, warmup, sample-interval, throttle, latency"));
   }
   config = std::move(c);
   return absl::OkStatus();
@@ -344,7 +360,9 @@ namespace enipool::sim {
 //     prefix mode the same formula × 16, capped at 110 — the EKS
 //     calculator's cap for ≤ 30 vCPUs. (The table has no vCPU counts; set
 //     max-pods=250 for larger types, as the calculator would.)
-//   * one default subnet 10.0.0.0/16 if none is given.
+//   * one default subnet 10.0.0.0/16 if none is given;
+//   * pool.secondary_ip_fallback when the policy is prefix-fallback (its
+//     nodes' datastores hand out /32s next to /28s).
 // INVALID_ARGUMENT (or NOT_FOUND for an unknown type) naming the problem:
 // prefix mode on a type without prefix delegation, a trace naming a node
 // beyond `nodes`, a sample interval longer than the run, a burst that starts
@@ -361,6 +379,13 @@ namespace enipool::sim {
     return absl::InvalidArgumentError(absl::StrCat(
         "instance type ", c.instance_type,
         " does not support prefix delegation (not Nitro or bare metal): use mode=secondary-ip"));
+  }
+  if (c.policy.get_if<PrefixFallbackPolicy>() != nullptr) {
+    if (c.pool.mode != AddressMode::kPrefix) {
+      return absl::InvalidArgumentError(
+          "policy prefix-fallback falls back from prefixes to /32s: it needs mode=prefix");
+    }
+    c.pool.secondary_ip_fallback = true;
   }
   if (c.max_pods > 0) {
     c.pool.max_pods = c.max_pods;
@@ -418,6 +443,9 @@ inline std::string DescribeConfig(const ClusterConfig& c) {
   return absl::StrCat(c.nodes, " x ", c.instance_type, ", ",
                       p.mode == AddressMode::kPrefix ? "prefix" : "secondary-ip", ", ",
                       policy == ReferencePolicy::name() ? "" : absl::StrCat(policy, " policy, "),
+                      c.eni_primary == EniPrimaryPlacement::kRandom
+                          ? ""
+                          : absl::StrCat(EniPrimaryPlacementName(c.eni_primary), " ENIs, "),
                       targets, ", ", WorkloadName(c.workload));
 }
 

@@ -186,6 +186,9 @@ inline std::vector<SuiteScenario> DefaultSuiteScenarios(SuiteScale scale) {
 //   prefix WARM_PREFIX_TARGET=1  prefix delegation, the manifests' default
 //   prefix WARM_IP_TARGET=16     prefix delegation
 //   churn-adaptive               secondary IPs, policy/churn_adaptive.h
+//   prefix-fallback              prefix delegation, WARM_PREFIX_TARGET=1, /32s
+//                                on InsufficientCidrBlocks
+//                                (policy/prefix_fallback.h)
 inline std::vector<SuiteConfiguration> DefaultSuiteConfigurations() {
   return {
       {"WARM_ENI_TARGET=1", "mode=secondary-ip warm-eni-target=1", true},
@@ -194,6 +197,7 @@ inline std::vector<SuiteConfiguration> DefaultSuiteConfigurations() {
       {"prefix WARM_PREFIX_TARGET=1", "mode=prefix warm-prefix-target=1", true},
       {"prefix WARM_IP_TARGET=16", "mode=prefix warm-ip-target=16", true},
       {"churn-adaptive", "mode=secondary-ip policy=churn-adaptive", false},
+      {"prefix-fallback", "mode=prefix warm-prefix-target=1 policy=prefix-fallback", false},
   };
 }
 
