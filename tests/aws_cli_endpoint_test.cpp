@@ -106,6 +106,25 @@ TEST_CASE("The AWS CLI creates, attaches, fills, drains, detaches and deletes an
   CHECK(endpoint.Stop() == 0);
 }
 
+TEST_CASE("The AWS CLI names an ENI's primary address and hears InvalidIPAddress.InUse when it "
+          "is taken") {
+  Ec2EndpointProcess endpoint;
+  REQUIRE(endpoint.Start({"--subnet=10.0.0.0/24", "--instance=i-1:c5.large"}));
+  const std::string subnet = endpoint.subnets().front();
+  const std::string create = absl::StrCat("create-network-interface --subnet-id ", subnet,
+                                          " --private-ip-address 10.0.0.77"
+                                          " --query NetworkInterface.PrivateIpAddress");
+  const CommandResult named = AwsEc2(endpoint, create);
+  INFO(named.output);
+  REQUIRE(named.exit_code == 0);
+  CHECK(Trimmed(named) == "10.0.0.77");
+  const CommandResult again = AwsEc2(endpoint, create);
+  INFO(again.output);
+  CHECK(again.exit_code != 0);
+  CHECK(absl::StrContains(again.output, "(InvalidIPAddress.InUse)"));
+  CHECK(endpoint.Stop() == 0);
+}
+
 TEST_CASE("The endpoint's failures reach the AWS CLI with AWS's error codes") {
   Ec2EndpointProcess endpoint;
   // A /28 subnet whose only aligned /28 holds the primary IP (and AWS's
