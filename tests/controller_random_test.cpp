@@ -8,8 +8,11 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -21,6 +24,7 @@
 #include "enipool/ec2/ec2_api.h"
 #include "enipool/ec2/simulated_ec2.h"
 #include "testing/controller_harness.h"
+#include "testing/reference_policy_model.h"
 
 namespace enipool {
 namespace {
@@ -186,6 +190,48 @@ void Run(const RandomRun& run) {
   CHECK_FALSE(plan.free_eni.has_value());
   CHECK(controller.counters().force_removed_ips == 0);
   for (int pod : live) CHECK(controller.datastore().Lookup(testing::SimNode::Pod(pod)).has_value());
+
+  // The same verdict from the model of the reference's rules
+  // (testing/reference_policy_model.h), which shares no code with the
+  // policy: not too low unless no ENI can take more and none may be added
+  // (every attached ENI is in the pool: none is unmanaged), nothing the
+  // decrease could release, no ENI to free.
+  namespace reference = testing::reference_policy;
+  const reference::Config ref = reference::ConfigOf(config.pool);
+  auto check_settled = [&] {
+    const reference::Pool pool = reference::PoolOf(controller.datastore(), node.clock().Now());
+    const std::string stats = controller.datastore().Stats().ToString();
+    CAPTURE(stats);
+    if (reference::TooLow(ref, pool)) {
+      CHECK(reference::IncreaseCandidate(ref, pool) == nullptr);
+      CHECK_FALSE(reference::HasRoomForEni(ref, pool, 0, false));
+    }
+    std::int64_t free_cidrs = 0;
+    for (const reference::Eni& e : pool) {
+      for (const reference::Cidr& c : e.cidrs) free_cidrs += c.assigned == 0 ? 1 : 0;
+    }
+    if (reference::TooHigh(ref, pool)) {
+      CHECK(std::min(reference::DecreaseBudget(ref, pool), free_cidrs) == 0);
+    }
+    const std::optional<std::string> to_free = reference::EniToFree(ref, pool, pool);
+    CHECK(to_free.value_or("none") == "none");
+  };
+  check_settled();
+  // More settled pools: the workload moves to a new pod count, then five
+  // quiet minutes pass (ENI age, decrease throttle and cooldown all end),
+  // and the pool must again be where the rules leave it.
+  for (int round = 0; round < 12; ++round) {
+    CAPTURE(round);
+    const auto want = static_cast<std::size_t>(uniform(0, spec.max_pods));
+    for (int tries = 0; live.size() < want && tries < 4 * spec.max_pods; ++tries) {
+      add_pod();
+      REQUIRE(loop.RunUntil(node.clock().Now() + absl::Seconds(2)) == absl::OkStatus());
+    }
+    while (live.size() > want) delete_pod();
+    REQUIRE(loop.RunUntil(node.clock().Now() + absl::Minutes(5)) == absl::OkStatus());
+    REQUIRE_FALSE(controller.busy());
+    check_settled();
+  }
 }
 
 TEST_CASE(
