@@ -843,6 +843,7 @@ TEST_CASE("PlanReconcile agrees with a brute-force model of the reference on ran
                              reference::TargetsDefined(ref)};
     CHECK(plan.too_low == too_low);
     CHECK(plan.target == want_target);
+    CHECK(plan.too_high == (!too_low && reference::TooHigh(ref, pool)));
     CHECK_FALSE((plan.increase.has_value() && !plan.releases.empty()));
 
     // The increase: the lowest-numbered candidate, or a new ENI when none.
