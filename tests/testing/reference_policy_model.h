@@ -1,5 +1,5 @@
 // The reference's warm-pool rules (docs/reference-behavior.md §4.2, §4.4–§4.8,
-// and the deterministic choices of §11.2) written out a second time, by
+// and §11.2 for the deterministic choices) written out a second time, by
 // brute force, as the oracle of the randomized policy tests. A pool here is
 // plain ENIs holding plain CIDR counts; every number is counted from them
 // (never read from PoolStats), and "short", "over" and the prefix
@@ -10,10 +10,10 @@
 //   namespace model = enipool::testing::reference_policy;
 //   const model::Config config = model::ConfigOf(warm_pool_config);
 //   const model::Pool pool = model::PoolOf(datastore, clock.Now());
-//   model::TooLow(config, pool);       // §4.4
-//   model::Short(config, pool);        // §4.5, in addresses or prefixes by mode
+//   model::TooLow(config, pool);       // docs/reference-behavior.md §4.4
+//   model::Short(config, pool);        // docs/reference-behavior.md §4.5
 //   model::IncreaseAmount(config, pool);
-//   model::EniToFree(config, pool, pool);  // §4.8, §11.2
+//   model::EniToFree(config, pool, pool);  // docs/reference-behavior.md §4.8, §11.2
 
 #ifndef ENIPOOL_TESTS_TESTING_REFERENCE_POLICY_MODEL_H_
 #define ENIPOOL_TESTS_TESTING_REFERENCE_POLICY_MODEL_H_
@@ -29,8 +29,8 @@
 
 namespace enipool::testing::reference_policy {
 
-// The settings the rules read (§4.1, §4.2; count_cooling_as_available is
-// §11.5).
+// The settings the rules read (docs/reference-behavior.md §4.1, §4.2;
+// count_cooling_as_available is docs/reference-behavior.md §11.5).
 struct Config {
   bool prefix_mode = false;
   std::int64_t warm_eni_target = 1;
@@ -95,7 +95,7 @@ Pool PoolOf(const Datastore& datastore, absl::Time now) {
 
 inline int SizeOf(const Cidr& c) { return c.length == 28 ? 16 : 1; }
 inline bool InMode(const Config& config, const Cidr& c) { return (c.length == 28) == config.prefix_mode; }
-// S: the ENI's own primary address is never a pod's (§4.2).
+// S: the ENI's own primary address is never a pod's (docs/reference-behavior.md §4.2).
 inline std::int64_t Slots(const Config& config) {
   return config.ipv4_per_eni > 1 ? config.ipv4_per_eni - 1 : 0;
 }
@@ -103,7 +103,7 @@ inline bool TargetsDefined(const Config& config) {
   return config.warm_ip_target != 0 || config.minimum_ip_target != 0;
 }
 
-// The numbers of §1.5, counted CIDR by CIDR.
+// The numbers of docs/reference-behavior.md §1.5, counted CIDR by CIDR.
 struct Counts {
   std::int64_t total = 0;     // T: addresses of the mode on non-excluded ENIs
   std::int64_t assigned = 0;  // U
@@ -139,9 +139,9 @@ inline std::int64_t PrefixesFor(std::int64_t addresses) {
   return n;
 }
 
-// §4.5 short: the fewest addresses which, added, bring A up to W and T up
-// to M; in prefix mode the fewest prefixes that hold them. 0 without
-// warm-IP targets.
+// Short (docs/reference-behavior.md §4.5): the fewest addresses which, added,
+// bring A up to W and T up to M; in prefix mode the fewest prefixes that hold
+// them. 0 without warm-IP targets.
 inline std::int64_t Short(const Config& config, const Pool& pool) {
   if (!TargetsDefined(config)) return 0;
   const Counts n = CountsOf(config, pool);
@@ -150,10 +150,10 @@ inline std::int64_t Short(const Config& config, const Pool& pool) {
   return config.prefix_mode ? PrefixesFor(k) : k;
 }
 
-// §4.5 over: the most free addresses that can go while A stays at least W
-// and T at least M. In prefix mode, the most wholly free prefixes (at most
-// F) that can go while the prefixes left still hold U + W addresses and M
-// addresses. 0 without warm-IP targets.
+// Over (docs/reference-behavior.md §4.5): the most free addresses that can go
+// while A stays at least W and T at least M. In prefix mode, the most wholly
+// free prefixes (at most F) that can go while the prefixes left still hold U +
+// W addresses and M addresses. 0 without warm-IP targets.
 inline std::int64_t Over(const Config& config, const Pool& pool) {
   if (!TargetsDefined(config)) return 0;
   const Counts n = CountsOf(config, pool);
@@ -170,7 +170,7 @@ inline std::int64_t Over(const Config& config, const Pool& pool) {
   return k;
 }
 
-// §4.4.
+// docs/reference-behavior.md §4.4.
 inline bool TooLow(const Config& config, const Pool& pool) {
   const Counts n = CountsOf(config, pool);
   if (n.total >= config.max_pods) return false;
@@ -183,14 +183,14 @@ inline bool TooLow(const Config& config, const Pool& pool) {
          (config.warm_prefix_target == 0 && n.available == 0);
 }
 
-// §4.7.
+// docs/reference-behavior.md §4.7.
 inline bool TooHigh(const Config& config, const Pool& pool) {
   if (TargetsDefined(config)) return Over(config, pool) > 0;
   if (config.prefix_mode) return CountsOf(config, pool).free_prefixes > config.warm_prefix_target;
   return false;
 }
 
-// §4.7: how many CIDRs one decrease may take.
+// docs/reference-behavior.md §4.7: how many CIDRs one decrease may take.
 inline std::int64_t DecreaseBudget(const Config& config, const Pool& pool) {
   if (TargetsDefined(config)) return Over(config, pool);
   if (!config.prefix_mode) return 0;
@@ -198,8 +198,8 @@ inline std::int64_t DecreaseBudget(const Config& config, const Pool& pool) {
   return extra > 0 ? extra : 0;
 }
 
-// §4.6: what one increase asks for (addresses or prefixes), before the cap
-// at the receiving ENI's free slots.
+// What one increase asks for (docs/reference-behavior.md §4.6), addresses
+// or prefixes, before the cap at the receiving ENI's free slots.
 inline std::int64_t IncreaseAmount(const Config& config, const Pool& pool) {
   if (!config.prefix_mode) return TargetsDefined(config) ? Short(config, pool) : Slots(config);
   const std::int64_t wanted =
@@ -209,9 +209,10 @@ inline std::int64_t IncreaseAmount(const Config& config, const Pool& pool) {
   return wanted > 1 ? wanted : 1;
 }
 
-// §4.6 step 1 and §11.2: the ENI an increase fills, the lowest device number
-// among those not trunk, not excluded, not the primary under custom
-// networking, with fewer than S CIDRs of both kinds.
+// The ENI an increase fills (step 1 of docs/reference-behavior.md §4.6; the
+// order is docs/reference-behavior.md §11.2): the lowest device number among
+// those not trunk, not excluded, not the primary under custom networking,
+// with fewer than S CIDRs of both kinds.
 inline const Eni* IncreaseCandidate(const Config& config, const Pool& pool) {
   const Eni* best = nullptr;
   for (const Eni& e : pool) {
@@ -222,7 +223,7 @@ inline const Eni* IncreaseCandidate(const Config& config, const Pool& pool) {
   return best;
 }
 
-// §4.2: another ENI may be attached.
+// docs/reference-behavior.md §4.2: another ENI may be attached.
 inline bool HasRoomForEni(const Config& config, const Pool& pool, int unmanaged_enis,
                           bool trunk_eni_expected) {
   return CountsOf(config, pool).enis <
@@ -240,7 +241,8 @@ inline std::int64_t CoolingOn(const Eni& e) {
   return cooling;
 }
 
-// §4.8 trigger: whether a check looks for an ENI to free at all.
+// The trigger of docs/reference-behavior.md §4.8: whether a check looks for
+// an ENI to free at all.
 inline bool ShouldRemoveExtraEnis(const Config& config, const Pool& pool) {
   if (TargetsDefined(config)) return true;
   const std::int64_t available = CountsOf(config, pool).available;
@@ -252,9 +254,9 @@ inline bool ShouldRemoveExtraEnis(const Config& config, const Pool& pool) {
   return false;
 }
 
-// §4.8 checks 1–9 as the reference's getDeletableENI writes them: for each
-// ENI, a loop over all the others. Every ENI that passes (`skip`, the ENI
-// this check just grew, is left out).
+// Checks 1–9 of docs/reference-behavior.md §4.8 as the reference's
+// getDeletableENI writes them: for each ENI, a loop over all the others. Every
+// ENI that passes (`skip`, the ENI this check just grew, is left out).
 inline std::vector<std::string> Deletable(const Config& config, const Pool& pool,
                                           const std::optional<std::string>& skip = std::nullopt) {
   const std::int64_t unit = config.prefix_mode ? 16 : 1;
@@ -288,10 +290,11 @@ inline std::vector<std::string> Deletable(const Config& config, const Pool& pool
   return out;
 }
 
-// §4.8 and §11.2: the ENI a check frees, if any: the trigger reads the pool
-// the check started from, the checks read the pool after this check's
-// increase or release (as the reference's tryFreeENI runs after them), and
-// of the deletable ENIs the one with the highest device number goes.
+// The ENI a check frees, if any (docs/reference-behavior.md §4.8 and §11.2):
+// the trigger reads the pool the check started from, the checks read the pool
+// after this check's increase or release (as the reference's tryFreeENI runs
+// after them), and of the deletable ENIs the one with the highest device number
+// goes.
 inline std::optional<std::string> EniToFree(const Config& config, const Pool& before,
                                             const Pool& after,
                                             const std::optional<std::string>& skip = std::nullopt) {
