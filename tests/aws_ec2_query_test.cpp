@@ -56,6 +56,13 @@ NetworkInterface RandomEni(std::mt19937_64& rng) {
   eni.created = absl::FromUnixSeconds(
       std::uniform_int_distribution<std::int64_t>(1'500'000'000, 1'900'000'000)(rng));
   if (rng() % 2) eni.description = "aws-K8S-" + RandomId(rng, "i-") + " & <co>";
+  // EC2 lists createdAt among the tags (the endpoint writes one from the
+  // creation time when the ENI has none; here it has one, so it round-trips).
+  eni.tags.push_back({"node.k8s.amazonaws.com/createdAt",
+                      absl::FormatTime(absl::RFC3339_full, eni.created, absl::UTCTimeZone())});
+  if (rng() % 2) eni.tags.push_back({"node.k8s.amazonaws.com/no_manage", "true & <x>"});
+  if (rng() % 2) eni.security_group_ids = {RandomId(rng, "sg-"), RandomId(rng, "sg-")};
+  if (rng() % 3 == 0) eni.interface_type = rng() % 2 ? "efa-only" : "trunk";
   return eni;
 }
 
@@ -67,6 +74,11 @@ std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
     case 0: {
       enipool::CreateNetworkInterfaceRequest request{.subnet_id = RandomId(rng, "subnet-"),
                                                      .description = "aws-K8S-i-0123 & <co>"};
+      if (rng() % 2) request.security_group_ids = {RandomId(rng, "sg-"), RandomId(rng, "sg-")};
+      if (rng() % 2) {
+        request.tags = {{"node.k8s.amazonaws.com/instance_id", RandomId(rng, "i-")},
+                        {"cluster.k8s.amazonaws.com/name", "prod & <eu>"}};
+      }
       (rng() % 2 ? request.secondary_ip_count : request.ipv4_prefix_count) = count;
       if (rng() % 2) request.private_ip_address = RandomAddress(rng);
       return {request, RandomEni(rng)};
@@ -180,6 +192,46 @@ TEST_CASE("CreateNetworkInterface names the primary address as PrivateIpAddress"
   REQUIRE_FALSE(refused.ok());
   CHECK(enipool::ClassifyEc2Error(refused.status()) == Ec2ErrorCode::kInvalidParameterValue);
   CHECK(absl::StrContains(refused.status().message(), "PrivateIpAddress"));
+}
+
+TEST_CASE("A create's own security groups and tags come first and the client's only add what they lack") {
+  const auto query = aws::ToQueryRequest(
+      enipool::CreateNetworkInterfaceRequest{
+          .subnet_id = "subnet-1",
+          .secondary_ip_count = 2,
+          .security_group_ids = {"sg-2"},
+          .tags = {{"node.k8s.amazonaws.com/instance_id", "i-1"}, {"team", "a"}}},
+      {.security_group_ids = {"sg-1", "sg-2"},
+       .tags = {{"team", "b"}, {"cost-center", "7"}}});
+  CHECK(aws::FormEncode(query.params) ==
+        "Action=CreateNetworkInterface&Version=2016-11-15&SubnetId=subnet-1&"
+        "SecondaryPrivateIpAddressCount=2&SecurityGroupId.1=sg-2&SecurityGroupId.2=sg-1&"
+        "TagSpecification.1.ResourceType=network-interface&TagSpecification.1.Tag.1.Key=node.k8s."
+        "amazonaws.com%2Finstance_id&TagSpecification.1.Tag.1.Value=i-1&"
+        "TagSpecification.1.Tag.2.Key=team&TagSpecification.1.Tag.2.Value=a&"
+        "TagSpecification.1.Tag.3.Key=cost-center&TagSpecification.1.Tag.3.Value=7");
+}
+
+TEST_CASE("A described ENI's tags, security groups and interface type are read from EC2's XML") {
+  const std::string xml =
+      "<DescribeNetworkInterfacesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
+      "<requestId>r</requestId><networkInterfaceSet><item>"
+      "<networkInterfaceId>eni-1</networkInterfaceId><subnetId>subnet-1</subnetId>"
+      "<interfaceType>efa-only</interfaceType><privateIpAddress>10.0.0.5</privateIpAddress>"
+      "<groupSet><item><groupId>sg-1</groupId><groupName>default</groupName></item></groupSet>"
+      "<tagSet><item><key>node.k8s.amazonaws.com/no_manage</key><value>true</value></item>"
+      "<item><key>node.k8s.amazonaws.com/createdAt</key><value>2023-11-14T22:13:20Z</value></item>"
+      "</tagSet></item></networkInterfaceSet></DescribeNetworkInterfacesResponse>";
+  auto page = aws::ParseDescribeNetworkInterfaces(xml);
+  REQUIRE(page.ok());
+  REQUIRE(page->interfaces.size() == 1);
+  const enipool::NetworkInterface& eni = page->interfaces.front();
+  CHECK(eni.interface_type == "efa-only");
+  CHECK(eni.security_group_ids == std::vector<std::string>{"sg-1"});
+  CHECK(eni.tags == std::vector<enipool::Ec2Tag>{
+                        {"node.k8s.amazonaws.com/no_manage", "true"},
+                        {"node.k8s.amazonaws.com/createdAt", "2023-11-14T22:13:20Z"}});
+  CHECK(eni.created == absl::FromUnixSeconds(1'700'000'000));
 }
 
 TEST_CASE("EC2 error answers become statuses led by EC2's code and message") {

@@ -239,3 +239,25 @@ TEST_CASE("NodeController::Create accepts the pitfall combinations, which simula
 }
 
 }  // namespace
+
+TEST_CASE("NodeConfigFromEnvironment reads MANAGE_UNTAGGED_ENI and CLUSTER_NAME and passes the primary's security groups on") {
+  NodeFacts node = Node("m5.large");
+  node.security_group_ids = {"sg-a", "sg-b"};
+  const auto defaults = Configure(node, {});
+  REQUIRE(defaults.ok());
+  CHECK(defaults->controller.manage_untagged_enis);  // the reference's default
+  CHECK(defaults->controller.cluster_name.empty());
+  CHECK(defaults->controller.security_group_ids == std::vector<std::string>{"sg-a", "sg-b"});
+
+  const auto set = Configure(node, {{"MANAGE_UNTAGGED_ENI", "false"}, {"CLUSTER_NAME", "prod"}});
+  REQUIRE(set.ok());
+  CHECK_FALSE(set->controller.manage_untagged_enis);
+  CHECK(set->controller.cluster_name == "prod");
+
+  // A value Go's ParseBool refuses is refused here, naming it.
+  const auto bad = Configure(node, {{"MANAGE_UNTAGGED_ENI", "no"}});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_MESSAGE(absl::StrContains(bad.status().message(), "MANAGE_UNTAGGED_ENI=\"no\""),
+                bad.status());
+}

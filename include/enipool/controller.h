@@ -77,6 +77,14 @@
 //   * an OK describe of the instance that does not list its primary ENI
 //     (an empty list) changes nothing and counts as a failed describe: a
 //     running instance always has its primary ENI.
+//   * ENI classes (eni_class.h, docs/reference-behavior.md §4.13): at every
+//     describe of the instance each attached ENI is classified by its tags
+//     and interface type; unmanaged and EFA-only ENIs stay out of the pool
+//     (ManagedEni records with in_pool false, which count against
+//     max_enis), trunk and EFA ENIs join it flagged (never grown / never
+//     freed by the policy), and a pool ENI that has become unmanaged leaves
+//     the pool (forced). New ENIs carry CreatedEniTags() and
+//     ControllerConfig::security_group_ids.
 //   * reconcile (off by default, ControllerConfig::reconcile_interval):
 //                 DescribeNetworkInterfaces(instance) when that long has
 //                 passed since the last pool action; every ENI is resynced,
@@ -172,6 +180,7 @@
 #include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/datastore.h"
+#include "enipool/eni_class.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
 #include "enipool/policy/eni_address.h"
@@ -244,6 +253,18 @@ struct ControllerConfig {
   std::string instance_id;     // the node's EC2 instance
   std::string subnet_id;       // where new ENIs are created
   std::string primary_eni_id;  // empty: the ENI at device index 0 is the primary
+  // MANAGE_UNTAGGED_ENI (default true): when false, every attached ENI but
+  // the primary that carries neither a no_manage tag nor this instance's id
+  // tag is set aside as unmanaged (docs/reference-behavior.md §4.13, eni_class.h).
+  bool manage_untagged_enis = true;
+  // CLUSTER_NAME: new ENIs are tagged with it (docs/reference-behavior.md §7.1).
+  std::string cluster_name;
+  // ADDITIONAL_ENI_TAGS: more tags for new ENIs (keys naming
+  // k8s.amazonaws.com are dropped, as the reference drops them).
+  std::vector<Ec2Tag> additional_eni_tags;
+  // The security groups of new ENIs: the primary ENI's (empty: EC2 gives
+  // the VPC's default group).
+  std::vector<std::string> security_group_ids;
   Placement placement = Placement::kBestFit;
   ThrottleBackoff throttle;
   CleanupRetry cleanup;
@@ -338,8 +359,11 @@ struct ManagedEni {
   std::string attachment_id{};
   std::string subnet_id{};
   int device_index = 0;
-  bool in_pool = true;  // false while being freed, or when its detach gave up
+  // false while being freed, when its detach gave up, or when its class
+  // keeps it out (unmanaged, EFA-only; docs/reference-behavior.md §4.13)
+  bool in_pool = true;
   Ipv4Address primary_ip{};  // its own address (not a pod address)
+  EniClass eni_class = EniClass::kManaged;
 };
 
 // LostPod
@@ -955,7 +979,7 @@ class NodeController {
     bool acted = false;
     if (plan.increase.has_value() && plan.increase->count > 0) {
       acted = true;
-      StartIncrease(*plan.increase, out);
+      StartIncrease(*plan.increase, now, out);
     }
     if (!plan.releases.empty()) acted = ReleaseCidrs(plan.releases, now, out) || acted;
     if (plan.free_eni.has_value() &&
@@ -993,7 +1017,7 @@ class NodeController {
     return next;
   }
 
-  void StartIncrease(const IncreaseStep& step, std::vector<Ec2Request>& out) {
+  void StartIncrease(const IncreaseStep& step, absl::Time now, std::vector<Ec2Request>& out) {
     // The plan may ask for the other kind (a prefix-mode node taking /32s).
     const bool prefix = step.kind.value_or(config_.pool.mode) == AddressMode::kPrefix;
     if (step.eni.has_value()) {
@@ -1005,7 +1029,10 @@ class NodeController {
     }
     CreateNetworkInterfaceRequest create{
         .subnet_id = config_.subnet_id,
-        .description = CreatedEniDescription(config_.instance_id)};
+        .description = CreatedEniDescription(config_.instance_id),
+        .security_group_ids = config_.security_group_ids,
+        .tags = CreatedEniTags(config_.instance_id, now, config_.cluster_name,
+                               config_.additional_eni_tags)};
     (prefix ? create.ipv4_prefix_count : create.secondary_ip_count) = step.count;
     NamePrimaryAddress(create);
     if (create.private_ip_address.has_value()) counters_.named_primary_creates += 1;
@@ -1340,8 +1367,13 @@ class NodeController {
       return std::none_of(interfaces.begin(), interfaces.end(),
                           [&](const auto& ni) { return ni.id == record.id && ours(ni); });
     });
+    const EniClassOptions class_options{.instance_id = config_.instance_id,
+                                        .manage_untagged = config_.manage_untagged_enis};
     for (const NetworkInterface& ni : interfaces) {
       if (!ours(ni)) continue;
+      const bool primary =
+          config_.primary_eni_id.empty() ? ni.device_index == 0 : ni.id == config_.primary_eni_id;
+      const EniClass eni_class = ClassifyEni(ni, primary, class_options);
       ManagedEni* record = FindRecord(ni.id);
       if (record == nullptr) {
         enis_.push_back(ManagedEni{.id = ni.id,
@@ -1353,17 +1385,25 @@ class NodeController {
       record->attachment_id = ni.attachment_id;
       record->device_index = ni.device_index;
       record->primary_ip = ni.primary_ip;
+      record->eni_class = eni_class;
+      if (!EniInPool(eni_class)) {
+        // Set aside (docs/reference-behavior.md §4.13): never in the pool,
+        // counted against the ENI limit. One the pool held (tagged since)
+        // leaves it, as the reference's reconcile drops an ENI it no
+        // longer manages.
+        record->in_pool = false;
+        DropFromPool(ni.id, "is no longer managed (tagged no_manage, or not this node's)");
+        continue;
+      }
       record->in_pool = !recovery.keep_out_enis.contains(ni.id);
       if (!record->in_pool) continue;  // its free was under way: it is finished below
       if (!pool().FindEni(ni.id).ok()) {
-        const bool primary =
-            config_.primary_eni_id.empty() ? ni.device_index == 0 : ni.id == config_.primary_eni_id;
         if (!store_
                  .AddEni({.id = ni.id,
                           .device_number = ni.device_index,
                           .primary = primary,
-                          .trunk = ni.interface_type == "trunk",
-                          .efa = ni.interface_type == "efa",
+                          .trunk = eni_class == EniClass::kTrunk,
+                          .efa = eni_class == EniClass::kEfa,
                           .subnet_id = ni.subnet_id})
                  .ok()) {
           counters_.enis_refused += 1;
@@ -1521,16 +1561,21 @@ class NodeController {
 
   // Drops an ENI EC2 no longer gives the node, pods and all.
   void ForgetEni(absl::string_view eni_id) {
+    DropFromPool(eni_id, "is no longer attached to the node in EC2");
+    DropRecord(eni_id);
+  }
+
+  // Removes an ENI from the pool (forced), reporting its pods as lost
+  // ("ENI <id> <why>"). Nothing when the pool does not hold it.
+  void DropFromPool(absl::string_view eni_id, absl::string_view why) {
     if (auto view = pool().FindEni(eni_id); view.ok()) {
       counters_.force_removed_enis += 1;
       counters_.force_removed_ips += view->pods;
       if (view->pods > 0) {
-        ReportLostPods(eni_id, std::nullopt,
-                       absl::StrCat("ENI ", eni_id, " is no longer attached to the node in EC2"));
+        ReportLostPods(eni_id, std::nullopt, absl::StrCat("ENI ", eni_id, " ", why));
       }
       (void)store_.RemoveEni(eni_id, /*force=*/true);
     }
-    DropRecord(eni_id);
   }
 
   // --- fragmentation-aware ENI creation (policy/eni_address.h) ----------------

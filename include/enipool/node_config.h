@@ -16,7 +16,10 @@
 //     (4 vCPUs) 58 with secondary IPs, 110 with prefixes — the 110 cap is
 //     the EKS calculator's for up to 30 vCPUs, so pass `vcpus`;
 //   * custom networking: new ENIs go to the ENIConfig's subnet and the
-//     primary ENI holds no pods, so at least two ENIs are needed.
+//     primary ENI holds no pods, so at least two ENIs are needed;
+//   * the ENI classes and tags: MANAGE_UNTAGGED_ENI (default true) and
+//     CLUSTER_NAME (tags new ENIs), and the primary ENI's security groups
+//     for new ENIs (eni_class.h, docs/reference-behavior.md §4.13, §7.1).
 // Every problem is reported at once, as INVALID_ARGUMENT naming the
 // variable (or NodeFacts field) and its value; an unknown type is NOT_FOUND.
 //
@@ -69,6 +72,9 @@ struct NodeFacts {
   std::string instance_id;     // e.g. "i-0abc…"
   std::string subnet_id;       // the primary ENI's subnet: where new ENIs go
   std::string primary_eni_id;  // empty: the ENI at device index 0
+  // The primary ENI's security groups (IMDS security-group-ids): new ENIs
+  // get them (docs/reference-behavior.md §7.1).
+  std::vector<std::string> security_group_ids;
   // With custom networking (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true): the
   // subnet of the node's ENIConfig, where pod ENIs go instead.
   std::string eni_config_subnet_id;
@@ -143,6 +149,21 @@ struct NodeConfig {
   WarmPoolConfig pool = WarmPoolConfig::FromEnvironment(lookup, base);
 
   if (node.instance_id.empty()) problems.emplace_back("NodeFacts::instance_id is empty");
+  // MANAGE_UNTAGGED_ENI (default true; docs/reference-behavior.md §4.13):
+  // read as Go's strconv.ParseBool, and refused here when it is not one.
+  bool manage_untagged = true;
+  if (const std::optional<std::string> text = lookup("MANAGE_UNTAGGED_ENI");
+      text.has_value() && !text->empty()) {
+    const std::optional<bool> parsed = internal::ParseGoBool(*text);
+    if (parsed.has_value()) {
+      manage_untagged = *parsed;
+    } else {
+      problems.push_back(absl::StrCat("MANAGE_UNTAGGED_ENI=", QuoteInput(*text),
+                                      " is not a boolean (the reference would manage untagged "
+                                      "ENIs)"));
+    }
+  }
+  const std::string cluster_name = lookup("CLUSTER_NAME").value_or("");
   if (node.vcpus < 0) problems.push_back(absl::StrCat("NodeFacts::vcpus is ", node.vcpus));
   if (node.kubelet_max_pods < 0) {
     problems.push_back(absl::StrCat("NodeFacts::kubelet_max_pods is ", node.kubelet_max_pods));
@@ -189,6 +210,9 @@ struct NodeConfig {
   config.controller.instance_id = node.instance_id;
   config.controller.subnet_id = std::move(subnet);
   config.controller.primary_eni_id = node.primary_eni_id;
+  config.controller.manage_untagged_enis = manage_untagged;
+  config.controller.cluster_name = cluster_name;
+  config.controller.security_group_ids = node.security_group_ids;
   return config;
 }
 

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -61,6 +62,9 @@ struct SimNodeSpec {
   bool throttling = false;
   // Limits the controller is told, when they should differ from EC2's.
   std::optional<int> controller_max_enis;
+  // Changes to the controller's config beyond the fields above (ENI
+  // classes, tags, subnet discovery, custom networking, reconciles).
+  std::function<void(ControllerConfig&)> configure;
 };
 
 inline ControllerConfig MakeControllerConfig(const SimNodeSpec& spec) {
@@ -75,6 +79,7 @@ inline ControllerConfig MakeControllerConfig(const SimNodeSpec& spec) {
   config.pool.warm_prefix_target = spec.warm_prefix_target;
   config.instance_id = "i-node";
   config.subnet_id = "subnet-a";
+  if (spec.configure) spec.configure(config);
   return config;
 }
 

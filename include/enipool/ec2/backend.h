@@ -157,6 +157,25 @@ inline bool IsInsufficientAddressError(Ec2ErrorCode code) {
 // Requests and responses (docs/reference-behavior.md §7.1)
 // -----------------------------------------------------------------------------
 
+// Ec2Tag
+//
+// One EC2 resource tag (TagSet / TagSpecification entries).
+struct Ec2Tag {
+  std::string key;
+  std::string value;
+  friend bool operator==(const Ec2Tag&, const Ec2Tag&) = default;
+};
+
+// FindTag()
+//
+// The value of tag `key`, or nullptr when the tags lack it.
+inline const std::string* FindTag(const std::vector<Ec2Tag>& tags, absl::string_view key) {
+  for (const Ec2Tag& tag : tags) {
+    if (tag.key == key) return &tag.value;
+  }
+  return nullptr;
+}
+
 // What EC2 reports about one network interface.
 struct NetworkInterface {
   std::string id;
@@ -164,12 +183,14 @@ struct NetworkInterface {
   std::string instance_id;    // empty when not attached
   std::string attachment_id;  // empty when not attached
   int device_index = -1;      // -1 when not attached
-  std::string interface_type = "interface";  // "interface", "trunk", "efa"
+  std::string interface_type = "interface";  // "interface", "trunk", "efa", "efa-only"
   Ipv4Address primary_ip;
   std::vector<Ipv4Address> secondary_ips;
   std::vector<Ipv4Prefix> prefixes;
   absl::Time created;
   std::string description;  // as given at create ("aws-K8S-<instance-id>" for the node's own)
+  std::vector<Ec2Tag> tags;                     // TagSet
+  std::vector<std::string> security_group_ids;  // groupSet
 
   [[nodiscard]] bool attached() const noexcept { return !attachment_id.empty(); }
   friend bool operator==(const NetworkInterface&, const NetworkInterface&) = default;
@@ -186,6 +207,12 @@ struct CreateNetworkInterfaceRequest {
   int ipv4_prefix_count = 0;
   std::string description;  // the reference writes "aws-K8S-<instance-id>"
   std::optional<Ipv4Address> private_ip_address = std::nullopt;
+  // SecurityGroupId.N: the primary ENI's groups, or the ENIConfig's under
+  // custom networking (docs/reference-behavior.md §4.13); empty: the VPC's default.
+  std::vector<std::string> security_group_ids;
+  // TagSpecification.1 (network-interface): the reference's tags
+  // (CreatedEniTags(), eni_class.h; docs/reference-behavior.md §7.1).
+  std::vector<Ec2Tag> tags;
   friend bool operator==(const CreateNetworkInterfaceRequest&,
                          const CreateNetworkInterfaceRequest&) = default;
 };

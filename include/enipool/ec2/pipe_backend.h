@@ -105,6 +105,14 @@ class WireWriter {
     List(n.prefixes, [&](const Ipv4Prefix& p) { Prefix(p); });
     Time(n.created);
     Str(n.description);
+    Tags(n.tags);
+    List(n.security_group_ids, [&](const std::string& g) { Str(g); });
+  }
+  void Tags(const std::vector<Ec2Tag>& tags) {
+    List(tags, [&](const Ec2Tag& t) {
+      Str(t.key);
+      Str(t.value);
+    });
   }
   [[nodiscard]] std::string Take() { return std::move(out_); }
 
@@ -174,7 +182,17 @@ class WireReader {
     n.prefixes = List<Ipv4Prefix>([&] { return Prefix(); });
     n.created = Time();
     n.description = Str();
+    n.tags = Tags();
+    n.security_group_ids = List<std::string>([&] { return Str(); });
     return n;
+  }
+  std::vector<Ec2Tag> Tags() {
+    return List<Ec2Tag>([&] {
+      Ec2Tag t;
+      t.key = Str();
+      t.value = Str();
+      return t;
+    });
   }
 
  private:
@@ -197,6 +215,8 @@ inline std::string EncodeCall(const Ec2Call& call) {
           std::vector<Ipv4Address> named;
           if (r.private_ip_address.has_value()) named.push_back(*r.private_ip_address);
           w.List(named, [&](Ipv4Address a) { w.Address(a); });
+          w.List(r.security_group_ids, [&](const std::string& g) { w.Str(g); });
+          w.Tags(r.tags);
         } else if constexpr (std::is_same_v<R, AttachNetworkInterfaceRequest>) {
           w.Str(r.eni_id);
           w.Str(r.instance_id);
@@ -239,6 +259,8 @@ inline std::optional<Ec2Call> DecodeCall(absl::string_view bytes) {
       const std::vector<Ipv4Address> named = r.List<Ipv4Address>([&] { return r.Address(); });
       if (named.size() > 1) return std::nullopt;
       if (!named.empty()) c.private_ip_address = named.front();
+      c.security_group_ids = r.List<std::string>([&] { return r.Str(); });
+      c.tags = r.Tags();
       call = c;
       break;
     }

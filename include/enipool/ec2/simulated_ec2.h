@@ -27,8 +27,12 @@
 //     never sleeps: SampleLatency() returns a duration for the caller to
 //     schedule; calls themselves take effect at the Clock's Now().
 //
-// What it does not model: availability zones, security groups, tags,
-// ModifyNetworkInterfaceAttribute, IPv6, trunk/EFA interfaces, the
+// ENIs keep the tags and security groups they were created with (plus
+// TagEni()), and an interface type (SetInterfaceType(): trunk, EFA,
+// EFA-only); these are recorded and reported, not enforced.
+//
+// What it does not model: availability zones, security-group rules,
+// ModifyNetworkInterfaceAttribute, IPv6, the
 // asynchronous "attaching"/"detaching" states (an attach or detach is
 // complete when the call returns), IMDS propagation delay.
 //
@@ -252,6 +256,46 @@ class SimulatedEc2 {
     return absl::OkStatus();
   }
 
+  // SimulatedEc2::TagEni()
+  //
+  // Sets tags on an ENI (EC2's CreateTags: a key it has takes the new
+  // value), e.g. node.k8s.amazonaws.com/no_manage=true on an ENI another
+  // tool attached. NOT_FOUND for an unknown ENI; nothing changes then.
+  [[nodiscard]] absl::Status TagEni(absl::string_view eni_id, const std::vector<Ec2Tag>& tags) {
+    const auto it = enis_.find(eni_id);
+    if (it == enis_.end()) return absl::NotFoundError(absl::StrCat("ENI ", eni_id, " does not exist"));
+    for (const Ec2Tag& tag : tags) {
+      bool replaced = false;
+      for (Ec2Tag& have : it->second.nic.tags) {
+        if (have.key == tag.key) {
+          have.value = tag.value;
+          replaced = true;
+        }
+      }
+      if (!replaced) it->second.nic.tags.push_back(tag);
+    }
+    return absl::OkStatus();
+  }
+
+  // SimulatedEc2::SetInterfaceType()
+  //
+  // Makes an ENI a "trunk", "efa" or "efa-only" interface (as the VPC
+  // resource controller's trunk, or an EFA device, would be): what
+  // DescribeNetworkInterfaces reports as its interfaceType.
+  // INVALID_ARGUMENT for another type, NOT_FOUND for an unknown ENI;
+  // nothing changes then.
+  [[nodiscard]] absl::Status SetInterfaceType(absl::string_view eni_id, absl::string_view type) {
+    if (type != "interface" && type != "trunk" && type != "efa" && type != "efa-only") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("interface type ", QuoteInput(type),
+                       " is not one of interface, trunk, efa, efa-only"));
+    }
+    const auto it = enis_.find(eni_id);
+    if (it == enis_.end()) return absl::NotFoundError(absl::StrCat("ENI ", eni_id, " does not exist"));
+    it->second.nic.interface_type = std::string(type);
+    return absl::OkStatus();
+  }
+
   // ---------------------------------------------------------------------------
   // The Backend calls.
   // ---------------------------------------------------------------------------
@@ -320,6 +364,8 @@ class SimulatedEc2 {
     if (named.has_value()) addresses.insert(addresses.begin(), *named);
     Eni& eni = NewEni(subnet_it->second, addresses.front());
     eni.nic.description = request.description;
+    eni.nic.tags = request.tags;
+    eni.nic.security_group_ids = request.security_group_ids;
     eni.nic.secondary_ips.assign(addresses.begin() + 1, addresses.end());
     eni.nic.prefixes = std::move(prefixes);
     unattached_.insert(eni.nic.id);

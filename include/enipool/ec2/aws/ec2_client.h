@@ -17,10 +17,11 @@
 // quota); an ExpiredToken answer makes the credentials be fetched again
 // and the call re-sent once; anything else is returned at once.
 // DescribeNetworkInterfaces follows NextToken to the last page.
-// CreateNetworkInterface tags the ENI as the VPC CNI does
-// (node.k8s.amazonaws.com/instance_id, node.k8s.amazonaws.com/createdAt,
-// plus EniCreationOptions::tags) and gives it EniCreationOptions'
-// security groups.
+// CreateNetworkInterface sends the request's own security groups and tags
+// (the controller's: eni_class.h's CreatedEniTags); a request without tags
+// is tagged as the VPC CNI does (node.k8s.amazonaws.com/instance_id,
+// node.k8s.amazonaws.com/createdAt). EniCreationOptions' tags and security
+// groups are added to either, except a tag key or group the request names.
 //
 // Region and endpoint (Ec2ClientOptions::FromEnvironment()): AWS_REGION or
 // AWS_DEFAULT_REGION, else IMDS's placement/region; AWS_ENDPOINT_URL_EC2 or
@@ -211,7 +212,10 @@ class Ec2Client {
   absl::StatusOr<T> Expect(const Ec2Call& call) {
     calls_.fetch_add(1, std::memory_order_relaxed);
     EniCreationOptions creation = options_.creation;
-    if (std::holds_alternative<CreateNetworkInterfaceRequest>(call)) {
+    const auto* create = std::get_if<CreateNetworkInterfaceRequest>(&call);
+    // A request that carries its own tags (the controller's, eni_class.h)
+    // is sent with them; otherwise the client stamps the reference's two.
+    if (create != nullptr && create->tags.empty()) {
       if (!options_.instance_id.empty()) {
         creation.tags.emplace_back(std::string(kInstanceIdTag), options_.instance_id);
       }

@@ -38,6 +38,7 @@
 #ifndef ENIPOOL_EC2_AWS_EC2_QUERY_H_
 #define ENIPOOL_EC2_AWS_EC2_QUERY_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -132,14 +133,27 @@ inline QueryRequest ToQueryRequest(const Ec2Call& call, const EniCreationOptions
           if (request.ipv4_prefix_count > 0) {
             add("Ipv4PrefixCount", absl::StrCat(request.ipv4_prefix_count));
           }
-          for (std::size_t i = 0; i < creation.security_group_ids.size(); ++i) {
-            add(absl::StrCat("SecurityGroupId.", i + 1), creation.security_group_ids[i]);
+          // The request's groups and tags, then the client's (a group or a
+          // tag key the request already names is not sent twice).
+          std::vector<std::string> groups = request.security_group_ids;
+          for (const std::string& group : creation.security_group_ids) {
+            if (std::find(groups.begin(), groups.end(), group) == groups.end()) {
+              groups.push_back(group);
+            }
           }
-          if (!creation.tags.empty()) {
+          for (std::size_t i = 0; i < groups.size(); ++i) {
+            add(absl::StrCat("SecurityGroupId.", i + 1), groups[i]);
+          }
+          std::vector<std::pair<std::string, std::string>> tags;
+          for (const Ec2Tag& tag : request.tags) tags.emplace_back(tag.key, tag.value);
+          for (const auto& tag : creation.tags) {
+            if (FindTag(request.tags, tag.first) == nullptr) tags.push_back(tag);
+          }
+          if (!tags.empty()) {
             add("TagSpecification.1.ResourceType", "network-interface");
-            for (std::size_t i = 0; i < creation.tags.size(); ++i) {
-              add(absl::StrCat("TagSpecification.1.Tag.", i + 1, ".Key"), creation.tags[i].first);
-              add(absl::StrCat("TagSpecification.1.Tag.", i + 1, ".Value"), creation.tags[i].second);
+            for (std::size_t i = 0; i < tags.size(); ++i) {
+              add(absl::StrCat("TagSpecification.1.Tag.", i + 1, ".Key"), tags[i].first);
+              add(absl::StrCat("TagSpecification.1.Tag.", i + 1, ".Value"), tags[i].second);
             }
           }
         } else if constexpr (std::is_same_v<R, AttachNetworkInterfaceRequest>) {
@@ -300,11 +314,15 @@ inline absl::StatusOr<NetworkInterface> ParseNetworkInterface(absl::string_view 
     ENIPOOL_ASSIGN_OR_RETURN(Ipv4Prefix prefix, ParsePrefix(action, Text(item, "ipv4Prefix")));
     eni.prefixes.push_back(prefix);
   }
+  for (const pugi::xml_node item : node.child("groupSet").children("item")) {
+    eni.security_group_ids.emplace_back(Text(item, "groupId"));
+  }
   for (const pugi::xml_node item : node.child("tagSet").children("item")) {
-    if (Text(item, "key") != kCreatedAtTag) continue;
+    eni.tags.push_back(Ec2Tag{std::string(Text(item, "key")), std::string(Text(item, "value"))});
+    if (eni.tags.back().key != kCreatedAtTag) continue;
     absl::Time created;
     std::string error;
-    if (absl::ParseTime(absl::RFC3339_full, std::string(Text(item, "value")), &created, &error)) {
+    if (absl::ParseTime(absl::RFC3339_full, eni.tags.back().value, &created, &error)) {
       eni.created = created;
     }
   }

@@ -187,9 +187,21 @@ inline void AppendNetworkInterface(std::string& xml, const NetworkInterface& eni
     }
     xml += "</ipv4PrefixSet>";
   }
-  absl::StrAppend(&xml, "<tagSet><item><key>", kCreatedAtTag, "</key><value>",
-                  absl::FormatTime(absl::RFC3339_full, eni.created, absl::UTCTimeZone()),
-                  "</value></item></tagSet></", tag, ">");
+  if (!eni.security_group_ids.empty()) {
+    xml += "<groupSet>";
+    for (const std::string& group : eni.security_group_ids) {
+      absl::StrAppend(&xml, "<item><groupId>", XmlEscape(group), "</groupId></item>");
+    }
+    xml += "</groupSet>";
+  }
+  // The ENI's tags, as EC2 lists them (an ENI's age reaches a client
+  // through its createdAt tag, which the ENIs a node creates carry).
+  xml += "<tagSet>";
+  for (const Ec2Tag& t : eni.tags) {
+    absl::StrAppend(&xml, "<item><key>", XmlEscape(t.key), "</key><value>", XmlEscape(t.value),
+                    "</value></item>");
+  }
+  absl::StrAppend(&xml, "</tagSet></", tag, ">");
 }
 
 }  // namespace query_server_internal
@@ -216,6 +228,19 @@ inline absl::StatusOr<Ec2Call> DecodeQueryRequest(const QueryParams& params) {
       auto address = Ipv4Address::Parse(*primary);
       if (!address.ok()) return InvalidValue("PrivateIpAddress", *primary, address.status().message());
       request.private_ip_address = *address;
+    }
+    request.security_group_ids = List(params, "SecurityGroupId");
+    if (const std::string* type = Find(params, "TagSpecification.1.ResourceType");
+        type != nullptr && *type != "network-interface") {
+      return InvalidValue("TagSpecification.1.ResourceType", *type,
+                          "CreateNetworkInterface tags a network-interface");
+    }
+    for (int i = 1;; ++i) {
+      const std::string* key = Find(params, absl::StrCat("TagSpecification.1.Tag.", i, ".Key"));
+      if (key == nullptr) break;
+      const std::string* value =
+          Find(params, absl::StrCat("TagSpecification.1.Tag.", i, ".Value"));
+      request.tags.push_back(Ec2Tag{*key, value == nullptr ? std::string() : *value});
     }
     return Ec2Call(std::move(request));
   }
