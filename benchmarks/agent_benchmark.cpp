@@ -160,6 +160,11 @@ class SlowEc2 {
     Delay d(*this);
     return ec2_.DescribeNetworkInterfaces(r);
   }
+  absl::StatusOr<std::vector<enipool::SubnetInfo>> DescribeSubnets(
+      const enipool::DescribeSubnetsRequest& r) {
+    Delay d(*this);
+    return ec2_.DescribeSubnets(r);
+  }
 
  private:
   struct Delay {

@@ -35,6 +35,7 @@ inline int FuzzEc2QueryResponse(const std::uint8_t* data, std::size_t size) {
       UnassignPrivateIpAddressesRequest{"eni-1", {Ipv4Address(10, 0, 0, 5)}},
       UnassignIpv4PrefixesRequest{"eni-1", {}},
       DescribeNetworkInterfacesRequest{},
+      DescribeSubnetsRequest{},
   };
   static const int kStatuses[] = {200, 200, 200, 200, 400, 401, 403, 404,
                                   429, 500, 502, 503, 504, 204, 302, 299};
@@ -57,6 +58,7 @@ inline int FuzzEc2QueryResponse(const std::uint8_t* data, std::size_t size) {
         if constexpr (std::is_same_v<R, AssignPrivateIpAddressesRequest>) return 3;
         if constexpr (std::is_same_v<R, AssignIpv4PrefixesRequest>) return 4;
         if constexpr (std::is_same_v<R, DescribeNetworkInterfacesRequest>) return 5;
+        if constexpr (std::is_same_v<R, DescribeSubnetsRequest>) return 6;
         return 0;
       },
       call);

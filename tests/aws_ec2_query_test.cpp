@@ -70,7 +70,7 @@ NetworkInterface RandomEni(std::mt19937_64& rng) {
 std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
   const std::string eni = RandomId(rng, "eni-");
   const int count = static_cast<int>(rng() % 10) + 1;
-  switch (rng() % 9) {
+  switch (rng() % 10) {
     case 0: {
       enipool::CreateNetworkInterfaceRequest request{.subnet_id = RandomId(rng, "subnet-"),
                                                      .description = "aws-K8S-i-0123 & <co>"};
@@ -109,6 +109,24 @@ std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
       enipool::UnassignIpv4PrefixesRequest request{eni, {}};
       for (int i = 0; i < count; ++i) request.prefixes.push_back(RandomPrefix(rng));
       return {request, std::monostate{}};
+    }
+    case 8: {
+      enipool::DescribeSubnetsRequest request;
+      if (rng() % 2) request.subnet_ids = {RandomId(rng, "subnet-"), RandomId(rng, "subnet-")};
+      if (rng() % 2) request.vpc_id = RandomId(rng, "vpc-");
+      if (rng() % 2) request.availability_zone = "us-east-1a";
+      std::vector<enipool::SubnetInfo> subnets;
+      for (int i = 0; i < count; ++i) {
+        enipool::SubnetInfo subnet;
+        subnet.id = RandomId(rng, "subnet-");
+        subnet.cidr = Ipv4Prefix::Containing(RandomAddress(rng), 20 + static_cast<int>(rng() % 9));
+        subnet.availability_zone = "us-east-1a";
+        subnet.vpc_id = RandomId(rng, "vpc-");
+        subnet.available_addresses = static_cast<std::int64_t>(rng() % 5000);
+        if (rng() % 2) subnet.tags = {{"kubernetes.io/role/cni", "1"}, {"Name", "pods & <x>"}};
+        subnets.push_back(subnet);
+      }
+      return {request, subnets};
     }
     default: {
       enipool::DescribeNetworkInterfacesRequest request;
@@ -232,6 +250,39 @@ TEST_CASE("A described ENI's tags, security groups and interface type are read f
                         {"node.k8s.amazonaws.com/no_manage", "true"},
                         {"node.k8s.amazonaws.com/createdAt", "2023-11-14T22:13:20Z"}});
   CHECK(eni.created == absl::FromUnixSeconds(1'700'000'000));
+}
+
+TEST_CASE("DescribeSubnets travels with SubnetId.N and the vpc-id and availability-zone filters, and other filters are refused") {
+  const auto query = aws::ToQueryRequest(enipool::DescribeSubnetsRequest{
+      .subnet_ids = {}, .vpc_id = "vpc-1", .availability_zone = "us-east-1a"});
+  CHECK(aws::FormEncode(query.params) ==
+        "Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=vpc-id&Filter.1.Value.1=vpc-1&"
+        "Filter.2.Name=availability-zone&Filter.2.Value.1=us-east-1a");
+  auto bad = aws::ParseForm(
+      "Action=DescribeSubnets&Version=2016-11-15&Filter.1.Name=tag-key&Filter.1.Value.1=x");
+  REQUIRE(bad.ok());
+  const auto refused = aws::DecodeQueryRequest(*bad);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(enipool::ClassifyEc2Error(refused.status()) == Ec2ErrorCode::kInvalidParameterValue);
+  CHECK(absl::StrContains(refused.status().message(), "tag-key"));
+}
+
+TEST_CASE("A DescribeSubnets answer with a bad CIDR or count is a malformed answer, never a value") {
+  const std::string head =
+      "<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
+      "<requestId>r</requestId><subnetSet><item><subnetId>subnet-1</subnetId>";
+  const std::string tail = "</item></subnetSet></DescribeSubnetsResponse>";
+  for (const std::string& body :
+       {head + "<cidrBlock>10.0.0.0/33</cidrBlock><availableIpAddressCount>5</availableIpAddressCount>" + tail,
+        head + "<cidrBlock>10.0.0.0/24</cidrBlock><availableIpAddressCount>-1</availableIpAddressCount>" + tail,
+        head + "<cidrBlock>10.0.0.0/24</cidrBlock><availableIpAddressCount>many</availableIpAddressCount>" + tail,
+        std::string("<DescribeSubnetsResponse><subnetSet><item><cidrBlock>10.0.0.0/24</cidrBlock>"
+                    "</item></subnetSet></DescribeSubnetsResponse>")}) {
+    CAPTURE(body);
+    const auto parsed = aws::ParseDescribeSubnets(body);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(absl::StartsWith(parsed.status().message(), "MalformedResponse: DescribeSubnets: "));
+  }
 }
 
 TEST_CASE("EC2 error answers become statuses led by EC2's code and message") {

@@ -68,35 +68,43 @@ struct HasDescribe {
   absl::StatusOr<std::vector<NetworkInterface>> DescribeNetworkInterfaces(
       const DescribeNetworkInterfacesRequest&);
 };
+struct HasDescribeSubnets {
+  absl::StatusOr<std::vector<enipool::SubnetInfo>> DescribeSubnets(
+      const enipool::DescribeSubnetsRequest&);
+};
 
 // One base list per type, kept on few lines so the table reads at a glance.
 // clang-format off
-struct Correct : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct Correct : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                  HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
 
-struct MissingCreate : HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingCreate : HasDescribeSubnets, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAttach : HasCreate, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingAttach : HasDescribeSubnets, HasCreate, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingDetach : HasCreate, HasAttach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingDetach : HasDescribeSubnets, HasCreate, HasAttach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingDelete : HasCreate, HasAttach, HasDetach, HasAssignIps, HasAssignPrefixes,
+struct MissingDelete : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAssignIps : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignPrefixes,
+struct MissingAssignIps : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignPrefixes,
                           HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAssignPrefixes : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingAssignPrefixes : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingUnassignIps : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingUnassignIps : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                             HasAssignPrefixes, HasUnassignPrefixes, HasDescribe {};
-struct MissingUnassignPrefixes : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingUnassignPrefixes : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                  HasAssignPrefixes, HasUnassignIps, HasDescribe {};
-struct MissingDescribe : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingDescribe : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                          HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes {};
+
+struct MissingDescribeSubnets : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+                                HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes,
+                                HasDescribe {};
 
 // clang-format on
 
 // Attach answers a bare status: the attachment id is lost.
-struct WrongReturnAttach : HasCreate,
+struct WrongReturnAttach : HasDescribeSubnets, HasCreate,
                            HasDetach,
                            HasDelete,
                            HasAssignIps,
@@ -107,7 +115,7 @@ struct WrongReturnAttach : HasCreate,
   absl::Status AttachNetworkInterface(const AttachNetworkInterfaceRequest&);
 };
 // Assign IPs answers prefixes (the two assign calls mixed up).
-struct WrongReturnAssignIps : HasCreate,
+struct WrongReturnAssignIps : HasDescribeSubnets, HasCreate,
                               HasAttach,
                               HasDetach,
                               HasDelete,
@@ -119,7 +127,7 @@ struct WrongReturnAssignIps : HasCreate,
       const AssignPrivateIpAddressesRequest&);
 };
 // Describe cannot fail.
-struct WrongReturnDescribe : HasCreate,
+struct WrongReturnDescribe : HasDescribeSubnets, HasCreate,
                              HasAttach,
                              HasDetach,
                              HasDelete,
@@ -130,7 +138,7 @@ struct WrongReturnDescribe : HasCreate,
   std::vector<NetworkInterface> DescribeNetworkInterfaces(const DescribeNetworkInterfacesRequest&);
 };
 // Delete answers bool instead of a status.
-struct WrongReturnDelete : HasCreate,
+struct WrongReturnDelete : HasDescribeSubnets, HasCreate,
                            HasAttach,
                            HasDetach,
                            HasAssignIps,
@@ -141,7 +149,7 @@ struct WrongReturnDelete : HasCreate,
   bool DeleteNetworkInterface(const DeleteNetworkInterfaceRequest&);
 };
 // Delete wants a mutable request: a const request does not bind.
-struct NonConstRequestDelete : HasCreate,
+struct NonConstRequestDelete : HasDescribeSubnets, HasCreate,
                                HasAttach,
                                HasDetach,
                                HasAssignIps,
@@ -152,7 +160,7 @@ struct NonConstRequestDelete : HasCreate,
   absl::Status DeleteNetworkInterface(DeleteNetworkInterfaceRequest&);
 };
 // Assign prefixes takes the wrong request type.
-struct WrongRequestAssignPrefixes : HasCreate,
+struct WrongRequestAssignPrefixes : HasDescribeSubnets, HasCreate,
                                     HasAttach,
                                     HasDetach,
                                     HasDelete,
@@ -164,7 +172,7 @@ struct WrongRequestAssignPrefixes : HasCreate,
       const AssignPrivateIpAddressesRequest&);
 };
 // Both requirements met with by-value requests: accepted (a copy is fine).
-struct ByValueRequests : HasCreate,
+struct ByValueRequests : HasDescribeSubnets, HasCreate,
                          HasAttach,
                          HasDetach,
                          HasDelete,
@@ -189,6 +197,8 @@ struct ConstMembers {
   absl::Status UnassignIpv4Prefixes(const UnassignIpv4PrefixesRequest&) const;
   absl::StatusOr<std::vector<NetworkInterface>> DescribeNetworkInterfaces(
       const DescribeNetworkInterfacesRequest&) const;
+  absl::StatusOr<std::vector<enipool::SubnetInfo>> DescribeSubnets(
+      const enipool::DescribeSubnetsRequest&) const;
 };
 
 }  // namespace concept_types
@@ -202,6 +212,7 @@ TEST_CASE("Backend accepts a type with every call and rejects one missing or mis
   static_assert(Backend<enipool::ec2::SimulatedEc2<enipool::ManualClock>>);
 
   static_assert(!Backend<t::MissingCreate>);
+  static_assert(!Backend<t::MissingDescribeSubnets>);
   static_assert(!Backend<t::MissingAttach>);
   static_assert(!Backend<t::MissingDetach>);
   static_assert(!Backend<t::MissingDelete>);

@@ -89,11 +89,20 @@
 //                 DescribeNetworkInterfaces(instance) when that long has
 //                 passed since the last pool action; every ENI is resynced,
 //                 new ones adopted, vanished ones dropped.
+//   * subnet discovery (ControllerConfig::subnet_discovery, subnet_selection.h):
+//     a startup or reconcile describe is followed by DescribeSubnets, and
+//     every pool ENI follows its subnet's tags (excluded or not); a create
+//     is preceded by DescribeSubnets and tried in the valid subnets, most
+//     free addresses first; an assign that finds its subnet exhausted
+//     moves on (the policy asked again with that ENI shown full) without
+//     the 120 s back-off (docs/reference-behavior.md §4.6, §11.11).
+//   * leaked-ENI sweep (ControllerConfig::leaked_eni_sweep): when due and
+//     nothing else is in flight, DescribeNetworkInterfaces of the account,
+//     then DeleteNetworkInterface for each IsLeakedEniCandidate (eni_class.h;
+//     docs/reference-behavior.md §4.9).
 //
 // Not modelled: what docs/reference-behavior.md §12 lists (the one list of
-// it), among others subnet discovery (one subnet for new ENIs; an
-// insufficient-address answer always starts the back-off), IPv6, multiple
-// network cards and the leaked-ENI sweep. The describe-based reconcile reads
+// it), among others IPv6 and multiple network cards. The describe-based reconcile reads
 // EC2, not a lagging IMDS, so it needs no 60 s cache of given-back addresses
 // (docs/reference-behavior.md §11.8).
 //
@@ -189,6 +198,7 @@
 #include "enipool/pool_store.h"
 #include "enipool/restart_recovery.h"
 #include "enipool/status.h"
+#include "enipool/subnet_selection.h"
 
 namespace enipool {
 
@@ -203,7 +213,8 @@ inline absl::string_view Ec2CallNameAt(std::size_t index) {
   static constexpr std::array<absl::string_view, kEc2CallCount> kNames = {
       "CreateNetworkInterface",     "AttachNetworkInterface",   "DetachNetworkInterface",
       "DeleteNetworkInterface",     "AssignPrivateIpAddresses", "AssignIpv4Prefixes",
-      "UnassignPrivateIpAddresses", "UnassignIpv4Prefixes",     "DescribeNetworkInterfaces"};
+      "UnassignPrivateIpAddresses", "UnassignIpv4Prefixes",     "DescribeNetworkInterfaces",
+      "DescribeSubnets"};
   return index < kNames.size() ? kNames[index] : "Unknown";
 }
 
@@ -265,6 +276,31 @@ struct ControllerConfig {
   // The security groups of new ENIs: the primary ENI's (empty: EC2 gives
   // the VPC's default group).
   std::vector<std::string> security_group_ids;
+  // Subnet discovery (ENABLE_SUBNET_DISCOVERY; docs/reference-behavior.md
+  // §4.6, §7.1, §7.5): new ENIs go to the valid subnet with the most free
+  // addresses (subnet_selection.h), tried one after another; an ENI whose
+  // subnet is tagged out is kept from pods; an assign that fails for want
+  // of addresses moves on to another ENI or a new one without the 120 s
+  // back-off. The reference's default is on; NodeConfigFromEnvironment
+  // sets it from the environment, while a hand-built config (and the
+  // cluster simulator unless asked) leaves it off, the reference with
+  // ENABLE_SUBNET_DISCOVERY=false (docs/reference-behavior.md §11.11).
+  bool subnet_discovery = false;
+  // DescribeSubnets filters (the reference asks for the node's VPC and
+  // availability zone); empty: no filter.
+  std::string vpc_id;
+  std::string availability_zone;
+  // The leaked-ENI sweep (docs/reference-behavior.md §4.9, §7.1): the first
+  // a random 0–300 s after startup, then an hour (plus another random
+  // 0–300 s) after each, every unattached ENI some VPC CNI node created
+  // (IsLeakedEniCandidate, eni_class.h: its instance-id tag, the "aws-K8S-"
+  // description, this cluster's tag when cluster_name is set, at least
+  // 5 minutes old by its createdAt tag) is deleted. The reference sweeps
+  // unless DISABLE_LEAKED_ENI_CLEANUP is set (and never in IPv6 mode);
+  // NodeConfigFromEnvironment sets this so, a hand-built config leaves it
+  // off (docs/reference-behavior.md §4.9, §11.11).
+  bool leaked_eni_sweep = false;
+  std::uint64_t sweep_seed = 1;  // the random delays' std::mt19937_64 seed
   Placement placement = Placement::kBestFit;
   ThrottleBackoff throttle;
   CleanupRetry cleanup;
@@ -338,6 +374,15 @@ struct ControllerCounters {
   // reserved or outside the subnet; the next try names another).
   std::int64_t named_primary_creates = 0;
   std::int64_t named_primary_refused = 0;
+  // Subnet discovery: assigns that found their ENI's subnet exhausted and
+  // moved on without the back-off; creates moved on to the next subnet;
+  // creates given up because no subnet was valid.
+  std::int64_t exhausted_eni_skips = 0;
+  std::int64_t create_subnet_fallbacks = 0;
+  std::int64_t no_valid_subnet = 0;
+  std::int64_t exclusion_changes = 0;  // pool ENIs whose subnet was tagged out (or back in)
+  std::int64_t leak_sweeps = 0;         // leaked-ENI sweeps answered
+  std::int64_t leaked_enis_deleted = 0;  // deletes the sweeps sent
 
   [[nodiscard]] std::int64_t calls_total() const {
     std::int64_t n = 0;
@@ -604,7 +649,7 @@ class NodeController {
   // itself, and a failed describe is sent again start_retry later.
   void Start(absl::Time now, std::vector<Ec2Request>& out) {
     (void)now;
-    if (started_ || HasOp(Step::kStart)) return;
+    if (started_ || HasOp(Step::kStart) || HasOp(Step::kStartSubnets)) return;
     Issue(Op{.step = Step::kStart,
              .call = DescribeNetworkInterfacesRequest{.eni_ids = {},
                                                       .instance_id = config_.instance_id}},
@@ -656,6 +701,19 @@ class NodeController {
             out);
       last_pool_action_ = now;
     }
+    if (ops_.empty() && config_.leaked_eni_sweep && next_sweep_ != absl::InfinitePast() &&
+        now >= next_sweep_) {
+      Issue(Op{.step = Step::kLeakSweep, .call = DescribeNetworkInterfacesRequest{}}, out);
+    }
+  }
+
+  // NodeController::next_leak_sweep()
+  //
+  // When the next leaked-ENI sweep is due (absl::InfinitePast() before the
+  // startup describe has been applied; absl::InfiniteFuture() with the sweep
+  // off).
+  [[nodiscard]] absl::Time next_leak_sweep() const noexcept {
+    return config_.leaked_eni_sweep ? next_sweep_ : absl::InfiniteFuture();
   }
   [[nodiscard]] std::vector<Ec2Request> Tick(absl::Time now) {
     std::vector<Ec2Request> out;
@@ -711,6 +769,16 @@ class NodeController {
       case Step::kReconcile:
         OnDescribeInstance(op, result, now, out);
         break;
+      case Step::kStartSubnets:
+      case Step::kReconcileSubnets:
+        OnInstanceSubnets(op, result, now, out);
+        break;
+      case Step::kCreateSubnets:
+        OnCreateSubnets(op, result, now, out);
+        break;
+      case Step::kLeakSweep:
+        OnLeakSweep(result, now, out);
+        break;
       case Step::kAssign:
       case Step::kAssignRetry:
         OnAssign(op, result, now, out);
@@ -754,7 +822,8 @@ class NodeController {
   // (docs/reference-behavior.md §8.3): the CIDRs of the other mode that
   // hold no pod (/32s in prefix mode, /28s in secondary-IP mode, left
   // from before ENABLE_PREFIX_DELEGATION changed)
-  // leave the datastore and are unassigned in EC2. Call it after restoring
+  // leave the datastore and are unassigned in EC2, and so do the pod-free
+  // CIDRs of excluded ENIs (subnet discovery). Call it after restoring
   // pods from a checkpoint, as the reference does, so restored pods keep
   // their addresses. Returns how many CIDRs were released.
   // FAILED_PRECONDITION (nothing changes) before the startup describe has
@@ -772,7 +841,9 @@ class NodeController {
       if (!cidrs.ok()) continue;
       CidrRelease release{view.id, {}};
       for (const CidrView& c : *cidrs) {
-        if (!c.in_mode && c.assigned == 0) release.cidrs.push_back(c.cidr);
+        // Excluded ENIs give back every pod-free CIDR (IPAMD ::
+        // checkAndHandleAllENIExclusion, docs/reference-behavior.md §8.3).
+        if ((!c.in_mode || view.excluded) && c.assigned == 0) release.cidrs.push_back(c.cidr);
       }
       if (!release.cidrs.empty()) released += UnassignCidrs(release, out);
     }
@@ -828,6 +899,13 @@ class NodeController {
     kDetach,
     kDelete,
     kSweep,  // restart: DescribeNetworkInterfaces by description for ENIs whose create was cut off
+    // Subnet discovery: DescribeSubnets before applying a startup or
+    // reconcile describe (which ENIs are excluded), and before a create
+    // (where it may go).
+    kStartSubnets,
+    kReconcileSubnets,
+    kCreateSubnets,
+    kLeakSweep,  // DescribeNetworkInterfaces of the account for leaked ENIs
   };
 
   // One step of a sequence: in flight (id != 0) or scheduled (id == 0, sent
@@ -846,6 +924,10 @@ class NodeController {
     bool refused = false;        // kDetach: giving back an ENI the datastore refused
     std::uint64_t intent = 0;    // the store's intent this step finishes (durable stores), or 0
     std::vector<std::uint64_t> intents{};  // kSweep: the create intents it settles
+    std::vector<NetworkInterface> interfaces{};  // k*Subnets after a describe: what it listed
+    std::vector<std::string> subnets_left{};     // kCreate: the subnets to try next
+    int count = 0;                               // kCreate, kCreateSubnets: CIDRs wanted
+    bool prefix = false;                         // kCreate, kCreateSubnets: /28s, not /32s
   };
 
   static constexpr std::uint64_t kNoGeneration = ~std::uint64_t{0};
@@ -857,6 +939,7 @@ class NodeController {
         store_(std::move(store)),
         next_id_(config_.first_request_id == 0 ? 1 : config_.first_request_id),
         jitter_rng_(config_.throttle.jitter_seed),
+        sweep_rng_(config_.sweep_seed),
         retry_tokens_(config_.throttle.retry_quota) {
     if constexpr (DurablePoolStore<Store>) {
       // The pool timers survive a restart: no decrease within 30 s of the
@@ -915,6 +998,8 @@ class NodeController {
         return std::holds_alternative<std::vector<Ipv4Prefix>>(response);
       case 8:
         return std::holds_alternative<std::vector<NetworkInterface>>(response);
+      case 9:
+        return std::holds_alternative<std::vector<SubnetInfo>>(response);
       default:
         return true;  // detach, delete, unassign: nothing to read
     }
@@ -961,6 +1046,14 @@ class NodeController {
   void PoolCheck(absl::Time now, const PoolStats& stats, std::uint64_t generation,
                  std::vector<Ec2Request>& out) {
     counters_.pool_checks += 1;
+    exhausted_enis_.clear();
+    FillInputs(now, stats);
+    const ReconcilePlan plan = policy_.Plan(config_.pool, inputs_);
+    ApplyPlan(plan, now, generation, out);
+  }
+
+  // The pool check's inputs, in the reused inputs_.
+  void FillInputs(absl::Time now, const PoolStats& stats) {
     inputs_.stats = stats;
     pool().EniViews(inputs_.enis);  // refills the reused vector: no allocation per check
     inputs_.now = now;
@@ -975,7 +1068,10 @@ class NodeController {
       // Only the decrease reads the free CIDRs; build them only then.
       inputs_.free_cidrs = FreeCidrsOf(pool(), inputs_.enis);
     }
-    const ReconcilePlan plan = policy_.Plan(config_.pool, inputs_);
+  }
+
+  void ApplyPlan(const ReconcilePlan& plan, absl::Time now, std::uint64_t generation,
+                 std::vector<Ec2Request>& out) {
     bool acted = false;
     if (plan.increase.has_value() && plan.increase->count > 0) {
       acted = true;
@@ -988,7 +1084,10 @@ class NodeController {
     }
     if (plan.increase.has_value() && plan.increase->count > 0) {
       for (Op& op : ops_) {
-        if (op.step == Step::kAssign || op.step == Step::kCreate) op.increase_started = now;
+        if (op.step == Step::kAssign || op.step == Step::kCreate ||
+            op.step == Step::kCreateSubnets) {
+          op.increase_started = now;
+        }
       }
     }
     if (acted) {
@@ -1027,20 +1126,143 @@ class NodeController {
             out);
       return;
     }
+    if (config_.subnet_discovery && !config_.pool.custom_networking) {
+      // Where the ENI may go is read first (docs/reference-behavior.md §7.1).
+      Issue(Op{.step = Step::kCreateSubnets,
+               .call = SubnetsCall(),
+               .count = step.count,
+               .prefix = prefix},
+            out);
+      return;
+    }
+    IssueCreate(config_.subnet_id, {}, step.count, prefix, now, absl::InfinitePast(), out);
+  }
+
+  [[nodiscard]] Ec2Call SubnetsCall() const {
+    return DescribeSubnetsRequest{.subnet_ids = {},
+                                  .vpc_id = config_.vpc_id,
+                                  .availability_zone = config_.availability_zone};
+  }
+
+  // CreateNetworkInterface in `subnet`; `rest` are the subnets to try if it
+  // fails (subnet discovery).
+  void IssueCreate(std::string subnet, std::vector<std::string> rest, int count, bool prefix,
+                   absl::Time now, absl::Time increase_started, std::vector<Ec2Request>& out) {
     CreateNetworkInterfaceRequest create{
-        .subnet_id = config_.subnet_id,
+        .subnet_id = std::move(subnet),
         .description = CreatedEniDescription(config_.instance_id),
         .security_group_ids = config_.security_group_ids,
         .tags = CreatedEniTags(config_.instance_id, now, config_.cluster_name,
                                config_.additional_eni_tags)};
-    (prefix ? create.ipv4_prefix_count : create.secondary_ip_count) = step.count;
-    NamePrimaryAddress(create);
+    (prefix ? create.ipv4_prefix_count : create.secondary_ip_count) = count;
+    // A named primary address comes from the node's own subnet.
+    if (create.subnet_id == config_.subnet_id) NamePrimaryAddress(create);
     if (create.private_ip_address.has_value()) counters_.named_primary_creates += 1;
     // A durable store writes the intent first: if the answer is lost to a
     // crash, the restart looks for the new ENI by its description.
     const absl::StatusOr<std::uint64_t> intent = BeginIntent({.kind = PoolIntentKind::kCreateEni});
     if (!intent.ok()) return;
-    Issue(Op{.step = Step::kCreate, .call = std::move(create), .intent = *intent}, out);
+    Issue(Op{.step = Step::kCreate,
+             .call = std::move(create),
+             .increase_started = increase_started,
+             .intent = *intent,
+             .subnets_left = std::move(rest),
+             .count = count,
+             .prefix = prefix},
+          out);
+  }
+
+  // Subnet discovery, after an assign found its ENI's subnet exhausted: the
+  // reference's fill moves on to the next candidate ENI, and with none left
+  // creates an ENI (docs/reference-behavior.md §4.6), all without the 120 s
+  // back-off. The policy is asked again with the exhausted ENIs shown full.
+  void ReplanIncrease(absl::Time now, absl::Time increase_started,
+                      std::vector<Ec2Request>& out) {
+    FillInputs(now, pool().Stats());
+    const int slots = config_.pool.slots_per_eni();
+    for (EniView& view : inputs_.enis) {
+      if (std::find(exhausted_enis_.begin(), exhausted_enis_.end(), view.id.view()) !=
+          exhausted_enis_.end()) {
+        view.cidrs = slots;
+      }
+    }
+    const ReconcilePlan plan = policy_.Plan(config_.pool, inputs_);
+    if (!plan.increase.has_value() || plan.increase->count <= 0) return;
+    StartIncrease(*plan.increase, now, out);
+    for (Op& op : ops_) {
+      if (op.increase_started == absl::InfinitePast() &&
+          (op.step == Step::kAssign || op.step == Step::kCreate ||
+           op.step == Step::kCreateSubnets)) {
+        op.increase_started = increase_started;
+      }
+    }
+  }
+
+  // The reference's random wait before each sweep: 0–300 s, whole seconds.
+  absl::Duration SweepDelay() {
+    return absl::Seconds(static_cast<std::int64_t>(sweep_rng_() % 300));
+  }
+
+  // The answer to a leaked-ENI sweep: each candidate no step of this
+  // controller is handling is deleted (NotFound counts as done; retried as
+  // any delete). The next sweep is an hour and a random delay away, whether
+  // or not this one succeeded.
+  void OnLeakSweep(const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
+    next_sweep_ = now + absl::Hours(1) + SweepDelay();
+    if (!result.ok()) return;
+    counters_.leak_sweeps += 1;
+    for (const NetworkInterface& ni : std::get<std::vector<NetworkInterface>>(result.response)) {
+      if (!IsLeakedEniCandidate(ni, config_.cluster_name, now)) continue;
+      const bool handled = std::any_of(ops_.begin(), ops_.end(),
+                                       [&](const Op& other) { return other.eni == ni.id; });
+      if (handled || FindRecord(ni.id) != nullptr) continue;
+      counters_.leaked_enis_deleted += 1;
+      Issue(Op{.step = Step::kDelete,
+               .call = DeleteNetworkInterfaceRequest{.eni_id = ni.id},
+               .eni = ni.id},
+            out);
+    }
+  }
+
+  // Marks each pool ENI excluded or not as its subnet's tags in `subnets`
+  // now say (docs/reference-behavior.md §4.13): a subnet tagged out at run
+  // time takes its ENIs out of pod use at the next DescribeSubnets.
+  void FollowSubnetTags(const std::vector<SubnetInfo>& subnets) {
+    if constexpr (requires(Store& s) { s.SetEniExcluded(absl::string_view(), true); }) {
+      for (const ManagedEni& record : enis_) {
+        if (!record.in_pool) continue;
+        const auto held = pool().FindEni(record.id);
+        if (!held.ok()) continue;
+        const bool excluded =
+            IsSubnetExcluded(FindSubnet(subnets, record.subnet_id), config_.cluster_name);
+        if (held->excluded != excluded && store_.SetEniExcluded(record.id, excluded).ok()) {
+          counters_.exclusion_changes += 1;
+        }
+      }
+    } else {
+      (void)subnets;
+    }
+  }
+
+  // The answer to the DescribeSubnets before a create: the ENI is created in
+  // the valid subnet with the most free addresses, the others kept to try
+  // next. A failed describe creates nothing this pool check (the reference
+  // would need a second DescribeSubnets to fall back to its own subnet).
+  void OnCreateSubnets(Op& op, const Ec2Result& result, absl::Time now,
+                       std::vector<Ec2Request>& out) {
+    if (!result.ok()) return;
+    const auto& subnets = std::get<std::vector<SubnetInfo>>(result.response);
+    FollowSubnetTags(subnets);
+    std::vector<std::string> order =
+        SubnetsForEniCreation(subnets, config_.subnet_id, config_.cluster_name);
+    if (order.empty()) {
+      counters_.no_valid_subnet += 1;
+      return;
+    }
+    std::string first = std::move(order.front());
+    order.erase(order.begin());
+    IssueCreate(std::move(first), std::move(order), op.count, op.prefix, now, op.increase_started,
+                out);
   }
 
   [[nodiscard]] static Ec2Call AssignCall(std::string eni, int count, bool prefix) {
@@ -1165,8 +1387,15 @@ class NodeController {
            now, out);
       return;
     }
-    if (IsInsufficientAddressError(code)) StartInsufficientBackoff(now);
     if (code == Ec2ErrorCode::kInsufficientCidrBlocks) last_insufficient_cidr_ = now;
+    if (!IsInsufficientAddressError(code)) return;
+    if (config_.subnet_discovery) {
+      counters_.exhausted_eni_skips += 1;
+      exhausted_enis_.push_back(op.eni);
+      ReplanIncrease(now, op.increase_started, out);
+      return;
+    }
+    StartInsufficientBackoff(now);
   }
 
   void OnResync(Op& op, const Ec2Result& result) {
@@ -1199,6 +1428,16 @@ class NodeController {
     if (code != Ec2ErrorCode::kNone && RetryNamedCreate(op, code, now, out)) return;
     if (code != Ec2ErrorCode::kNone) {
       EndIntent(op.intent);  // nothing was created
+      if (!op.subnets_left.empty()) {
+        // Subnet discovery: any failure moves on to the next subnet
+        // (docs/reference-behavior.md §7.1).
+        counters_.create_subnet_fallbacks += 1;
+        std::string next = std::move(op.subnets_left.front());
+        op.subnets_left.erase(op.subnets_left.begin());
+        IssueCreate(std::move(next), std::move(op.subnets_left), op.count, op.prefix, now,
+                    op.increase_started, out);
+        return;
+      }
       if (IsInsufficientAddressError(code)) StartInsufficientBackoff(now);
       if (code == Ec2ErrorCode::kInsufficientCidrBlocks) last_insufficient_cidr_ = now;
       return;
@@ -1345,9 +1584,41 @@ class NodeController {
       return;
     }
     const auto& interfaces = std::get<std::vector<NetworkInterface>>(result.response);
+    if (config_.subnet_discovery) {
+      // Which ENIs are kept from pods depends on their subnets' tags
+      // (docs/reference-behavior.md §4.13): read them, then apply.
+      Issue(Op{.step = op.step == Step::kStart ? Step::kStartSubnets : Step::kReconcileSubnets,
+               .call = SubnetsCall(),
+               .interfaces = interfaces},
+            out);
+      return;
+    }
+    ApplyInstance(op.step, interfaces, nullptr, now, out);
+  }
+
+  // The DescribeSubnets after a startup or reconcile describe. A failure
+  // fails the describe it follows (a startup is retried start_retry later),
+  // as the reference's ENI setup fails when it cannot read the tags.
+  void OnInstanceSubnets(Op& op, const Ec2Result& result, absl::Time now,
+                         std::vector<Ec2Request>& out) {
+    const Step step = op.step == Step::kStartSubnets ? Step::kStart : Step::kReconcile;
+    if (!result.ok()) {
+      if (step == Step::kStart) start_retry_at_ = now + config_.start_retry;
+      return;
+    }
+    ApplyInstance(step, op.interfaces, &std::get<std::vector<SubnetInfo>>(result.response), now,
+                  out);
+  }
+
+  // Applies a describe of the instance (see OnDescribeInstance); with
+  // `subnets` (subnet discovery), ENIs joining the pool in a subnet tagged
+  // out are added excluded.
+  void ApplyInstance(Step step, const std::vector<NetworkInterface>& interfaces,
+                     const std::vector<SubnetInfo>* subnets, absl::Time now,
+                     std::vector<Ec2Request>& out) {
     RecoveryPlan recovery;
     if constexpr (DurablePoolStore<Store>) {
-      if (op.step == Step::kStart && !store_.intents().empty()) {
+      if (step == Step::kStart && !store_.intents().empty()) {
         recovery = PlanRestartRecovery(store_.intents(), pool(), interfaces, config_.instance_id);
       }
     }
@@ -1397,6 +1668,16 @@ class NodeController {
       }
       record->in_pool = !recovery.keep_out_enis.contains(ni.id);
       if (!record->in_pool) continue;  // its free was under way: it is finished below
+      const bool excluded = subnets != nullptr &&
+                            IsSubnetExcluded(FindSubnet(*subnets, ni.subnet_id), config_.cluster_name);
+      if (const auto held = pool().FindEni(ni.id); held.ok() && subnets != nullptr &&
+                                                   held->excluded != excluded) {
+        // Its subnet's tags changed since it joined the pool: it follows them
+        // (the reference re-reads them when it sets the ENI up again).
+        if constexpr (requires(Store& s) { s.SetEniExcluded(ni.id, excluded); }) {
+          if (store_.SetEniExcluded(ni.id, excluded).ok()) counters_.exclusion_changes += 1;
+        }
+      }
       if (!pool().FindEni(ni.id).ok()) {
         if (!store_
                  .AddEni({.id = ni.id,
@@ -1404,6 +1685,7 @@ class NodeController {
                           .primary = primary,
                           .trunk = eni_class == EniClass::kTrunk,
                           .efa = eni_class == EniClass::kEfa,
+                          .excluded = excluded,
                           .subnet_id = ni.subnet_id})
                  .ok()) {
           counters_.enis_refused += 1;
@@ -1413,8 +1695,10 @@ class NodeController {
       SyncEniCidrs(ni, recovery.keep_out_cidrs);
     }
     last_pool_action_ = now;  // the reconcile gate counts from startup too
-    if (op.step == Step::kStart) {
+    if (step == Step::kStart) {
       started_ = true;
+      // The first leaked-ENI sweep: a random 0–300 s after startup.
+      if (config_.leaked_eni_sweep) next_sweep_ = now + SweepDelay();
       Recover(recovery, out);
     } else {
       counters_.reconciles += 1;
@@ -1634,7 +1918,10 @@ class NodeController {
             .call = std::move(again),
             .increase_started = op.increase_started,
             .attempts = op.attempts,
-            .intent = op.intent},
+            .intent = op.intent,
+            .subnets_left = std::move(op.subnets_left),
+            .count = op.count,
+            .prefix = op.prefix},
          now, out);
     return true;
   }
@@ -1756,6 +2043,9 @@ class NodeController {
   std::vector<ManagedEni> enis_;
   std::vector<LostPod> lost_pods_;
   std::vector<Op> ops_;
+  // Subnet discovery: ENIs whose subnet ran out of addresses in this pool
+  // check (the reference skips them until its next cycle).
+  std::vector<std::string> exhausted_enis_;
   ReconcileInputs inputs_;  // reused between pool checks
   std::uint64_t next_id_ = 1;
   bool started_ = false;
@@ -1775,6 +2065,8 @@ class NodeController {
   absl::Time last_rate_update_ = absl::InfinitePast();
   absl::Time last_pool_action_ = absl::InfinitePast();
   std::mt19937_64 jitter_rng_;  // throttle back-off jitter
+  std::mt19937_64 sweep_rng_;   // leaked-ENI sweep delays
+  absl::Time next_sweep_ = absl::InfinitePast();
   int retry_tokens_ = 0;        // throttle retry quota left
   std::uint64_t idle_generation_ = kNoGeneration;
   absl::Time idle_until_ = absl::InfinitePast();

@@ -294,6 +294,27 @@ class NodeDatastore {
     return absl::OkStatus();
   }
 
+  // NodeDatastore::SetEniExcluded()
+  //
+  // Marks an ENI excluded from pod addresses, or not (its subnet's tags
+  // changed; docs/reference-behavior.md §1.2, §4.13). Its CIDRs and pods
+  // stay: an excluded ENI hands out no address and leaves the statistics,
+  // its pods keep theirs until released. NOT_FOUND for an unknown id.
+  // O(CIDRs of the ENI).
+  [[nodiscard]] absl::Status SetEniExcluded(absl::string_view eni_id, bool excluded) {
+    const auto found = FindEniIndex(eni_id);
+    if (!found.ok()) return found.status();
+    Eni& eni = enis_[*found];
+    if (eni.excluded == excluded) return absl::OkStatus();
+    for (std::uint32_t block : eni.blocks) Contribute(block, -1);
+    (eni.excluded ? excluded_enis_ : enis_count_) -= 1;
+    eni.excluded = excluded;
+    (eni.excluded ? excluded_enis_ : enis_count_) += 1;
+    for (std::uint32_t block : eni.blocks) Contribute(block, +1);
+    ++generation_;
+    return absl::OkStatus();
+  }
+
   // NodeDatastore::RemoveEni()
   //
   // Removes an ENI and all its CIDRs. NOT_FOUND for an unknown id;

@@ -56,6 +56,7 @@
 #include "absl/strings/string_view.h"
 #include "enipool/controller.h"
 #include "enipool/datastore.h"
+#include "enipool/eni_config.h"
 #include "enipool/instance_limits.h"
 #include "enipool/max_pods.h"
 #include "enipool/policy/warm_pool.h"
@@ -75,9 +76,20 @@ struct NodeFacts {
   // The primary ENI's security groups (IMDS security-group-ids): new ENIs
   // get them (docs/reference-behavior.md §7.1).
   std::vector<std::string> security_group_ids;
+  // The node's VPC and availability zone (IMDS): subnet discovery's
+  // DescribeSubnets filters (empty: no filter).
+  std::string vpc_id;
+  std::string availability_zone;
   // With custom networking (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true): the
-  // subnet of the node's ENIConfig, where pod ENIs go instead.
+  // subnet of the node's ENIConfig, where pod ENIs go instead (with the
+  // primary ENI's security groups). When empty, the node's ENIConfig is
+  // found in `eni_configs` by NodeEniConfigName (eni_config.h) from the
+  // node's labels and annotations, and its subnet and security groups
+  // (the primary's when it names none) are used.
   std::string eni_config_subnet_id;
+  std::vector<EniConfig> eni_configs;
+  NodeMetadata node_labels;
+  NodeMetadata node_annotations;
   // The type's vCPUs, for the EKS calculator's max-pods cap (110 up to 30
   // vCPUs, else 250); 0 = no cap. The table has no vCPU counts.
   int vcpus = 0;
@@ -96,6 +108,8 @@ struct NodeConfig {
   ControllerConfig controller;
   InstanceLimits limits;
   MaxPods max_pods;  // for the mode chosen (kubelet_max_pods is what the pool uses)
+  // With custom networking and NodeFacts::eni_configs: the ENIConfig used.
+  std::string eni_config_name;
 
   [[nodiscard]] std::string ToString() const {
     const std::string_view name = limits.name;
@@ -164,17 +178,40 @@ struct NodeConfig {
     }
   }
   const std::string cluster_name = lookup("CLUSTER_NAME").value_or("");
+  // DISABLE_LEAKED_ENI_CLEANUP (default false; docs/reference-behavior.md §4.9).
+  bool sweep = true;
+  if (const std::optional<std::string> text = lookup("DISABLE_LEAKED_ENI_CLEANUP");
+      text.has_value() && !text->empty()) {
+    const std::optional<bool> parsed = internal::ParseGoBool(*text);
+    if (parsed.has_value()) {
+      sweep = !*parsed;
+    } else {
+      problems.push_back(absl::StrCat("DISABLE_LEAKED_ENI_CLEANUP=", QuoteInput(*text),
+                                      " is not a boolean (the reference would sweep)"));
+    }
+  }
   if (node.vcpus < 0) problems.push_back(absl::StrCat("NodeFacts::vcpus is ", node.vcpus));
   if (node.kubelet_max_pods < 0) {
     problems.push_back(absl::StrCat("NodeFacts::kubelet_max_pods is ", node.kubelet_max_pods));
   }
   std::string subnet = node.subnet_id;
+  std::vector<std::string> security_groups = node.security_group_ids;
+  std::string eni_config_name;
   if (pool.custom_networking) {
     subnet = node.eni_config_subnet_id;
-    if (subnet.empty()) {
+    if (subnet.empty() && !node.eni_configs.empty()) {
+      eni_config_name = NodeEniConfigName(node.node_labels, node.node_annotations, lookup);
+      absl::StatusOr<EniConfig> found = FindEniConfig(eni_config_name, node.eni_configs);
+      if (found.ok()) {
+        subnet = found->subnet_id;
+        if (!found->security_group_ids.empty()) security_groups = found->security_group_ids;
+      } else {
+        problems.emplace_back(found.status().message());
+      }
+    } else if (subnet.empty()) {
       problems.emplace_back(
-          "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true but NodeFacts::eni_config_subnet_id is empty: "
-          "custom networking puts pod ENIs in the ENIConfig's subnet");
+          "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true but NodeFacts::eni_config_subnet_id is empty "
+          "and no ENIConfig is given: custom networking puts pod ENIs in the ENIConfig's subnet");
     }
     if (pool.max_enis < 2) {
       const std::optional<std::string> max_eni = lookup("MAX_ENI");
@@ -212,7 +249,12 @@ struct NodeConfig {
   config.controller.primary_eni_id = node.primary_eni_id;
   config.controller.manage_untagged_enis = manage_untagged;
   config.controller.cluster_name = cluster_name;
-  config.controller.security_group_ids = node.security_group_ids;
+  config.controller.security_group_ids = std::move(security_groups);
+  config.eni_config_name = std::move(eni_config_name);
+  config.controller.subnet_discovery = pool.subnet_discovery;
+  config.controller.leaked_eni_sweep = sweep;
+  config.controller.vpc_id = node.vpc_id;
+  config.controller.availability_zone = node.availability_zone;
   return config;
 }
 

@@ -44,6 +44,7 @@ inline constexpr std::size_t kAttachNetworkInterface = 1;
 inline constexpr std::size_t kAssignPrivateIpAddresses = 4;
 inline constexpr std::size_t kAssignIpv4Prefixes = 5;
 inline constexpr std::size_t kDescribeNetworkInterfaces = 8;
+inline constexpr std::size_t kDescribeSubnets = 9;
 
 template <Backend B>
 class GatedBackend {
@@ -113,6 +114,11 @@ class GatedBackend {
       const DescribeNetworkInterfacesRequest& r) {
     Pass(kDescribeNetworkInterfaces);
     return backend_.DescribeNetworkInterfaces(r);
+  }
+  [[nodiscard]] absl::StatusOr<std::vector<SubnetInfo>> DescribeSubnets(
+      const DescribeSubnetsRequest& r) {
+    Pass(kDescribeSubnets);
+    return backend_.DescribeSubnets(r);
   }
 
  private:

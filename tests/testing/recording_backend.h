@@ -74,6 +74,9 @@ class RecordingBackend {
       const DescribeNetworkInterfacesRequest& r) {
     return Answer<std::vector<NetworkInterface>>(r);
   }
+  absl::StatusOr<std::vector<SubnetInfo>> DescribeSubnets(const DescribeSubnetsRequest& r) {
+    return Answer<std::vector<SubnetInfo>>(r);
+  }
 
  private:
   Ec2Result Next(const Ec2Call& call) {

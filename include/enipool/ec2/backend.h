@@ -284,6 +284,27 @@ struct DescribeNetworkInterfacesRequest {
                          const DescribeNetworkInterfacesRequest&) = default;
 };
 
+// What EC2 reports about one subnet (DescribeSubnets).
+struct SubnetInfo {
+  std::string id;
+  Ipv4Prefix cidr;
+  std::string availability_zone;
+  std::string vpc_id;
+  std::int64_t available_addresses = 0;  // AvailableIpAddressCount
+  std::vector<Ec2Tag> tags;
+  friend bool operator==(const SubnetInfo&, const SubnetInfo&) = default;
+};
+
+// DescribeSubnets: those named by `subnet_ids`, else every subnet of
+// `vpc_id` in `availability_zone` (an empty field filters nothing) — what
+// the reference's subnet discovery reads (docs/reference-behavior.md §7.1).
+struct DescribeSubnetsRequest {
+  std::vector<std::string> subnet_ids;
+  std::string vpc_id;
+  std::string availability_zone;
+  friend bool operator==(const DescribeSubnetsRequest&, const DescribeSubnetsRequest&) = default;
+};
+
 // Ec2Call
 //
 // Any one of the calls above.
@@ -292,7 +313,7 @@ using Ec2Call =
                  DetachNetworkInterfaceRequest, DeleteNetworkInterfaceRequest,
                  AssignPrivateIpAddressesRequest, AssignIpv4PrefixesRequest,
                  UnassignPrivateIpAddressesRequest, UnassignIpv4PrefixesRequest,
-                 DescribeNetworkInterfacesRequest>;
+                 DescribeNetworkInterfacesRequest, DescribeSubnetsRequest>;
 
 // Ec2CallName()
 //
@@ -308,6 +329,7 @@ inline absl::string_view Ec2CallName(const Ec2Call& call) {
     absl::string_view operator()(const UnassignPrivateIpAddressesRequest&) const { return "UnassignPrivateIpAddresses"; }
     absl::string_view operator()(const UnassignIpv4PrefixesRequest&) const { return "UnassignIpv4Prefixes"; }
     absl::string_view operator()(const DescribeNetworkInterfacesRequest&) const { return "DescribeNetworkInterfaces"; }
+    absl::string_view operator()(const DescribeSubnetsRequest&) const { return "DescribeSubnets"; }
   };
   return std::visit(Namer{}, call);
 }
@@ -326,10 +348,10 @@ struct Ec2Request {
 //
 // The value of a successful call: the new interface (create), the
 // attachment id (attach), the addresses or prefixes assigned, the
-// interfaces described, or nothing (detach, delete, unassign).
+// interfaces or subnets described, or nothing (detach, delete, unassign).
 using Ec2Response = std::variant<std::monostate, NetworkInterface, std::string,
                                  std::vector<Ipv4Address>, std::vector<Ipv4Prefix>,
-                                 std::vector<NetworkInterface>>;
+                                 std::vector<NetworkInterface>, std::vector<SubnetInfo>>;
 
 // Ec2Result
 //
@@ -360,6 +382,7 @@ struct Ec2Result {
 //   UnassignPrivateIpAddresses(const UnassignPrivateIpAddressesRequest&) -> absl::Status
 //   UnassignIpv4Prefixes(const UnassignIpv4PrefixesRequest&)      -> absl::Status
 //   DescribeNetworkInterfaces(const DescribeNetworkInterfacesRequest&) -> absl::StatusOr<std::vector<NetworkInterface>>
+//   DescribeSubnets(const DescribeSubnetsRequest&)                -> absl::StatusOr<std::vector<SubnetInfo>>
 // Failures carry the EC2 code first in the message (see Ec2Error()).
 template <typename B>
 concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& create,
@@ -370,7 +393,8 @@ concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& crea
                            const AssignIpv4PrefixesRequest& assign_prefixes,
                            const UnassignPrivateIpAddressesRequest& unassign_ips,
                            const UnassignIpv4PrefixesRequest& unassign_prefixes,
-                           const DescribeNetworkInterfacesRequest& describe) {
+                           const DescribeNetworkInterfacesRequest& describe,
+                           const DescribeSubnetsRequest& describe_subnets) {
   { backend.CreateNetworkInterface(create) } -> std::same_as<absl::StatusOr<NetworkInterface>>;
   { backend.AttachNetworkInterface(attach) } -> std::same_as<absl::StatusOr<std::string>>;
   { backend.DetachNetworkInterface(detach) } -> std::same_as<absl::Status>;
@@ -380,6 +404,7 @@ concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& crea
   { backend.UnassignPrivateIpAddresses(unassign_ips) } -> std::same_as<absl::Status>;
   { backend.UnassignIpv4Prefixes(unassign_prefixes) } -> std::same_as<absl::Status>;
   { backend.DescribeNetworkInterfaces(describe) } -> std::same_as<absl::StatusOr<std::vector<NetworkInterface>>>;
+  { backend.DescribeSubnets(describe_subnets) } -> std::same_as<absl::StatusOr<std::vector<SubnetInfo>>>;
 };
 
 namespace internal {
@@ -416,9 +441,11 @@ Ec2Result Dispatch(B& backend, const Ec2Call& call) {
           return internal::ToEc2Result(backend.UnassignPrivateIpAddresses(request));
         } else if constexpr (std::is_same_v<R, UnassignIpv4PrefixesRequest>) {
           return internal::ToEc2Result(backend.UnassignIpv4Prefixes(request));
-        } else {
-          static_assert(std::is_same_v<R, DescribeNetworkInterfacesRequest>);
+        } else if constexpr (std::is_same_v<R, DescribeNetworkInterfacesRequest>) {
           return internal::ToEc2Result(backend.DescribeNetworkInterfaces(request));
+        } else {
+          static_assert(std::is_same_v<R, DescribeSubnetsRequest>);
+          return internal::ToEc2Result(backend.DescribeSubnets(request));
         }
       },
       call);

@@ -41,9 +41,10 @@ enum class CallKind {
   kUnassignPrivateIpAddresses,
   kUnassignIpv4Prefixes,
   kDescribeNetworkInterfaces,
+  kDescribeSubnets,
 };
 inline constexpr std::size_t kCallKindCount = std::variant_size_v<Ec2Call>;
-static_assert(kCallKindCount == 9, "a new Ec2Call alternative needs a CallKind");
+static_assert(kCallKindCount == 10, "a new Ec2Call alternative needs a CallKind");
 static_assert(std::is_same_v<std::variant_alternative_t<5, Ec2Call>, AssignIpv4PrefixesRequest>);
 static_assert(
     std::is_same_v<std::variant_alternative_t<8, Ec2Call>, DescribeNetworkInterfacesRequest>);
@@ -69,6 +70,7 @@ static_assert(
     case CallKind::kUnassignPrivateIpAddresses: return "UnassignPrivateIpAddresses";
     case CallKind::kUnassignIpv4Prefixes: return "UnassignIpv4Prefixes";
     case CallKind::kDescribeNetworkInterfaces: return "DescribeNetworkInterfaces";
+    case CallKind::kDescribeSubnets: return "DescribeSubnets";
   }
   return "Unknown";
 }
@@ -84,8 +86,9 @@ enum class Ec2Action {
   kAssignPrivateIpAddresses,    // secondary IPs and IPv4 prefixes
   kUnassignPrivateIpAddresses,  // secondary IPs and IPv4 prefixes
   kDescribeNetworkInterfaces,
+  kDescribeSubnets,
 };
-inline constexpr std::size_t kEc2ActionCount = 7;
+inline constexpr std::size_t kEc2ActionCount = 8;
 
 // ActionOf()
 //
@@ -101,6 +104,7 @@ inline constexpr std::size_t kEc2ActionCount = 7;
     case CallKind::kUnassignPrivateIpAddresses:
     case CallKind::kUnassignIpv4Prefixes: return Ec2Action::kUnassignPrivateIpAddresses;
     case CallKind::kDescribeNetworkInterfaces: return Ec2Action::kDescribeNetworkInterfaces;
+    case CallKind::kDescribeSubnets: return Ec2Action::kDescribeSubnets;
   }
   return Ec2Action::kDescribeNetworkInterfaces;
 }
@@ -117,6 +121,7 @@ inline constexpr std::size_t kEc2ActionCount = 7;
     case Ec2Action::kAssignPrivateIpAddresses: return "AssignPrivateIpAddresses";
     case Ec2Action::kUnassignPrivateIpAddresses: return "UnassignPrivateIpAddresses";
     case Ec2Action::kDescribeNetworkInterfaces: return "DescribeNetworkInterfaces";
+    case Ec2Action::kDescribeSubnets: return "DescribeSubnets";
   }
   return "Unknown";
 }

@@ -236,10 +236,15 @@ inline std::string EncodeCall(const Ec2Call& call) {
         } else if constexpr (std::is_same_v<R, UnassignIpv4PrefixesRequest>) {
           w.Str(r.eni_id);
           w.List(r.prefixes, [&](const Ipv4Prefix& p) { w.Prefix(p); });
-        } else {
+        } else if constexpr (std::is_same_v<R, DescribeNetworkInterfacesRequest>) {
           w.List(r.eni_ids, [&](const std::string& s) { w.Str(s); });
           w.Str(r.instance_id);
           w.Str(r.description);
+        } else {
+          static_assert(std::is_same_v<R, DescribeSubnetsRequest>);
+          w.List(r.subnet_ids, [&](const std::string& s) { w.Str(s); });
+          w.Str(r.vpc_id);
+          w.Str(r.availability_zone);
         }
       },
       call);
@@ -318,6 +323,14 @@ inline std::optional<Ec2Call> DecodeCall(absl::string_view bytes) {
       call = c;
       break;
     }
+    case 9: {
+      DescribeSubnetsRequest c;
+      c.subnet_ids = r.List<std::string>([&] { return r.Str(); });
+      c.vpc_id = r.Str();
+      c.availability_zone = r.Str();
+      call = c;
+      break;
+    }
     default:
       return std::nullopt;
   }
@@ -343,6 +356,15 @@ inline std::string EncodeResult(const Ec2Result& result) {
           w.List(v, [&](const Ipv4Prefix& p) { w.Prefix(p); });
         } else if constexpr (std::is_same_v<V, std::vector<NetworkInterface>>) {
           w.List(v, [&](const NetworkInterface& n) { w.Nic(n); });
+        } else if constexpr (std::is_same_v<V, std::vector<SubnetInfo>>) {
+          w.List(v, [&](const SubnetInfo& subnet) {
+            w.Str(subnet.id);
+            w.Prefix(subnet.cidr);
+            w.Str(subnet.availability_zone);
+            w.Str(subnet.vpc_id);
+            w.I64(subnet.available_addresses);
+            w.Tags(subnet.tags);
+          });
         }
       },
       result.response);
@@ -372,6 +394,18 @@ inline std::optional<Ec2Result> DecodeResult(absl::string_view bytes) {
       break;
     case 5:
       result.response = r.List<NetworkInterface>([&] { return r.Nic(); });
+      break;
+    case 6:
+      result.response = r.List<SubnetInfo>([&] {
+        SubnetInfo subnet;
+        subnet.id = r.Str();
+        subnet.cidr = r.Prefix();
+        subnet.availability_zone = r.Str();
+        subnet.vpc_id = r.Str();
+        subnet.available_addresses = r.I64();
+        subnet.tags = r.Tags();
+        return subnet;
+      });
       break;
     default:
       return std::nullopt;
@@ -468,6 +502,9 @@ class PipeBackend {
   absl::StatusOr<std::vector<NetworkInterface>> DescribeNetworkInterfaces(
       const DescribeNetworkInterfacesRequest& r) {
     return As<std::vector<NetworkInterface>>(Call(r));
+  }
+  absl::StatusOr<std::vector<SubnetInfo>> DescribeSubnets(const DescribeSubnetsRequest& r) {
+    return As<std::vector<SubnetInfo>>(Call(r));
   }
 
  private:

@@ -148,6 +148,9 @@ class SimulatedEc2 {
   // Device indexes an attach may use: 0..99, the range the reference scans
   // for a free index (docs/reference-behavior.md §7.1, DescribeInstances row).
   static constexpr int kMaxDeviceIndex = 99;
+  // The one VPC and availability zone every simulated subnet is in.
+  static constexpr absl::string_view kVpcId = "vpc-sim";
+  static constexpr absl::string_view kAvailabilityZone = "sim-1a";
 
   explicit SimulatedEc2(const C& clock, SimulatedEc2Options options = {})
       : clock_(clock),
@@ -253,6 +256,22 @@ class SimulatedEc2 {
       enis_.erase(eni);
     }
     instances_.erase(it);
+    return absl::OkStatus();
+  }
+
+  // SimulatedEc2::SetSubnetTags()
+  //
+  // Replaces the tags of subnet `id` (e.g. kubernetes.io/role/cni=1 to offer
+  // it to subnet discovery, or =0 to take it away; docs/reference-behavior.md §7.1). Takes
+  // effect at the next DescribeSubnets. NOT_FOUND for an unknown subnet;
+  // nothing changes then.
+  [[nodiscard]] absl::Status SetSubnetTags(absl::string_view id, std::vector<Ec2Tag> tags) {
+    const auto it = subnet_index_.find(id);
+    if (it == subnet_index_.end()) {
+      return absl::NotFoundError(absl::StrCat("subnet ", id, " does not exist"));
+    }
+    if (subnet_tags_.size() < subnets_.size()) subnet_tags_.resize(subnets_.size());
+    subnet_tags_[it->second] = std::move(tags);
     return absl::OkStatus();
   }
 
@@ -614,6 +633,48 @@ class SimulatedEc2 {
     return out;
   }
 
+  // SimulatedEc2::DescribeSubnets()
+  //
+  // The subnets named by `subnet_ids` (in request order), else every subnet
+  // sorted by id; each with its free addresses now and its tags. Every
+  // subnet is in VPC kVpcId and zone kAvailabilityZone: a request naming
+  // another VPC or zone gets none.
+  //   InvalidSubnetID.NotFound  a named subnet does not exist.
+  [[nodiscard]] absl::StatusOr<std::vector<SubnetInfo>> DescribeSubnets(
+      const DescribeSubnetsRequest& request) {
+    ENIPOOL_RETURN_IF_ERROR(Admit(CallKind::kDescribeSubnets));
+    std::vector<SubnetInfo> out;
+    if ((!request.vpc_id.empty() && request.vpc_id != kVpcId) ||
+        (!request.availability_zone.empty() && request.availability_zone != kAvailabilityZone)) {
+      return out;
+    }
+    auto info = [&](std::size_t index) {
+      const Subnet& subnet = subnets_[index];
+      return SubnetInfo{
+          .id = subnet.id(),
+          .cidr = subnet.cidr(),
+          .availability_zone = std::string(kAvailabilityZone),
+          .vpc_id = std::string(kVpcId),
+          .available_addresses = static_cast<std::int64_t>(subnet.free_address_count()),
+          .tags = index < subnet_tags_.size() ? subnet_tags_[index] : std::vector<Ec2Tag>{}};
+    };
+    if (!request.subnet_ids.empty()) {
+      for (const std::string& id : request.subnet_ids) {
+        const auto it = subnet_index_.find(id);
+        if (it == subnet_index_.end()) {
+          return absl::NotFoundError(absl::StrCat("InvalidSubnetID.NotFound: The subnet ID '",
+                                                  QuoteInput(id), "' does not exist"));
+        }
+        out.push_back(info(it->second));
+      }
+      return out;
+    }
+    for (std::size_t i = 0; i < subnets_.size(); ++i) out.push_back(info(i));
+    std::sort(out.begin(), out.end(),
+              [](const SubnetInfo& a, const SubnetInfo& b) { return a.id < b.id; });
+    return out;
+  }
+
   // SimulatedEc2::Call()
   //
   // Any Ec2Call, answered as an Ec2Result (Dispatch() over this backend).
@@ -851,6 +912,7 @@ class SimulatedEc2 {
   std::mt19937_64 latency_rng_;
   SimulatedEc2Stats stats_;
   std::vector<Subnet> subnets_;
+  std::vector<std::vector<Ec2Tag>> subnet_tags_;  // by subnet index; may be shorter
   absl::flat_hash_map<std::string, std::size_t> subnet_index_;
   absl::flat_hash_map<std::string, Eni> enis_;
   absl::flat_hash_map<std::string, std::string> attachments_;  // attachment id → ENI id

@@ -101,6 +101,10 @@ class SynchronizedBackend {
       const DescribeNetworkInterfacesRequest& r) {
     return WithLock([&](B& b) { return b.DescribeNetworkInterfaces(r); });
   }
+  [[nodiscard]] absl::StatusOr<std::vector<SubnetInfo>> DescribeSubnets(
+      const DescribeSubnetsRequest& r) {
+    return WithLock([&](B& b) { return b.DescribeSubnets(r); });
+  }
 
  private:
   mutable absl::Mutex mu_;

@@ -21,6 +21,7 @@
 //   AttachNetworkInterface           50        5      mutating actions
 //   DetachNetworkInterface           50        5      mutating actions
 //   DescribeNetworkInterfaces       100       20      non-mutating actions
+//   DescribeSubnets                 100       20      non-mutating actions
 //
 // The same page lists DescribeNetworkInterfaces under "unfiltered and
 // unpaginated non-mutating actions" (50 / 10) when called with neither a
@@ -78,6 +79,7 @@ struct ThrottleConfig {
     config.Set(Ec2Action::kAttachNetworkInterface, {50, 5});
     config.Set(Ec2Action::kDetachNetworkInterface, {50, 5});
     config.Set(Ec2Action::kDescribeNetworkInterfaces, {100, 20});
+    config.Set(Ec2Action::kDescribeSubnets, {100, 20});
     return config;
   }
 

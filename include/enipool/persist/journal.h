@@ -541,6 +541,18 @@ class JournaledDatastore {
     return Compacted();
   }
 
+  // JournaledDatastore::SetEniExcluded()
+  //
+  // NodeDatastore::SetEniExcluded(), not journaled: whether an ENI is
+  // excluded follows its subnet's tags, which a controller with subnet
+  // discovery reads again at every start before its first pool check
+  // (docs/reference-behavior.md §4.13).
+  [[nodiscard]] absl::Status SetEniExcluded(absl::string_view eni_id, bool excluded) {
+    ENIPOOL_RETURN_IF_ERROR(datastore_.SetEniExcluded(eni_id, excluded));
+    if (const auto it = specs_.find(eni_id); it != specs_.end()) it->second.excluded = excluded;
+    return absl::OkStatus();
+  }
+
   // JournaledDatastore::RemoveEni()
   //
   // NodeDatastore::RemoveEni(), journaled.

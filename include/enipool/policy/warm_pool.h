@@ -138,13 +138,10 @@ struct WarmPoolConfig {
   // (ReconcileInputs::node_schedulable == false) neither grows nor frees ENIs.
   bool manage_enis_non_schedulable = false;
   // ENABLE_SUBNET_DISCOVERY (default true). Parsed by FromEnvironment and
-  // checked by ValidateEnvironment, and nothing else reads it yet: neither
-  // the policy nor the controller acts on it. In the reference it lets an
-  // increase move past an ENI whose subnet is exhausted and create ENIs in
-  // other tagged subnets (docs/reference-behavior.md §4.6, §7.1). enipool
-  // behaves as the reference with subnet discovery off: new ENIs go to one
-  // subnet, and an insufficient-address answer ends the increase and starts
-  // the 120 s back-off (docs/reference-behavior.md §12: not modelled yet).
+  // checked by ValidateEnvironment; the policy does not read it. The
+  // controller acts on ControllerConfig::subnet_discovery, which
+  // NodeConfigFromEnvironment copies from here (docs/reference-behavior.md
+  // §4.6, §7.1, subnet_selection.h).
   bool subnet_discovery = true;
   // DISABLE_NETWORK_RESOURCE_PROVISIONING (or ENABLE_IMDS_ONLY_MODE): the
   // pool is never grown or shrunk; PlanReconcile returns an empty plan.

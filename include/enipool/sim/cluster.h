@@ -366,6 +366,11 @@ class Cluster {
       }
       ENIPOOL_RETURN_IF_ERROR(
           ec2_->AddSubnet(SubnetId(s), config_.subnets[s].cidr, std::move(reservations)));
+      if (config_.subnets[s].pod_only) {
+        ENIPOOL_RETURN_IF_ERROR(ec2_->SetSubnetTags(SubnetId(s), {{"kubernetes.io/role/cni", "1"}}));
+      } else {
+        node_subnets_.push_back(s);
+      }
       if (absl::Status occupied = ec2_->OccupyAddresses(SubnetId(s), config_.subnets[s].occupied);
           !occupied.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("subnet ", config_.subnets[s].cidr.ToString(),
@@ -377,7 +382,11 @@ class Cluster {
     wakeup_ns_.assign(static_cast<std::size_t>(config_.nodes), INT64_MAX);
     pending_on_node_.assign(static_cast<std::size_t>(config_.nodes), 0);
     for (int n = 0; n < config_.nodes; ++n) {
-      const std::string subnet = SubnetId(static_cast<std::size_t>(n) % config_.subnets.size());
+      if (node_subnets_.empty()) {
+        return absl::InvalidArgumentError("every subnet is pod-only: nodes need a subnet of their own");
+      }
+      const std::string subnet =
+          SubnetId(node_subnets_[static_cast<std::size_t>(n) % node_subnets_.size()]);
       const std::string instance = absl::StrFormat("i-%08x", n);
       absl::StatusOr<NetworkInterface> primary =
           ec2_->AddInstance({.instance_id = instance,
@@ -397,6 +406,7 @@ class Cluster {
       cc.eni_primary = config_.eni_primary;
       cc.subnet_cidr = config_.subnets[static_cast<std::size_t>(n) % config_.subnets.size()].cidr;
       cc.reconcile_interval = config_.reconcile_interval;
+      cc.subnet_discovery = config_.subnet_discovery;
       // Each node's SDK retryer draws its own jitter.
       cc.throttle.jitter_seed =
           internal::SimStreamSeed(internal::SimStreamSeed(config_.seed, 5), static_cast<std::uint64_t>(n));
@@ -872,6 +882,7 @@ class Cluster {
   ManualClock clock_;
   EventQueue queue_;
   std::unique_ptr<ec2::SimulatedEc2<ManualClock>> ec2_;
+  std::vector<std::size_t> node_subnets_;  // subnets that are not pod-only, by index
   std::vector<Controller> nodes_;
   std::vector<std::int64_t> wakeup_ns_;
   WorkloadGenerator workload_;

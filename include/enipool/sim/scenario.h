@@ -94,6 +94,11 @@ struct SubnetConfig {
   // Addresses taken at random by resources outside the cluster before the
   // run starts (SimulatedEc2::OccupyAddresses): a fragmented subnet.
   int occupied = 0;
+  // A subnet for pods only (subnet discovery, docs/reference-behavior.md
+  // §7.1): tagged kubernetes.io/role/cni=1 and no node's primary subnet.
+  // Nodes that discover subnets (ClusterConfig::subnet_discovery) put ENIs
+  // here when it has the most free addresses.
+  bool pod_only = false;
   friend bool operator==(const SubnetConfig&, const SubnetConfig&) = default;
 };
 
@@ -105,6 +110,10 @@ struct ClusterConfig {
   std::string instance_type = "m5.large";
   int nodes = 10;
   std::vector<SubnetConfig> subnets;  // empty: one 10.0.0.0/16
+  // Nodes discover subnets (ControllerConfig::subnet_discovery): new ENIs
+  // may go to pod-only subnets, an exhausted subnet skips an ENI without
+  // the 120 s back-off. Off by default.
+  bool subnet_discovery = false;
   WorkloadSpec workload = [] {
     BurstWorkload burst;
     burst.pods = 100;

@@ -200,6 +200,11 @@ class Ec2Client {
     }
   }
 
+  // One page: EC2 answers a DescribeSubnets without MaxResults whole.
+  absl::StatusOr<std::vector<SubnetInfo>> DescribeSubnets(const DescribeSubnetsRequest& request) {
+    return Expect<std::vector<SubnetInfo>>(request);
+  }
+
   [[nodiscard]] Ec2ClientStats stats() const {
     return {calls_.load(std::memory_order_relaxed), attempts_.load(std::memory_order_relaxed),
             retries_.load(std::memory_order_relaxed)};

@@ -187,6 +187,22 @@ inline QueryRequest ToQueryRequest(const Ec2Call& call, const EniCreationOptions
           for (std::size_t i = 0; i < request.prefixes.size(); ++i) {
             add(absl::StrCat("Ipv4Prefix.", i + 1), request.prefixes[i].ToString());
           }
+        } else if constexpr (std::is_same_v<R, DescribeSubnetsRequest>) {
+          start("DescribeSubnets");
+          for (std::size_t i = 0; i < request.subnet_ids.size(); ++i) {
+            add(absl::StrCat("SubnetId.", i + 1), request.subnet_ids[i]);
+          }
+          int filter = 0;
+          if (!request.vpc_id.empty()) {
+            ++filter;
+            add(absl::StrCat("Filter.", filter, ".Name"), "vpc-id");
+            add(absl::StrCat("Filter.", filter, ".Value.1"), request.vpc_id);
+          }
+          if (!request.availability_zone.empty()) {
+            ++filter;
+            add(absl::StrCat("Filter.", filter, ".Name"), "availability-zone");
+            add(absl::StrCat("Filter.", filter, ".Value.1"), request.availability_zone);
+          }
         } else {
           static_assert(std::is_same_v<R, DescribeNetworkInterfacesRequest>);
           start("DescribeNetworkInterfaces");
@@ -400,6 +416,53 @@ inline absl::StatusOr<DescribePage> ParseDescribeNetworkInterfaces(absl::string_
   return page;
 }
 
+// DescribeSubnetsPage
+//
+// One page of a DescribeSubnets answer.
+struct DescribeSubnetsPage {
+  std::vector<SubnetInfo> subnets;
+  std::string next_token;
+};
+
+// ParseDescribeSubnets()
+//
+// One page of a DescribeSubnets answer (HTTP 200): each subnet's id, CIDR,
+// zone, VPC, free addresses (availableIpAddressCount) and tags. A subnet
+// without an id, with a CIDR that does not parse or a count that is not a
+// non-negative number is a malformed answer, never a value.
+inline absl::StatusOr<DescribeSubnetsPage> ParseDescribeSubnets(absl::string_view body) {
+  constexpr absl::string_view kAction = "DescribeSubnets";
+  using query_internal::Malformed;
+  using query_internal::Text;
+  pugi::xml_document document;
+  const pugi::xml_parse_result parsed = document.load_buffer(body.data(), body.size());
+  if (!parsed) return Malformed(kAction, parsed.description());
+  ENIPOOL_ASSIGN_OR_RETURN(pugi::xml_node root, query_internal::ResponseRoot(document, kAction));
+  DescribeSubnetsPage page;
+  for (const pugi::xml_node item : root.child("subnetSet").children("item")) {
+    SubnetInfo subnet;
+    subnet.id = std::string(Text(item, "subnetId"));
+    if (subnet.id.empty()) return Malformed(kAction, "a subnet has no subnetId");
+    auto cidr = Ipv4Prefix::Parse(Text(item, "cidrBlock"));
+    if (!cidr.ok()) return Malformed(kAction, cidr.status().message());
+    subnet.cidr = *cidr;
+    subnet.availability_zone = std::string(Text(item, "availabilityZone"));
+    subnet.vpc_id = std::string(Text(item, "vpcId"));
+    const absl::string_view count = Text(item, "availableIpAddressCount");
+    if (!absl::SimpleAtoi(count, &subnet.available_addresses) || subnet.available_addresses < 0) {
+      return Malformed(kAction, absl::StrCat("availableIpAddressCount ", QuoteInput(count),
+                                             " of ", QuoteInput(subnet.id),
+                                             " is not a non-negative number"));
+    }
+    for (const pugi::xml_node tag : item.child("tagSet").children("item")) {
+      subnet.tags.push_back(Ec2Tag{std::string(Text(tag, "key")), std::string(Text(tag, "value"))});
+    }
+    page.subnets.push_back(std::move(subnet));
+  }
+  page.next_token = std::string(Text(root, "nextToken"));
+  return page;
+}
+
 // ParseQueryResponse()
 //
 // The answer to `call`: on HTTP 2xx the call's value as Ec2Response
@@ -414,6 +477,10 @@ inline absl::StatusOr<Ec2Response> ParseQueryResponse(const Ec2Call& call, int h
   if (std::holds_alternative<DescribeNetworkInterfacesRequest>(call)) {
     ENIPOOL_ASSIGN_OR_RETURN(DescribePage page, ParseDescribeNetworkInterfaces(body));
     return Ec2Response(std::move(page.interfaces));
+  }
+  if (std::holds_alternative<DescribeSubnetsRequest>(call)) {
+    ENIPOOL_ASSIGN_OR_RETURN(DescribeSubnetsPage page, ParseDescribeSubnets(body));
+    return Ec2Response(std::move(page.subnets));
   }
   pugi::xml_document document;
   const pugi::xml_parse_result parsed = document.load_buffer(body.data(), body.size());

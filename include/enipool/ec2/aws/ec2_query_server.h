@@ -321,6 +321,22 @@ inline absl::StatusOr<Ec2Call> DecodeQueryRequest(const QueryParams& params) {
     }
     return Ec2Call(std::move(request));
   }
+  if (*action == "DescribeSubnets") {
+    DescribeSubnetsRequest request;
+    request.subnet_ids = List(params, "SubnetId");
+    for (int i = 1;; ++i) {
+      const std::string* name = Find(params, absl::StrCat("Filter.", i, ".Name"));
+      if (name == nullptr) break;
+      const std::vector<std::string> values = List(params, absl::StrCat("Filter.", i, ".Value"));
+      if ((*name != "vpc-id" && *name != "availability-zone") || values.size() != 1) {
+        return InvalidValue(absl::StrCat("Filter.", i), *name,
+                            "this endpoint filters subnets by vpc-id or availability-zone, "
+                            "with one value each");
+      }
+      (*name == "vpc-id" ? request.vpc_id : request.availability_zone) = values.front();
+    }
+    return Ec2Call(std::move(request));
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("InvalidAction: the action ", *action, " is not valid for this web service"));
 }
@@ -373,6 +389,26 @@ inline std::string EncodeQueryResponse(const Ec2Call& call, const Ec2Response& r
             for (const NetworkInterface& eni : *enis) AppendNetworkInterface(xml, eni, "item");
           }
           xml += "</networkInterfaceSet>";
+        } else if constexpr (std::is_same_v<R, DescribeSubnetsRequest>) {
+          xml += "<subnetSet>";
+          if (const auto* subnets = std::get_if<std::vector<SubnetInfo>>(&response)) {
+            for (const SubnetInfo& subnet : *subnets) {
+              absl::StrAppend(&xml, "<item><subnetId>", XmlEscape(subnet.id),
+                              "</subnetId><cidrBlock>", subnet.cidr.ToString(),
+                              "</cidrBlock><availableIpAddressCount>",
+                              subnet.available_addresses,
+                              "</availableIpAddressCount><availabilityZone>",
+                              XmlEscape(subnet.availability_zone), "</availabilityZone><vpcId>",
+                              XmlEscape(subnet.vpc_id), "</vpcId><state>available</state>",
+                              "<tagSet>");
+              for (const Ec2Tag& t : subnet.tags) {
+                absl::StrAppend(&xml, "<item><key>", XmlEscape(t.key), "</key><value>",
+                                XmlEscape(t.value), "</value></item>");
+              }
+              xml += "</tagSet></item>";
+            }
+          }
+          xml += "</subnetSet>";
         } else {
           xml += "<return>true</return>";
         }
