@@ -267,6 +267,18 @@ TEST_CASE("DescribeSubnets travels with SubnetId.N and the vpc-id and availabili
   CHECK(absl::StrContains(refused.status().message(), "tag-key"));
 }
 
+TEST_CASE("A create tagging another resource type is refused in EC2's words") {
+  auto params = aws::ParseForm(
+      "Action=CreateNetworkInterface&Version=2016-11-15&SubnetId=subnet-1&"
+      "TagSpecification.1.ResourceType=instance&TagSpecification.1.Tag.1.Key=a&"
+      "TagSpecification.1.Tag.1.Value=b");
+  REQUIRE(params.ok());
+  const auto refused = aws::DecodeQueryRequest(*params);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(enipool::ClassifyEc2Error(refused.status()) == Ec2ErrorCode::kInvalidParameterValue);
+  CHECK(absl::StrContains(refused.status().message(), "TagSpecification.1.ResourceType"));
+}
+
 TEST_CASE("A DescribeSubnets answer with a bad CIDR or count is a malformed answer, never a value") {
   const std::string head =
       "<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"

@@ -385,6 +385,12 @@ std::vector<DispatchCase> AllCalls() {
        std::monostate{}, "UnassignIpv4Prefixes"},
       {DescribeNetworkInterfacesRequest{.eni_ids = {"eni-1"}},
        std::vector<NetworkInterface>{SampleEni()}, "DescribeNetworkInterfaces"},
+      {enipool::DescribeSubnetsRequest{.subnet_ids = {}, .vpc_id = "vpc-1"},
+       std::vector<enipool::SubnetInfo>{{.id = "subnet-1",
+                                         .cidr = P("10.0.0.0/24"),
+                                         .available_addresses = 250,
+                                         .tags = {{"kubernetes.io/role/cni", "1"}}}},
+       "DescribeSubnets"},
   };
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "enipool/controller.h"
@@ -141,6 +142,21 @@ TEST_CASE("A created ENI's tags are createdAt, the instance id, the cluster and 
                                     {"cluster.k8s.amazonaws.com/name", "prod"},
                                     {"eks:eni:owner", "amazon-vpc-cni"},
                                     {"team", "search"}});
+}
+
+TEST_CASE("SimulatedEc2 refuses an unknown interface type or ENI and changes nothing") {
+  enipool::ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  enipool::ec2::SimulatedEc2<enipool::ManualClock> ec2(clock);
+  REQUIRE(ec2.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse("10.0.0.0/24")).ok());
+  auto eni = ec2.CreateNetworkInterface({.subnet_id = "subnet-a"});
+  REQUIRE(eni.ok());
+  const absl::Status bad = ec2.SetInterfaceType(eni->id, "branch");
+  CHECK(bad.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(bad.message(), "\"branch\""));
+  CHECK(ec2.FindEni(eni->id)->interface_type == "interface");
+  CHECK(ec2.SetInterfaceType("eni-missing", "efa").code() == absl::StatusCode::kNotFound);
+  CHECK(ec2.TagEni("eni-missing", {{"k", "v"}}).code() == absl::StatusCode::kNotFound);
+  CHECK(ec2.FindEni(eni->id)->tags.empty());
 }
 
 // --- the controller on a simulated EC2 ---------------------------------------------

@@ -261,3 +261,23 @@ TEST_CASE("NodeConfigFromEnvironment reads MANAGE_UNTAGGED_ENI and CLUSTER_NAME 
   CHECK_MESSAGE(absl::StrContains(bad.status().message(), "MANAGE_UNTAGGED_ENI=\"no\""),
                 bad.status());
 }
+
+TEST_CASE("NodeConfigFromEnvironment turns subnet discovery and the leaked-ENI sweep on as the reference does, and off on request") {
+  const NodeFacts node = Node("m5.large");
+  const auto defaults = Configure(node, {});
+  REQUIRE(defaults.ok());
+  CHECK(defaults->controller.subnet_discovery);
+  CHECK(defaults->controller.leaked_eni_sweep);
+  const auto off = Configure(node, {{"ENABLE_SUBNET_DISCOVERY", "false"},
+                                    {"DISABLE_LEAKED_ENI_CLEANUP", "true"}});
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->controller.subnet_discovery);
+  CHECK_FALSE(off->controller.leaked_eni_sweep);
+  const auto imds_only = Configure(node, {{"ENABLE_IMDS_ONLY_MODE", "true"}});
+  REQUIRE(imds_only.ok());
+  CHECK_FALSE(imds_only->controller.leaked_eni_sweep);  // no provisioning, no sweep
+  const auto bad = Configure(node, {{"DISABLE_LEAKED_ENI_CLEANUP", "maybe"}});
+  REQUIRE_FALSE(bad.ok());
+  CHECK_MESSAGE(absl::StrContains(bad.status().message(), "DISABLE_LEAKED_ENI_CLEANUP=\"maybe\""),
+                bad.status());
+}

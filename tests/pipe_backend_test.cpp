@@ -48,6 +48,12 @@ TEST_CASE("PipeBackend's encoding round-trips every EC2 call") {
                                            .prefixes = {P("10.0.0.16/28"), P("10.0.1.0/28")}},
       enipool::DescribeNetworkInterfacesRequest{.eni_ids = {"eni-1", "eni-2"}, .instance_id = ""},
       enipool::DescribeNetworkInterfacesRequest{.eni_ids = {}, .instance_id = "i-1"},
+      enipool::CreateNetworkInterfaceRequest{.subnet_id = "subnet-1",
+                                             .secondary_ip_count = 1,
+                                             .security_group_ids = {"sg-1", "sg-2"},
+                                             .tags = {{"node.k8s.amazonaws.com/instance_id", "i-1"}}},
+      enipool::DescribeSubnetsRequest{.subnet_ids = {"subnet-1"}, .vpc_id = "vpc-1",
+                                      .availability_zone = "us-east-1a"},
   };
   for (const Ec2Call& call : calls) {
     CAPTURE(enipool::Ec2CallName(call));
@@ -75,6 +81,20 @@ TEST_CASE("PipeBackend's encoding round-trips every kind of answer, errors inclu
       {absl::OkStatus(), std::vector<Ipv4Address>{Ipv4Address(10, 0, 0, 7)}},
       {absl::OkStatus(), std::vector<Ipv4Prefix>{P("10.0.0.32/28")}},
       {absl::OkStatus(), std::vector<NetworkInterface>{nic, nic}},
+      {absl::OkStatus(), [&] {
+         NetworkInterface tagged = nic;
+         tagged.tags = {{"node.k8s.amazonaws.com/no_manage", "true"}};
+         tagged.security_group_ids = {"sg-1"};
+         tagged.interface_type = "efa-only";
+         return tagged;
+       }()},
+      {absl::OkStatus(),
+       std::vector<enipool::SubnetInfo>{{.id = "subnet-1",
+                                         .cidr = P("10.0.0.0/24"),
+                                         .availability_zone = "us-east-1a",
+                                         .vpc_id = "vpc-1",
+                                         .available_addresses = 250,
+                                         .tags = {{"kubernetes.io/role/cni", "1"}}}}},
       {enipool::Ec2Error(enipool::Ec2ErrorCode::kInsufficientCidrBlocks, "subnet-1 is full"),
        std::monostate{}},
   };

@@ -7,6 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -164,6 +166,81 @@ TEST_CASE("SimulatedEc2 describes its subnets with their free addresses and tags
   auto unknown = ec2.DescribeSubnets({.subnet_ids = {"subnet-x"}});
   REQUIRE_FALSE(unknown.ok());
   CHECK(absl::StartsWith(unknown.status().message(), "InvalidSubnetID.NotFound: "));
+}
+
+// NodeDatastore::SetEniExcluded against a plain model: random assigns,
+// releases, time and exclusion toggles on three ENIs; after each step the
+// datastore's own recount (CheckInvariants) agrees with its running
+// counters, no pod is ever placed on an excluded ENI, the model's count of
+// pods per ENI matches, and Stats() counts only non-excluded ENIs.
+TEST_CASE("Excluding and re-admitting ENIs at random keeps every pool counter exact and never places a pod on an excluded ENI") {
+  for (AddressMode mode : {AddressMode::kSecondaryIp, AddressMode::kPrefix}) {
+    CAPTURE(enipool::AddressModeName(mode));
+    enipool::ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+    enipool::NodeDatastore<enipool::ManualClock> datastore(mode, clock);
+    const std::vector<std::string> enis = {"eni-a", "eni-b", "eni-c"};
+    std::map<std::string, bool> excluded;
+    std::map<std::string, int> pods_on;
+    for (std::size_t e = 0; e < enis.size(); ++e) {
+      REQUIRE(datastore.AddEni({.id = enis[e], .device_number = static_cast<int>(e),
+                                .primary = e == 0}).ok());
+      excluded[enis[e]] = false;
+      for (int c = 0; c < 2; ++c) {
+        const std::uint32_t base = 0x0A000000u + static_cast<std::uint32_t>(e) * 256u +
+                                   static_cast<std::uint32_t>(c) * 16u;
+        const enipool::Ipv4Prefix cidr =
+            mode == AddressMode::kPrefix
+                ? enipool::Ipv4Prefix::Containing(enipool::Ipv4Address(base), 28)
+                : enipool::Ipv4Prefix::FromAddress(enipool::Ipv4Address(base));
+        REQUIRE(datastore.AddCidr(enis[e], cidr).ok());
+      }
+    }
+    std::mt19937_64 rng(mode == AddressMode::kPrefix ? 11 : 12);
+    std::map<int, std::string> live;  // pod → ENI
+    int next = 0;
+    for (int step = 0; step < 3000; ++step) {
+      CAPTURE(step);
+      const int what = static_cast<int>(rng() % 10);
+      if (what < 5) {
+        const enipool::PodKey pod{"aws-cni", "p" + std::to_string(next), "eth0"};
+        auto assigned = datastore.Assign(pod);
+        if (assigned.ok()) {
+          const std::string eni(assigned->eni_id.view());
+          CHECK_FALSE(excluded[eni]);
+          live[next] = eni;
+          pods_on[eni] += 1;
+        }
+        ++next;
+      } else if (what < 8 && !live.empty()) {
+        auto it = live.begin();
+        std::advance(it, static_cast<std::ptrdiff_t>(rng() % live.size()));
+        REQUIRE(datastore.Release({"aws-cni", "p" + std::to_string(it->first), "eth0"}).ok());
+        pods_on[it->second] -= 1;
+        live.erase(it);
+      } else if (what == 8) {
+        clock.AdvanceTime(absl::Seconds(static_cast<int>(rng() % 40)));
+      } else {
+        const std::string& eni = enis[rng() % enis.size()];
+        excluded[eni] = !excluded[eni];
+        REQUIRE(datastore.SetEniExcluded(eni, excluded[eni]).ok());
+      }
+      const absl::Status invariants = datastore.CheckInvariants();
+      REQUIRE_MESSAGE(invariants.ok(), invariants.ToString());
+      int in_pool = 0;
+      for (const std::string& eni : enis) {
+        auto view = datastore.FindEni(eni);
+        REQUIRE(view.ok());
+        CHECK(view->excluded == excluded[eni]);
+        CHECK(view->pods == pods_on[eni]);
+        if (!excluded[eni]) ++in_pool;
+      }
+      CHECK(datastore.Stats().enis == in_pool);
+      CHECK(datastore.Stats().excluded_enis == 3 - in_pool);
+    }
+  }
+  enipool::ManualClock clock;
+  enipool::NodeDatastore<enipool::ManualClock> empty(AddressMode::kPrefix, clock);
+  CHECK(empty.SetEniExcluded("eni-x", true).code() == absl::StatusCode::kNotFound);
 }
 
 // --- the controller ---------------------------------------------------------------

@@ -4,7 +4,7 @@
 //
 // Which of a node's ENIs the pool may use, and the tags that decide it: the
 // reference's ENI classes (docs/reference-behavior.md §1.2, §4.13) and the
-// tags it writes on the ENIs it creates (§7.1).
+// tags it writes on the ENIs it creates (docs/reference-behavior.md §7.1).
 //
 //   * `ClassifyEni` sorts one attached ENI, as the reference does when it
 //     reads its ENIs: unmanaged (tagged node.k8s.amazonaws.com/no_manage=true,
@@ -18,7 +18,7 @@
 //     creation time (RFC 3339), the cluster name and owner when the node
 //     knows its cluster, and ADDITIONAL_ENI_TAGS (keys naming
 //     k8s.amazonaws.com dropped).
-//   * `IsLeakedEniCandidate` is the leaked-ENI sweep's test (§4.9, §7.1):
+//   * `IsLeakedEniCandidate` is the leaked-ENI sweep's test (docs/reference-behavior.md §4.9, §7.1):
 //     unattached, created by a VPC CNI node (instance-id tag and the
 //     "aws-K8S-" description), of this cluster when the node has one, and
 //     at least 5 minutes old by its createdAt tag.

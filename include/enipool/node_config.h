@@ -252,7 +252,9 @@ struct NodeConfig {
   config.controller.security_group_ids = std::move(security_groups);
   config.eni_config_name = std::move(eni_config_name);
   config.controller.subnet_discovery = pool.subnet_discovery;
-  config.controller.leaked_eni_sweep = sweep;
+  // The reference never sweeps when it does not provision ENIs
+  // (DISABLE_NETWORK_RESOURCE_PROVISIONING, ENABLE_IMDS_ONLY_MODE).
+  config.controller.leaked_eni_sweep = sweep && !pool.provisioning_disabled;
   config.controller.vpc_id = node.vpc_id;
   config.controller.availability_zone = node.availability_zone;
   return config;
