@@ -27,7 +27,7 @@ inline int FuzzEc2QueryResponse(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   static const Ec2Call kCalls[] = {
       CreateNetworkInterfaceRequest{.subnet_id = "subnet-1", .ipv4_prefix_count = 1},
-      AttachNetworkInterfaceRequest{"eni-1", "i-1", 1},
+      AttachNetworkInterfaceRequest{"eni-1", "i-1", 1, 0},
       DetachNetworkInterfaceRequest{.attachment_id = "eni-attach-1"},
       DeleteNetworkInterfaceRequest{"eni-1"},
       AssignPrivateIpAddressesRequest{"eni-1", 2},

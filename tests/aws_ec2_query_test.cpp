@@ -45,6 +45,7 @@ NetworkInterface RandomEni(std::mt19937_64& rng) {
     eni.instance_id = RandomId(rng, "i-");
     eni.attachment_id = RandomId(rng, "eni-attach-");
     eni.device_index = static_cast<int>(rng() % 15);
+    eni.network_card_index = rng() % 2 ? 0 : static_cast<int>(rng() % 32);
   }
   const int ips = static_cast<int>(rng() % 20);
   for (int i = 0; i < ips; ++i) {
@@ -84,7 +85,8 @@ std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
       return {request, RandomEni(rng)};
     }
     case 1:
-      return {enipool::AttachNetworkInterfaceRequest{eni, RandomId(rng, "i-"), count},
+      return {enipool::AttachNetworkInterfaceRequest{eni, RandomId(rng, "i-"), count,
+                                                     static_cast<int>(rng() % 4)},
               RandomId(rng, "eni-attach-")};
     case 2:
       return {enipool::DetachNetworkInterfaceRequest{.attachment_id = RandomId(rng, "eni-attach-")},
@@ -172,6 +174,49 @@ TEST_CASE("AssignIpv4Prefixes travels as AssignPrivateIpAddresses with Ipv4Prefi
   CHECK(aws::FormEncode(unassign.params) ==
         "Action=UnassignPrivateIpAddresses&Version=2016-11-15&NetworkInterfaceId=eni-1&"
         "Ipv4Prefix.1=10.0.0.16%2F28&Ipv4Prefix.2=10.0.0.32%2F28");
+}
+
+// docs/reference-behavior.md §7.1: the reference attaches a new ENI on the
+// card it manages (AttachNetworkInterface's NetworkCardIndex) and reads each
+// attachment's card back (Attachment.NetworkCardIndex).
+TEST_CASE("AttachNetworkInterface carries NetworkCardIndex and a describe reads the card back") {
+  const auto card0 = aws::ToQueryRequest(enipool::AttachNetworkInterfaceRequest{
+      .eni_id = "eni-1", .instance_id = "i-1", .device_index = 2});
+  CHECK(aws::FormEncode(card0.params) ==
+        "Action=AttachNetworkInterface&Version=2016-11-15&NetworkInterfaceId=eni-1&"
+        "InstanceId=i-1&DeviceIndex=2");
+  const auto card5 = aws::ToQueryRequest(enipool::AttachNetworkInterfaceRequest{
+      .eni_id = "eni-1", .instance_id = "i-1", .device_index = 0, .network_card_index = 5});
+  CHECK(aws::FormEncode(card5.params) ==
+        "Action=AttachNetworkInterface&Version=2016-11-15&NetworkInterfaceId=eni-1&"
+        "InstanceId=i-1&DeviceIndex=0&NetworkCardIndex=5");
+
+  const Ec2Call describe = enipool::DescribeNetworkInterfacesRequest{};
+  NetworkInterface eni{.id = "eni-1", .subnet_id = "subnet-1", .instance_id = "i-1",
+                       .attachment_id = "eni-attach-1", .device_index = 1,
+                       .network_card_index = 7};
+  eni.primary_ip = *Ipv4Address::Parse("10.0.0.9");
+  const std::string xml =
+      aws::EncodeQueryResponse(describe, std::vector<NetworkInterface>{eni}, "r");
+  CHECK(absl::StrContains(xml, "<networkCardIndex>7</networkCardIndex>"));
+  auto parsed = aws::ParseQueryResponse(describe, 200, xml);
+  REQUIRE(parsed.ok());
+  CHECK(std::get<std::vector<NetworkInterface>>(*parsed).at(0).network_card_index == 7);
+
+  // Absent (an older answer): card 0. Not a number: a malformed answer.
+  std::string absent = xml;
+  absent.replace(absent.find("<networkCardIndex>7</networkCardIndex>"),
+                 std::string("<networkCardIndex>7</networkCardIndex>").size(), "");
+  auto old = aws::ParseQueryResponse(describe, 200, absent);
+  REQUIRE(old.ok());
+  CHECK(std::get<std::vector<NetworkInterface>>(*old).at(0).network_card_index == 0);
+  std::string bad = xml;
+  bad.replace(bad.find(">7<"), 3, ">x<");
+  auto refused = aws::ParseQueryResponse(describe, 200, bad);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message() ==
+        "MalformedResponse: DescribeNetworkInterfaces: networkCardIndex \"x\" is not a "
+        "card index");
 }
 
 TEST_CASE("CreateNetworkInterface carries the security groups and the tags") {

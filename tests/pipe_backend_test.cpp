@@ -38,6 +38,8 @@ TEST_CASE("PipeBackend's encoding round-trips every EC2 call") {
                                              .private_ip_address = Ipv4Address(10, 0, 0, 7)},
       enipool::AttachNetworkInterfaceRequest{.eni_id = "eni-1", .instance_id = "i-1",
                                              .device_index = 2},
+      enipool::AttachNetworkInterfaceRequest{.eni_id = "eni-1", .instance_id = "i-1",
+                                             .device_index = 0, .network_card_index = 3},
       enipool::DetachNetworkInterfaceRequest{.attachment_id = "eni-attach-1", .eni_id = "eni-1"},
       enipool::DeleteNetworkInterfaceRequest{.eni_id = "eni-1"},
       enipool::AssignPrivateIpAddressesRequest{.eni_id = "eni-1", .count = 5},
@@ -70,7 +72,7 @@ TEST_CASE("PipeBackend's encoding round-trips every EC2 call") {
 TEST_CASE("PipeBackend's encoding round-trips every kind of answer, errors included") {
   NetworkInterface nic{.id = "eni-1", .subnet_id = "subnet-1", .instance_id = "i-1",
                        .attachment_id = "eni-attach-1", .device_index = 1,
-                       .interface_type = "interface", .primary_ip = Ipv4Address(10, 0, 0, 4),
+                       .network_card_index = 2, .interface_type = "interface", .primary_ip = Ipv4Address(10, 0, 0, 4),
                        .secondary_ips = {Ipv4Address(10, 0, 0, 5)},
                        .prefixes = {P("10.0.0.16/28")},
                        .created = absl::FromUnixSeconds(1'700'000'000)};

@@ -342,7 +342,7 @@ TEST_CASE("SimulatedEc2 enforces the instance's ENI limit and device indexes on 
 
   CHECK(f.ec2.AttachNetworkInterface({.eni_id = third.id, .instance_id = "i-1", .device_index = 1})
             .status() ==
-        absl::InvalidArgumentError("InvalidParameterValue: device index 1 of i-1 is in use by " +
+        absl::InvalidArgumentError("InvalidParameterValue: device index 1 on network card 0 of i-1 is in use by " +
                                    second.id));
   CHECK(Code(f.ec2.AttachNetworkInterface(
             {.eni_id = third.id, .instance_id = "i-1", .device_index = 100})) ==
@@ -366,8 +366,86 @@ TEST_CASE("SimulatedEc2 enforces the instance's ENI limit and device indexes on 
       f.ec2.AttachNetworkInterface({.eni_id = fourth.id, .instance_id = "i-1", .device_index = 2});
   CHECK(over.status() ==
         absl::ResourceExhaustedError(
-            "AttachmentLimitExceeded: instance i-1 already has 3 of 3 network interfaces"));
+            "AttachmentLimitExceeded: network card 0 of instance i-1 already has 3 of 3 network "
+            "interfaces"));
   CHECK(Observe(f.ec2) == full);
+}
+
+// docs/reference-behavior.md §1.1, §7.1: device indexes count per network
+// card, each card takes its own ENI limit, and EC2's error code leads every
+// refusal (a card the instance lacks, a full card).
+TEST_CASE("SimulatedEc2 attaches on the network card the request names, with per-card limits") {
+  ManualClock clock;
+  Ec2 ec2(clock, Quiet());
+  REQUIRE(ec2.AddSubnet("subnet-1", P("10.0.0.0/24")).ok());
+  auto primary = ec2.AddInstance({.instance_id = "i-1", .subnet_id = "subnet-1", .max_enis = 2,
+                                  .ipv4_per_eni = 10, .network_cards = 3});
+  REQUIRE(primary.ok());
+  CHECK(primary->network_card_index == 0);
+  std::vector<NetworkInterface> enis;
+  for (int i = 0; i < 6; ++i) {
+    auto eni = ec2.CreateNetworkInterface({.subnet_id = "subnet-1"});
+    REQUIRE(eni.ok());
+    enis.push_back(*eni);
+  }
+  // Device 0 is free on card 1 (only card 0's device 0 is the primary's).
+  auto on_card_1 = ec2.AttachNetworkInterface(
+      {.eni_id = enis[0].id, .instance_id = "i-1", .device_index = 0, .network_card_index = 1});
+  REQUIRE(on_card_1.ok());
+  CHECK(ec2.FindEni(enis[0].id)->network_card_index == 1);
+  CHECK(ec2.FindEni(enis[0].id)->device_index == 0);
+  const World before = Observe(ec2);
+  CHECK(ec2.AttachNetworkInterface({.eni_id = enis[1].id, .instance_id = "i-1",
+                                    .device_index = 0, .network_card_index = 3})
+            .status() ==
+        absl::InvalidArgumentError(
+            "InvalidParameterValue: network card index 3 for " + enis[1].id +
+            " is not a card of i-1 (it has 3: 0..2)"));
+  CHECK(Code(ec2.AttachNetworkInterface({.eni_id = enis[1].id, .instance_id = "i-1",
+                                         .device_index = 1, .network_card_index = -1})) ==
+        Ec2ErrorCode::kInvalidParameterValue);
+  CHECK(ec2.AttachNetworkInterface({.eni_id = enis[1].id, .instance_id = "i-1",
+                                    .device_index = 0, .network_card_index = 1})
+            .status() ==
+        absl::InvalidArgumentError("InvalidParameterValue: device index 0 on network card 1 of "
+                                   "i-1 is in use by " + enis[0].id));
+  CHECK(Observe(ec2) == before);
+  REQUIRE(ec2.AttachNetworkInterface({.eni_id = enis[1].id, .instance_id = "i-1",
+                                      .device_index = 1, .network_card_index = 1})
+              .ok());
+  // Card 1 is full (2 of 2) while cards 0 and 2 still take one and two.
+  CHECK(ec2.AttachNetworkInterface({.eni_id = enis[2].id, .instance_id = "i-1",
+                                    .device_index = 2, .network_card_index = 1})
+            .status() ==
+        absl::ResourceExhaustedError("AttachmentLimitExceeded: network card 1 of instance i-1 "
+                                     "already has 2 of 2 network interfaces"));
+  CHECK(ec2.AttachNetworkInterface({.eni_id = enis[2].id, .instance_id = "i-1",
+                                    .device_index = 1, .network_card_index = 0})
+            .ok());
+  CHECK(ec2.AttachNetworkInterface({.eni_id = enis[3].id, .instance_id = "i-1",
+                                    .device_index = 0, .network_card_index = 2})
+            .ok());
+  // Described by card, then device; a detach frees the card's slot.
+  auto described = ec2.DescribeNetworkInterfaces({.eni_ids = {}, .instance_id = "i-1"});
+  REQUIRE(described.ok());
+  std::vector<std::pair<int, int>> order;
+  for (const NetworkInterface& ni : *described) order.emplace_back(ni.network_card_index, ni.device_index);
+  CHECK(order == std::vector<std::pair<int, int>>{{0, 0}, {0, 1}, {1, 0}, {1, 1}, {2, 0}});
+  REQUIRE(ec2.DetachNetworkInterface({.attachment_id = *on_card_1, .eni_id = enis[0].id}).ok());
+  CHECK(ec2.FindEni(enis[0].id)->network_card_index == 0);
+  CHECK(ec2.AttachNetworkInterface({.eni_id = enis[4].id, .instance_id = "i-1",
+                                    .device_index = 0, .network_card_index = 1})
+            .ok());
+  // Only card 0's device 0 is the undetachable primary.
+  CHECK(ec2.DetachNetworkInterface({.attachment_id = {}, .eni_id = enis[3].id}).ok());
+  CHECK(Code(ec2.DetachNetworkInterface({.attachment_id = {}, .eni_id = primary->id})) ==
+        Ec2ErrorCode::kInvalidParameterValue);
+  CHECK(ec2.AddInstance({.instance_id = "i-2", .subnet_id = "subnet-1", .network_cards = 0})
+            .status()
+            .code() == absl::StatusCode::kInvalidArgument);
+  CHECK(ec2.AddInstance({.instance_id = "i-2", .subnet_id = "subnet-1", .network_cards = 33})
+            .status()
+            .code() == absl::StatusCode::kInvalidArgument);
 }
 
 TEST_CASE(

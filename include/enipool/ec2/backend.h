@@ -183,6 +183,11 @@ struct NetworkInterface {
   std::string instance_id;    // empty when not attached
   std::string attachment_id;  // empty when not attached
   int device_index = -1;      // -1 when not attached
+  // The network card the attachment is on (EC2's Attachment.NetworkCardIndex):
+  // 0 for the primary and for every ENI of a single-card type; meaningless
+  // when not attached. Device indexes count per card
+  // (docs/reference-behavior.md §1.1, §7.1).
+  int network_card_index = 0;
   std::string interface_type = "interface";  // "interface", "trunk", "efa", "efa-only"
   Ipv4Address primary_ip;
   std::vector<Ipv4Address> secondary_ips;
@@ -217,11 +222,15 @@ struct CreateNetworkInterfaceRequest {
                          const CreateNetworkInterfaceRequest&) = default;
 };
 
-// AttachNetworkInterface at a device index of an instance.
+// AttachNetworkInterface at a device index of one of the instance's network
+// cards (NetworkCardIndex; EC2's default, and the only card of most types,
+// is 0). Device indexes are per card: the lowest free one on the target card
+// is what the reference asks for (docs/reference-behavior.md §7.1).
 struct AttachNetworkInterfaceRequest {
   std::string eni_id;
   std::string instance_id;
   int device_index = 0;
+  int network_card_index = 0;
   friend bool operator==(const AttachNetworkInterfaceRequest&,
                          const AttachNetworkInterfaceRequest&) = default;
 };

@@ -99,6 +99,7 @@ class WireWriter {
     Str(n.instance_id);
     Str(n.attachment_id);
     I32(n.device_index);
+    I32(n.network_card_index);
     Str(n.interface_type);
     Address(n.primary_ip);
     List(n.secondary_ips, [&](Ipv4Address a) { Address(a); });
@@ -176,6 +177,7 @@ class WireReader {
     n.instance_id = Str();
     n.attachment_id = Str();
     n.device_index = I32();
+    n.network_card_index = I32();
     n.interface_type = Str();
     n.primary_ip = Address();
     n.secondary_ips = List<Ipv4Address>([&] { return Address(); });
@@ -221,6 +223,7 @@ inline std::string EncodeCall(const Ec2Call& call) {
           w.Str(r.eni_id);
           w.Str(r.instance_id);
           w.I32(r.device_index);
+          w.I32(r.network_card_index);
         } else if constexpr (std::is_same_v<R, DetachNetworkInterfaceRequest>) {
           w.Str(r.attachment_id);
           w.Str(r.eni_id);
@@ -274,6 +277,7 @@ inline std::optional<Ec2Call> DecodeCall(absl::string_view bytes) {
       c.eni_id = r.Str();
       c.instance_id = r.Str();
       c.device_index = r.I32();
+      c.network_card_index = r.I32();
       call = c;
       break;
     }

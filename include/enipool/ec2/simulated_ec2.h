@@ -11,8 +11,11 @@
 //   * subnets as real address spaces (ec2::Subnet): AWS-reserved addresses,
 //     random secondary IPs, /28 prefixes on aligned free blocks only, CIDR
 //     reservations — hence InsufficientCidrBlocks under fragmentation;
-//   * instances with their limits (ENIs per instance, IPv4 addresses per
-//     ENI) and a primary ENI at device 0 that cannot be detached or deleted;
+//   * instances with their limits (network cards, ENIs per card, IPv4
+//     addresses per ENI) and a primary ENI at card 0, device 0 that cannot
+//     be detached or deleted; device indexes count per card, and each card
+//     takes `max_enis` ENIs (every card of every type in the reference's
+//     table allows the same number, docs/reference-behavior.md §6.2);
 //   * ENI lifecycle: create (with a primary IP plus secondary IPs or
 //     prefixes), attach, detach, delete; assign and unassign IPs and
 //     prefixes; describe by ids, by instance or everything;
@@ -103,13 +106,16 @@ namespace enipool::ec2 {
 // InstanceSpec
 //
 // An instance to register: its id, the subnet of its primary ENI, and the
-// limits of its instance type (docs/reference-behavior.md §5/§6: "max ENIs" and "IPv4
-// addresses per ENI", the primary address included).
+// limits of its instance type (docs/reference-behavior.md §5/§6: "max ENIs"
+// per network card and "IPv4 addresses per ENI", the primary address
+// included; `network_cards` cards, 0 .. network_cards − 1, each taking
+// max_enis ENIs, as InstanceLimits / MaxEnisOnCard() describe them).
 struct InstanceSpec {
   std::string instance_id;
   std::string subnet_id;
   int max_enis = 3;
   int ipv4_per_eni = 10;
+  int network_cards = 1;
 };
 
 // SimulatedEc2Options
@@ -151,6 +157,9 @@ class SimulatedEc2 {
   // The one VPC and availability zone every simulated subnet is in.
   static constexpr absl::string_view kVpcId = "vpc-sim";
   static constexpr absl::string_view kAvailabilityZone = "sim-1a";
+  // Network cards an instance may have: the most of any type in the
+  // reference's table is 32 (docs/reference-behavior.md §6.2).
+  static constexpr int kMaxNetworkCards = 32;
 
   explicit SimulatedEc2(const C& clock, SimulatedEc2Options options = {})
       : clock_(clock),
@@ -209,7 +218,8 @@ class SimulatedEc2 {
   //
   // Registers an instance and gives it its primary ENI (device 0, a primary
   // IP from `spec.subnet_id`, attached). Returns that ENI.
-  //   INVALID_ARGUMENT   empty id, max_enis < 1 or ipv4_per_eni < 1;
+  //   INVALID_ARGUMENT   empty id, max_enis < 1, ipv4_per_eni < 1 or
+  //                      network_cards outside 1..kMaxNetworkCards;
   //   ALREADY_EXISTS     the instance id is known;
   //   NOT_FOUND          the subnet is unknown;
   //   InsufficientFreeAddressesInSubnet   no address for the primary IP.
@@ -220,6 +230,11 @@ class SimulatedEc2 {
       return absl::InvalidArgumentError(absl::StrCat("instance ", spec.instance_id, ": max_enis (",
                                                      spec.max_enis, ") and ipv4_per_eni (",
                                                      spec.ipv4_per_eni, ") must be >= 1"));
+    }
+    if (spec.network_cards < 1 || spec.network_cards > kMaxNetworkCards) {
+      return absl::InvalidArgumentError(absl::StrCat("instance ", spec.instance_id,
+                                                     ": network_cards (", spec.network_cards,
+                                                     ") must be 1..", kMaxNetworkCards));
     }
     if (instances_.contains(spec.instance_id)) {
       return absl::AlreadyExistsError(
@@ -235,7 +250,7 @@ class SimulatedEc2 {
     Eni& eni = NewEni(subnet->second, primary_ip);
     Instance& instance = instances_[spec.instance_id];
     instance.spec = spec;
-    AttachUnchecked(eni, instance, 0);
+    AttachUnchecked(eni, instance, 0, 0);
     return eni.nic;
   }
 
@@ -249,7 +264,7 @@ class SimulatedEc2 {
     if (it == instances_.end()) {
       return absl::NotFoundError(absl::StrCat("instance ", instance_id, " does not exist"));
     }
-    for (const auto& [device, eni_id] : it->second.attached) {
+    for (const auto& [slot, eni_id] : it->second.attached) {
       const auto eni = enis_.find(eni_id);
       attachments_.erase(eni->second.nic.attachment_id);
       ReleaseAll(eni->second);
@@ -393,13 +408,15 @@ class SimulatedEc2 {
 
   // SimulatedEc2::AttachNetworkInterface()
   //
-  // Attaches an unattached ENI to an instance at `device_index`; returns the
-  // attachment id.
+  // Attaches an unattached ENI to an instance at `device_index` of network
+  // card `network_card_index`; returns the attachment id.
   //   InvalidNetworkInterfaceID.NotFound  unknown ENI;
   //   InvalidParameterValue               unknown instance, ENI already
-  //                                       attached, device index out of
-  //                                       0..99 or in use;
-  //   AttachmentLimitExceeded             the instance has max_enis ENIs;
+  //                                       attached, a network card the
+  //                                       instance does not have, device
+  //                                       index out of 0..99 or in use on
+  //                                       that card;
+  //   AttachmentLimitExceeded             that card has max_enis ENIs;
   //   PrivateIpAddressLimitExceeded       the ENI holds more addresses than
   //                                       the instance type allows per ENI.
   [[nodiscard]] absl::StatusOr<std::string> AttachNetworkInterface(
@@ -417,22 +434,33 @@ class SimulatedEc2 {
           Ec2ErrorCode::kInvalidParameterValue,
           absl::StrCat(eni->nic.id, " is already attached to ", eni->nic.instance_id, " (in use)"));
     }
+    const int card = request.network_card_index;
+    if (card < 0 || card >= instance.spec.network_cards) {
+      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
+                      absl::StrCat("network card index ", card, " for ", eni->nic.id,
+                                   " is not a card of ", request.instance_id, " (it has ",
+                                   instance.spec.network_cards, ": 0..",
+                                   instance.spec.network_cards - 1, ")"));
+    }
     if (request.device_index < 0 || request.device_index > kMaxDeviceIndex) {
       return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
                       absl::StrCat("device index ", request.device_index, " for ", eni->nic.id,
                                    " must be 0..", kMaxDeviceIndex));
     }
-    if (static_cast<int>(instance.attached.size()) >= instance.spec.max_enis) {
-      return Ec2Error(
-          Ec2ErrorCode::kAttachmentLimitExceeded,
-          absl::StrCat("instance ", request.instance_id, " already has ", instance.attached.size(),
-                       " of ", instance.spec.max_enis, " network interfaces"));
+    const int on_card = static_cast<int>(
+        std::count_if(instance.attached.begin(), instance.attached.end(),
+                      [card](const auto& entry) { return entry.first / kSlotsPerCard == card; }));
+    if (on_card >= instance.spec.max_enis) {
+      return Ec2Error(Ec2ErrorCode::kAttachmentLimitExceeded,
+                      absl::StrCat("network card ", card, " of instance ", request.instance_id,
+                                   " already has ", on_card, " of ", instance.spec.max_enis,
+                                   " network interfaces"));
     }
-    for (const auto& [device, id] : instance.attached) {
-      if (device == request.device_index) {
+    for (const auto& [slot, id] : instance.attached) {
+      if (slot == SlotKey(card, request.device_index)) {
         return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
-                        absl::StrCat("device index ", device, " of ", request.instance_id,
-                                     " is in use by ", id));
+                        absl::StrCat("device index ", request.device_index, " on network card ",
+                                     card, " of ", request.instance_id, " is in use by ", id));
       }
     }
     if (UsedSlots(*eni) > instance.spec.ipv4_per_eni - 1) {
@@ -441,7 +469,7 @@ class SimulatedEc2 {
                                    " secondary slots; instance ", request.instance_id, " allows ",
                                    instance.spec.ipv4_per_eni - 1, " per interface"));
     }
-    AttachUnchecked(*eni, instance, request.device_index);
+    AttachUnchecked(*eni, instance, card, request.device_index);
     return eni->nic.attachment_id;
   }
 
@@ -452,7 +480,7 @@ class SimulatedEc2 {
   //   InvalidNetworkInterfaceID.NotFound  unknown ENI;
   //   InvalidParameterValue               unknown attachment, ids that do not
   //                                       match, an unattached ENI, or the
-  //                                       primary ENI (device 0).
+  //                                       primary ENI (card 0, device 0).
   [[nodiscard]] absl::Status DetachNetworkInterface(const DetachNetworkInterfaceRequest& request) {
     ENIPOOL_RETURN_IF_ERROR(Admit(CallKind::kDetachNetworkInterface));
     std::string eni_id = request.eni_id;
@@ -477,7 +505,7 @@ class SimulatedEc2 {
       return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
                       absl::StrCat(eni->nic.id, " is not attached"));
     }
-    if (eni->nic.device_index == 0) {
+    if (eni->nic.device_index == 0 && eni->nic.network_card_index == 0) {
       return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
                       absl::StrCat("cannot detach the primary network interface ", eni->nic.id,
                                    " (device 0) of ", eni->nic.instance_id));
@@ -489,6 +517,7 @@ class SimulatedEc2 {
     eni->nic.instance_id.clear();
     eni->nic.attachment_id.clear();
     eni->nic.device_index = -1;
+    eni->nic.network_card_index = 0;
     unattached_.insert(eni->nic.id);
     return absl::OkStatus();
   }
@@ -594,7 +623,8 @@ class SimulatedEc2 {
   //
   // The truth about ENIs: those named by `eni_ids` (in request order,
   // narrowed to `instance_id` if set); else those attached to `instance_id`
-  // (by device index; none for an unknown instance); else every ENI of the
+  // (by network card, then device index; none for an unknown instance);
+  // else every ENI of the
   // account, attached or not, sorted by id; each narrowed to `description`
   // when set.
   //   InvalidNetworkInterfaceID.NotFound  a named ENI does not exist.
@@ -619,7 +649,7 @@ class SimulatedEc2 {
     if (!request.instance_id.empty()) {
       const auto it = instances_.find(request.instance_id);
       if (it == instances_.end()) return out;
-      for (const auto& [device, id] : it->second.attached) {
+      for (const auto& [slot, id] : it->second.attached) {
         const NetworkInterface& nic = enis_.find(id)->second.nic;
         if (wanted(nic)) out.push_back(nic);
       }
@@ -727,14 +757,14 @@ class SimulatedEc2 {
 
   // SimulatedEc2::AttachedEnis()
   //
-  // The ENIs attached to `instance_id`, by device index (none for an unknown
+  // The ENIs attached to `instance_id`, by network card then device index (none for an unknown
   // instance): what the instance's metadata service shows. Not an API call:
   // not counted, faulted or throttled.
   [[nodiscard]] std::vector<NetworkInterface> AttachedEnis(absl::string_view instance_id) const {
     std::vector<NetworkInterface> out;
     const auto it = instances_.find(instance_id);
     if (it == instances_.end()) return out;
-    for (const auto& [device, eni_id] : it->second.attached) {
+    for (const auto& [slot, eni_id] : it->second.attached) {
       out.push_back(enis_.find(eni_id)->second.nic);
     }
     return out;
@@ -790,8 +820,16 @@ class SimulatedEc2 {
   };
   struct Instance {
     InstanceSpec spec;
-    std::vector<std::pair<int, std::string>> attached;  // (device index, ENI id), by device index
+    // (SlotKey(card, device index), ENI id), by card then device index.
+    std::vector<std::pair<int, std::string>> attached;
   };
+
+  // Device indexes are 0..99 on each card: card × 100 + device orders the
+  // attachments by card, then device, and names each (card, device) once.
+  static constexpr int kSlotsPerCard = kMaxDeviceIndex + 1;
+  static constexpr int SlotKey(int card, int device_index) noexcept {
+    return card * kSlotsPerCard + device_index;
+  }
 
   // Counts the call, then applies the fault plan and the throttle.
   absl::Status Admit(CallKind kind) {
@@ -881,13 +919,15 @@ class SimulatedEc2 {
     return eni;
   }
 
-  void AttachUnchecked(Eni& eni, Instance& instance, int device_index) {
+  void AttachUnchecked(Eni& eni, Instance& instance, int card, int device_index) {
     eni.nic.instance_id = instance.spec.instance_id;
     eni.nic.attachment_id = absl::StrFormat("eni-attach-%017x", next_attachment_++);
     eni.nic.device_index = device_index;
+    eni.nic.network_card_index = card;
+    const int slot = SlotKey(card, device_index);
     const auto at = std::lower_bound(instance.attached.begin(), instance.attached.end(),
-                                     std::pair<int, std::string>(device_index, std::string()));
-    instance.attached.emplace(at, device_index, eni.nic.id);
+                                     std::pair<int, std::string>(slot, std::string()));
+    instance.attached.emplace(at, slot, eni.nic.id);
     attachments_.emplace(eni.nic.attachment_id, eni.nic.id);
     unattached_.erase(eni.nic.id);
   }

@@ -161,6 +161,11 @@ inline QueryRequest ToQueryRequest(const Ec2Call& call, const EniCreationOptions
           add("NetworkInterfaceId", request.eni_id);
           add("InstanceId", request.instance_id);
           add("DeviceIndex", absl::StrCat(request.device_index));
+          // EC2's default is card 0; sent only for another card, so a
+          // single-card node's requests stay as they were.
+          if (request.network_card_index != 0) {
+            add("NetworkCardIndex", absl::StrCat(request.network_card_index));
+          }
         } else if constexpr (std::is_same_v<R, DetachNetworkInterfaceRequest>) {
           start("DetachNetworkInterface");
           add("AttachmentId", request.attachment_id);
@@ -318,6 +323,13 @@ inline absl::StatusOr<NetworkInterface> ParseNetworkInterface(absl::string_view 
     const absl::string_view device = Text(attachment, "deviceIndex");
     if (!device.empty() && !absl::SimpleAtoi(device, &eni.device_index)) {
       return Malformed(action, absl::StrCat("deviceIndex \"", device, "\" is not a number"));
+    }
+    // Absent on older answers and single-card types: card 0.
+    const absl::string_view card = Text(attachment, "networkCardIndex");
+    if (!card.empty() &&
+        (!absl::SimpleAtoi(card, &eni.network_card_index) || eni.network_card_index < 0)) {
+      return Malformed(action, absl::StrCat("networkCardIndex ", QuoteInput(card),
+                                            " is not a card index"));
     }
   }
   for (const pugi::xml_node item : node.child("privateIpAddressesSet").children("item")) {

@@ -168,8 +168,9 @@ inline void AppendNetworkInterface(std::string& xml, const NetworkInterface& eni
     absl::StrAppend(&xml, "<attachment><attachmentId>", XmlEscape(eni.attachment_id),
                     "</attachmentId><instanceId>", XmlEscape(eni.instance_id),
                     "</instanceId><deviceIndex>", eni.device_index,
-                    "</deviceIndex><networkCardIndex>0</networkCardIndex><status>attached</status>"
-                    "<deleteOnTermination>", eni.device_index == 0 ? "true" : "false",
+                    "</deviceIndex><networkCardIndex>", eni.network_card_index,
+                    "</networkCardIndex><status>attached</status><deleteOnTermination>",
+                    eni.device_index == 0 && eni.network_card_index == 0 ? "true" : "false",
                     "</deleteOnTermination></attachment>");
   }
   absl::StrAppend(&xml, "<interfaceType>", XmlEscape(eni.interface_type),
@@ -250,6 +251,8 @@ inline absl::StatusOr<Ec2Call> DecodeQueryRequest(const QueryParams& params) {
     ENIPOOL_ASSIGN_OR_RETURN(request.instance_id, Required(params, *action, "InstanceId"));
     if (Find(params, "DeviceIndex") == nullptr) return Missing(*action, "DeviceIndex");
     ENIPOOL_ASSIGN_OR_RETURN(request.device_index, Integer(params, "DeviceIndex", 0));
+    ENIPOOL_ASSIGN_OR_RETURN(request.network_card_index,
+                             Integer(params, "NetworkCardIndex", 0));
     return Ec2Call(std::move(request));
   }
   if (*action == "DetachNetworkInterface") {

@@ -237,7 +237,7 @@ class ImdsService {
     for (const NetworkInterface& eni : instance.enis) {
       if (MacAddressOf(eni.id) != mac) continue;
       if (field == "device-number") return absl::StrCat(eni.device_index);
-      if (field == "network-card") return std::string("0");
+      if (field == "network-card") return absl::StrCat(eni.network_card_index);
       if (field == "interface-id") return eni.id;
       if (field == "subnet-id") return eni.subnet_id;
       if (field == "vpc-id") return instance.vpc_id;
