@@ -1,6 +1,8 @@
 // max_pods: the kubelet max-pods value and the pod-IP capacity of EC2 instance
 // types, with secondary IPs and with prefix delegation, with and without custom
-// networking (enipool/max_pods.h; docs/reference-behavior.md §5).
+// networking (enipool/max_pods.h; docs/reference-behavior.md §5), and for
+// types with several network cards what each card and all cards hold with
+// ENABLE_MULTI_NIC (docs/reference-behavior.md §1.1, §6.2).
 //
 //   enipool_example_max_pods t3.small m5.large
 //   enipool_example_max_pods --vcpus 2 --max-eni 2 m5.large
@@ -21,8 +23,8 @@
 
 namespace {
 
-constexpr std::string_view kDefaultTypes[] = {"t3.small", "m5.large", "c5.18xlarge", "m4.4xlarge",
-                                              "m5.metal"};
+constexpr std::string_view kDefaultTypes[] = {"t3.small",   "m5.large", "c5.18xlarge",
+                                              "m4.4xlarge", "m5.metal", "p5.48xlarge"};
 
 void PrintUsage(std::FILE* out) {
   std::fprintf(out,
@@ -30,7 +32,8 @@ void PrintUsage(std::FILE* out) {
                "\n"
                "Prints, per instance type, the pod-IP capacity and the kubelet max-pods value\n"
                "(pod IPs + 2 host-network pods) with secondary IPs and with prefix delegation,\n"
-               "without and with custom networking (CN). No types: a few well-known ones.\n"
+               "without and with custom networking (CN); for types with several network cards,\n"
+               "the per-card figures with ENABLE_MULTI_NIC. No types: a few well-known ones.\n"
                "\n"
                "options:\n"
                "  --max-eni N          MAX_ENI: use min(N, the type's ENI limit) ENIs\n"
@@ -192,6 +195,43 @@ int main(int argc, char** argv) {
   if (any_bare_metal_na) {
     std::printf("n/a: on bare metal the EKS calculator assumes no prefixes, but ipamd uses them;"
                 "\n     --ipamd-prefix-rule shows ipamd's numbers.\n");
+  }
+
+  // Multi-card types: what each card and all cards hold with
+  // ENABLE_MULTI_NIC; max pods stays the default card's.
+  bool any_multi = false;
+  for (const enipool::InstanceLimits& limits : rows) any_multi = any_multi || limits.network_cards > 1;
+  if (any_multi) {
+    std::printf("\nNetwork cards (ENABLE_MULTI_NIC: every card holds pod IPs; max pods above is the"
+                "\ndefault card's)\n\n");
+    std::printf("%-*s  %5s  %9s  %23s  %23s\n", name_width, "", "", "",
+                "---- secondary IPs ----", "- prefix delegation --");
+    std::printf("%-*s  %5s  %9s  %11s %11s  %11s %11s\n", name_width, "instance type", "cards",
+                "ENIs/card", "per card", "all cards", "per card", "all cards");
+    std::printf("%s  -----  ---------  ----------- -----------  ----------- -----------\n",
+                std::string(static_cast<std::size_t>(name_width), '-').c_str());
+    for (const enipool::InstanceLimits& limits : rows) {
+      if (limits.network_cards <= 1) continue;
+      enipool::MaxPodsOptions sip = options;
+      enipool::MaxPodsOptions pd = options;
+      pd.prefix_delegation = true;
+      const enipool::MaxPods pd_card = enipool::CalculateMaxPods(limits, pd);
+      const std::string pd_per_card =
+          pd_card.prefix_delegation_applied ? std::to_string(pd_card.pod_ips) : "n/a";
+      const std::string pd_all =
+          pd_card.prefix_delegation_applied
+              ? std::to_string(enipool::ComputeAllCardsPodIpCapacity(limits, pd))
+              : "n/a";
+      std::printf("%-*s  %5d  %9d  %11d %11lld  %11s %11s\n", name_width,
+                  std::string(limits.name).c_str(), limits.network_cards,
+                  enipool::MaxEnisOnCard(limits, limits.default_network_card_index),
+                  enipool::ComputePodIpCapacity(limits, sip),
+                  static_cast<long long>(enipool::ComputeAllCardsPodIpCapacity(limits, sip)),
+                  pd_per_card.c_str(), pd_all.c_str());
+    }
+    std::printf("\nper card: pod IPs one card holds (every card takes the default card's ENIs);"
+                "\nall cards: pod IPs on every card together (a card with only an EFA-only"
+                "\ninterface is not managed and holds none).\n");
   }
   if (bare) {
     std::printf("\n(Pass instance types as arguments; --help for the options.)\n");

@@ -101,8 +101,11 @@
 //     then DeleteNetworkInterface for each IsLeakedEniCandidate (eni_class.h;
 //     docs/reference-behavior.md §4.9).
 //
+// Network cards: a controller keeps one card's pool
+// (ControllerConfig::network_card); multi_card.h runs one per managed card.
+//
 // Not modelled: what docs/reference-behavior.md §12 lists (the one list of
-// it), among others IPv6 and multiple network cards. The describe-based reconcile reads
+// it), among others IPv6. The describe-based reconcile reads
 // EC2, not a lagging IMDS, so it needs no 60 s cache of given-back addresses
 // (docs/reference-behavior.md §11.8).
 //
@@ -263,7 +266,7 @@ struct ControllerConfig {
   WarmPoolConfig pool;
   std::string instance_id;     // the node's EC2 instance
   std::string subnet_id;       // where new ENIs are created
-  std::string primary_eni_id;  // empty: the ENI at device index 0 is the primary
+  std::string primary_eni_id;  // empty: the ENI at card 0, device index 0 is the primary
   // MANAGE_UNTAGGED_ENI (default true): when false, every attached ENI but
   // the primary that carries neither a no_manage tag nor this instance's id
   // tag is set aside as unmanaged (docs/reference-behavior.md §4.13, eni_class.h).
@@ -301,6 +304,15 @@ struct ControllerConfig {
   // off (docs/reference-behavior.md §4.9, §11.11).
   bool leaked_eni_sweep = false;
   std::uint64_t sweep_seed = 1;  // the random delays' std::mt19937_64 seed
+  // The network card whose pool this controller keeps (one controller and
+  // store per managed card, docs/reference-behavior.md §1.1; multi_card.h
+  // runs them together). The ENIs it creates are attached on this card at
+  // the card's lowest free device index (0 is free on cards > 0; on card 0
+  // it is the primary's); it adopts from describes only the ENIs attached on
+  // this card; its store's route tables follow the card (RouteTableId()).
+  // The pool targets are the config's: a node of several cards gives cards
+  // > 0 the reference's W = M = 1 (MultiCardNode).
+  int network_card = 0;
   Placement placement = Placement::kBestFit;
   ThrottleBackoff throttle;
   CleanupRetry cleanup;
@@ -454,7 +466,7 @@ class NodeController {
   {
     ENIPOOL_RETURN_IF_ERROR(CheckConfig(config));
     Store store(config.pool.mode, clock, config.pool.ip_cooldown, config.placement,
-                OtherKindFor(config.pool));
+                OtherKindFor(config.pool), config.network_card);
     return NodeController(std::move(config), std::move(store), std::move(policy));
   }
 
@@ -484,6 +496,11 @@ class NodeController {
       return absl::InvalidArgumentError(
           "controller config: pool.secondary_ip_fallback in prefix mode needs a store that hands "
           "out both kinds (OtherKind::kHandedOut), and only then");
+    }
+    if (held.network_card() != config.network_card) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "controller config: the store keeps network card ", held.network_card(),
+          ", the config names card ", config.network_card));
     }
     return NodeController(std::move(config), std::move(store), std::move(policy));
   }
@@ -555,6 +572,11 @@ class NodeController {
     }
     if (config.subnet_id.empty()) {
       return absl::InvalidArgumentError("controller config: subnet_id (for new ENIs) is empty");
+    }
+    if (config.network_card < 0 || config.network_card >= kMaxNetworkCards) {
+      return absl::InvalidArgumentError(absl::StrCat("controller config: network_card ",
+                                                     config.network_card, " is not in 0..",
+                                                     kMaxNetworkCards - 1));
     }
     if (config.pool.max_enis < 1) {
       return absl::InvalidArgumentError(
@@ -865,6 +887,20 @@ class NodeController {
     node_schedulable_ = schedulable;
   }
 
+  // NodeController::HoldIncreasesSince()
+  //
+  // Starts (or moves later) the 120 s insufficient-address back-off as if
+  // such an answer had come at `since`: how the cards of one node share the
+  // reference's single back-off (multi_card.h, docs/reference-behavior.md
+  // §4.9). A time no later than the current one changes nothing; a durable
+  // store journals the new time.
+  void HoldIncreasesSince(absl::Time since) {
+    if (since <= last_insufficient_) return;
+    last_insufficient_ = since;
+    idle_generation_ = kNoGeneration;
+    SetMark(ControllerMark::kLastInsufficientAddresses, since);
+  }
+
   // NodeController::AddPod() / DeletePod()
   //
   // The CNI ADD and DEL: straight to the datastore (never waiting for EC2),
@@ -931,6 +967,9 @@ class NodeController {
   };
 
   static constexpr std::uint64_t kNoGeneration = ~std::uint64_t{0};
+  // The most network cards of any instance type (docs/reference-behavior.md
+  // §6.2: 32).
+  static constexpr int kMaxNetworkCards = 32;
   static constexpr double kPeakAddsTimeConstantSeconds = 600;  // PoolSignals::recent_peak_adds
 
   NodeController(ControllerConfig config, Store store, Policy policy)
@@ -1415,7 +1454,8 @@ class NodeController {
       counters_.implausible_describes += 1;
       return;
     }
-    if (it->instance_id != config_.instance_id || !it->attached()) {
+    if (it->instance_id != config_.instance_id || !it->attached() ||
+        it->network_card_index != config_.network_card) {
       ForgetEni(op.eni);
       return;
     }
@@ -1458,8 +1498,10 @@ class NodeController {
     }
     Emit(Op{.step = Step::kAttach,
             .call =
-                AttachNetworkInterfaceRequest{
-                    .eni_id = id, .instance_id = config_.instance_id, .device_index = device},
+                AttachNetworkInterfaceRequest{.eni_id = id,
+                                              .instance_id = config_.instance_id,
+                                              .device_index = device,
+                                              .network_card_index = config_.network_card},
             .increase_started = op.increase_started,
             .eni = id,
             .created = std::move(created),
@@ -1622,8 +1664,11 @@ class NodeController {
         recovery = PlanRestartRecovery(store_.intents(), pool(), interfaces, config_.instance_id);
       }
     }
+    // Only this card's ENIs: the node's other cards have controllers of
+    // their own (docs/reference-behavior.md §1.1).
     auto ours = [&](const NetworkInterface& ni) {
-      return ni.instance_id == config_.instance_id && ni.attached();
+      return ni.instance_id == config_.instance_id && ni.attached() &&
+             ni.network_card_index == config_.network_card;
     };
     // ENIs EC2 no longer attaches to the node leave the datastore (forced).
     std::vector<std::string> gone;
@@ -1642,8 +1687,7 @@ class NodeController {
                                         .manage_untagged = config_.manage_untagged_enis};
     for (const NetworkInterface& ni : interfaces) {
       if (!ours(ni)) continue;
-      const bool primary =
-          config_.primary_eni_id.empty() ? ni.device_index == 0 : ni.id == config_.primary_eni_id;
+      const bool primary = IsPrimary(ni);
       const EniClass eni_class = ClassifyEni(ni, primary, class_options);
       ManagedEni* record = FindRecord(ni.id);
       if (record == nullptr) {
@@ -1780,11 +1824,18 @@ class NodeController {
 
   // Whether a describe of the instance lists its primary ENI attached to it.
   [[nodiscard]] bool ListsPrimaryEni(const std::vector<NetworkInterface>& interfaces) const {
+    // The instance's primary, whichever card this controller keeps: a
+    // describe of the instance lists every card's ENIs.
     return std::any_of(interfaces.begin(), interfaces.end(), [&](const NetworkInterface& ni) {
-      const bool primary =
-          config_.primary_eni_id.empty() ? ni.device_index == 0 : ni.id == config_.primary_eni_id;
-      return primary && ni.instance_id == config_.instance_id && ni.attached();
+      return IsPrimary(ni) && ni.instance_id == config_.instance_id && ni.attached();
     });
+  }
+
+  // The instance's primary ENI: primary_eni_id, or the one at card 0,
+  // device 0 (a card n > 0 has a device 0 too).
+  [[nodiscard]] bool IsPrimary(const NetworkInterface& ni) const {
+    return config_.primary_eni_id.empty() ? ni.device_index == 0 && ni.network_card_index == 0
+                                          : ni.id == config_.primary_eni_id;
   }
 
   // Makes the datastore's CIDRs of one ENI what EC2 reports: adds the
@@ -2024,11 +2075,13 @@ class NodeController {
     std::erase_if(enis_, [&](const ManagedEni& record) { return record.id == id; });
   }
 
-  // The lowest device index no known attachment uses (the reference reads
-  // it from DescribeInstances; the controller's records are the same truth
-  // for the ENIs it manages). Index 0 is the primary's.
+  // The lowest device index on this card no known attachment uses (the
+  // reference reads it from DescribeInstances; the controller's records,
+  // which hold this card's ENIs, are the same truth for the ENIs it
+  // manages). On card 0 index 0 is the primary's; other cards start at 0
+  // (docs/reference-behavior.md §7.1).
   [[nodiscard]] int LowestFreeDeviceIndex() const {
-    for (int index = 1;; ++index) {
+    for (int index = config_.network_card == 0 ? 1 : 0;; ++index) {
       const bool used = std::any_of(enis_.begin(), enis_.end(), [index](const ManagedEni& e) {
         return e.device_index == index;
       });

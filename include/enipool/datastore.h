@@ -32,7 +32,9 @@
 //     /32s, policy/prefix_fallback.h) both kinds are handed out and counted.
 //   * An excluded ENI is skipped for pods and left out of Stats().
 //   * Removing an ENI or CIDR that has pods needs `force`.
-//   * Route tables: device 0 → 254 (main), device d → d + 1.
+//   * Route tables (RouteTableId()): on network card 0, device 0 → 254
+//     (main), device d → d + 1; a datastore of card n > 0 (one per managed
+//     card, docs/reference-behavior.md §1.1) gives 10000 + d + 100·n.
 //
 // Where the reference picks an address in Go map order (random), enipool uses
 // a `Placement` strategy: best fit by default (the fullest group that still
@@ -118,6 +120,17 @@ enum class Placement { kBestFit, kSpread, kFirstFit };
 //                free aligned /28 (WarmPoolConfig::secondary_ip_fallback)
 //                serves pods from both kinds.
 enum class OtherKind { kKept, kHandedOut };
+
+// RouteTableId()
+//
+// The route table of the ENI at device `device_number` of network card
+// `network_card`, as the reference numbers them (docs/reference-behavior.md
+// §1.2): card 0's device 0 uses the main table (254) and device d table
+// d + 1; on card n > 0 device d uses 10000 + d + 100·n.
+constexpr int RouteTableId(int network_card, int device_number) noexcept {
+  if (network_card > 0) return 10000 + device_number + 100 * network_card;
+  return device_number == 0 ? 254 : device_number + 1;
+}
 
 // EniSpec
 //
@@ -229,9 +242,14 @@ class NodeDatastore {
  public:
   using clock_type = C;
 
+  // `network_card`: the network card whose pool this is (one datastore per
+  // managed card, docs/reference-behavior.md §1.1); it only decides the
+  // route tables (RouteTableId()). Negative values count as 0.
   NodeDatastore(AddressMode mode, const C& clock, absl::Duration ip_cooldown = absl::Seconds(30),
-                Placement placement = Placement::kBestFit, OtherKind other_kind = OtherKind::kKept)
-      : mode_(mode),
+                Placement placement = Placement::kBestFit, OtherKind other_kind = OtherKind::kKept,
+                int network_card = 0)
+      : network_card_(std::max(network_card, 0)),
+        mode_(mode),
         placement_(placement),
         other_kind_(other_kind),
         clock_(&clock),
@@ -241,6 +259,7 @@ class NodeDatastore {
   [[nodiscard]] AddressMode mode() const noexcept { return mode_; }
   [[nodiscard]] Placement placement() const noexcept { return placement_; }
   [[nodiscard]] OtherKind other_kind() const noexcept { return other_kind_; }
+  [[nodiscard]] int network_card() const noexcept { return network_card_; }
   [[nodiscard]] absl::Duration ip_cooldown() const noexcept {
     return absl::Nanoseconds(cooldown_ns_);
   }
@@ -874,8 +893,8 @@ class NodeDatastore {
   static std::uint32_t SlotIndex(std::uint32_t block, int slot) noexcept {
     return block * 64 + static_cast<std::uint32_t>(slot);
   }
-  static int RouteTableOf(int device_number) noexcept {
-    return device_number == 0 ? 254 : device_number + 1;
+  int RouteTableOf(int device_number) const noexcept {
+    return RouteTableId(network_card_, device_number);
   }
 
   // Handed out and counted: of the mode (or of either kind with
@@ -1277,6 +1296,7 @@ class NodeDatastore {
         absl::StrCat("unknown pod ", QuoteInput(pod.ToString()), ": no address assigned"));
   }
 
+  int network_card_ = 0;
   AddressMode mode_;
   Placement placement_;
   OtherKind other_kind_;

@@ -26,6 +26,7 @@
 #include "enipool/introspection.h"
 #include "enipool/ipv4.h"
 #include "enipool/max_pods.h"
+#include "enipool/multi_card.h"
 #include "enipool/node_config.h"
 #include "enipool/pod_key.h"
 #include "enipool/policy/catalog.h"

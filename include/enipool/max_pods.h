@@ -47,7 +47,8 @@
 //
 // NOTE: ipamd itself never computes max pods; it reads the node's capacity
 // (or eni-max-pods.txt) as a growth cap (docs/reference-behavior.md §4.2, §4.4). For multi-card
-// types only the default card's ENIs count, as in eni-max-pods.txt.
+// types only the default card's ENIs count, as in eni-max-pods.txt;
+// ComputeAllCardsPodIpCapacity() is what all cards hold with ENABLE_MULTI_NIC.
 
 #ifndef ENIPOOL_MAX_PODS_H_
 #define ENIPOOL_MAX_PODS_H_
@@ -188,6 +189,24 @@ constexpr int ComputeMaxPods(const InstanceLimits& limits, const MaxPodsOptions&
 constexpr int ComputePodIpCapacity(const InstanceLimits& limits,
                                    const MaxPodsOptions& options) noexcept {
   return CalculateMaxPods(limits, options).pod_ips;
+}
+
+// ComputeAllCardsPodIpCapacity()
+//
+// How many pod IPs a node of this type can hold on all its network cards
+// with ENABLE_MULTI_NIC (docs/reference-behavior.md §1.1, §5.1): the
+// default card's ComputePodIpCapacity() plus, for every other card, the same
+// without custom networking (only card 0 has the primary ENI it leaves out);
+// every card takes MaxEnisOnCard() ENIs, lowered by MAX_ENI. Max pods stays
+// the default card's (ComputeMaxPods()). p5.48xlarge: 98 on card 0, 3,136 on
+// its 32 cards.
+constexpr std::int64_t ComputeAllCardsPodIpCapacity(const InstanceLimits& limits,
+                                                    const MaxPodsOptions& options) noexcept {
+  MaxPodsOptions other = options;
+  other.custom_networking = false;
+  const std::int64_t cards = std::max(limits.network_cards, 1);
+  return std::int64_t{ComputePodIpCapacity(limits, options)} +
+         (cards - 1) * std::int64_t{ComputePodIpCapacity(limits, other)};
 }
 
 // ValidateMaxPodsOptions()

@@ -205,7 +205,8 @@ class SimNode {
 //   * the datastore's own invariants hold;
 // and, when the controller has started and is idle (nothing in flight or
 // scheduled, so no answer can still change either side), the other way round:
-//   * every ENI EC2 attaches to the node is in the datastore, or recorded by
+//   * every ENI EC2 attaches to the node on the controller's network card is
+//     in the datastore, or recorded by
 //     the controller outside the pool (a detach that gave up);
 //   * every secondary IP and prefix EC2 gives those ENIs is in the
 //     datastore (none leaked), except those in `may_leak` (CIDRs whose
@@ -257,6 +258,8 @@ absl::Status CheckNodeAgainstEc2(const NodeController<C, Options...>& controller
   }
   if (!controller.started() || controller.busy()) return absl::OkStatus();
   for (const NetworkInterface& nic : ec2.AttachedEnis(controller.config().instance_id)) {
+    // Another network card's ENIs belong to that card's controller.
+    if (nic.network_card_index != controller.config().network_card) continue;
     auto cidrs = datastore.Cidrs(nic.id);
     if (!cidrs.ok()) {
       const bool recorded_outside =

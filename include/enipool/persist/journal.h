@@ -455,6 +455,10 @@ class JournaledDatastore {
     Placement placement = Placement::kBestFit;
     JournalOptions journal;
     OtherKind other_kind = OtherKind::kKept;  // see NodeDatastore
+    // The network card whose pool this journal keeps (its route tables;
+    // NodeDatastore's constructor). The journal does not record it: each
+    // card has its own journal file (multi_card.h, CardStorePath()).
+    int network_card = 0;
   };
 
   // JournaledDatastore::Open()
@@ -776,8 +780,9 @@ class JournaledDatastore {
 
  private:
   JournaledDatastore(const C& clock, const Options& options)
-      : clock_(&clock), datastore_(options.mode, clock, options.ip_cooldown, options.placement,
-                   options.other_kind) {}
+      : clock_(&clock),
+        datastore_(options.mode, clock, options.ip_cooldown, options.placement,
+                   options.other_kind, options.network_card) {}
 
   absl::Status Write() { return writer_.Append(buffer_, clock_->Now()); }
 

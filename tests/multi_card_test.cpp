@@ -1,0 +1,688 @@
+#include "enipool/multi_card.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "enipool/clock.h"
+#include "enipool/controller.h"
+#include "enipool/datastore.h"
+#include "enipool/ec2/simulated_ec2.h"
+#include "enipool/instance_limits.h"
+#include "enipool/persist/journal.h"
+#include "testing/controller_harness.h"
+#include "testing/memory_file_system.h"
+
+namespace {
+
+using enipool::AddressMode;
+using enipool::CardAssignment;
+using enipool::ControllerConfig;
+using enipool::InstanceLimits;
+using enipool::Ipv4Prefix;
+using enipool::ManualClock;
+using enipool::MultiCardConfig;
+using enipool::NetworkInterface;
+using enipool::PodKey;
+using Ec2 = enipool::ec2::SimulatedEc2<ManualClock>;
+using Node = enipool::MultiCardNode<ManualClock>;
+
+PodKey Pod(int i) { return PodKey{"aws-cni", absl::StrCat("pod-", i), "eth0"}; }
+
+InstanceLimits P5() {
+  const auto p5 = enipool::LookupInstanceLimits("p5.48xlarge");
+  REQUIRE(p5.has_value());
+  return *p5;
+}
+
+// docs/reference-behavior.md §1.1: card n > 0 keeps its checkpoint next to
+// card 0's, "-nic-<n>" before the extension; a journal path without one
+// gets it at the end.
+TEST_CASE("CardStorePath names each card's checkpoint and journal as the reference names them") {
+  CHECK(enipool::CardStorePath("/var/run/aws-node/ipam.json", 0) == "/var/run/aws-node/ipam.json");
+  CHECK(enipool::CardStorePath("/var/run/aws-node/ipam.json", 2) ==
+        "/var/run/aws-node/ipam-nic-2.json");
+  CHECK(enipool::CardStorePath("/var/lib/enipool/journal", 31) ==
+        "/var/lib/enipool/journal-nic-31");
+  CHECK(enipool::CardStorePath("/var/lib/enipool.d/journal", 1) ==
+        "/var/lib/enipool.d/journal-nic-1");
+  CHECK(enipool::CardStorePath("/var/lib/.journal", 1) == "/var/lib/.journal-nic-1");
+  CHECK(enipool::CardStorePath("ipam.json", 3) == "ipam-nic-3.json");
+}
+
+// docs/reference-behavior.md §1.2: CalculateRouteTableId.
+TEST_CASE("Route tables are 254 and d + 1 on card 0 and 10000 + d + 100n on card n") {
+  CHECK(enipool::RouteTableId(0, 0) == 254);
+  CHECK(enipool::RouteTableId(0, 3) == 4);
+  CHECK(enipool::RouteTableId(1, 0) == 10100);
+  CHECK(enipool::RouteTableId(31, 1) == 13101);
+  // The datastore of card n hands them out with each address.
+  ManualClock clock;
+  enipool::NodeDatastore<ManualClock> card5(AddressMode::kSecondaryIp, clock, absl::Seconds(30),
+                                            enipool::Placement::kBestFit,
+                                            enipool::OtherKind::kKept, 5);
+  REQUIRE(card5.AddEni({.id = "eni-0a", .device_number = 1}).ok());
+  REQUIRE(card5.AddCidr("eni-0a", *Ipv4Prefix::Parse("10.0.0.9/32")).ok());
+  auto a = card5.Assign(Pod(1));
+  REQUIRE(a.ok());
+  CHECK(a->route_table_id == 10501);
+  CHECK(card5.EniViews().front().route_table_id == 10501);
+}
+
+NetworkInterface Attached(std::string id, int card, int device, std::string type = "interface") {
+  NetworkInterface ni;
+  ni.id = std::move(id);
+  ni.instance_id = "i-1";
+  ni.attachment_id = "eni-attach-" + ni.id;
+  ni.device_index = device;
+  ni.network_card_index = card;
+  ni.interface_type = std::move(type);
+  return ni;
+}
+
+// docs/reference-behavior.md §1.1: markUnmanagedNetworkCards.
+TEST_CASE("ManagedNetworkCards keeps card 0 alone without ENABLE_MULTI_NIC and skips EFA-only cards") {
+  const std::vector<NetworkInterface> described = {
+      Attached("eni-0", 0, 0),          Attached("eni-1", 1, 0, "efa-only"),
+      Attached("eni-2", 2, 0, "efa-only"), Attached("eni-3", 2, 1, "interface"),
+      Attached("eni-4", 3, 0, "efa")};
+  CHECK(enipool::ManagedNetworkCards(5, false, "i-1", described) == std::vector<int>{0});
+  // Card 1 only carries an EFA-only interface; card 2 has an ENA one too;
+  // card 3's EFA (not EFA-only) interface and card 4's nothing leave them managed.
+  CHECK(enipool::ManagedNetworkCards(5, true, "i-1", described) == std::vector<int>{0, 2, 3, 4});
+  // Another instance's interfaces do not count.
+  CHECK(enipool::ManagedNetworkCards(5, true, "i-2", described) ==
+        std::vector<int>{0, 1, 2, 3, 4});
+  CHECK(enipool::ManagedNetworkCards(1, true, "i-1", described) == std::vector<int>{0});
+}
+
+TEST_CASE("ENABLE_MULTI_NIC reads as Go's ParseBool and is off when unset or not a boolean") {
+  auto with = [](std::optional<std::string> value) {
+    return enipool::EnableMultiNicFromEnvironment(
+        [&](absl::string_view name) -> std::optional<std::string> {
+          return name == "ENABLE_MULTI_NIC" ? value : std::nullopt;
+        });
+  };
+  CHECK(with("true"));
+  CHECK(with("1"));
+  CHECK(with("T"));
+  CHECK_FALSE(with(std::nullopt));
+  CHECK_FALSE(with("yes"));
+  CHECK_FALSE(with("false"));
+}
+
+// docs/reference-behavior.md §4.1, §4.5, §4.8: cards above 0 behave as
+// WARM_IP_TARGET = MINIMUM_IP_TARGET = 1 whatever the environment says; each
+// card's ENI limit is the table's (docs/reference-behavior.md §6.2), lowered
+// by MAX_ENI.
+TEST_CASE("CardPoolConfig holds cards above 0 at WARM_IP_TARGET 1 and MINIMUM_IP_TARGET 1") {
+  enipool::WarmPoolConfig node{.mode = AddressMode::kSecondaryIp, .warm_eni_target = 2,
+                               .warm_ip_target = 0, .minimum_ip_target = 30};
+  node.max_enis = 0;
+  const InstanceLimits p5 = P5();
+  const enipool::WarmPoolConfig card0 = enipool::CardPoolConfig(node, p5, 0);
+  CHECK(card0.warm_eni_target == 2);
+  CHECK(card0.warm_ip_target == 0);
+  CHECK(card0.minimum_ip_target == 30);
+  CHECK(card0.max_enis == 2);
+  const enipool::WarmPoolConfig card7 = enipool::CardPoolConfig(node, p5, 7);
+  CHECK(card7.warm_ip_target == 1);
+  CHECK(card7.minimum_ip_target == 1);
+  CHECK(card7.max_enis == 2);
+  node.max_enis = 1;  // MAX_ENI=1
+  CHECK(enipool::CardPoolConfig(node, p5, 7).max_enis == 1);
+  CHECK(enipool::CardPoolConfig(node, p5, 32).max_enis == 0);  // not a card of p5
+}
+
+TEST_CASE("MultiCardNode refuses cards the instance type lacks, out of order, or without card 0") {
+  ManualClock clock;
+  MultiCardConfig config;
+  config.node.instance_id = "i-1";
+  config.node.subnet_id = "subnet-1";
+  config.node.pool.max_enis = 0;
+  config.limits = P5();
+  config.managed_cards = {0, 32};
+  CHECK(Node::Create(clock, config).status() ==
+        absl::InvalidArgumentError(
+            "multi-card node: card 32 is not a card of p5.48xlarge (it has 32)"));
+  config.managed_cards = {0, 2, 1};
+  CHECK(Node::Create(clock, config).status().code() == absl::StatusCode::kInvalidArgument);
+  config.managed_cards = {1};
+  CHECK(Node::Create(clock, config).status().code() == absl::StatusCode::kInvalidArgument);
+  config.managed_cards = {0, 1};
+  config.node.instance_id = "";
+  CHECK(Node::Create(clock, config).status() ==
+        absl::InvalidArgumentError("network card 0: controller config: instance_id is empty"));
+}
+
+// The simulated instance of a p5.48xlarge: 32 cards of 2 ENIs, 50 addresses
+// each (its row of data/instance-limits.csv).
+struct P5Node {
+  explicit P5Node(int managed_cards, int max_pods = 100) : ec2(clock, Options()) {
+    const InstanceLimits p5 = P5();
+    REQUIRE(ec2.AddSubnet("subnet-a", *Ipv4Prefix::Parse("10.0.0.0/16")).ok());
+    auto primary = ec2.AddInstance({.instance_id = "i-node", .subnet_id = "subnet-a",
+                                    .max_enis = p5.max_enis, .ipv4_per_eni = p5.ipv4_per_eni,
+                                    .network_cards = p5.network_cards});
+    REQUIRE(primary.ok());
+    config.node.pool.mode = AddressMode::kSecondaryIp;
+    config.node.pool.max_enis = 0;
+    config.node.pool.ipv4_per_eni = p5.ipv4_per_eni;
+    config.node.pool.max_pods = max_pods;
+    config.node.pool.warm_ip_target = 5;
+    config.node.pool.minimum_ip_target = 10;
+    config.node.instance_id = "i-node";
+    config.node.subnet_id = "subnet-a";
+    config.limits = p5;
+    auto described = ec2.DescribeNetworkInterfaces({.eni_ids = {}, .instance_id = "i-node"});
+    REQUIRE(described.ok());
+    config.managed_cards = enipool::ManagedNetworkCards(managed_cards, true, "i-node", *described);
+  }
+  static enipool::ec2::SimulatedEc2Options Options() {
+    enipool::ec2::SimulatedEc2Options options;
+    options.latency = enipool::ec2::LatencyModel::Zero();
+    options.throttle = enipool::ec2::ThrottleConfig::Disabled();
+    return options;
+  }
+  auto Sleeper() {
+    return [this](absl::Time until) { clock.SetTime(until); };
+  }
+
+  ManualClock clock{absl::FromUnixSeconds(1'700'000'000)};
+  Ec2 ec2;
+  MultiCardConfig config;
+};
+
+template <typename N>
+absl::Status Converge(N& node, P5Node& world, int max_checks = 100) {
+  for (int i = 0; i < max_checks; ++i) {
+    auto calls = enipool::RunMultiCardPoolCheck(node, world.ec2, world.clock, world.Sleeper());
+    if (!calls.ok()) return calls.status();
+    world.clock.AdvanceTime(absl::Seconds(5));
+    if (*calls == 0) return absl::OkStatus();
+  }
+  return absl::DeadlineExceededError("no convergence");
+}
+
+// What every card of a node must satisfy against EC2: its datastore holds
+// exactly the node's ENIs on its card (so nothing leaked and nothing is
+// held twice), each on its card's route tables.
+template <typename N>
+void CheckCardsAgainstEc2(N& node, const Ec2& ec2) {
+  std::map<int, std::set<std::string>> attached;
+  for (const NetworkInterface& ni : ec2.AttachedEnis("i-node")) {
+    attached[ni.network_card_index].insert(ni.id);
+  }
+  for (std::size_t k = 0; k < node.card_count(); ++k) {
+    const int card = node.cards()[k];
+    CAPTURE(card);
+    REQUIRE(enipool::testing::CheckNodeAgainstEc2(node.controller(k), ec2).ok());
+    std::set<std::string> held;
+    for (const enipool::EniView& view : node.controller(k).pool().EniViews()) {
+      held.insert(view.id.ToString());
+      const NetworkInterface* ni = ec2.FindEni(view.id.view());
+      REQUIRE(ni != nullptr);
+      CHECK(ni->network_card_index == card);
+      CHECK(view.route_table_id == enipool::RouteTableId(card, ni->device_index));
+    }
+    CHECK(held == attached[card]);
+  }
+}
+
+// docs/reference-behavior.md §1.1, §2.1, §4.1, §6.2: a p5.48xlarge-like
+// node with ENABLE_MULTI_NIC converges with every card > 0 at W = M = 1,
+// card 0 at the node's knobs, each card's ENIs on its own card, and pods
+// spilling to card 1 once card 0 is full.
+TEST_CASE("A p5.48xlarge-like multi-card node converges on SimulatedEc2 with per-card pools") {
+  P5Node world(32);
+  REQUIRE(world.config.managed_cards.size() == 32);
+  auto node = Node::Create(world.clock, world.config);
+  REQUIRE(node.ok());
+  REQUIRE(enipool::StartMultiCardNode(*node, world.ec2, world.clock, world.Sleeper()).ok());
+  REQUIRE(Converge(*node, world).ok());
+  CheckCardsAgainstEc2(*node, world.ec2);
+  // Card 0: MINIMUM_IP_TARGET 10; every other card: one ENI with W = M = 1.
+  CHECK(node->controller(0).pool().Stats().total_ips >= 10);
+  for (std::size_t k = 1; k < node->card_count(); ++k) {
+    CAPTURE(k);
+    const enipool::PoolStats stats = node->controller(k).pool().Stats();
+    CHECK(stats.enis == 1);
+    CHECK(stats.total_ips == 1);
+    const enipool::EniView eni = node->controller(k).pool().EniViews().front();
+    CHECK(eni.device_number == 0);  // device 0 is free on cards > 0
+    CHECK(eni.route_table_id == 10000 + 100 * static_cast<int>(k));
+  }
+  // Pods come faster than card 0 refills: an ADD that finds card 0 empty
+  // falls through to card 1, and so on (kubelet retries a failed ADD after
+  // a pool check). Every pod lands on the first card that had a free
+  // address when it came.
+  int placed = 0;
+  std::map<int, int> per_card;
+  for (int i = 0; i < 100; ++i) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      std::optional<int> first_free;
+      for (std::size_t k = 0; k < node->card_count() && !first_free; ++k) {
+        const enipool::PoolStats s = node->controller(k).pool().Stats();
+        if (s.total_ips - s.assigned_ips - s.cooling_ips > 0) first_free = node->cards()[k];
+      }
+      auto a = node->AddPod(Pod(i));
+      REQUIRE(a.ok() == first_free.has_value());
+      if (a.ok()) {
+        CHECK(a->network_card == *first_free);
+        ++placed;
+        per_card[a->network_card] += 1;
+        break;
+      }
+      REQUIRE(a.status().code() == absl::StatusCode::kResourceExhausted);
+      REQUIRE(enipool::RunMultiCardPoolCheck(*node, world.ec2, world.clock, world.Sleeper()).ok());
+      world.clock.AdvanceTime(absl::Seconds(5));
+    }
+  }
+  CHECK(placed == 100);
+  CHECK(per_card[0] > 0);
+  CHECK(per_card[1] > 0);
+  REQUIRE(Converge(*node, world).ok());
+  CheckCardsAgainstEc2(*node, world.ec2);
+  // Converged again: card 0 keeps its 5 warm addresses (WARM_IP_TARGET=5);
+  // every other card keeps one free (W = M = 1), whatever its pods.
+  const enipool::PoolStats card0 = node->controller(0).pool().Stats();
+  CHECK(card0.available_ips >= 5);
+  for (std::size_t k = 1; k < node->card_count(); ++k) {
+    CAPTURE(k);
+    const enipool::PoolStats stats = node->controller(k).pool().Stats();
+    CHECK(stats.available_ips >= 1);
+    CHECK(stats.total_ips >= 1);
+  }
+  // A multi-address pod takes one address on every managed card.
+  auto multi = node->AddMultiCardPod(Pod(1000));
+  REQUIRE(multi.ok());
+  REQUIRE(multi->size() == 32);
+  for (std::size_t k = 0; k < 32; ++k) CHECK((*multi)[k].network_card == static_cast<int>(k));
+}
+
+// docs/reference-behavior.md §4.9: one insufficient-address back-off for
+// every card.
+TEST_CASE("An insufficient-address answer on one card holds every card's increases") {
+  P5Node world(3);
+  auto node = Node::Create(world.clock, world.config);
+  REQUIRE(node.ok());
+  REQUIRE(enipool::StartMultiCardNode(*node, world.ec2, world.clock, world.Sleeper()).ok());
+  REQUIRE(Converge(*node, world).ok());
+  const absl::Time at = world.clock.Now();
+  node->controller(1).HoldIncreasesSince(at);
+  std::vector<enipool::Ec2Request> requests;
+  // Card 2's pool runs low; its increase waits 120 s like card 1's.
+  auto taken = node->controller(2).AddPod(Pod(2));
+  REQUIRE(taken.ok());
+  node->Tick(world.clock.Now(), requests);
+  CHECK(node->controller(2).last_insufficient_addresses() == at);
+  CHECK(node->controller(0).last_insufficient_addresses() == at);
+  for (const enipool::Ec2Request& r : requests) {
+    CHECK_FALSE(std::holds_alternative<enipool::CreateNetworkInterfaceRequest>(r.call));
+    CHECK_FALSE(std::holds_alternative<enipool::AssignPrivateIpAddressesRequest>(r.call));
+  }
+}
+
+// A simple model of the ADD rules of docs/reference-behavior.md §2.1: each
+// card has a number of addresses; a single-address pod goes to the first
+// card (in order) with a free one, and keeps it; a multi-address pod needs
+// one on every card, or takes none.
+struct AddModel {
+  std::vector<int> capacity;
+  std::vector<int> used;
+  std::map<int, int> single;        // pod → card
+  std::set<int> multi;              // pods holding one address per card
+
+  std::optional<int> Add(int pod) {
+    if (auto it = single.find(pod); it != single.end()) return it->second;
+    for (std::size_t c = 0; c < capacity.size(); ++c) {
+      if (used[c] < capacity[c]) {
+        used[c] += 1;
+        single[pod] = static_cast<int>(c);
+        return static_cast<int>(c);
+      }
+    }
+    return std::nullopt;
+  }
+  bool AddMulti(int pod) {
+    if (multi.contains(pod)) return true;
+    for (std::size_t c = 0; c < capacity.size(); ++c) {
+      if (used[c] >= capacity[c]) return false;
+    }
+    for (int& u : used) u += 1;
+    multi.insert(pod);
+    return true;
+  }
+  bool Delete(int pod) {
+    if (auto it = single.find(pod); it != single.end()) {
+      used[static_cast<std::size_t>(it->second)] -= 1;
+      single.erase(it);
+      return true;
+    }
+    if (multi.erase(pod) > 0) {
+      for (int& u : used) u -= 1;
+      return true;
+    }
+    return false;
+  }
+};
+
+TEST_CASE("MultiCardNode's ADD falls through the cards as a simple model says, over random runs") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    CAPTURE(seed);
+    std::mt19937_64 rng(seed);
+    ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+    const int cards = 2 + static_cast<int>(rng() % 4);
+    MultiCardConfig config;
+    config.node.instance_id = "i-1";
+    config.node.subnet_id = "subnet-1";
+    config.node.pool.mode = AddressMode::kSecondaryIp;
+    config.node.pool.ip_cooldown = absl::ZeroDuration();
+    config.node.pool.max_enis = 0;
+    config.limits = {.name = "x9.multi", .max_enis = 2, .ipv4_per_eni = 10,
+                     .network_cards = cards, .enis_all_cards = 2 * cards};
+    for (int c = 0; c < cards; ++c) config.managed_cards.push_back(c);
+    auto node = Node::Create(clock, config);
+    REQUIRE_MESSAGE(node.ok(), node.status().ToString());
+    AddModel model;
+    std::uint32_t next_address = 0x0A000001;
+    for (int c = 0; c < cards; ++c) {
+      const int capacity = static_cast<int>(rng() % 6);
+      model.capacity.push_back(capacity);
+      model.used.push_back(0);
+      auto& store = node->controller(static_cast<std::size_t>(c)).datastore();
+      const std::string eni = absl::StrCat("eni-", c);
+      REQUIRE(store.AddEni({.id = eni, .device_number = c == 0 ? 0 : 1}).ok());
+      for (int i = 0; i < capacity; ++i) {
+        REQUIRE(store.AddCidr(eni, Ipv4Prefix::FromAddress(enipool::Ipv4Address(next_address++)))
+                    .ok());
+      }
+    }
+    for (int step = 0; step < 400; ++step) {
+      clock.AdvanceTime(absl::Seconds(1));  // released addresses are free again
+      const int pod = static_cast<int>(rng() % 24);
+      CAPTURE(step);
+      CAPTURE(pod);
+      const bool multi_pod = pod >= 16;
+      switch (rng() % 3) {
+        case 0:
+        case 1:
+          if (multi_pod) {
+            auto got = node->AddMultiCardPod(Pod(pod));
+            const bool want = model.AddMulti(pod);
+            REQUIRE(got.ok() == want);
+            if (got.ok()) CHECK(got->size() == static_cast<std::size_t>(cards));
+            if (!got.ok()) CHECK(got.status().code() == absl::StatusCode::kResourceExhausted);
+          } else {
+            auto got = node->AddPod(Pod(pod));
+            const std::optional<int> want = model.Add(pod);
+            REQUIRE(got.ok() == want.has_value());
+            if (got.ok()) CHECK(got->network_card == *want);
+            if (!got.ok()) CHECK(got.status().code() == absl::StatusCode::kResourceExhausted);
+          }
+          break;
+        default: {
+          auto got = node->DeletePod(Pod(pod));
+          const bool want = model.Delete(pod);
+          REQUIRE(got.ok() == want);
+          if (got.ok()) CHECK(got->size() == (multi_pod ? static_cast<std::size_t>(cards) : 1u));
+          break;
+        }
+      }
+      for (int c = 0; c < cards; ++c) {
+        CHECK(node->controller(static_cast<std::size_t>(c)).pool().Stats().assigned_ips ==
+              model.used[static_cast<std::size_t>(c)]);
+      }
+    }
+  }
+}
+
+// docs/reference-behavior.md §1.1, §8.1: each card keeps its own journal
+// (CardStorePath()); a node that stops at any point comes back from them
+// with every pod's addresses on every card and every cooldown, and adopts
+// nothing twice.
+TEST_CASE("A multi-card node's journals bring every card back after a restart") {
+  P5Node world(4);
+  enipool::testing::MemoryFileSystem fs;
+  using Store = enipool::JournaledDatastore<ManualClock>;
+  using DurableNode = enipool::MultiCardNode<ManualClock, enipool::ReferencePolicy, Store>;
+  const std::string base = "/var/lib/enipool/journal";
+  auto open = [&]() -> absl::StatusOr<DurableNode> {
+    std::vector<Store> stores;
+    for (std::size_t k = 0; k < world.config.managed_cards.size(); ++k) {
+      Store::Options options;
+      options.mode = world.config.node.pool.mode;
+      options.journal.sync = enipool::SyncPolicy::kNone;
+      options.journal.file_system = &fs;
+      options.journal.salt_seed = k;
+      options.network_card = world.config.managed_cards[k];
+      ENIPOOL_ASSIGN_OR_RETURN(
+          Store store,
+          Store::Open(enipool::CardStorePath(base, options.network_card), world.clock, options));
+      stores.push_back(std::move(store));
+    }
+    return DurableNode::Create(world.config, std::move(stores));
+  };
+  std::map<std::string, std::vector<CardAssignment>> before;
+  std::vector<std::int64_t> cooling_before;
+  {
+    auto node = open();
+    REQUIRE(node.ok());
+    REQUIRE(enipool::StartMultiCardNode(*node, world.ec2, world.clock, world.Sleeper()).ok());
+    REQUIRE(Converge(*node, world).ok());
+    for (int i = 0; i < 12; ++i) {
+      // Cards > 0 keep one free address (W = M = 1): a multi-card pod often
+      // waits for a pool check, as kubelet retries its ADD.
+      absl::StatusOr<std::vector<CardAssignment>> a;
+      for (int attempt = 0; attempt < 30; ++attempt) {
+        a = node->AddMultiCardPod(Pod(i));
+        if (a.ok()) break;
+        REQUIRE(enipool::RunMultiCardPoolCheck(*node, world.ec2, world.clock, world.Sleeper())
+                    .ok());
+        world.clock.AdvanceTime(absl::Seconds(5));
+      }
+      REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+    }
+    for (int i = 0; i < 12; i += 3) REQUIRE(node->DeletePod(Pod(i)).ok());  // cooling now
+    absl::StatusOr<CardAssignment> single;
+    for (int attempt = 0; attempt < 30 && !single.ok(); ++attempt) {
+      single = node->AddPod(Pod(100));
+      if (single.ok()) break;
+      REQUIRE(enipool::RunMultiCardPoolCheck(*node, world.ec2, world.clock, world.Sleeper()).ok());
+      world.clock.AdvanceTime(absl::Seconds(5));
+    }
+    REQUIRE_MESSAGE(single.ok(), single.status().ToString());
+    for (int i = 0; i < 12; ++i) before[Pod(i).ToString()] = node->Lookup(Pod(i));
+    before[Pod(100).ToString()] = node->Lookup(Pod(100));
+    for (std::size_t k = 0; k < node->card_count(); ++k) {
+      cooling_before.push_back(node->controller(k).pool().Stats().cooling_ips);
+    }
+  }  // the node stops here: only its journals and EC2 remain
+  for (int card : world.config.managed_cards) {
+    CHECK(fs.ReadFile(enipool::CardStorePath(base, card)).ok());
+  }
+  CHECK(fs.ReadFile("/var/lib/enipool/journal-nic-1").ok());
+  auto node = open();
+  REQUIRE(node.ok());
+  for (std::size_t k = 0; k < node->card_count(); ++k) {
+    CAPTURE(k);
+    CHECK(node->controller(k).pool().Stats().cooling_ips == cooling_before[k]);
+    CHECK(cooling_before[k] > 0);
+  }
+  for (const auto& [key, held] : before) {
+    CAPTURE(key);
+    const int i = key == Pod(100).ToString() ? 100 : std::stoi(key.substr(key.find("pod-") + 4));
+    CHECK(node->Lookup(Pod(i)) == held);
+  }
+  REQUIRE(enipool::StartMultiCardNode(*node, world.ec2, world.clock, world.Sleeper()).ok());
+  REQUIRE(Converge(*node, world).ok());
+  CheckCardsAgainstEc2(*node, world.ec2);
+  CHECK(node->TakeLostPods().empty());
+  for (const auto& [key, held] : before) {
+    const int i = key == Pod(100).ToString() ? 100 : std::stoi(key.substr(key.find("pod-") + 4));
+    CHECK(node->Lookup(Pod(i)) == held);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("NodeController refuses a store that keeps another network card than its config") {
+  ManualClock clock;
+  ControllerConfig config;
+  config.instance_id = "i-1";
+  config.subnet_id = "subnet-1";
+  config.network_card = 2;
+  enipool::NodeDatastore<ManualClock> card1(config.pool.mode, clock, config.pool.ip_cooldown,
+                                            config.placement, enipool::OtherKind::kKept, 1);
+  CHECK(enipool::NodeController<ManualClock>::Create(config, std::move(card1)).status() ==
+        absl::InvalidArgumentError(
+            "controller config: the store keeps network card 1, the config names card 2"));
+  config.network_card = 32;
+  CHECK(enipool::NodeController<ManualClock>::Create(clock, config).status() ==
+        absl::InvalidArgumentError("controller config: network_card 32 is not in 0..31"));
+  config.network_card = 2;
+  auto controller = enipool::NodeController<ManualClock>::Create(clock, config);
+  REQUIRE(controller.ok());
+  CHECK(controller->pool().network_card() == 2);
+}
+
+}  // namespace
+
+namespace {
+
+using Store = enipool::JournaledDatastore<ManualClock>;
+using DurableMultiCardNode = enipool::MultiCardNode<ManualClock, enipool::ReferencePolicy, Store>;
+
+// ENIPOOL_MULTI_CARD_RESTART_SEEDS=<n> runs the crash test over n seeds
+// (default 3, for CI).
+int MultiCardSeedCount() {
+  const char* text = std::getenv("ENIPOOL_MULTI_CARD_RESTART_SEEDS");
+  return text == nullptr ? 3 : std::max(1, std::atoi(text));
+}
+
+// Opens every managed card's journal (CardStorePath()) and builds the node.
+absl::StatusOr<DurableMultiCardNode> OpenDurable(P5Node& world,
+                                                 enipool::testing::MemoryFileSystem& fs) {
+  std::vector<Store> stores;
+  for (std::size_t k = 0; k < world.config.managed_cards.size(); ++k) {
+    Store::Options options;
+    options.mode = world.config.node.pool.mode;
+    options.journal.sync = enipool::SyncPolicy::kNone;
+    options.journal.file_system = &fs;
+    options.journal.salt_seed = k;
+    options.network_card = world.config.managed_cards[k];
+    ENIPOOL_ASSIGN_OR_RETURN(
+        Store store, Store::Open(enipool::CardStorePath("journal", options.network_card),
+                                 world.clock, options));
+    stores.push_back(std::move(store));
+  }
+  return DurableMultiCardNode::Create(world.config, std::move(stores));
+}
+
+// docs/reference-behavior.md §1.1, §8.1: the process may stop after any EC2
+// call (the answer lost); each restart replays every card's journal, and
+// the node keeps every pod's addresses on every card, leaks no ENI, and
+// holds no ENI of another card.
+TEST_CASE("A multi-card node stopped after random EC2 calls keeps its pods on every card") {
+  int total_restarts = 0;
+  for (int seed = 1; seed <= MultiCardSeedCount(); ++seed) {
+    CAPTURE(seed);
+    std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
+    auto uniform = [&](int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); };
+    P5Node world(3);
+    world.config.node.pool.warm_ip_target = 1 + uniform(3);
+    world.config.node.pool.minimum_ip_target = uniform(6);
+    enipool::testing::MemoryFileSystem fs;
+    std::optional<DurableMultiCardNode> node;
+    std::map<int, std::vector<CardAssignment>> model;  // pod → its addresses, card order
+    int restarts = 0;
+    auto restart = [&] {
+      auto opened = OpenDurable(world, fs);
+      REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
+      node.emplace(*std::move(opened));
+      // The journals alone give back every pod on every card.
+      for (const auto& [pod, held] : model) CHECK(node->Lookup(Pod(pod)) == held);
+      REQUIRE(enipool::StartMultiCardNode(*node, world.ec2, world.clock, world.Sleeper()).ok());
+      CHECK(node->TakeLostPods().empty());
+    };
+    restart();
+    for (int step = 0; step < 160; ++step) {
+      CAPTURE(step);
+      if (!node.has_value()) {
+        restart();
+        ++restarts;
+      }
+      const int what = uniform(10);
+      const int pod = uniform(20);
+      if (what < 3) {
+        absl::StatusOr<std::vector<CardAssignment>> a;
+        if (pod < 14) {
+          absl::StatusOr<CardAssignment> single = node->AddPod(Pod(pod));
+          a = single.ok() ? absl::StatusOr<std::vector<CardAssignment>>(
+                                std::vector<CardAssignment>{*single})
+                          : absl::StatusOr<std::vector<CardAssignment>>(single.status());
+        } else {
+          a = node->AddMultiCardPod(Pod(pod));
+        }
+        if (a.ok()) {
+          if (model.contains(pod)) CHECK(*a == model[pod]);
+          model[pod] = *a;
+        }
+      } else if (what < 5) {
+        auto released = node->DeletePod(Pod(pod));
+        CHECK(released.ok() == model.contains(pod));
+        if (released.ok()) {
+          CHECK(*released == model[pod]);
+          model.erase(pod);
+        }
+      } else {
+        // One pool round; the process may stop right after a call.
+        const std::uint64_t stop_after =
+            uniform(3) == 0 ? world.ec2.stats().calls + 1 + static_cast<std::uint64_t>(uniform(4))
+                            : ~std::uint64_t{0};
+        std::vector<enipool::Ec2Request> requests;
+        node->Tick(world.clock.Now(), requests);
+        for (std::size_t i = 0; i < requests.size() && node.has_value(); ++i) {
+          const enipool::Ec2Request request = requests[i];
+          const enipool::Ec2Result result = enipool::Dispatch(world.ec2, request.call);
+          if (world.ec2.stats().calls >= stop_after) {
+            node.reset();  // stopped: the answer is lost, the journals stay
+            break;
+          }
+          REQUIRE(node->OnResult(request, result, world.clock.Now(), requests).ok());
+        }
+      }
+      world.clock.AdvanceTime(absl::Seconds(uniform(12)));
+    }
+    if (!node.has_value()) {
+      restart();
+      ++restarts;
+    }
+    // Rounds with scheduled steps (a delete 2 s after its detach) run out.
+    REQUIRE(Converge(*node, world).ok());
+    world.clock.AdvanceTime(absl::Seconds(120));
+    REQUIRE(Converge(*node, world).ok());
+    CheckCardsAgainstEc2(*node, world.ec2);
+    for (const auto& [pod, held] : model) CHECK(node->Lookup(Pod(pod)) == held);
+    CHECK(world.ec2.unattached_eni_count() == 0);
+    total_restarts += restarts;
+  }
+  CHECK(total_restarts >= MultiCardSeedCount());
+}
+
+}  // namespace
