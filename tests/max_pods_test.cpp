@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <climits>
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -269,6 +270,43 @@ TEST_CASE("ValidateMaxPodsOptions rejects negative MAX_ENI and vCPUs that Comput
         enipool::ValidateMaxPodsOptions({.max_enis = -1}));
   // What the lenient calculation does with them: ignored, as ipamd ignores MAX_ENI < 1.
   CHECK(ComputeMaxPods(Limits("m5.large"), {.max_enis = -1, .vcpus = -2}) == 29);
+}
+
+}  // namespace
+
+namespace {
+
+// docs/reference-behavior.md §5.1, §6.2: with ENABLE_MULTI_NIC every card
+// holds pod IPs, each as many ENIs as the CSV's per_card_max_enis gives it;
+// max pods stays the default card's. The CSV column is the oracle here, not
+// the table's uniform-card rule.
+TEST_CASE("ComputeAllCardsPodIpCapacity adds every card's ENIs from per_card_max_enis") {
+  const enipool::testing::InstanceLimitsCsv csv = enipool::testing::ReadInstanceLimitsCsv();
+  REQUIRE_MESSAGE(csv.error.empty(), csv.error);
+  int multi_card_types = 0;
+  for (const enipool::testing::CsvInstanceLimits& row : csv.rows) {
+    CAPTURE(row.instance_type);
+    const InstanceLimits limits = Limits(row.instance_type);
+    std::int64_t enis = 0;
+    for (const auto& [card, max] : row.per_card_max_enis) enis += max;
+    const std::int64_t slots = row.ipv4_per_eni - 1;
+    CHECK(enipool::ComputeAllCardsPodIpCapacity(limits, {}) == enis * slots);
+    if (limits.prefix_delegation_supported) {
+      CHECK(enipool::ComputeAllCardsPodIpCapacity(
+                limits, {.prefix_delegation = true,
+                         .prefix_rule = enipool::PrefixDelegationRule::kIpamd}) ==
+            enis * slots * 16);
+    }
+    // Custom networking leaves out card 0's primary ENI only.
+    CHECK(enipool::ComputeAllCardsPodIpCapacity(limits, {.custom_networking = true}) ==
+          (enis - 1) * slots);
+    if (row.network_cards > 1) ++multi_card_types;
+  }
+  CHECK(multi_card_types == 67);
+  const InstanceLimits p5 = Limits("p5.48xlarge");
+  CHECK(ComputeMaxPods(p5, {}) == 100);
+  CHECK(ComputePodIpCapacity(p5, {}) == 98);
+  CHECK(enipool::ComputeAllCardsPodIpCapacity(p5, {}) == 3136);
 }
 
 }  // namespace

@@ -546,6 +546,8 @@ TEST_CASE("NodeController refuses a store that keeps another network card than i
   ControllerConfig config;
   config.instance_id = "i-1";
   config.subnet_id = "subnet-1";
+  config.pool.max_enis = 3;
+  config.pool.ipv4_per_eni = 10;
   config.network_card = 2;
   enipool::NodeDatastore<ManualClock> card1(config.pool.mode, clock, config.pool.ip_cooldown,
                                             config.placement, enipool::OtherKind::kKept, 1);
