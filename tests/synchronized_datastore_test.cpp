@@ -111,9 +111,11 @@ std::vector<ThreadResult> RunConcurrently(Pool& pool, AtomicManualClock& clock) 
   std::atomic<bool> ticker_stopped{false};
   // Checks that ran while pods were held: the state mid-run, not the end.
   std::atomic<int> mid_run_checks{0};
+  std::atomic<std::int64_t> ticker_rounds{0};
   std::vector<std::string> tick_errors;
   std::thread ticker([&] {
     while (done.load() < kThreads) {
+      ticker_rounds.fetch_add(1);
       clock.AdvanceTime(absl::Seconds(1));
       pool.WithLock([&](auto& store) {
         const auto& ds = [&]() -> const auto& {
@@ -133,10 +135,16 @@ std::vector<ThreadResult> RunConcurrently(Pool& pool, AtomicManualClock& clock) 
   });
   // Halfway through, each worker (holding pods) waits for a check to have
   // run with pods held, so the checks above are not left to the scheduler.
-  // The ticker runs until every worker is done, so the wait ends; if it
-  // stopped anyway, the CHECK below reports it instead of a hang.
+  // The wait is bounded in ticker rounds: every round while a worker waits
+  // holding pods should count, so a broken count shows as the CHECK below
+  // failing, not as a hang (the ticker only stops once every worker is done).
+  constexpr std::int64_t kMaxRoundsToWait = 200;
   auto midpoint = [&] {
-    while (mid_run_checks.load() == 0 && !ticker_stopped.load()) std::this_thread::yield();
+    const std::int64_t start = ticker_rounds.load();
+    while (mid_run_checks.load() == 0 && !ticker_stopped.load() &&
+           ticker_rounds.load() - start < kMaxRoundsToWait) {
+      std::this_thread::yield();
+    }
   };
   std::vector<std::thread> workers;
   for (int t = 0; t < kThreads; ++t) {
