@@ -450,6 +450,29 @@ TEST_CASE("MultiCardNode's ADD falls through the cards as a simple model says, o
   }
 }
 
+using Store = enipool::JournaledDatastore<ManualClock>;
+using DurableMultiCardNode = enipool::MultiCardNode<ManualClock, enipool::ReferencePolicy, Store>;
+
+// Opens every managed card's journal (CardStorePath()) and builds the node.
+absl::StatusOr<DurableMultiCardNode> OpenDurable(P5Node& world,
+                                                 enipool::testing::MemoryFileSystem& fs,
+                                                 const std::string& base) {
+  std::vector<Store> stores;
+  for (std::size_t k = 0; k < world.config.managed_cards.size(); ++k) {
+    Store::Options options;
+    options.mode = world.config.node.pool.mode;
+    options.journal.sync = enipool::SyncPolicy::kNone;
+    options.journal.file_system = &fs;
+    options.journal.salt_seed = k;
+    options.network_card = world.config.managed_cards[k];
+    ENIPOOL_ASSIGN_OR_RETURN(
+        Store store, Store::Open(enipool::CardStorePath(base, options.network_card),
+                                 world.clock, options));
+    stores.push_back(std::move(store));
+  }
+  return DurableMultiCardNode::Create(world.config, std::move(stores));
+}
+
 // docs/reference-behavior.md §1.1, §8.1: each card keeps its own journal
 // (CardStorePath()); a node that stops at any point comes back from them
 // with every pod's addresses on every card and every cooldown, and adopts
@@ -457,25 +480,8 @@ TEST_CASE("MultiCardNode's ADD falls through the cards as a simple model says, o
 TEST_CASE("A multi-card node's journals bring every card back after a restart") {
   P5Node world(4);
   enipool::testing::MemoryFileSystem fs;
-  using Store = enipool::JournaledDatastore<ManualClock>;
-  using DurableNode = enipool::MultiCardNode<ManualClock, enipool::ReferencePolicy, Store>;
   const std::string base = "/var/lib/enipool/journal";
-  auto open = [&]() -> absl::StatusOr<DurableNode> {
-    std::vector<Store> stores;
-    for (std::size_t k = 0; k < world.config.managed_cards.size(); ++k) {
-      Store::Options options;
-      options.mode = world.config.node.pool.mode;
-      options.journal.sync = enipool::SyncPolicy::kNone;
-      options.journal.file_system = &fs;
-      options.journal.salt_seed = k;
-      options.network_card = world.config.managed_cards[k];
-      ENIPOOL_ASSIGN_OR_RETURN(
-          Store store,
-          Store::Open(enipool::CardStorePath(base, options.network_card), world.clock, options));
-      stores.push_back(std::move(store));
-    }
-    return DurableNode::Create(world.config, std::move(stores));
-  };
+  auto open = [&] { return OpenDurable(world, fs, base); };
   std::map<std::string, std::vector<CardAssignment>> before;
   std::vector<std::int64_t> cooling_before;
   {
@@ -567,8 +573,6 @@ TEST_CASE("NodeController refuses a store that keeps another network card than i
 
 namespace {
 
-using Store = enipool::JournaledDatastore<ManualClock>;
-using DurableMultiCardNode = enipool::MultiCardNode<ManualClock, enipool::ReferencePolicy, Store>;
 
 // ENIPOOL_MULTI_CARD_RESTART_SEEDS=<n> runs the crash test over n seeds
 // (default 3, for CI).
@@ -577,24 +581,6 @@ int MultiCardSeedCount() {
   return text == nullptr ? 3 : std::max(1, std::atoi(text));
 }
 
-// Opens every managed card's journal (CardStorePath()) and builds the node.
-absl::StatusOr<DurableMultiCardNode> OpenDurable(P5Node& world,
-                                                 enipool::testing::MemoryFileSystem& fs) {
-  std::vector<Store> stores;
-  for (std::size_t k = 0; k < world.config.managed_cards.size(); ++k) {
-    Store::Options options;
-    options.mode = world.config.node.pool.mode;
-    options.journal.sync = enipool::SyncPolicy::kNone;
-    options.journal.file_system = &fs;
-    options.journal.salt_seed = k;
-    options.network_card = world.config.managed_cards[k];
-    ENIPOOL_ASSIGN_OR_RETURN(
-        Store store, Store::Open(enipool::CardStorePath("journal", options.network_card),
-                                 world.clock, options));
-    stores.push_back(std::move(store));
-  }
-  return DurableMultiCardNode::Create(world.config, std::move(stores));
-}
 
 // docs/reference-behavior.md §1.1, §8.1: the process may stop after any EC2
 // call (the answer lost); each restart replays every card's journal, and
@@ -614,7 +600,7 @@ TEST_CASE("A multi-card node stopped after random EC2 calls keeps its pods on ev
     std::map<int, std::vector<CardAssignment>> model;  // pod → its addresses, card order
     int restarts = 0;
     auto restart = [&] {
-      auto opened = OpenDurable(world, fs);
+      auto opened = OpenDurable(world, fs, "journal");
       REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
       node.emplace(*std::move(opened));
       // The journals alone give back every pod on every card.
