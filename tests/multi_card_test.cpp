@@ -674,3 +674,270 @@ TEST_CASE("A multi-card node stopped after random EC2 calls keeps its pods on ev
 }
 
 }  // namespace
+
+namespace {
+
+// The reference's datastoreTargetState for network card `card`, written out
+// from docs/reference-behavior.md §4.5 as a model: cards > 0 run W = M = 1
+// and keep short and over in addresses; card 0 in prefix mode converts them.
+enipool::TargetState ReferenceTargetState(int card, int w, int m, bool pd,
+                                          const enipool::PoolStats& s) {
+  if (card > 0) {
+    w = 1;
+    m = 1;
+  } else if (w == 0 && m == 0) {
+    return {};
+  }
+  const std::int64_t available = s.total_ips - s.assigned_ips;
+  std::int64_t short_ips = std::max<std::int64_t>(w - available, 0);
+  short_ips = std::max<std::int64_t>(short_ips, m - s.total_ips);
+  std::int64_t over = std::max<std::int64_t>(available - w, 0);
+  over = std::max<std::int64_t>(std::min<std::int64_t>(over, s.total_ips - m), 0);
+  if (card == 0 && pd) {
+    const auto ceil16 = [](std::int64_t x) { return x <= 0 ? 0 : (x + 15) / 16; };
+    std::int64_t over_prefixes = std::max<std::int64_t>(
+        std::min<std::int64_t>(s.free_prefixes, s.total_prefixes - ceil16(s.assigned_ips + w)), 0);
+    over_prefixes =
+        std::max<std::int64_t>(std::min<std::int64_t>(over_prefixes, s.total_prefixes - ceil16(m)), 0);
+    return {static_cast<int>(ceil16(short_ips)), static_cast<int>(over_prefixes), true};
+  }
+  return {static_cast<int>(short_ips), static_cast<int>(over), true};
+}
+
+// docs/reference-behavior.md §4.5: "PD mode (NIC 0 only): converted to
+// prefixes". One pod-free /28 on card 1 is 15 addresses over W = 1, so the
+// reference's card 1 releases it (and takes one again when it is short);
+// the same /28 on card 0 at W = M = 1 is what the targets need.
+TEST_CASE("Cards above 0 keep the warm targets in addresses in prefix mode as the reference does") {
+  enipool::WarmPoolConfig node;
+  node.mode = AddressMode::kPrefix;
+  node.warm_ip_target = 1;
+  node.minimum_ip_target = 1;
+  node.warm_prefix_target = 1;
+  const InstanceLimits p5 = P5();
+  const enipool::WarmPoolConfig card0 = enipool::CardPoolConfig(node, p5, 0);
+  const enipool::WarmPoolConfig card1 = enipool::CardPoolConfig(node, p5, 1);
+  CHECK(card0.targets_in_prefixes);
+  CHECK_FALSE(card1.targets_in_prefixes);
+  enipool::PoolStats one_free_prefix;
+  one_free_prefix.total_ips = 16;
+  one_free_prefix.available_ips = 16;
+  one_free_prefix.enis = 1;
+  one_free_prefix.total_prefixes = 1;
+  one_free_prefix.free_prefixes = 1;
+  CHECK(enipool::ComputeTargetState(card0, one_free_prefix) == enipool::TargetState{0, 0, true});
+  CHECK(enipool::ComputeTargetState(card1, one_free_prefix) == enipool::TargetState{0, 15, true});
+  CHECK_FALSE(enipool::IsPoolTooHigh(card0, one_free_prefix));
+  CHECK(enipool::IsPoolTooHigh(card1, one_free_prefix));
+  // Short by one address: one prefix asked for on either card.
+  const enipool::PoolStats empty{};
+  CHECK(enipool::PrefixesNeeded(card0, empty) == 1);
+  CHECK(enipool::PrefixesNeeded(card1, empty) == 1);
+}
+
+TEST_CASE("Each card's warm targets follow the reference's datastoreTargetState over random pools") {
+  std::mt19937_64 rng(11);
+  const InstanceLimits p5 = P5();
+  for (int round = 0; round < 2000; ++round) {
+    CAPTURE(round);
+    enipool::WarmPoolConfig node;
+    const bool pd = rng() % 2 == 0;
+    node.mode = pd ? AddressMode::kPrefix : AddressMode::kSecondaryIp;
+    node.warm_ip_target = static_cast<int>(rng() % 40);
+    node.minimum_ip_target = static_cast<int>(rng() % 40);
+    const int card = static_cast<int>(rng() % 3);
+    const enipool::WarmPoolConfig config = enipool::CardPoolConfig(node, p5, card);
+    enipool::PoolStats s;
+    const std::int64_t cidrs = static_cast<std::int64_t>(rng() % 8);
+    s.total_ips = cidrs * (pd ? 16 : 1);
+    s.assigned_ips = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(s.total_ips + 1));
+    s.available_ips = s.total_ips - s.assigned_ips;
+    if (pd) {
+      s.total_prefixes = cidrs;
+      // Fully free prefixes: at most those the pods leave untouched.
+      const std::int64_t untouched = (s.total_ips - s.assigned_ips) / 16;
+      s.free_prefixes =
+          static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(untouched + 1));
+    }
+    CAPTURE(card);
+    CAPTURE(pd);
+    CHECK(enipool::ComputeTargetState(config, s) ==
+          ReferenceTargetState(card, node.warm_ip_target, node.minimum_ip_target, pd, s));
+  }
+}
+
+// docs/reference-behavior.md §7.5: the SDK's retryer belongs to the one EC2
+// client of the node, so its retry quota is spent by every card's throttled
+// calls together.
+TEST_CASE("The cards of a node share one throttle retry quota as the reference's one EC2 client does") {
+  P5Node world(3);
+  world.config.node.throttle.retry_quota = 10;
+  world.config.node.throttle.retry_cost = 5;
+  auto node = Node::Create(world.clock, world.config);
+  REQUIRE(node.ok());
+  CHECK(node->throttle_retry_tokens() == 10);
+  std::vector<enipool::Ec2Request> requests;
+  node->Start(world.clock.Now(), requests);
+  REQUIRE(requests.size() == 3);  // every card's startup describe
+  const enipool::Ec2Result throttled{
+      enipool::Ec2Error(enipool::Ec2ErrorCode::kRequestLimitExceeded, "Rate exceeded"), {}};
+  std::vector<enipool::Ec2Request> follow;
+  for (const enipool::Ec2Request& r : requests) {
+    REQUIRE(node->OnResult(r, throttled, world.clock.Now(), follow).ok());
+  }
+  // Cards 0 and 1 took the quota's two re-sends; card 2 found it empty.
+  CHECK(node->throttle_retry_tokens() == 0);
+  CHECK(node->controller(0).counters().throttle_retries == 1);
+  CHECK(node->controller(1).counters().throttle_retries == 1);
+  CHECK(node->controller(2).counters().throttle_retries == 0);
+  CHECK(node->controller(2).counters().throttle_quota_refusals == 1);
+  // Successes refund the node's quota, whichever card answers.
+  REQUIRE(enipool::StartMultiCardNode(*node, world.ec2, world.clock, world.Sleeper()).ok());
+  CHECK(node->throttle_retry_tokens() > 0);
+}
+
+// docs/reference-behavior.md §4.3: the reference stamps one last-decrease
+// time after a pool check in which any card decreased; no card decreases
+// within 30 s of it.
+TEST_CASE("A decrease on one card holds every card's decreases for 30 s") {
+  P5Node world(3);
+  auto node = Node::Create(world.clock, world.config);
+  REQUIRE(node.ok());
+  REQUIRE(enipool::StartMultiCardNode(*node, world.ec2, world.clock, world.Sleeper()).ok());
+  REQUIRE(Converge(*node, world).ok());
+  // Card 0 grows for 30 pods, which then leave: it is too high once their
+  // cooldown has passed.
+  for (int i = 0; i < 30; ++i) {
+    absl::StatusOr<CardAssignment> a = node->AddPod(Pod(i));
+    for (int attempt = 0; attempt < 20 && !a.ok(); ++attempt) {
+      REQUIRE(enipool::RunMultiCardPoolCheck(*node, world.ec2, world.clock, world.Sleeper()).ok());
+      world.clock.AdvanceTime(absl::Seconds(5));
+      a = node->AddPod(Pod(i));
+    }
+    REQUIRE(a.ok());
+  }
+  REQUIRE(Converge(*node, world).ok());
+  for (int i = 0; i < 30; ++i) REQUIRE(node->DeletePod(Pod(i)).ok());
+  world.clock.AdvanceTime(absl::Seconds(31));
+  // Card 2 has just decreased.
+  const absl::Time at = world.clock.Now();
+  node->controller(2).HoldDecreasesSince(at);
+  auto unassigns = [](const std::vector<enipool::Ec2Request>& rs) {
+    return std::count_if(rs.begin(), rs.end(), [](const enipool::Ec2Request& r) {
+      return std::holds_alternative<enipool::UnassignPrivateIpAddressesRequest>(r.call);
+    });
+  };
+  for (int s = 0; s <= 30; s += 5) {
+    std::vector<enipool::Ec2Request> requests;
+    node->Tick(at + absl::Seconds(s), requests);
+    CHECK(unassigns(requests) == 0);
+    CHECK(node->controller(0).last_decrease() == at);
+    CHECK(node->controller(1).last_decrease() == at);
+  }
+  std::vector<enipool::Ec2Request> requests;
+  node->Tick(at + absl::Seconds(31), requests);
+  CHECK(unassigns(requests) > 0);
+}
+
+// docs/reference-behavior.md §4.9, §7.1: the leaked-ENI sweep describes
+// every ENI of the account, whatever its card; the reference runs it once
+// per node, not once per datastore.
+TEST_CASE("A multi-card node runs the leaked-ENI sweep once per node") {
+  P5Node world(4);
+  world.config.node.leaked_eni_sweep = true;
+  auto node = Node::Create(world.clock, world.config);
+  REQUIRE(node.ok());
+  REQUIRE(enipool::StartMultiCardNode(*node, world.ec2, world.clock, world.Sleeper()).ok());
+  CHECK(node->controller(0).next_leak_sweep() != absl::InfiniteFuture());
+  for (std::size_t k = 1; k < node->card_count(); ++k) {
+    CHECK(node->controller(k).next_leak_sweep() == absl::InfiniteFuture());
+  }
+  // Three hours of pool checks: the sweep runs about hourly, on card 0 only.
+  for (int minute = 0; minute < 180; ++minute) {
+    REQUIRE(enipool::RunMultiCardPoolCheck(*node, world.ec2, world.clock, world.Sleeper()).ok());
+    world.clock.AdvanceTime(absl::Minutes(1));
+  }
+  CHECK(node->controller(0).counters().leak_sweeps >= 2);
+  CHECK(node->controller(0).counters().leak_sweeps <= 4);
+  for (std::size_t k = 1; k < node->card_count(); ++k) {
+    CHECK(node->controller(k).counters().leak_sweeps == 0);
+  }
+}
+
+// docs/reference-behavior.md §8.3: the reference finishes its startup on
+// every card before its pool loop begins. A restart's sweep deletes every
+// unattached ENI with the node's description, so no card may be creating
+// one meanwhile: no card starts a pool check while any card's sweep is
+// outstanding, and the ENI the crash left is deleted.
+TEST_CASE("No card starts a pool check while another card's restart sweep is outstanding") {
+  P5Node world(2);
+  enipool::testing::MemoryFileSystem fs;
+  {
+    auto node = OpenDurable(world, fs, "journal");
+    REQUIRE(node.ok());
+    std::vector<enipool::Ec2Request> requests;
+    node->Start(world.clock.Now(), requests);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const enipool::Ec2Request r = requests[i];
+      REQUIRE(node->OnResult(r, enipool::Dispatch(world.ec2, r.call), world.clock.Now(), requests)
+                  .ok());
+    }
+    REQUIRE(node->started());
+    requests.clear();
+    node->Tick(world.clock.Now(), requests);
+    // Card 1 has no ENI yet: it creates one. The process stops right after
+    // EC2 made it, before the answer was applied.
+    bool created = false;
+    for (const enipool::Ec2Request& r : requests) {
+      if (!std::holds_alternative<enipool::CreateNetworkInterfaceRequest>(r.call)) continue;
+      REQUIRE(enipool::Dispatch(world.ec2, r.call).ok());
+      created = true;
+    }
+    REQUIRE(created);
+  }
+  REQUIRE(world.ec2.unattached_eni_count() == 1);
+  auto node = OpenDurable(world, fs, "journal");
+  REQUIRE(node.ok());
+  std::vector<enipool::Ec2Request> requests;
+  node->Start(world.clock.Now(), requests);
+  std::vector<enipool::Ec2Request> sweeps;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const enipool::Ec2Request r = requests[i];
+    const auto* describe = std::get_if<enipool::DescribeNetworkInterfacesRequest>(&r.call);
+    if (describe != nullptr && !describe->description.empty()) {
+      sweeps.push_back(r);  // held back for now
+      continue;
+    }
+    REQUIRE(node->OnResult(r, enipool::Dispatch(world.ec2, r.call), world.clock.Now(), requests)
+                .ok());
+  }
+  REQUIRE(sweeps.size() == 1);
+  REQUIRE(node->started());
+  CHECK(node->controller(1).sweeping());
+  CHECK(node->holding_pool_checks());
+  // Card 0 is started, idle and short of its targets, yet asks nothing.
+  CHECK(enipool::IsPoolTooLow(node->controller(0).config().pool,
+                              node->controller(0).pool().Stats()));
+  for (int s = 0; s < 30; s += 5) {
+    std::vector<enipool::Ec2Request> held;
+    node->Tick(world.clock.Now() + absl::Seconds(s), held);
+    CHECK(held.empty());
+  }
+  requests.clear();
+  REQUIRE(node->OnResult(sweeps.front(), enipool::Dispatch(world.ec2, sweeps.front().call),
+                         world.clock.Now(), requests)
+              .ok());
+  CHECK_FALSE(node->holding_pool_checks());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const enipool::Ec2Request r = requests[i];
+    REQUIRE(node->OnResult(r, enipool::Dispatch(world.ec2, r.call), world.clock.Now(), requests)
+                .ok());
+  }
+  CHECK(world.ec2.unattached_eni_count() == 0);
+  REQUIRE(Converge(*node, world).ok());
+  CheckCardsAgainstEc2(*node, world.ec2);
+  CHECK(world.ec2.unattached_eni_count() == 0);
+  CHECK(node->controller(0).pool().Stats().total_ips >= 10);
+}
+
+}  // namespace

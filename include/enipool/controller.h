@@ -645,6 +645,17 @@ class NodeController {
   [[nodiscard]] absl::Time last_decrease() const noexcept { return last_decrease_; }
   // Tokens left in the throttle retry quota (ThrottleBackoff::retry_quota).
   [[nodiscard]] int throttle_retry_tokens() const noexcept { return retry_tokens_; }
+  // Sets the tokens left, clamped to 0 .. retry_quota: how the cards of one
+  // node share the one quota of the reference's single EC2 client
+  // (multi_card.h).
+  void SetThrottleRetryTokens(int tokens) noexcept {
+    retry_tokens_ = std::clamp(tokens, 0, std::max(config_.throttle.retry_quota, 0));
+  }
+  // True while a restart's sweep for ENIs whose create was cut off is
+  // outstanding (in flight or scheduled again): it deletes every unattached
+  // ENI with the node's description, so no other controller of the node
+  // may create one meanwhile (multi_card.h holds them).
+  [[nodiscard]] bool sweeping() const { return HasOp(Step::kSweep); }
 
   // NodeController::NextWakeup()
   //
@@ -899,6 +910,19 @@ class NodeController {
     last_insufficient_ = since;
     idle_generation_ = kNoGeneration;
     SetMark(ControllerMark::kLastInsufficientAddresses, since);
+  }
+
+  // NodeController::HoldDecreasesSince()
+  //
+  // Moves the last decrease to `since` when that is later, so the 30 s
+  // decrease throttle runs from it: the cards of one node share the
+  // reference's single last-decrease time (multi_card.h,
+  // docs/reference-behavior.md §4.3). A durable store journals it.
+  void HoldDecreasesSince(absl::Time since) {
+    if (since <= last_decrease_) return;
+    last_decrease_ = since;
+    idle_generation_ = kNoGeneration;
+    SetMark(ControllerMark::kLastDecrease, since);
   }
 
   // NodeController::AddPod() / DeletePod()

@@ -49,14 +49,22 @@
 //     returns that address; the reference asks card 0 first, which hands out
 //     a second address when the pod's address is on a later card
 //     (docs/reference-behavior.md §11.12);
-//   * the restart sweep for ENIs whose create answer was lost looks for the
-//     node's description, which every card's ENIs share: one card's sweep
-//     may delete an unattached ENI another card has just created (its attach
-//     then fails with NotFound and the pool check tries again). Nothing
-//     leaks.
-// The insufficient-address back-off is node-wide, as the reference's (one
-// timestamp for all cards): an answer that starts it on one card holds every
-// card's increases for 120 s.
+//   * the cards run their pool checks side by side, not one after another
+//     as the reference's loop does: a back-off or decrease one card starts
+//     reaches the others at the next Tick, not within the same check.
+//
+// What the cards share, as the reference's one ipamd shares it
+// (docs/reference-behavior.md §4.3, §4.9, §7.5, §11.12):
+//   * the 120 s insufficient-address back-off (one timestamp): an answer
+//     that starts it on one card holds every card's increases;
+//   * the 30 s decrease throttle (one last-decrease time): a decrease on
+//     one card holds every card's decreases;
+//   * the throttle retry quota (the SDK retryer of its one EC2 client);
+//   * the leaked-ENI sweep, run once per node (by the first card);
+//   * startup: no card runs a pool check before every card has started and
+//     no card's restart sweep (for ENIs whose create answer a crash lost,
+//     found by the description all cards' ENIs share) is outstanding, so a
+//     sweep never meets an ENI another card is creating.
 //
 // Thread-safety: none; one node, one thread (wrap the AddPod/DeletePod side
 // as agent.h does for a single card).
@@ -149,7 +157,10 @@ inline std::vector<int> ManagedNetworkCards(int network_cards, bool enable_multi
 //
 // The warm-pool config card `card` runs with, given the node's: card 0 runs
 // the node's; every other card runs WARM_IP_TARGET = MINIMUM_IP_TARGET = 1
-// whatever the node sets (docs/reference-behavior.md §4.1, §4.5, §4.8). Each
+// whatever the node sets (docs/reference-behavior.md §4.1, §4.5, §4.8), and
+// in prefix mode keeps those targets' short and over in addresses, used as
+// counts of prefixes (WarmPoolConfig::targets_in_prefixes false), as the
+// reference does on cards > 0. Each
 // card takes its limits from the instance table: its ENI limit
 // (MaxEnisOnCard(), lowered by MAX_ENI when pool.max_enis carries one, 0
 // meaning none) and the addresses per ENI.
@@ -162,6 +173,9 @@ inline WarmPoolConfig CardPoolConfig(const WarmPoolConfig& node, const InstanceL
   if (card > 0) {
     config.warm_ip_target = 1;
     config.minimum_ip_target = 1;
+    // The reference's datastoreTargetState converts short and over into
+    // prefixes on card 0 only (docs/reference-behavior.md §4.5).
+    config.targets_in_prefixes = false;
   }
   return config;
 }
@@ -185,7 +199,9 @@ inline constexpr std::uint64_t kCardRequestIdStride = std::uint64_t{1} << 48;
 
 // CardControllerConfig()
 //
-// The controller config of the `position`-th managed card `card`.
+// The controller config of the `position`-th managed card `card`: the
+// node's, with the card's pool (CardPoolConfig()), its own request-id range
+// and jitter stream, and the leaked-ENI sweep on the first card only.
 inline ControllerConfig CardControllerConfig(const MultiCardConfig& config, std::size_t position,
                                              int card) {
   ControllerConfig out = config.node;
@@ -196,6 +212,9 @@ inline ControllerConfig CardControllerConfig(const MultiCardConfig& config, std:
       static_cast<std::uint64_t>(position) * kCardRequestIdStride;
   // Each card's throttle jitter is its own stream.
   out.throttle.jitter_seed = config.node.throttle.jitter_seed + static_cast<std::uint64_t>(card);
+  // The leaked-ENI sweep looks at every ENI of the account, whatever its
+  // card: the reference runs it once per node, so only the first card does.
+  out.leaked_eni_sweep = config.node.leaked_eni_sweep && position == 0;
   return out;
 }
 
@@ -239,6 +258,7 @@ class MultiCardNode {
       node.cards_.push_back(cards[k]);
       node.controllers_.push_back(*std::move(controller));
     }
+    node.retry_tokens_ = std::max(config.node.throttle.retry_quota, 0);
     node.config_ = std::move(config);
     return node;
   }
@@ -267,6 +287,7 @@ class MultiCardNode {
       node.cards_.push_back(cards[k]);
       node.controllers_.push_back(*std::move(controller));
     }
+    node.retry_tokens_ = std::max(config.node.throttle.retry_quota, 0);
     node.config_ = std::move(config);
     return node;
   }
@@ -308,20 +329,45 @@ class MultiCardNode {
   // MultiCardNode::Start() / Tick()
   //
   // Every card's Start() / Tick() (NodeController's), card 0 first. Before
-  // the ticks, an insufficient-address back-off any card started reaches
-  // every card (the reference keeps one timestamp for the node).
+  // the ticks, the latest insufficient-address back-off and the latest
+  // decrease of any card reach every card (the reference keeps one of each
+  // for the node). Until every card has started and no card's restart
+  // sweep is outstanding, a started, idle card is not ticked (no pool
+  // check, no reconcile, no leaked-ENI sweep); cards still starting or with
+  // requests due are.
   void Start(absl::Time now, std::vector<Ec2Request>& out) {
     for (controller_type& c : controllers_) c.Start(now, out);
   }
   void Tick(absl::Time now, std::vector<Ec2Request>& out) {
-    ShareInsufficientBackoff();
-    for (controller_type& c : controllers_) c.Tick(now, out);
+    ShareTimers();
+    const bool hold = holding_pool_checks();
+    for (controller_type& c : controllers_) {
+      if (hold && c.started() && !c.busy()) continue;
+      c.Tick(now, out);
+    }
   }
+
+  // MultiCardNode::holding_pool_checks()
+  //
+  // True while some card has not started or a card's restart sweep is
+  // outstanding: no card may begin a pool check (see Tick()).
+  [[nodiscard]] bool holding_pool_checks() const {
+    return std::any_of(controllers_.begin(), controllers_.end(), [](const controller_type& c) {
+      return !c.started() || c.sweeping();
+    });
+  }
+
+  // MultiCardNode::throttle_retry_tokens()
+  //
+  // Tokens left in the node's one throttle retry quota
+  // (ThrottleBackoff::retry_quota of the node's config).
+  [[nodiscard]] int throttle_retry_tokens() const noexcept { return retry_tokens_; }
 
   // MultiCardNode::OnResult()
   //
-  // Hands the answer to the card that issued the request (by its id range).
-  // NOT_FOUND when no card did; otherwise NodeController::OnResult()'s result.
+  // Hands the answer to the card that issued the request (by its id range),
+  // with the node's retry quota. NOT_FOUND when no card did; otherwise
+  // NodeController::OnResult()'s result.
   [[nodiscard]] absl::Status OnResult(const Ec2Request& request, const Ec2Result& result,
                                       absl::Time now, std::vector<Ec2Request>& out) {
     const std::uint64_t first = config_.node.first_request_id == 0 ? 1 : config_.node.first_request_id;
@@ -332,7 +378,12 @@ class MultiCardNode {
                                               Ec2CallName(request.call),
                                               ") belongs to no card of this node"));
     }
-    return controllers_[position].OnResult(request, result, now, out);
+    // The card spends from, and refunds to, the node's one retry quota.
+    controller_type& card = controllers_[position];
+    card.SetThrottleRetryTokens(retry_tokens_);
+    absl::Status applied = card.OnResult(request, result, now, out);
+    retry_tokens_ = card.throttle_retry_tokens();
+    return applied;
   }
 
   // MultiCardNode::AddPod()
@@ -468,19 +519,25 @@ class MultiCardNode {
                         absl::StrCat("network card ", card, ": ", status.message()));
   }
 
-  // The latest insufficient-address answer of any card holds every card.
-  void ShareInsufficientBackoff() {
-    absl::Time latest = absl::InfinitePast();
+  // The latest insufficient-address answer and the latest decrease of any
+  // card hold every card.
+  void ShareTimers() {
+    absl::Time insufficient = absl::InfinitePast();
+    absl::Time decrease = absl::InfinitePast();
     for (const controller_type& c : controllers_) {
-      latest = std::max(latest, c.last_insufficient_addresses());
+      insufficient = std::max(insufficient, c.last_insufficient_addresses());
+      decrease = std::max(decrease, c.last_decrease());
     }
-    if (latest == absl::InfinitePast()) return;
-    for (controller_type& c : controllers_) c.HoldIncreasesSince(latest);
+    for (controller_type& c : controllers_) {
+      if (insufficient != absl::InfinitePast()) c.HoldIncreasesSince(insufficient);
+      if (decrease != absl::InfinitePast()) c.HoldDecreasesSince(decrease);
+    }
   }
 
   MultiCardConfig config_;
   std::vector<int> cards_;
   std::vector<controller_type> controllers_;
+  int retry_tokens_ = 0;  // the node's throttle retry quota
 };
 
 // StartMultiCardNode()

@@ -157,6 +157,13 @@ struct WarmPoolConfig {
   // no free aligned /28 (policy/prefix_fallback.h). The reference has no
   // such mode. Not an environment variable.
   bool secondary_ip_fallback = false;
+  // Prefix mode only: WARM_IP_TARGET / MINIMUM_IP_TARGET's short and over
+  // are converted into prefixes (ComputeTargetState()). The reference
+  // converts them on network card 0 alone: on a card > 0 they stay in
+  // addresses and are then used as counts of prefixes as they are
+  // (docs/reference-behavior.md §4.5, §11.12). CardPoolConfig()
+  // (multi_card.h) clears it for cards > 0. Not an environment variable.
+  bool targets_in_prefixes = true;
 
   // WarmPoolConfig::warm_ip_targets_defined()
   //
@@ -449,7 +456,10 @@ constexpr std::int64_t TotalPrefixesAll(const PoolStats& stats) noexcept {
 //   max(min(F, P − ceil((U + W) / 16)), 0), then max(min(that, P − ceil(M / 16)), 0)
 // (the reference's two successive clamps), so MINIMUM_IP_TARGET is in effect
 // rounded up to a multiple of 16. {0, 0, false} when neither W nor M is set.
-// Reads W, M, mode, count_cooling_as_available; T, U, A, F, P. O(1).
+// With targets_in_prefixes false (the reference's cards > 0) prefix mode
+// returns them in addresses, as secondary-IP mode does.
+// Reads W, M, mode, count_cooling_as_available, targets_in_prefixes; T, U,
+// A, F, P. O(1).
 constexpr TargetState ComputeTargetState(const WarmPoolConfig& config,
                                          const PoolStats& stats) noexcept {
   if (!config.warm_ip_targets_defined()) return TargetState{};
@@ -461,7 +471,7 @@ constexpr TargetState ComputeTargetState(const WarmPoolConfig& config,
   short_ips = std::max(short_ips, m - total);
   std::int64_t over_ips = std::max<std::int64_t>(available - w, 0);
   over_ips = std::max<std::int64_t>(std::min(over_ips, total - m), 0);
-  if (!config.prefix_mode()) {
+  if (!config.prefix_mode() || !config.targets_in_prefixes) {
     return TargetState{static_cast<int>(internal::ClampToInt(short_ips)),
                        static_cast<int>(internal::ClampToInt(over_ips)), true};
   }
