@@ -25,6 +25,8 @@
 #include "enipool/instance_limits.h"
 #include "enipool/introspection.h"
 #include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
+#include "enipool/ipv6_datastore.h"
 #include "enipool/max_pods.h"
 #include "enipool/multi_card.h"
 #include "enipool/node_config.h"
