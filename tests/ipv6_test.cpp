@@ -21,8 +21,8 @@ using enipool::Ipv6Address;
 using enipool::Ipv6Prefix;
 using Groups = std::array<std::uint16_t, 8>;
 
-// The model: an address is eight 16-bit groups. Its canonical text (RFC 5952
-// §4) is found by brute force over every (start, length) run, longest first.
+// The model: an address is eight 16-bit groups. Its canonical text (RFC 5952,
+// section 4) is found by brute force over every (start, length) run, longest first.
 std::string ModelCanonical(const Groups& g) {
   int best_start = -1;
   int best_length = 0;
