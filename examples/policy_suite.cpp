@@ -8,9 +8,11 @@
 //
 //   enipool_example_policy_suite                 # the quick suite (seconds; CI runs it)
 //   enipool_example_policy_suite --full --out DIR [--workers N] [--seeds N] [--scenario NAME]
+//                                [--configuration NAME]   # repeatable: run only these
 //
 // The README's table and chart come from `--full` on a Release build.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   bool full = false;
   std::string out_dir;
   std::string only;  // --scenario NAME: run that scenario alone
+  std::vector<std::string> only_configurations;  // --configuration NAME (repeatable)
   sim::SuiteOptions options;
   options.seeds = {1};
   for (int i = 1; i < argc; ++i) {
@@ -39,6 +42,8 @@ int main(int argc, char** argv) {
       options.seeds = {1, 2, 3, 4, 5};
     } else if (arg == "--scenario" && has_value) {
       only = argv[++i];
+    } else if (arg == "--configuration" && has_value) {
+      only_configurations.push_back(argv[++i]);
     } else if (arg == "--out" && has_value) {
       out_dir = argv[++i];
     } else if (arg == "--workers" && has_value && absl::SimpleAtoi(argv[i + 1], &n) && n >= 1) {
@@ -50,7 +55,8 @@ int main(int argc, char** argv) {
       ++i;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--full] [--scenario NAME] [--out DIR] [--workers N] [--seeds N]\n"
+                   "usage: %s [--full] [--scenario NAME] [--configuration NAME]... [--out DIR] "
+                   "[--workers N] [--seeds N]\n"
                    "  bare: the quick suite (small clusters, 1 seed); --full: the documented one\n",
                    argv[0]);
       return arg == "--help" || arg == "-h" ? 0 : 2;
@@ -71,7 +77,22 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const auto result = sim::RunSuite(std::move(scenarios), sim::DefaultSuiteConfigurations(), options);
+  std::vector<sim::SuiteConfiguration> configurations = sim::DefaultSuiteConfigurations();
+  if (!only_configurations.empty()) {
+    std::erase_if(configurations, [&](const sim::SuiteConfiguration& c) {
+      return std::find(only_configurations.begin(), only_configurations.end(), c.name) ==
+             only_configurations.end();
+    });
+    if (configurations.size() != only_configurations.size()) {
+      std::fprintf(stderr, "unknown configuration among --configuration; known:");
+      for (const sim::SuiteConfiguration& c : sim::DefaultSuiteConfigurations()) {
+        std::fprintf(stderr, " \"%s\"", c.name.c_str());
+      }
+      std::fprintf(stderr, "\n");
+      return 2;
+    }
+  }
+  const auto result = sim::RunSuite(std::move(scenarios), std::move(configurations), options);
   if (!result.ok()) {
     std::cerr << "policy suite: " << result.status() << "\n";
     return 1;
