@@ -487,4 +487,30 @@ TEST_CASE("In a fragmented subnet the fallback serves pods from /32s where the r
   CHECK(ds.CheckInvariants().ok());
 }
 
+TEST_CASE("A fragmentation-aware node falling back to /32s names no primary address while EC2 "
+          "says no free /28 is left") {
+  FragmentedSubnet world;
+  enipool::ControllerConfig config = world.Config();
+  config.eni_primary = enipool::EniPrimaryPlacement::kFragmentationAware;
+  config.subnet_cidr = P("10.0.0.0/22");
+  auto made = Controller<PrefixFallbackPolicy>::Create(world.clock, config, PrefixFallbackPolicy{});
+  REQUIRE(made.ok());
+  Controller<PrefixFallbackPolicy>& node = *made;
+  REQUIRE(enipool::StartNode(node, world.ec2, world.clock, world.Sleeper()).ok());
+  // 40 pods: more /32s than the primary ENI's 29 slots, so the fallback
+  // creates ENIs, each within 120 s of the last InsufficientCidrBlocks.
+  int served = 0;
+  for (int round = 0; round < 5; ++round) {
+    served += world.AddPods(node, round * 8, 8);
+    for (int i = 0; i < 3; ++i) world.Check(node);
+  }
+  CHECK(node.counters().errors_of(enipool::Ec2ErrorCode::kInsufficientCidrBlocks) >= 1);
+  CHECK(node.enis().size() >= 2);
+  CHECK(node.counters().named_primary_creates == 0);
+  CHECK(node.counters().named_primary_refused == 0);
+  CHECK(served >= 29);  // the primary ENI's slots at least
+  CHECK(node.pool().Stats().assigned_ips == served);
+  CHECK(node.pool().CheckInvariants().ok());
+}
+
 }  // namespace

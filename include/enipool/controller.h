@@ -47,7 +47,9 @@
 //                 new ENI (docs/reference-behavior.md §7.1; AttachmentLimitExceeded
 //                 has no other handling). With EniPrimaryPlacement::
 //                 kFragmentationAware the create names its primary address
-//                 inside a /28 the node knows is broken (policy/eni_address.h);
+//                 inside a /28 the node knows is broken (policy/eni_address.h),
+//                 except within 120 s of an InsufficientCidrBlocks answer
+//                 (no free /28 is left to protect);
 //                 a refused address is remembered and the create sent again
 //                 at once with the next candidate, up to 3 names, then with
 //                 none (EC2 chooses).
@@ -1219,7 +1221,7 @@ class NodeController {
                                config_.additional_eni_tags)};
     (prefix ? create.ipv4_prefix_count : create.secondary_ip_count) = count;
     // A named primary address comes from the node's own subnet.
-    if (create.subnet_id == config_.subnet_id) NamePrimaryAddress(create);
+    if (create.subnet_id == config_.subnet_id) NamePrimaryAddress(create, now);
     if (create.private_ip_address.has_value()) counters_.named_primary_creates += 1;
     // A durable store writes the intent first: if the answer is lost to a
     // crash, the restart looks for the new ENI by its description.
@@ -1941,9 +1943,13 @@ class NodeController {
 
   // Names the new ENI's primary address when the config asks for it and a
   // known broken /28 has a candidate left. O(CIDRs of the node): creates are
-  // rare.
-  void NamePrimaryAddress(CreateNetworkInterfaceRequest& create) const {
+  // rare. Not within 120 s (the reference's insufficient-address back-off)
+  // of an InsufficientCidrBlocks answer: EC2 has just said the subnet holds
+  // no free aligned /28, so a named address protects none and only risks
+  // refusals (a node falling back to /32s creates ENIs in that window).
+  void NamePrimaryAddress(CreateNetworkInterfaceRequest& create, absl::Time now) const {
     if (config_.eni_primary != EniPrimaryPlacement::kFragmentationAware) return;
+    if (now - last_insufficient_cidr_ <= absl::Seconds(kInsufficientAddressBackoffSeconds)) return;
     std::vector<Ipv4Address> used(refused_primaries_.begin(), refused_primaries_.end());
     std::vector<Ipv4Prefix> prefixes;
     for (const ManagedEni& record : enis_) {
@@ -1987,7 +1993,7 @@ class NodeController {
     op.attempts += 1;
     CreateNetworkInterfaceRequest again = *create;
     again.private_ip_address.reset();
-    if (op.attempts < kMaxNamedAttempts) NamePrimaryAddress(again);
+    if (op.attempts < kMaxNamedAttempts) NamePrimaryAddress(again, now);
     if (again.private_ip_address.has_value()) counters_.named_primary_creates += 1;
     Emit(Op{.step = Step::kCreate,
             .call = std::move(again),

@@ -189,6 +189,11 @@ inline std::vector<SuiteScenario> DefaultSuiteScenarios(SuiteScale scale) {
 //   prefix-fallback              prefix delegation, WARM_PREFIX_TARGET=1, /32s
 //                                on InsufficientCidrBlocks
 //                                (policy/prefix_fallback.h)
+//   prefix-fallback+frag-aware   the same, and each new ENI's primary address
+//                                named inside a /28 the node already broke
+//                                (policy/eni_address.h): the fallback's /32s
+//                                need ENIs, and each random primary could
+//                                break a free /28
 inline std::vector<SuiteConfiguration> DefaultSuiteConfigurations() {
   return {
       {"WARM_ENI_TARGET=1", "mode=secondary-ip warm-eni-target=1", true},
@@ -198,6 +203,9 @@ inline std::vector<SuiteConfiguration> DefaultSuiteConfigurations() {
       {"prefix WARM_IP_TARGET=16", "mode=prefix warm-ip-target=16", true},
       {"churn-adaptive", "mode=secondary-ip policy=churn-adaptive", false},
       {"prefix-fallback", "mode=prefix warm-prefix-target=1 policy=prefix-fallback", false},
+      {"prefix-fallback+frag-aware",
+       "mode=prefix warm-prefix-target=1 policy=prefix-fallback eni-primary=fragmentation-aware",
+       false},
   };
 }
 
@@ -401,7 +409,8 @@ inline std::vector<std::string> DominatedReferences(const SuiteResult& result,
 // Per scenario, one row per configuration: medians over seeds of idle
 // address-hours, p95 and p99 time to IP ("≥" when censored pods decide it
 // in half the seeds or more), pods never served (summed over seeds), EC2
-// calls and throttled calls; then, for each new policy, the reference
+// calls, throttled calls and the aligned /28s left wholly free in the
+// subnets at the end; then, for each new policy, the reference
 // configurations it dominates.
 inline void PrintSuiteTable(std::ostream& out, const SuiteResult& result) {
   std::size_t width = 10;
@@ -412,11 +421,11 @@ inline void PrintSuiteTable(std::ostream& out, const SuiteResult& result) {
         << scenario.base.instance_type << ", " << WorkloadName(scenario.base.workload) << ", "
         << absl::FormatDuration(scenario.base.duration)
         << " (" << result.seeds.size() << " seeds)\n";
-    out << absl::StrFormat("%-*s %12s %12s %12s %8s %10s %9s\n", static_cast<int>(width),
+    out << absl::StrFormat("%-*s %12s %12s %12s %8s %10s %9s %8s\n", static_cast<int>(width),
                            "configuration", "idle addr-h", "p95 to IP", "p99 to IP", "unserved",
-                           "EC2 calls", "throttled");
+                           "EC2 calls", "throttled", "free /28");
     for (std::size_t c = 0; c < result.configurations.size(); ++c) {
-      std::vector<double> idle, p95, p99, calls, throttled;
+      std::vector<double> idle, p95, p99, calls, throttled, free_28;
       std::size_t p95_censored = 0, p99_censored = 0;
       std::int64_t never = 0;
       for (const SuiteRun* run : result.Cell(s, c)) {
@@ -430,17 +439,19 @@ inline void PrintSuiteTable(std::ostream& out, const SuiteResult& result) {
         never += r.pods_never_served;
         calls.push_back(static_cast<double>(r.ec2_calls));
         throttled.push_back(static_cast<double>(r.throttled_calls));
+        free_28.push_back(static_cast<double>(r.final_sample().subnet_free_28));
       }
       const std::size_t n = result.seeds.size();
       const auto seconds = [&](double v, std::size_t censored) {
         const std::string text = internal::FormatDurationShort(absl::Seconds(v));
         return 2 * censored >= n && censored > 0 ? absl::StrCat(">= ", text) : text;
       };
-      out << absl::StrFormat("%-*s %12.1f %12s %12s %8d %10.0f %9.0f\n", static_cast<int>(width),
-                             result.configurations[c].name, internal::Median(idle),
-                             seconds(internal::Median(p95), p95_censored),
+      out << absl::StrFormat("%-*s %12.1f %12s %12s %8d %10.0f %9.0f %8.0f\n",
+                             static_cast<int>(width), result.configurations[c].name,
+                             internal::Median(idle), seconds(internal::Median(p95), p95_censored),
                              seconds(internal::Median(p99), p99_censored), never,
-                             internal::Median(calls), internal::Median(throttled));
+                             internal::Median(calls), internal::Median(throttled),
+                             internal::Median(free_28));
     }
     for (std::size_t c = 0; c < result.configurations.size(); ++c) {
       if (result.configurations[c].reference) continue;
