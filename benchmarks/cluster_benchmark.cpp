@@ -26,6 +26,13 @@
 // nodes for 24 simulated hours, runs when ENIPOOL_BENCHMARK_FULL is set:
 //
 //   ENIPOOL_BENCHMARK_FULL=1 enipool_cluster_benchmark --benchmark_filter=SteadyChurn/5000
+//
+// The 100,000-node day (BM_Cluster_Day, the same cluster as SteadyChurn)
+// with its 5,000-node baseline and a 20,000-node point, wall time and peak
+// RSS of the whole run from /usr/bin/time:
+//
+//   ENIPOOL_BENCHMARK_100K=1 /usr/bin/time -v enipool_cluster_benchmark \
+//       --benchmark_filter=BM_Cluster_Day
 
 #include <benchmark/benchmark.h>
 #include <malloc.h>
@@ -143,10 +150,15 @@ sim::ClusterConfig SteadyChurnConfig(int nodes, int hours, bool prefix, bool thr
       .arrivals_per_second = nodes * kPodsPerNode / absl::ToDoubleSeconds(mean_lifetime),
       .lifetime = {sim::Lifetime::Kind::kExponential, mean_lifetime, 1},
       .initial_pods = nodes * kPodsPerNode};
-  // 16 /16 subnets (1M addresses): node i lives in subnet i mod 16.
+  // /16 subnets, at most 312 nodes each (≈170 addresses a node, 53,000 of
+  // 65,536): 16 up to 5,000 nodes, 320 for 100,000; node i lives in subnet
+  // i mod S. Past 10.255/16 they continue in 11.0/16 and on (the simulated
+  // VPC does not care that those are not private ranges).
   config.subnets.clear();
-  for (int s = 0; s < 16; ++s) {
-    config.subnets.push_back(*sim::ParseSubnet(absl::StrCat("10.", s, ".0.0/16")));
+  const int subnets = std::max(16, nodes / 312);
+  for (int s = 0; s < subnets; ++s) {
+    config.subnets.push_back(
+        *sim::ParseSubnet(absl::StrCat(10 + s / 256, ".", s % 256, ".0.0/16")));
   }
   config.duration = absl::Hours(hours);
   config.sample_interval = absl::Minutes(1);
@@ -250,5 +262,19 @@ void ClusterSizes(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_Cluster_SteadyChurn_QueueOnly_Baseline)->Apply(ClusterSizes);
 BENCHMARK(BM_Cluster_SteadyChurn)->Apply(ClusterSizes);
+
+// The largest EKS clusters' size, on request (ENIPOOL_BENCHMARK_100K=1): a
+// 100,000-node day after its baseline in the same run, the 5,000-node day
+// (per-event cost and heap per node and per pod are compared between the
+// two), with 20,000 nodes between them for the scaling curve. No queue-only
+// baseline here: it would run each cluster twice.
+void HugeClusterSizes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"nodes", "hours", "prefix", "throttle"});
+  if (std::getenv("ENIPOOL_BENCHMARK_100K") != nullptr) {
+    b->Args({5000, 24, 0, 0})->Args({20000, 24, 0, 0})->Args({100000, 24, 0, 0});
+  }
+  b->Unit(benchmark::kSecond)->Iterations(1);
+}
+BENCHMARK(BM_Cluster_SteadyChurn)->Name("BM_Cluster_Day")->Apply(HugeClusterSizes);
 
 }  // namespace
