@@ -14,7 +14,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -33,6 +35,8 @@
 #include "enipool/ec2/simulated_ec2.h"
 #include "enipool/ec2/synchronized_backend.h"
 #include "enipool/introspection.h"
+#include "enipool/multi_card.h"
+#include "enipool/node_config.h"
 #include "testing/atomic_manual_clock.h"
 #include "testing/controller_harness.h"
 #include "testing/gated_backend.h"
@@ -434,4 +438,221 @@ TEST_CASE("NodeAgent::Start runs once and Stop is idempotent") {
   CHECK(second->Stop().ok());
 }
 
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// A node of several network cards (ENABLE_MULTI_NIC).
+// ---------------------------------------------------------------------------
+
+namespace {
+namespace multi {
+
+using enipool::CardAssignment;
+using MultiNode = enipool::MultiCardNode<AtomicManualClock>;
+using MultiAgent = enipool::NodeAgent<AtomicManualClock, Gated, MultiNode>;
+
+// A 3-card instance type of 2 ENIs per card and 10 addresses per ENI.
+enipool::InstanceLimits ThreeCards() {
+  return {.name = "x9.3card", .max_enis = 2, .ipv4_per_eni = 10, .network_cards = 3,
+          .enis_all_cards = 6};
+}
+
+struct MultiCardWorld {
+  MultiCardWorld()
+      : clock(absl::FromUnixSeconds(1'700'000'000)),
+        ec2(clock, enipool::testing::MakeEc2Options(SimNodeSpec{})),
+        gated(ec2) {
+    ec2.WithLock([&](Sim& sim) {
+      REQUIRE(sim.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse("10.0.0.0/20")).ok());
+      REQUIRE(sim.AddInstance({.instance_id = "i-node", .subnet_id = "subnet-a",
+                               .max_enis = 2, .ipv4_per_eni = 10, .network_cards = 3})
+                  .ok());
+    });
+  }
+
+  // The node as an agent builds it from its environment.
+  std::unique_ptr<MultiAgent> MakeAgent(const std::map<std::string, std::string>& env) {
+    const auto lookup = [&](absl::string_view name) -> std::optional<std::string> {
+      const auto it = env.find(std::string(name));
+      if (it == env.end()) return std::nullopt;
+      return it->second;
+    };
+    auto node_config = enipool::NodeConfigFromEnvironment(
+        {.instance_type = "x9.3card", .instance_id = "i-node", .subnet_id = "subnet-a",
+         .limits = ThreeCards()},
+        lookup);
+    REQUIRE_MESSAGE(node_config.ok(), node_config.status());
+    auto described = ec2.WithLock([](Sim& sim) {
+      return sim.DescribeNetworkInterfaces({.eni_ids = {}, .instance_id = "i-node"});
+    });
+    REQUIRE(described.ok());
+    const enipool::MultiCardConfig config =
+        enipool::MultiCardConfigFromNode(*node_config, lookup, *described);
+    auto node = MultiNode::Create(clock, config);
+    REQUIRE_MESSAGE(node.ok(), node.status());
+    auto agent = MultiAgent::Create(clock, gated, *std::move(node));
+    REQUIRE_MESSAGE(agent.ok(), agent.status());
+    return *std::move(agent);
+  }
+
+  AtomicManualClock clock;
+  SyncEc2 ec2;
+  Gated gated;
+};
+
+void PoolCheck(MultiAgent& agent) {
+  const std::uint64_t ticket = agent.RequestPoolCheck();
+  REQUIRE(agent.AwaitPoolCheck(ticket, kLiveness));
+}
+
+// The ADD rules of docs/reference-behavior.md §2.1 over fixed per-card
+// capacities: a single-address pod takes the first card with a free
+// address, a multi-address pod one on every card or none; a DEL frees every
+// address the pod holds.
+struct CardModel {
+  std::vector<std::int64_t> capacity;
+  std::vector<std::int64_t> used;
+  std::map<int, int> single;  // pod → card
+  std::set<int> multi;
+
+  std::optional<int> Add(int pod) {
+    if (auto it = single.find(pod); it != single.end()) return it->second;
+    for (std::size_t c = 0; c < capacity.size(); ++c) {
+      if (used[c] < capacity[c]) {
+        used[c] += 1;
+        single[pod] = static_cast<int>(c);
+        return static_cast<int>(c);
+      }
+    }
+    return std::nullopt;
+  }
+  bool AddMulti(int pod) {
+    if (multi.contains(pod)) return true;
+    for (std::size_t c = 0; c < capacity.size(); ++c) {
+      if (used[c] >= capacity[c]) return false;
+    }
+    for (std::int64_t& u : used) u += 1;
+    multi.insert(pod);
+    return true;
+  }
+  std::size_t Delete(int pod) {  // addresses released
+    if (auto it = single.find(pod); it != single.end()) {
+      used[static_cast<std::size_t>(it->second)] -= 1;
+      single.erase(it);
+      return 1;
+    }
+    if (multi.erase(pod) > 0) {
+      for (std::int64_t& u : used) u -= 1;
+      return capacity.size();
+    }
+    return 0;
+  }
+};
+
+PodKey Pod(int i) { return PodKey{"aws-cni", absl::StrCat("pod-", i), "eth0"}; }
+
+// docs/reference-behavior.md §1.1, §2.1, §4.1, §9: with ENABLE_MULTI_NIC the
+// agent keeps one pool per card (cards > 0 at W = M = 1), an ADD falls
+// through the cards in order, a multi-address pod takes one address per
+// card, a DEL releases the pod on every card, and /v1/enis shows every card.
+TEST_CASE("NodeAgent runs a multi-card node when ENABLE_MULTI_NIC is set") {
+  MultiCardWorld world;
+  auto agent = world.MakeAgent({{"ENABLE_MULTI_NIC", "true"},
+                                {"WARM_IP_TARGET", "2"},
+                                {"MINIMUM_IP_TARGET", "4"},
+                                {"IP_COOLDOWN_PERIOD", "0"}});
+  REQUIRE(agent->Start().ok());
+  REQUIRE(agent->AwaitStarted(kLiveness));
+  for (int i = 0; i < 4; ++i) PoolCheck(*agent);
+  const std::vector<enipool::NodeSnapshot> cards = agent->Snapshot();
+  REQUIRE(cards.size() == 3);
+  for (int c = 0; c < 3; ++c) CHECK(cards[static_cast<std::size_t>(c)].network_card == c);
+  CHECK(cards[0].total_ips == 4);  // MINIMUM_IP_TARGET
+  CHECK(cards[1].total_ips == 1);  // W = M = 1 on cards > 0
+  CHECK(cards[2].total_ips == 1);
+  CHECK(agent->Stats().total_ips == 6);
+  const std::string json = enipool::ToJson(cards);
+  CHECK(absl::StrContains(json, "{\"0\":{\"TotalIPs\":4,"));
+  CHECK(absl::StrContains(json, ",\"1\":{\"TotalIPs\":1,"));
+  CHECK(absl::StrContains(json, ",\"2\":{\"TotalIPs\":1,"));
+  CHECK(absl::StrContains(json, "\"RouteTableID\":10100"));  // card 1, device 0
+  CHECK(absl::StrContains(json, "\"RouteTableID\":10200"));
+
+  // The clock moves a millisecond a step (a released address cools while
+  // the clock stands still, even with a zero cooldown) and no pool check
+  // runs: ADD and DEL against a model of fixed capacities, over random
+  // operations.
+  CardModel model{.capacity = {4, 1, 1}, .used = {0, 0, 0}};
+  std::mt19937_64 rng(31);
+  for (int step = 0; step < 300; ++step) {
+    CAPTURE(step);
+    world.clock.AdvanceTime(absl::Milliseconds(1));
+    const int pod = static_cast<int>(rng() % 8);
+    const int what = static_cast<int>(rng() % 3);
+    if (what == 0) {
+      if (model.multi.contains(pod)) {
+        // A multi-address pod asked again for one address: card 0's.
+        absl::StatusOr<CardAssignment> again = agent->AddPod(Pod(pod));
+        REQUIRE(again.ok());
+        CHECK(again->network_card == 0);
+        continue;
+      }
+      const std::optional<int> want = model.Add(pod);
+      absl::StatusOr<CardAssignment> got = agent->AddPod(Pod(pod));
+      REQUIRE(got.ok() == want.has_value());
+      if (got.ok()) CHECK(got->network_card == *want);
+      if (!got.ok()) CHECK(got.status().code() == absl::StatusCode::kResourceExhausted);
+    } else if (what == 1) {
+      if (model.single.contains(pod)) continue;  // a single-address pod stays one
+      const bool want = model.AddMulti(pod);
+      absl::StatusOr<std::vector<CardAssignment>> got = agent->AddMultiCardPod(Pod(pod));
+      REQUIRE(got.ok() == want);
+      if (got.ok()) CHECK(got->size() == 3);
+    } else {
+      const std::size_t want = model.Delete(pod);
+      auto got = agent->DeletePod(Pod(pod));
+      REQUIRE(got.ok() == (want > 0));
+      if (got.ok()) CHECK(got->size() == want);
+    }
+    CHECK(agent->Lookup(Pod(pod)).size() ==
+          (model.single.contains(pod) ? 1u : model.multi.contains(pod) ? 3u : 0u));
+    const std::vector<enipool::NodeSnapshot> now = agent->Snapshot();
+    for (std::size_t c = 0; c < 3; ++c) CHECK(now[c].assigned_ips == model.used[c]);
+  }
+  // Metrics are the node's: every card's addresses and requests together.
+  const std::string metrics = agent->Metrics();
+  CHECK(absl::StrContains(metrics, "awscni_total_ip_addresses 6\n"));
+  CHECK(absl::StrContains(
+      metrics, absl::StrCat("awscni_assigned_ip_addresses ",
+                            model.used[0] + model.used[1] + model.used[2], "\n")));
+  CHECK(agent->Stop().ok());
+}
+
+// docs/reference-behavior.md §1.1: without ENABLE_MULTI_NIC only card 0 is
+// managed; the other cards' pools are never created.
+TEST_CASE("NodeAgent keeps card 0 alone when ENABLE_MULTI_NIC is unset or not a boolean") {
+  for (const char* value : {"", "false", "yes"}) {
+    CAPTURE(value);
+    MultiCardWorld world;
+    std::map<std::string, std::string> env = {{"WARM_IP_TARGET", "2"}};
+    if (*value != '\0') env["ENABLE_MULTI_NIC"] = value;
+    auto agent = world.MakeAgent(env);
+    REQUIRE(agent->Start().ok());
+    REQUIRE(agent->AwaitStarted(kLiveness));
+    PoolCheck(*agent);
+    const std::vector<enipool::NodeSnapshot> cards = agent->Snapshot();
+    REQUIRE(cards.size() == 1);
+    CHECK(cards[0].network_card == 0);
+    CHECK(enipool::ToJson(cards).rfind("{\"0\":", 0) == 0);
+    CHECK(world.ec2.WithLock([](Sim& sim) {
+      for (const enipool::NetworkInterface& ni : sim.AttachedEnis("i-node")) {
+        if (ni.network_card_index != 0) return false;
+      }
+      return true;
+    }));
+    CHECK(agent->Stop().ok());
+  }
+}
+
+}  // namespace multi
 }  // namespace

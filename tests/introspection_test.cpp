@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,8 @@
 #include "absl/time/time.h"
 #include "enipool/clock.h"
 #include "enipool/datastore.h"
+#include "enipool/ec2/simulated_ec2.h"
+#include "enipool/multi_card.h"
 #include "enipool/ipv4.h"
 #include "enipool/pod_key.h"
 #include "testing/controller_harness.h"
@@ -187,5 +191,117 @@ TEST_CASE("RenderPrometheus counts EC2 errors by API and code") {
   CHECK(absl::StrContains(text, "\nawscni_no_available_ip_addresses 0\n"));
 }
 
+
+// docs/reference-behavior.md §9: /v1/enis is a map from network card to that
+// card's pool; a node of several cards shows each.
+TEST_CASE("ToJson keys each card's pool by its network card as the reference's /v1/enis does") {
+  ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  NodeDatastore card0(AddressMode::kSecondaryIp, clock, absl::Seconds(30), Placement::kBestFit,
+                      OtherKind::kKept, 0);
+  NodeDatastore card3(AddressMode::kSecondaryIp, clock, absl::Seconds(30), Placement::kBestFit,
+                      OtherKind::kKept, 3);
+  REQUIRE(card0.AddEni({.id = "eni-0", .device_number = 0, .primary = true}).ok());
+  REQUIRE(card0.AddCidr("eni-0", P("10.0.0.5/32")).ok());
+  REQUIRE(card3.AddEni({.id = "eni-3", .device_number = 0}).ok());
+  REQUIRE(card3.AddCidr("eni-3", P("10.0.0.9/32")).ok());
+  REQUIRE(card3.Assign({"aws-cni", "c1", "eth0"}).ok());
+  const std::vector<NodeSnapshot> cards = {SnapshotOf(card0), SnapshotOf(card3)};
+  CHECK(cards[0].network_card == 0);
+  CHECK(cards[1].network_card == 3);
+  const std::string json = ToJson(cards);
+  CHECK(absl::StartsWith(json, "{\"0\":{\"TotalIPs\":1,\"AssignedIPs\":0,\"ENIs\":{\"eni-0\":"));
+  CHECK(absl::StrContains(json, "}},\"3\":{\"TotalIPs\":1,\"AssignedIPs\":1,\"ENIs\":{\"eni-3\":"));
+  CHECK(absl::StrContains(json, "\"RouteTableID\":10300"));
+  // One card alone is rendered as before, keyed by its card.
+  CHECK(ToJson(cards[1]) == absl::StrCat("{", json.substr(json.find("\"3\":")), ""));
+  CHECK(ToJson(std::vector<NodeSnapshot>{}) == "{}");
+}
+
+TEST_CASE("RenderPrometheus exposes implausible describes and refused ENIs") {
+  ControllerMetrics metrics;
+  metrics.counters.implausible_describes = 4;
+  metrics.counters.enis_refused = 2;
+  const std::string text = RenderPrometheus(metrics);
+  CHECK(absl::StrContains(text, "# TYPE enipool_implausible_describes counter\n"
+                                "enipool_implausible_describes 4\n"));
+  CHECK(absl::StrContains(text, "# TYPE enipool_enis_refused counter\nenipool_enis_refused 2\n"));
+}
+
+// A node of several cards is one process in the reference: one set of
+// metrics, each counter the sum of the cards', checked against a field-by-
+// field sum over random counters.
+TEST_CASE("Summed controller counters equal the field-by-field sums over random counters") {
+  std::mt19937_64 rng(5);
+  for (int round = 0; round < 50; ++round) {
+    ControllerCounters a;
+    ControllerCounters b;
+    for (ControllerCounters* k : {&a, &b}) {
+      for (std::int64_t& c : k->calls) c = static_cast<std::int64_t>(rng() % 1000);
+      for (auto& row : k->errors_by_call) {
+        for (std::int64_t& c : row) c = static_cast<std::int64_t>(rng() % 10);
+      }
+      k->implausible_describes = static_cast<std::int64_t>(rng() % 100);
+      k->enis_refused = static_cast<std::int64_t>(rng() % 100);
+      k->leaked_enis_deleted = static_cast<std::int64_t>(rng() % 100);
+      k->add_requests = static_cast<std::int64_t>(rng() % 100000);
+    }
+    ControllerCounters sum = a;
+    internal::AddCounters(sum, b);
+    for (std::size_t i = 0; i < kEc2CallCount; ++i) {
+      CHECK(sum.calls[i] == a.calls[i] + b.calls[i]);
+      for (std::size_t code = 0; code < kEc2ErrorCodeCount; ++code) {
+        CHECK(sum.errors_by_call[i][code] == a.errors_by_call[i][code] + b.errors_by_call[i][code]);
+      }
+    }
+    CHECK(sum.implausible_describes == a.implausible_describes + b.implausible_describes);
+    CHECK(sum.enis_refused == a.enis_refused + b.enis_refused);
+    CHECK(sum.leaked_enis_deleted == a.leaked_enis_deleted + b.leaked_enis_deleted);
+    CHECK(sum.add_requests == a.add_requests + b.add_requests);
+    CHECK(sum.pool_checks == 0);
+  }
+}
+
+TEST_CASE("MetricsOf a multi-card node adds up every card's addresses and counters") {
+  ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  ec2::SimulatedEc2Options options;
+  options.latency = ec2::LatencyModel::Zero();
+  options.throttle = ec2::ThrottleConfig::Disabled();
+  ec2::SimulatedEc2<ManualClock> sim(clock, options);
+  REQUIRE(sim.AddSubnet("subnet-a", P("10.0.0.0/20")).ok());
+  REQUIRE(sim.AddInstance({.instance_id = "i-node", .subnet_id = "subnet-a", .max_enis = 2,
+                           .ipv4_per_eni = 10, .network_cards = 3})
+              .ok());
+  MultiCardConfig config;
+  config.node.instance_id = "i-node";
+  config.node.subnet_id = "subnet-a";
+  config.node.pool.warm_ip_target = 3;
+  config.limits = {.name = "x9.3card", .max_enis = 2, .ipv4_per_eni = 10, .network_cards = 3,
+                   .enis_all_cards = 6};
+  config.managed_cards = {0, 1, 2};
+  auto node = MultiCardNode<ManualClock>::Create(clock, config);
+  REQUIRE(node.ok());
+  REQUIRE(StartMultiCardNode(*node, sim, clock, [&](absl::Time t) { clock.SetTime(t); }).ok());
+  REQUIRE(node->AddPod({"aws-cni", "c1", "eth0"}).ok());
+  const ControllerMetrics metrics = MetricsOf(*node);
+  std::int64_t total = 0;
+  std::int64_t describes = 0;
+  std::size_t enis = 0;
+  for (std::size_t k = 0; k < node->card_count(); ++k) {
+    total += node->controller(k).pool().Stats().total_ips;
+    describes += node->controller(k).counters().calls_of(8);
+    enis += node->controller(k).pool().EniViews().size();
+  }
+  CHECK(total == 5);  // W = 3 on card 0, W = M = 1 on each other card
+  CHECK(metrics.snapshot.total_ips == total);
+  CHECK(metrics.snapshot.assigned_ips == 1);
+  CHECK(metrics.snapshot.enis.size() == enis);
+  CHECK(metrics.counters.calls_of(8) == describes);  // DescribeNetworkInterfaces
+  CHECK(describes == 3);
+  CHECK(metrics.counters.add_requests == 1);
+  CHECK(metrics.pool.max_enis == 2);
+  const std::string text = RenderPrometheus(*node);
+  CHECK(absl::StrContains(text, "\nawscni_total_ip_addresses 5\n"));
+  CHECK(absl::StrContains(text, "awscni_ec2api_req_count{fn=\"DescribeNetworkInterfaces\"} 3\n"));
+}
 }  // namespace
 }  // namespace enipool

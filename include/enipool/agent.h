@@ -15,6 +15,25 @@
 //   * `Snapshot()` (ipamd's /v1/enis), `Metrics()` (Prometheus text) and
 //     `Stats()`, readable at any time.
 //
+// A node of several network cards (ENABLE_MULTI_NIC) runs the same way with
+// a `MultiCardNode` (multi_card.h) in the controller's place: one store (and
+// journal, OpenCardStores()) per managed card, an ADD falling through the
+// cards in order, `AddMultiCardPod` taking one address per card, a DEL
+// releasing the pod on every card, `Snapshot()` showing every card and
+// `Metrics()` the node's totals. Its AddPod answers which card gave the
+// address (CardAssignment), its DeletePod and Lookup every card's.
+//
+//   ENIPOOL_ASSIGN_OR_RETURN(enipool::NodeConfig node_config,
+//       enipool::NodeConfigFromEnvironment(node, lookup));
+//   enipool::MultiCardConfig multi =
+//       enipool::MultiCardConfigFromNode(node_config, lookup, described);
+//   using Node = enipool::MultiCardNode<enipool::RealClock, enipool::ReferencePolicy, Store>;
+//   ENIPOOL_ASSIGN_OR_RETURN(std::vector<Store> stores, enipool::OpenCardStores<Store>(
+//       "/var/lib/enipool/journal", multi.managed_cards, clock, store_options));
+//   ENIPOOL_ASSIGN_OR_RETURN(Node node, Node::Create(multi, std::move(stores)));
+//   ENIPOOL_ASSIGN_OR_RETURN(auto agent, (enipool::NodeAgent<enipool::RealClock, MyEc2Client,
+//       Node>::Create(clock, ec2, std::move(node))));
+//
 // Example:
 //
 //   enipool::RealClock clock;
@@ -92,6 +111,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -106,6 +126,7 @@
 #include "enipool/datastore.h"
 #include "enipool/ec2/backend.h"
 #include "enipool/introspection.h"
+#include "enipool/multi_card.h"
 #include "enipool/pod_key.h"
 #include "enipool/synchronized_datastore.h"
 
@@ -187,12 +208,21 @@ inline bool SanitizerVisibleWaitUntil(absl::CondVar& cv, absl::Mutex* mu, absl::
 // NodeAgent
 //
 // See the file comment. `Controller` is a NodeController<C, Policy, Store> (the
-// in-memory store by default, or JournaledDatastore<C>), or any type with
-// its surface (Tick, OnResult, NextWakeup, busy, started, AddPod,
-// DeletePod, pool, datastore, counters, config, enis, in_flight).
+// in-memory store by default, or JournaledDatastore<C>), a MultiCardNode<C,
+// Policy, Store>, or any type with NodeController's surface (Tick,
+// OnResult, NextWakeup, busy, started, AddPod, DeletePod, pool, datastore,
+// counters, config, enis, in_flight).
 template <Clock C, Backend B, typename Controller = NodeController<C>>
 class NodeAgent {
+  static constexpr bool kMultiCard = kIsMultiCardNode<Controller>;
+
  public:
+  // What AddPod and DeletePod answer: Assignment-based for a controller of
+  // one card; CardAssignment-based (the card named) for a MultiCardNode.
+  using AddResult = decltype(std::declval<Controller&>().AddPod(std::declval<const PodKey&>()));
+  using DeleteResult =
+      decltype(std::declval<Controller&>().DeletePod(std::declval<const PodKey&>()));
+
   // NodeAgent::Create()
   //
   // An agent over `controller` and `backend` (not owned; it must outlive the
@@ -248,51 +278,89 @@ class NodeAgent {
 
   // NodeAgent::AddPod() / DeletePod()
   //
-  // CNI ADD and DEL: NodeController::AddPod / DeletePod under the pod lock.
+  // CNI ADD and DEL: the controller's AddPod / DeletePod under the pod lock.
   // RESOURCE_EXHAUSTED when no address is free (the CNI plugin retries);
-  // NOT_FOUND on a DEL of an unknown pod.
-  [[nodiscard]] absl::StatusOr<Assignment> AddPod(const PodKey& pod)
-      ABSL_LOCKS_EXCLUDED(pool_mu_, state_mu_) {
-    absl::StatusOr<Assignment> assigned;
+  // NOT_FOUND on a DEL of an unknown pod. On a MultiCardNode the ADD falls
+  // through the cards in order and the DEL releases the pod on every card
+  // that holds it.
+  [[nodiscard]] AddResult AddPod(const PodKey& pod) ABSL_LOCKS_EXCLUDED(pool_mu_, state_mu_) {
+    AddResult assigned;
     {
       internal::SanitizerVisibleLock lock(&pool_mu_);
       assigned = controller_.AddPod(pod);
     }
-    if (options_.check_pool_when_exhausted && !assigned.ok() &&
-        assigned.status().code() == absl::StatusCode::kResourceExhausted) {
-      (void)RequestPoolCheck();
-    }
+    RequestCheckIfExhausted(assigned.status());
     return assigned;
   }
-  [[nodiscard]] absl::StatusOr<Assignment> DeletePod(const PodKey& pod)
-      ABSL_LOCKS_EXCLUDED(pool_mu_) {
+  [[nodiscard]] DeleteResult DeletePod(const PodKey& pod) ABSL_LOCKS_EXCLUDED(pool_mu_) {
     internal::SanitizerVisibleLock lock(&pool_mu_);
     return controller_.DeletePod(pod);
   }
 
+  // NodeAgent::AddMultiCardPod()
+  //
+  // A MultiCardNode's ADD of a pod that wants an address on every managed
+  // card (MultiCardNode::AddMultiCardPod()): all of them or none.
+  [[nodiscard]] absl::StatusOr<std::vector<CardAssignment>> AddMultiCardPod(const PodKey& pod)
+      ABSL_LOCKS_EXCLUDED(pool_mu_, state_mu_)
+    requires kMultiCard
+  {
+    absl::StatusOr<std::vector<CardAssignment>> assigned;
+    {
+      internal::SanitizerVisibleLock lock(&pool_mu_);
+      assigned = controller_.AddMultiCardPod(pod);
+    }
+    RequestCheckIfExhausted(assigned.status());
+    return assigned;
+  }
+
   // NodeAgent::Lookup()
   //
-  // The pod's assignment, or std::nullopt.
-  [[nodiscard]] std::optional<Assignment> Lookup(const PodKey& pod) const
-      ABSL_LOCKS_EXCLUDED(pool_mu_) {
+  // The pod's assignment, or std::nullopt; on a MultiCardNode every address
+  // it holds, card order (empty when none).
+  [[nodiscard]] auto Lookup(const PodKey& pod) const ABSL_LOCKS_EXCLUDED(pool_mu_) {
     internal::SanitizerVisibleLock lock(&pool_mu_);
-    return controller_.pool().Lookup(pod);
+    if constexpr (kMultiCard) {
+      return controller_.Lookup(pod);
+    } else {
+      return controller_.pool().Lookup(pod);
+    }
   }
 
   // NodeAgent::Stats()
   //
-  // The pool's counters (NodeDatastore::Stats), consistent with each other.
+  // The pool's counters (NodeDatastore::Stats), consistent with each other;
+  // on a MultiCardNode, summed over its cards.
   [[nodiscard]] PoolStats Stats() const ABSL_LOCKS_EXCLUDED(pool_mu_) {
     internal::SanitizerVisibleLock lock(&pool_mu_);
-    return controller_.pool().Stats();
+    if constexpr (kMultiCard) {
+      PoolStats sum;
+      for (std::size_t k = 0; k < controller_.card_count(); ++k) {
+        const PoolStats card = controller_.controller(k).pool().Stats();
+        sum.total_ips += card.total_ips;
+        sum.assigned_ips += card.assigned_ips;
+        sum.cooling_ips += card.cooling_ips;
+        sum.available_ips += card.available_ips;
+        sum.total_prefixes += card.total_prefixes;
+        sum.free_prefixes += card.free_prefixes;
+        sum.enis += card.enis;
+        sum.excluded_enis += card.excluded_enis;
+        sum.excluded_prefixes += card.excluded_prefixes;
+        sum.excluded_free_prefixes += card.excluded_free_prefixes;
+      }
+      return sum;
+    } else {
+      return controller_.pool().Stats();
+    }
   }
 
   // NodeAgent::Snapshot()
   //
-  // The node's pool as /v1/enis shows it (render with ToJson()). The lock is
+  // The node's pool as /v1/enis shows it (render with ToJson()): a
+  // NodeSnapshot, or on a MultiCardNode one per managed card. The lock is
   // held while the snapshot is built: O(ENIs + CIDRs + pods), a few
   // microseconds for a full node; see benchmarks/agent_benchmark.cpp.
-  [[nodiscard]] NodeSnapshot Snapshot() const ABSL_LOCKS_EXCLUDED(pool_mu_) {
+  [[nodiscard]] auto Snapshot() const ABSL_LOCKS_EXCLUDED(pool_mu_) {
     internal::SanitizerVisibleLock lock(&pool_mu_);
     return SnapshotOf(controller_);
   }
@@ -393,16 +461,38 @@ class NodeAgent {
     // the backend's own deadline bounds it.
     if (call_thread_.joinable()) call_thread_.join();
     internal::SanitizerVisibleLock lock(&pool_mu_);
-    if constexpr (requires(Controller& c) {
+    if constexpr (kMultiCard) {
+      // Every card's store; the first error is returned, each is tried.
+      absl::Status first;
+      for (std::size_t k = 0; k < controller_.card_count(); ++k) {
+        absl::Status synced = SyncStore(controller_.controller(k));
+        if (first.ok() && !synced.ok()) first = std::move(synced);
+      }
+      return first;
+    } else {
+      return SyncStore(controller_);
+    }
+  }
+
+ private:
+  template <typename Single>
+  static absl::Status SyncStore(Single& controller) {
+    if constexpr (requires(Single& c) {
                     { c.datastore().Sync() } -> std::same_as<absl::Status>;
                   }) {
-      return controller_.datastore().Sync();  // a journaled store
+      return controller.datastore().Sync();  // a journaled store
     } else {
       return absl::OkStatus();
     }
   }
 
- private:
+  void RequestCheckIfExhausted(const absl::Status& status) ABSL_LOCKS_EXCLUDED(state_mu_) {
+    if (options_.check_pool_when_exhausted &&
+        status.code() == absl::StatusCode::kResourceExhausted) {
+      (void)RequestPoolCheck();
+    }
+  }
+
   NodeAgent(const C& clock, B& backend, Controller controller, AgentOptions options)
       : clock_(clock),
         backend_(&backend),

@@ -4,9 +4,11 @@
 //
 // What the reference serves for humans and monitoring (docs/reference-behavior.md §9), as
 // plain values and text:
-//   * `NodeSnapshot`: the node's ENIs, their CIDRs and the address records
-//     in use — the content of ipamd's `/v1/enis` — and `ToJson()` to render
-//     it in that endpoint's shape (hand-written JSON, no library);
+//   * `NodeSnapshot`: one network card's ENIs, their CIDRs and the address
+//     records in use — the content of ipamd's `/v1/enis` — and `ToJson()`
+//     to render it in that endpoint's shape (hand-written JSON, no
+//     library): a map from card to its pool, one card for a NodeController,
+//     every managed card for a MultiCardNode (multi_card.h);
 //   * `RenderPrometheus()`: the reference's Prometheus metrics
 //     (`awscni_eni_allocated`, `awscni_ec2api_req_count`, …) in the text
 //     exposition format, plus a few enipool metrics the reference lacks
@@ -17,6 +19,8 @@
 //   enipool::NodeSnapshot snapshot = enipool::SnapshotOf(controller);
 //   std::string body = enipool::ToJson(snapshot);          // serve as /v1/enis
 //   std::string metrics = enipool::RenderPrometheus(controller);  // serve as /metrics
+//   // A node of several cards: {"0": {...}, "1": {...}, ...}
+//   std::string all = enipool::ToJson(enipool::SnapshotOf(multi_card_node));
 //
 // As the reference does, a pod's container id and interface name are
 // blanked in the snapshot (they identify workloads); the network name stays.
@@ -32,9 +36,12 @@
 #define ENIPOOL_INTROSPECTION_H_
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -47,6 +54,7 @@
 #include "enipool/controller.h"
 #include "enipool/datastore.h"
 #include "enipool/ipv4.h"
+#include "enipool/multi_card.h"
 #include "enipool/pod_key.h"
 
 namespace enipool {
@@ -94,9 +102,11 @@ struct EniRecord {
 
 // NodeSnapshot
 //
-// The node's pool: raw totals (every CIDR of both kinds on every ENI, as the
-// reference's TotalIPs / AssignedIPs counters) and its ENIs by device number.
+// One network card's pool (the whole node's on a node of one card): raw
+// totals (every CIDR of both kinds on every ENI, as the reference's
+// TotalIPs / AssignedIPs counters) and its ENIs by device number.
 struct NodeSnapshot {
+  int network_card = 0;
   std::int64_t total_ips = 0;
   std::int64_t assigned_ips = 0;
   std::int64_t cooling_ips = 0;
@@ -154,6 +164,7 @@ NodeSnapshot SnapshotOf(const NodeDatastore<C>& datastore) {
   }
   uses.resize(kept);
   NodeSnapshot snapshot;
+  snapshot.network_card = datastore.network_card();
   for (const EniView& view : datastore.EniViews()) {
     EniRecord eni;
     eni.id = view.id.ToString();
@@ -204,6 +215,17 @@ NodeSnapshot SnapshotOf(const NodeController<C, Options...>& controller) {
     }
   }
   return snapshot;
+}
+
+// SnapshotOf(MultiCardNode)
+//
+// Every managed card's snapshot, card order (render with ToJson()).
+template <Clock C, typename... Options>
+std::vector<NodeSnapshot> SnapshotOf(const MultiCardNode<C, Options...>& node) {
+  std::vector<NodeSnapshot> cards;
+  cards.reserve(node.card_count());
+  for (std::size_t k = 0; k < node.card_count(); ++k) cards.push_back(SnapshotOf(node.controller(k)));
+  return cards;
 }
 
 namespace internal {
@@ -273,18 +295,9 @@ inline std::string PrometheusLabel(absl::string_view value) {
   return out;
 }
 
-}  // namespace internal
-
-// ToJson()
-//
-// The snapshot in the shape of the reference's /v1/enis: a map from network
-// card ("0"; enipool models one card) to {TotalIPs, AssignedIPs, ENIs}, each
-// ENI keyed by id. Deterministic: ENIs by device number, CIDRs and
-// addresses ascending.
-inline std::string ToJson(const NodeSnapshot& snapshot) {
-  using internal::AppendJsonString;
-  std::string out;
-  absl::StrAppend(&out, "{\"0\":{\"TotalIPs\":", snapshot.total_ips,
+// One card's entry of /v1/enis: "<card>":{TotalIPs, AssignedIPs, ENIs}.
+inline void AppendCardJson(std::string& out, const NodeSnapshot& snapshot) {
+  absl::StrAppend(&out, "\"", snapshot.network_card, "\":{\"TotalIPs\":", snapshot.total_ips,
                   ",\"AssignedIPs\":", snapshot.assigned_ips, ",\"ENIs\":{");
   for (std::size_t e = 0; e < snapshot.enis.size(); ++e) {
     const EniRecord& eni = snapshot.enis[e];
@@ -326,7 +339,31 @@ inline std::string ToJson(const NodeSnapshot& snapshot) {
     }
     out.append("},\"IPv6Cidrs\":{}}");
   }
-  out.append("}}}");
+  out.append("}}");
+}
+
+}  // namespace internal
+
+// ToJson()
+//
+// Snapshots in the shape of the reference's /v1/enis: a map from network
+// card ("0", "1", ...) to {TotalIPs, AssignedIPs, ENIs}, each ENI keyed by
+// id; one card for a NodeSnapshot, each card of the list in its order for
+// a MultiCardNode's. Deterministic: ENIs by device number, CIDRs and
+// addresses ascending.
+inline std::string ToJson(const NodeSnapshot& snapshot) {
+  std::string out = "{";
+  internal::AppendCardJson(out, snapshot);
+  out.push_back('}');
+  return out;
+}
+inline std::string ToJson(const std::vector<NodeSnapshot>& cards) {
+  std::string out = "{";
+  for (std::size_t k = 0; k < cards.size(); ++k) {
+    if (k > 0) out.push_back(',');
+    internal::AppendCardJson(out, cards[k]);
+  }
+  out.push_back('}');
   return out;
 }
 
@@ -359,6 +396,51 @@ ControllerMetrics MetricsOf(const NodeController<C, Options...>& controller) {
   return metrics;
 }
 
+namespace internal {
+
+// Adds `from` into `into`. Every member of ControllerCounters is a
+// std::int64_t or an array of them, so the struct is summed as one array of
+// them: a counter added later is summed without a change here.
+inline void AddCounters(ControllerCounters& into, const ControllerCounters& from) {
+  static_assert(std::is_trivially_copyable_v<ControllerCounters>);
+  static_assert(sizeof(ControllerCounters) % sizeof(std::int64_t) == 0);
+  static_assert(alignof(ControllerCounters) == alignof(std::int64_t));
+  using Values = std::array<std::int64_t, sizeof(ControllerCounters) / sizeof(std::int64_t)>;
+  Values sum = std::bit_cast<Values>(into);
+  const Values add = std::bit_cast<Values>(from);
+  for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += add[i];
+  into = std::bit_cast<ControllerCounters>(sum);
+}
+
+}  // namespace internal
+
+// MetricsOf(MultiCardNode)
+//
+// A node of several cards as one set of metrics, as the reference's one
+// process exposes them: the cards' ENIs and addresses together, their
+// counters summed, requests in flight summed; the limits (awscni_eni_max,
+// awscni_ip_max, with card 0's ENIs kept out) are card 0's, whose ENI limit
+// is the one the reference's maxENI holds (docs/reference-behavior.md
+// §6.1).
+template <Clock C, typename... Options>
+ControllerMetrics MetricsOf(const MultiCardNode<C, Options...>& node) {
+  ControllerMetrics metrics;
+  for (std::size_t k = 0; k < node.card_count(); ++k) {
+    ControllerMetrics card = MetricsOf(node.controller(k));
+    if (k == 0) {
+      metrics = std::move(card);
+      continue;
+    }
+    metrics.snapshot.total_ips += card.snapshot.total_ips;
+    metrics.snapshot.assigned_ips += card.snapshot.assigned_ips;
+    metrics.snapshot.cooling_ips += card.snapshot.cooling_ips;
+    for (EniRecord& eni : card.snapshot.enis) metrics.snapshot.enis.push_back(std::move(eni));
+    internal::AddCounters(metrics.counters, card.counters);
+    metrics.in_flight += card.in_flight;
+  }
+  return metrics;
+}
+
 // RenderPrometheus()
 //
 // The node's metrics in the Prometheus text exposition format (version
@@ -377,7 +459,8 @@ ControllerMetrics MetricsOf(const NodeController<C, Options...>& controller) {
 //   awscni_aws_api_error_count{api,error};
 // and enipool's own: enipool_cooling_ip_addresses, enipool_pool_increases,
 //   enipool_pool_decreases, enipool_enis_attached, enipool_enis_freed,
-//   enipool_insufficient_address_backoffs, enipool_throttle_retries.
+//   enipool_insufficient_address_backoffs, enipool_throttle_retries,
+//   enipool_implausible_describes, enipool_enis_refused.
 //
 // The overload taking a ControllerMetrics renders values copied out
 // earlier (MetricsOf()), so that a threaded embedder holds its lock only for
@@ -493,12 +576,23 @@ inline std::string RenderPrometheus(const ControllerMetrics& metrics) {
   sample("enipool_insufficient_address_backoffs", k.insufficient_backoffs);
   header("enipool_throttle_retries", "counter", "Throttled EC2 calls re-sent after a back-off");
   sample("enipool_throttle_retries", k.throttle_retries);
+  header("enipool_implausible_describes", "counter",
+         "Describes answered OK but impossible (the instance without its primary ENI, an ENI "
+         "without itself), ignored");
+  sample("enipool_implausible_describes", k.implausible_describes);
+  header("enipool_enis_refused", "counter",
+         "Attached ENIs the datastore refused (an id it cannot hold, or one it already holds)");
+  sample("enipool_enis_refused", k.enis_refused);
   return out;
 }
 
 template <Clock C, typename... Options>
 std::string RenderPrometheus(const NodeController<C, Options...>& controller) {
   return RenderPrometheus(MetricsOf(controller));
+}
+template <Clock C, typename... Options>
+std::string RenderPrometheus(const MultiCardNode<C, Options...>& node) {
+  return RenderPrometheus(MetricsOf(node));
 }
 
 }  // namespace enipool

@@ -90,6 +90,7 @@
 #include "enipool/datastore.h"
 #include "enipool/ec2/backend.h"
 #include "enipool/instance_limits.h"
+#include "enipool/node_config.h"
 #include "enipool/pod_key.h"
 #include "enipool/policy/policy.h"
 #include "enipool/policy/warm_pool.h"
@@ -191,6 +192,53 @@ struct MultiCardConfig {
   InstanceLimits limits;
   std::vector<int> managed_cards;
 };
+
+// MultiCardConfigFromNode()
+//
+// The multi-card node of `node` (NodeConfigFromEnvironment()'s result): its
+// controller config and instance limits, and the cards it manages as the
+// reference chooses them: with ENABLE_MULTI_NIC in `lookup`
+// (EnableMultiNicFromEnvironment()) every card of the type but the
+// EFA-only ones, found in `described` (the instance's
+// DescribeNetworkInterfaces answer; ManagedNetworkCards()); without it,
+// card 0 alone, and the node runs as a NodeController would.
+inline MultiCardConfig MultiCardConfigFromNode(const NodeConfig& node, EnvLookup lookup,
+                                               const std::vector<NetworkInterface>& described) {
+  MultiCardConfig config;
+  config.node = node.controller;
+  config.limits = node.limits;
+  config.managed_cards =
+      ManagedNetworkCards(node.limits.network_cards, EnableMultiNicFromEnvironment(lookup),
+                          node.controller.instance_id, described);
+  return config;
+}
+
+// OpenCardStores()
+//
+// Opens one durable store per managed card, card `cards[k]`'s at
+// CardStorePath(base_path, cards[k]) with `options.network_card` set to it:
+// the stores MultiCardNode::Create(config, stores) takes at a restart.
+// `Store` is a store with `Open(path, clock, options)` and an
+// `Options::network_card` (JournaledDatastore, persist/journal.h). The
+// first error is returned, naming the card; nothing is kept open then.
+template <typename Store, Clock C>
+[[nodiscard]] absl::StatusOr<std::vector<Store>> OpenCardStores(absl::string_view base_path,
+                                                                const std::vector<int>& cards,
+                                                                const C& clock,
+                                                                typename Store::Options options) {
+  std::vector<Store> stores;
+  stores.reserve(cards.size());
+  for (int card : cards) {
+    options.network_card = card;
+    absl::StatusOr<Store> store = Store::Open(CardStorePath(base_path, card), clock, options);
+    if (!store.ok()) {
+      return absl::Status(store.status().code(), absl::StrCat("network card ", card, ": ",
+                                                              store.status().message()));
+    }
+    stores.push_back(*std::move(store));
+  }
+  return stores;
+}
 
 // kCardRequestIdStride
 //
@@ -539,6 +587,15 @@ class MultiCardNode {
   std::vector<controller_type> controllers_;
   int retry_tokens_ = 0;  // the node's throttle retry quota
 };
+
+// kIsMultiCardNode
+//
+// True for a MultiCardNode type (agent.h runs one as it runs a
+// NodeController).
+template <typename T>
+inline constexpr bool kIsMultiCardNode = false;
+template <Clock C, typename Policy, typename Store>
+inline constexpr bool kIsMultiCardNode<MultiCardNode<C, Policy, Store>> = true;
 
 // StartMultiCardNode()
 //
