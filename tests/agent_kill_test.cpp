@@ -15,8 +15,12 @@
 // same ENIs attached, each with the same CIDRs (no orphaned CIDR, no ENI
 // attached and unknown), and no ENI left unattached (no leaked ENI).
 //
-// Kills: ENIPOOL_KILL_TEST_KILLS (default 25, a few seconds; CI runs
-// that). By hand, for the long campaign:
+// The same test runs a node of two network cards (a MultiCardNode, one
+// journal per card: "journal", "journal-nic-1"), whose ADDs fall through to
+// card 1 when card 0 has no free address.
+//
+// Kills: ENIPOOL_KILL_TEST_KILLS (default 25 for one card and 12 for two, a
+// few seconds each; CI runs that). By hand, for the long campaign:
 //   ENIPOOL_KILL_TEST_KILLS=250 build/dev/tests/enipool_agent_kill_test
 // ENIPOOL_KILL_TEST_SEED picks another sequence of kill moments.
 //
@@ -43,6 +47,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -59,6 +64,7 @@
 #include "enipool/controller.h"
 #include "enipool/ec2/simulated_ec2.h"
 #include "enipool/ec2/synchronized_backend.h"
+#include "enipool/multi_card.h"
 #include "enipool/persist/journal.h"
 #include "testing/controller_harness.h"
 #include "enipool/ec2/pipe_backend.h"
@@ -88,6 +94,8 @@ const FastClock kClock;
 using Store = enipool::JournaledDatastore<FastClock>;
 using Controller = enipool::NodeController<FastClock, enipool::ReferencePolicy, Store>;
 using Agent = enipool::NodeAgent<FastClock, PipeBackend, Controller>;
+using MultiNode = enipool::MultiCardNode<FastClock, enipool::ReferencePolicy, Store>;
+using MultiAgent = enipool::NodeAgent<FastClock, PipeBackend, MultiNode>;
 using Sim = enipool::ec2::SimulatedEc2<FastClock>;
 using SyncEc2 = enipool::ec2::SynchronizedBackend<Sim>;
 
@@ -118,6 +126,20 @@ Store::Options StoreOptions() {
   return options;
 }
 
+// The two-card node: card 0 as the one-card node, card 1 at W = M = 1.
+constexpr int kMultiCards = 2;
+enipool::MultiCardConfig MultiConfig() {
+  const enipool::testing::SimNodeSpec spec = NodeSpec();
+  enipool::MultiCardConfig config;
+  config.node = NodeConfig();
+  config.node.pool.max_enis = 0;  // each card's from the limits
+  config.limits = {.name = "x9.2card", .max_enis = spec.max_enis,
+                   .ipv4_per_eni = spec.ipv4_per_eni, .network_cards = kMultiCards,
+                   .enis_all_cards = spec.max_enis * kMultiCards};
+  for (int card = 0; card < kMultiCards; ++card) config.managed_cards.push_back(card);
+  return config;
+}
+
 // --- what the child tells the parent ------------------------------------------
 
 enum Ack : std::uint8_t {
@@ -142,27 +164,61 @@ PodKey Pod(const std::string& id) { return {"aws-cni", id, "eth0"}; }
 
 // --- the child: the agent ------------------------------------------------------
 
+// The agent's controller: one card's, or a MultiCardNode over each card's
+// journal (CardStorePath()).
+template <bool kMulti>
+auto OpenController(const std::string& journal, int generation) {
+  const std::uint64_t first_id = static_cast<std::uint64_t>(generation) * 1'000'000;
+  if constexpr (kMulti) {
+    enipool::MultiCardConfig config = MultiConfig();
+    config.node.first_request_id = first_id;
+    auto stores =
+        enipool::OpenCardStores<Store>(journal, config.managed_cards, kClock, StoreOptions());
+    if (!stores.ok()) _exit(10);
+    return MultiNode::Create(std::move(config), *std::move(stores));
+  } else {
+    auto store = Store::Open(journal, kClock, StoreOptions());
+    if (!store.ok()) _exit(10);
+    enipool::ControllerConfig config = NodeConfig();
+    config.first_request_id = first_id;
+    return Controller::Create(std::move(config), *std::move(store));
+  }
+}
+
+// The address an ADD or a DEL answered (a single-address pod: one card).
+Ipv4Address AddressOf(const enipool::Assignment& a) { return a.address; }
+Ipv4Address AddressOf(const enipool::CardAssignment& a) { return a.assignment.address; }
+Ipv4Address AddressOf(const std::vector<enipool::CardAssignment>& released) {
+  return released.size() == 1 ? released.front().assignment.address : Ipv4Address();
+}
+
+template <bool kMulti>
 [[noreturn]] void ChildMain(const std::string& journal, int calls_fd, int answers_fd, int acks_fd,
                             int generation, bool final_run) {
+  using Node = std::conditional_t<kMulti, MultiNode, Controller>;
+  using NodeAgentType = std::conditional_t<kMulti, MultiAgent, Agent>;
   PipeBackend ec2(answers_fd, calls_fd);
-  auto store = Store::Open(journal, kClock, StoreOptions());
-  if (!store.ok()) _exit(10);
-  enipool::ControllerConfig config = NodeConfig();
-  config.first_request_id = static_cast<std::uint64_t>(generation) * 1'000'000;
-  auto controller = Controller::Create(std::move(config), *std::move(store));
+  auto controller = OpenController<kMulti>(journal, generation);
   if (!controller.ok()) _exit(11);
-  auto agent = Agent::Create(kClock, ec2, *std::move(controller),
-                             {.pool_check_interval = absl::Milliseconds(50),
-                              .call_timeout = absl::Seconds(30)});
+  auto agent = NodeAgentType::Create(kClock, ec2, *std::move(controller),
+                                     {.pool_check_interval = absl::Milliseconds(50),
+                                      .call_timeout = absl::Seconds(30)});
   if (!agent.ok() || !(*agent)->Start().ok()) _exit(12);
   if (!(*agent)->AwaitStarted(absl::Seconds(60))) _exit(13);
 
-  // The pods held after the restart and its reconcile.
+  // The pods held after the restart and its reconcile, on every card.
   std::vector<std::pair<std::string, Ipv4Address>> held;
-  (*agent)->WithController([&](const Controller& c) {
-    c.pool().ForEachAssignment([&](const PodKey& pod, const enipool::Assignment& a, absl::Time) {
-      held.emplace_back(pod.container_id, a.address);
-    });
+  (*agent)->WithController([&](const Node& node) {
+    auto dump = [&](const Controller& c) {
+      c.pool().ForEachAssignment([&](const PodKey& pod, const enipool::Assignment& a, absl::Time) {
+        held.emplace_back(pod.container_id, a.address);
+      });
+    };
+    if constexpr (kMulti) {
+      for (std::size_t k = 0; k < node.card_count(); ++k) dump(node.controller(k));
+    } else {
+      dump(node);
+    }
   });
   for (const auto& [pod, address] : held) SendAck(acks_fd, kHeld, pod, address, kClock.Now());
   SendAck(acks_fd, kDumpEnd, "", Ipv4Address(), kClock.Now());
@@ -180,7 +236,7 @@ PodKey Pod(const std::string& id) { return {"aws-cni", id, "eth0"}; }
     }
     // Quiet: nothing in flight or scheduled.
     for (int i = 0; i < 500; ++i) {
-      const bool busy = (*agent)->WithController([](const Controller& c) { return c.busy(); });
+      const bool busy = (*agent)->WithController([](const Node& c) { return c.busy(); });
       if (!busy) break;
       (void)(*agent)->AwaitPoolCheck((*agent)->RequestPoolCheck(), absl::Seconds(30));
       absl::SleepFor(absl::Milliseconds(20));
@@ -207,7 +263,7 @@ PodKey Pod(const std::string& id) { return {"aws-cni", id, "eth0"}; }
           const std::string pod = absl::StrCat("g", generation, "-t", t, "-", i);
           auto added = (*agent)->AddPod(Pod(pod));
           if (added.ok()) {
-            SendAck(acks_fd, kAdded, pod, added->address, kClock.Now());
+            SendAck(acks_fd, kAdded, pod, AddressOf(*added), kClock.Now());
             live.push_back(pod);
           }
         } else if (!live.empty()) {
@@ -216,7 +272,7 @@ PodKey Pod(const std::string& id) { return {"aws-cni", id, "eth0"}; }
           live.erase(live.begin() + static_cast<std::ptrdiff_t>(index));
           SendAck(acks_fd, kDeleting, pod, Ipv4Address(), kClock.Now());
           auto deleted = (*agent)->DeletePod(Pod(pod));
-          if (deleted.ok()) SendAck(acks_fd, kDeleted, pod, deleted->address, kClock.Now());
+          if (deleted.ok()) SendAck(acks_fd, kDeleted, pod, AddressOf(*deleted), kClock.Now());
         }
         absl::SleepFor(absl::Milliseconds(2));
       }
@@ -348,7 +404,7 @@ struct Cycle {
 // One run of the child: forked, served, killed after `kill_after` (from the
 // end of its post-restart dump, or from its start), or left to finish.
 Cycle RunChild(SyncEc2& ec2, Model& model, const std::string& journal, int generation,
-               std::optional<absl::Duration> kill_after, bool from_start) {
+               std::optional<absl::Duration> kill_after, bool from_start, bool multi) {
   int calls[2], answers[2], acks[2];
   REQUIRE(pipe(calls) == 0);
   REQUIRE(pipe(answers) == 0);
@@ -359,7 +415,10 @@ Cycle RunChild(SyncEc2& ec2, Model& model, const std::string& journal, int gener
     close(calls[0]);
     close(answers[1]);
     close(acks[0]);
-    ChildMain(journal, calls[1], answers[0], acks[1], generation, !kill_after.has_value());
+    if (multi) {
+      ChildMain<true>(journal, calls[1], answers[0], acks[1], generation, !kill_after.has_value());
+    }
+    ChildMain<false>(journal, calls[1], answers[0], acks[1], generation, !kill_after.has_value());
   }
   close(calls[1]);
   close(answers[0]);
@@ -419,18 +478,25 @@ Cycle RunChild(SyncEc2& ec2, Model& model, const std::string& journal, int gener
   return cycle;
 }
 
-// EC2's view of the instance equals the journal's: the same ENIs attached,
-// each with the same CIDRs (unattached ENIs are counted separately).
-absl::Status CheckEc2EqualsJournal(SyncEc2& ec2, const std::string& journal) {
-  auto store = Store::Open(journal, kClock, StoreOptions());
+// EC2's view of the instance's card `card` equals that card's journal: the
+// same ENIs attached, each with the same CIDRs (unattached ENIs are counted
+// separately).
+absl::Status CheckEc2EqualsJournal(SyncEc2& ec2, const std::string& journal, int card = 0) {
+  Store::Options options = StoreOptions();
+  options.network_card = card;
+  auto store = Store::Open(enipool::CardStorePath(journal, card), kClock, options);
   if (!store.ok()) return store.status();
   const auto& pool = store->datastore();
   return ec2.WithLock([&](Sim& sim) -> absl::Status {
     auto described = sim.DescribeNetworkInterfaces({.eni_ids = {}, .instance_id = "i-node"});
     if (!described.ok()) return described.status();
+    std::erase_if(*described, [&](const enipool::NetworkInterface& ni) {
+      return ni.network_card_index != card;
+    });
     if (described->size() != pool.EniViews().size()) {
       return absl::InternalError(absl::StrCat("EC2 attaches ", described->size(),
-                                              " ENIs to the node, the journal holds ",
+                                              " ENIs to the node's card ", card,
+                                              ", the journal holds ",
                                               pool.EniViews().size()));
     }
     for (const enipool::NetworkInterface& ni : *described) {
@@ -459,9 +525,11 @@ int EnvInt(const char* name, int fallback) {
   return text == nullptr ? fallback : std::atoi(text);
 }
 
-TEST_CASE("NodeAgent on the journal survives SIGKILL at random moments with every acknowledged "
-          "pod and no leaked ENI") {
-  const int kills = EnvInt("ENIPOOL_KILL_TEST_KILLS", 25);
+// The kill campaign on a node of `cards` network cards (1: a NodeController;
+// more: a MultiCardNode).
+void RunKillCampaign(int cards, int default_kills) {
+  const bool multi = cards > 1;
+  const int kills = EnvInt("ENIPOOL_KILL_TEST_KILLS", default_kills);
   const int seed = EnvInt("ENIPOOL_KILL_TEST_SEED", 1);
   signal(SIGPIPE, SIG_IGN);  // EC2 writing to a killed agent
   g_wall_base = absl::Now();
@@ -473,7 +541,13 @@ TEST_CASE("NodeAgent on the journal survives SIGKILL at random moments with ever
   const enipool::testing::SimNodeSpec spec = NodeSpec();
   SyncEc2 ec2(kClock, enipool::testing::MakeEc2Options(spec));
   ec2.WithLock([&](Sim& sim) {
-    REQUIRE(enipool::testing::AddSpecNode(sim, spec).ok());
+    REQUIRE(sim.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse(spec.subnet_cidr)).ok());
+    REQUIRE(sim.AddInstance({.instance_id = "i-node",
+                             .subnet_id = "subnet-a",
+                             .max_enis = spec.max_enis,
+                             .ipv4_per_eni = spec.ipv4_per_eni,
+                             .network_cards = cards})
+                .ok());
   });
 
   Model model;
@@ -483,10 +557,10 @@ TEST_CASE("NodeAgent on the journal survives SIGKILL at random moments with ever
     // Mostly while pods churn; one kill in five during startup and reconcile.
     const bool from_start = rng() % 5 == 0;
     const auto after = absl::Milliseconds(static_cast<std::int64_t>(rng() % (from_start ? 150 : 600)));
-    (void)RunChild(ec2, model, journal, ++generation, after, from_start);
+    (void)RunChild(ec2, model, journal, ++generation, after, from_start, multi);
     if (model.errors.size() >= 20) break;
   }
-  const Cycle last = RunChild(ec2, model, journal, ++generation, std::nullopt, false);
+  const Cycle last = RunChild(ec2, model, journal, ++generation, std::nullopt, false, multi);
   for (const std::string& e : model.errors) FAIL_CHECK(e);
   REQUIRE_MESSAGE(last.converged, "the final run did not converge and stop (exit status ",
                   last.exit_status, ")");
@@ -498,8 +572,20 @@ TEST_CASE("NodeAgent on the journal survives SIGKILL at random moments with ever
   CHECK(stats.calls_of(enipool::ec2::CallKind::kCreateNetworkInterface) > 0);
   CHECK(stats.calls_of(enipool::ec2::CallKind::kDeleteNetworkInterface) > 0);
   CHECK(stats.calls_of(enipool::ec2::CallKind::kUnassignPrivateIpAddresses) > 0);
-  const absl::Status converged = CheckEc2EqualsJournal(ec2, journal);
-  CHECK_MESSAGE(converged.ok(), converged);
+  for (int card = 0; card < cards; ++card) {
+    CAPTURE(card);
+    const absl::Status converged = CheckEc2EqualsJournal(ec2, journal, card);
+    CHECK_MESSAGE(converged.ok(), converged);
+  }
+  if (multi) {
+    // Card 1 keeps its own pool (W = M = 1), on its own ENI, in its journal.
+    CHECK(ec2.WithLock([](Sim& sim) {
+      for (const enipool::NetworkInterface& ni : sim.AttachedEnis("i-node")) {
+        if (ni.network_card_index == 1) return true;
+      }
+      return false;
+    }));
+  }
   // No ENI left unattached: a kill between CreateNetworkInterface and its
   // attach, or between a detach and its delete, is finished by the restarted
   // controller (it journals each sequence before it starts).
@@ -507,6 +593,18 @@ TEST_CASE("NodeAgent on the journal survives SIGKILL at random moments with ever
   CHECK_MESSAGE(leaked == 0, leaked, " ENI(s) left unattached in EC2 (leaked across kills)");
   std::string cleanup = absl::StrCat("rm -rf ", dir_template);
   (void)std::system(cleanup.c_str());
+}
+
+TEST_CASE("NodeAgent on the journal survives SIGKILL at random moments with every acknowledged "
+          "pod and no leaked ENI") {
+  RunKillCampaign(1, 25);
+}
+
+// docs/reference-behavior.md §1.1, §2.1, §8.1: each card keeps its own
+// journal; an ADD falls through to card 1 when card 0 has no free address.
+TEST_CASE("A multi-card NodeAgent on per-card journals survives SIGKILL at random moments with "
+          "every acknowledged pod and no leaked ENI") {
+  RunKillCampaign(kMultiCards, 12);
 }
 
 }  // namespace
