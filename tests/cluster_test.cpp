@@ -440,3 +440,32 @@ TEST_CASE("Cluster::Create reports a subnet too small for the nodes' primary ENI
 }
 
 }  // namespace
+
+namespace {
+
+// docs/reference-behavior.md §7.1: a scenario can name pod-only subnets and
+// turn subnet discovery on, as the simulator supports both; a bad value
+// changes nothing.
+TEST_CASE("ParseScenario accepts pod-only subnets and subnet discovery and rejects bad values") {
+  auto config = ParseScenario(
+      "subnet=10.0.0.0/24\nsubnet=10.1.0.0/20,pod-only,occupied=3\nsubnet-discovery=on\n",
+      enipool::sim::ClusterConfig{});
+  REQUIRE_MESSAGE(config.ok(), config.status());
+  REQUIRE(config->subnets.size() == 2);
+  CHECK_FALSE(config->subnets[0].pod_only);
+  CHECK(config->subnets[1].pod_only);
+  CHECK(config->subnets[1].occupied == 3);
+  CHECK(config->subnet_discovery);
+  enipool::sim::ClusterConfig before = *config;
+  CHECK(ApplySetting(*config, "subnet_discovery", "off").ok());
+  CHECK_FALSE(config->subnet_discovery);
+  before = *config;
+  CHECK(ApplySetting(*config, "subnet-discovery", "yes").code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(ApplySetting(*config, "subnet", "10.2.0.0/24,podonly").code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(config->subnets == before.subnets);
+  CHECK(config->subnet_discovery == before.subnet_discovery);
+}
+
+}  // namespace

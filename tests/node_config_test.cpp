@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -281,3 +282,30 @@ TEST_CASE("NodeConfigFromEnvironment turns subnet discovery and the leaked-ENI s
   CHECK_MESSAGE(absl::StrContains(bad.status().message(), "DISABLE_LEAKED_ENI_CLEANUP=\"maybe\""),
                 bad.status());
 }
+
+namespace {
+
+// docs/reference-behavior.md §7.1: ADDITIONAL_ENI_TAGS tags new ENIs, keys
+// containing k8s.amazonaws.com dropped; text that is not a JSON object of
+// strings is refused naming the variable, with the other bad variables.
+TEST_CASE("NodeConfigFromEnvironment reads ADDITIONAL_ENI_TAGS as JSON and refuses bad JSON naming it") {
+  const NodeFacts node = Node("m5.large");
+  const auto none = Configure(node, {});
+  REQUIRE(none.ok());
+  CHECK(none->controller.additional_eni_tags.empty());
+  const auto set = Configure(
+      node, {{"ADDITIONAL_ENI_TAGS", R"({"team":"payments","k8s.amazonaws.com/x":"y"})"}});
+  REQUIRE_MESSAGE(set.ok(), set.status());
+  CHECK(set->controller.additional_eni_tags ==
+        std::vector<enipool::Ec2Tag>{enipool::Ec2Tag{"team", "payments"}});
+  const auto bad = Configure(node, {{"ADDITIONAL_ENI_TAGS", "team=payments"},
+                                    {"MANAGE_UNTAGGED_ENI", "no"}});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_MESSAGE(absl::StrContains(bad.status().message(),
+                                  "ADDITIONAL_ENI_TAGS is not a JSON object of string values"),
+                bad.status());
+  CHECK(absl::StrContains(bad.status().message(), "MANAGE_UNTAGGED_ENI"));
+}
+
+}  // namespace

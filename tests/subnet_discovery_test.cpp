@@ -481,4 +481,57 @@ TEST_CASE("The cluster simulator runs nodes whose own subnet runs dry, served fr
   }
 }
 
+
+// docs/reference-behavior.md §7.1: when the DescribeSubnets before a create
+// fails, the reference describes the subnets again to learn whether its own
+// subnet is tagged kubernetes.io/role/cni=0; if not, it creates the ENI
+// there; if that describe fails too, or the subnet is tagged out, it
+// creates nothing in that check.
+TEST_CASE("A failed DescribeSubnets before a create falls back to the node's own subnet unless it is tagged out") {
+  for (int scenario = 0; scenario < 3; ++scenario) {
+    CAPTURE(scenario);
+    SimNodeSpec spec{.mode = AddressMode::kSecondaryIp, .max_enis = 3, .ipv4_per_eni = 4,
+                     .warm_eni_target = 0};
+    spec.configure = [](enipool::ControllerConfig& config) { config.subnet_discovery = true; };
+    SimNode node(spec);
+    REQUIRE(node.ec2().AddSubnet("subnet-b", *enipool::Ipv4Prefix::Parse("10.0.64.0/22")).ok());
+    REQUIRE(node.ec2().SetSubnetTags("subnet-b", {kCni1}).ok());
+    REQUIRE(node.Start().ok());
+    REQUIRE(node.AddPodsWaiting(0, 3) == 3);  // the primary's three slots
+    const std::uint64_t describes =
+        node.ec2().stats().calls_of(enipool::ec2::CallKind::kDescribeSubnets);
+    const absl::Status down =
+        enipool::Ec2Error(enipool::Ec2ErrorCode::kOther, "InternalError: try again");
+    node.ec2().fault_plan().FailNthCall(enipool::ec2::CallKind::kDescribeSubnets, describes + 1,
+                                        down);
+    if (scenario == 1) {
+      node.ec2().fault_plan().FailNthCall(enipool::ec2::CallKind::kDescribeSubnets,
+                                          describes + 2, down);
+    }
+    if (scenario == 2) REQUIRE(node.ec2().SetSubnetTags("subnet-a", {kCni0}).ok());
+    const std::uint64_t creates =
+        node.ec2().stats().calls_of(enipool::ec2::CallKind::kCreateNetworkInterface);
+    REQUIRE(node.Check().ok());  // the pool is empty: a new ENI is wanted
+    const std::uint64_t created =
+        node.ec2().stats().calls_of(enipool::ec2::CallKind::kCreateNetworkInterface) - creates;
+    CHECK(node.ec2().stats().calls_of(enipool::ec2::CallKind::kDescribeSubnets) ==
+          describes + 2);
+    if (scenario == 0) {
+      // Created in subnet-a, the node's own, not subnet-b (the describe
+      // that would have named it failed).
+      CHECK(created == 1);
+      CHECK(node.controller().counters().own_subnet_fallbacks == 1);
+      bool in_a = false;
+      for (const enipool::ManagedEni& record : node.controller().enis()) {
+        if (record.device_index > 0) in_a = record.subnet_id == "subnet-a";
+      }
+      CHECK(in_a);
+    } else {
+      CHECK(created == 0);
+      CHECK(node.controller().counters().own_subnet_fallbacks == 0);
+      CHECK(node.controller().counters().no_valid_subnet == (scenario == 2 ? 1 : 0));
+    }
+    CHECK(node.controller().counters().insufficient_backoffs == 0);
+  }
+}
 }  // namespace

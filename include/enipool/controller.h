@@ -395,6 +395,10 @@ struct ControllerCounters {
   std::int64_t exhausted_eni_skips = 0;
   std::int64_t create_subnet_fallbacks = 0;
   std::int64_t no_valid_subnet = 0;
+  // Creates sent to the node's own subnet because the DescribeSubnets before
+  // them failed (the reference's fallback, after a second DescribeSubnets
+  // that found the subnet not tagged out).
+  std::int64_t own_subnet_fallbacks = 0;
   std::int64_t exclusion_changes = 0;  // pool ENIs whose subnet was tagged out (or back in)
   std::int64_t leak_sweeps = 0;         // leaked-ENI sweeps answered
   std::int64_t leaked_enis_deleted = 0;  // deletes the sweeps sent
@@ -847,6 +851,9 @@ class NodeController {
       case Step::kCreateSubnets:
         OnCreateSubnets(op, result, now, out);
         break;
+      case Step::kCreateOwnSubnet:
+        OnCreateOwnSubnet(op, result, now, out);
+        break;
       case Step::kLeakSweep:
         OnLeakSweep(result, now, out);
         break;
@@ -1003,6 +1010,9 @@ class NodeController {
     kStartSubnets,
     kReconcileSubnets,
     kCreateSubnets,
+    // After a failed kCreateSubnets: DescribeSubnets again, to learn whether
+    // the node's own subnet is tagged out before creating there.
+    kCreateOwnSubnet,
     kLeakSweep,  // DescribeNetworkInterfaces of the account for leaked ENIs
   };
 
@@ -1351,7 +1361,18 @@ class NodeController {
   // would need a second DescribeSubnets to fall back to its own subnet).
   void OnCreateSubnets(Op& op, const Ec2Result& result, absl::Time now,
                        std::vector<Ec2Request>& out) {
-    if (!result.ok()) return;
+    if (!result.ok()) {
+      // The reference falls back to the node's own subnet, unless a second
+      // DescribeSubnets shows it tagged out (AWSU :: createENI,
+      // IsSubnetExcluded; docs/reference-behavior.md §7.1).
+      Issue(Op{.step = Step::kCreateOwnSubnet,
+               .call = SubnetsCall(),
+               .increase_started = op.increase_started,
+               .count = op.count,
+               .prefix = op.prefix},
+            out);
+      return;
+    }
     const auto& subnets = std::get<std::vector<SubnetInfo>>(result.response);
     FollowSubnetTags(subnets);
     std::vector<std::string> order =
@@ -1364,6 +1385,22 @@ class NodeController {
     order.erase(order.begin());
     IssueCreate(std::move(first), std::move(order), op.count, op.prefix, now, op.increase_started,
                 out);
+  }
+
+  // The second DescribeSubnets after a failed one: a failure, or the node's
+  // own subnet tagged out, creates nothing this time; otherwise the ENI is
+  // created there.
+  void OnCreateOwnSubnet(Op& op, const Ec2Result& result, absl::Time now,
+                         std::vector<Ec2Request>& out) {
+    if (!result.ok()) return;
+    const auto& subnets = std::get<std::vector<SubnetInfo>>(result.response);
+    FollowSubnetTags(subnets);
+    if (IsSubnetExcluded(FindSubnet(subnets, config_.subnet_id), config_.cluster_name)) {
+      counters_.no_valid_subnet += 1;
+      return;
+    }
+    counters_.own_subnet_fallbacks += 1;
+    IssueCreate(config_.subnet_id, {}, op.count, op.prefix, now, op.increase_started, out);
   }
 
   [[nodiscard]] static Ec2Call AssignCall(std::string eni, int count, bool prefix) {

@@ -16,6 +16,7 @@
 #ifndef ENIPOOL_ENIPOOL_H_
 #define ENIPOOL_ENIPOOL_H_
 
+#include "enipool/additional_eni_tags.h"
 #include "enipool/agent.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"

@@ -17,9 +17,10 @@
 //     the EKS calculator's for up to 30 vCPUs, so pass `vcpus`;
 //   * custom networking: new ENIs go to the ENIConfig's subnet and the
 //     primary ENI holds no pods, so at least two ENIs are needed;
-//   * the ENI classes and tags: MANAGE_UNTAGGED_ENI (default true) and
-//     CLUSTER_NAME (tags new ENIs), and the primary ENI's security groups
-//     for new ENIs (eni_class.h, docs/reference-behavior.md §4.13, §7.1).
+//   * the ENI classes and tags: MANAGE_UNTAGGED_ENI (default true),
+//     CLUSTER_NAME and ADDITIONAL_ENI_TAGS (a JSON object, tags new ENIs;
+//     additional_eni_tags.h), and the primary ENI's security groups for new
+//     ENIs (eni_class.h, docs/reference-behavior.md §4.13, §7.1).
 // Every problem is reported at once, as INVALID_ARGUMENT naming the
 // variable (or NodeFacts field) and its value; an unknown type is NOT_FOUND.
 //
@@ -54,6 +55,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "enipool/additional_eni_tags.h"
 #include "enipool/controller.h"
 #include "enipool/datastore.h"
 #include "enipool/eni_config.h"
@@ -178,6 +180,18 @@ struct NodeConfig {
     }
   }
   const std::string cluster_name = lookup("CLUSTER_NAME").value_or("");
+  // ADDITIONAL_ENI_TAGS (docs/reference-behavior.md §7.1): a JSON object of
+  // strings; refused here when it is not one (the reference would warn and
+  // add no tag).
+  std::vector<Ec2Tag> additional_tags;
+  if (const std::optional<std::string> text = lookup("ADDITIONAL_ENI_TAGS"); text.has_value()) {
+    absl::StatusOr<std::vector<Ec2Tag>> parsed = ParseAdditionalEniTags(*text);
+    if (parsed.ok()) {
+      additional_tags = *std::move(parsed);
+    } else {
+      problems.emplace_back(parsed.status().message());
+    }
+  }
   // DISABLE_LEAKED_ENI_CLEANUP (default false; docs/reference-behavior.md §4.9).
   bool sweep = true;
   if (const std::optional<std::string> text = lookup("DISABLE_LEAKED_ENI_CLEANUP");
@@ -249,6 +263,7 @@ struct NodeConfig {
   config.controller.primary_eni_id = node.primary_eni_id;
   config.controller.manage_untagged_enis = manage_untagged;
   config.controller.cluster_name = cluster_name;
+  config.controller.additional_eni_tags = std::move(additional_tags);
   config.controller.security_group_ids = std::move(security_groups);
   config.eni_config_name = std::move(eni_config_name);
   config.controller.subnet_discovery = pool.subnet_discovery;

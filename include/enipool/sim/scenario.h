@@ -12,12 +12,14 @@
 //   name                 label of the run in tables, CSV and the chart
 //   instance-type        e.g. m5.large (limits from enipool/instance_limits.h)
 //   nodes                node count, ≥ 1
-//   subnet               CIDR[,reserve=CIDR...][,occupied=N]; repeat for
-//                        several subnets (node i uses subnet i mod count);
-//                        "reserve" adds a prefix CIDR reservation,
-//                        "occupied" takes N addresses at random for other
-//                        tenants first (a fragmented subnet). Default
-//                        10.0.0.0/16.
+//   subnet               CIDR[,reserve=CIDR...][,occupied=N][,pod-only];
+//                        repeat for several subnets (node i uses subnet i
+//                        mod count); "reserve" adds a prefix CIDR
+//                        reservation, "occupied" takes N addresses at random
+//                        for other tenants first (a fragmented subnet),
+//                        "pod-only" makes it a subnet for pods only
+//                        (SubnetConfig::pod_only). Default 10.0.0.0/16.
+//   subnet-discovery     on | off   (ENABLE_SUBNET_DISCOVERY for every node)
 //   workload             burst:N | churn:RATE,LIFETIME[,DIST] | daily:... |
 //                        trace:FILE (see sim/workload.h)
 //   mode                 secondary-ip | prefix
@@ -199,7 +201,8 @@ namespace enipool::sim {
 
 // ParseSubnet()
 //
-// "CIDR[,reserve=CIDR...][,occupied=N]". INVALID_ARGUMENT naming the bad part.
+// "CIDR[,reserve=CIDR...][,occupied=N][,pod-only]". INVALID_ARGUMENT naming
+// the bad part.
 [[nodiscard]] inline absl::StatusOr<SubnetConfig> ParseSubnet(absl::string_view text) {
   const std::vector<absl::string_view> parts = absl::StrSplit(text, ',');
   SubnetConfig subnet;
@@ -216,8 +219,13 @@ namespace enipool::sim {
       ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting("subnet occupied", part, 0, &subnet.occupied));
       continue;
     }
+    if (part == "pod-only") {
+      subnet.pod_only = true;
+      continue;
+    }
     if (!absl::ConsumePrefix(&part, "reserve=")) {
-      return internal::BadSetting("subnet option", parts[i], "reserve=CIDR or occupied=N");
+      return internal::BadSetting("subnet option", parts[i],
+                                  "reserve=CIDR, occupied=N or pod-only");
     }
     const auto reservation = Ipv4Prefix::Parse(part);
     if (!reservation.ok()) {
@@ -315,6 +323,14 @@ namespace enipool::sim {
     } else {
       return internal::BadSetting(key, value, "on or off");
     }
+  } else if (key == "subnet-discovery") {
+    if (value == "on") {
+      c.subnet_discovery = true;
+    } else if (value == "off") {
+      c.subnet_discovery = false;
+    } else {
+      return internal::BadSetting(key, value, "on or off");
+    }
   } else if (key == "latency") {
     if (value == "default") {
       c.latency = ec2::LatencyModel::Defaults();
@@ -328,7 +344,8 @@ namespace enipool::sim {
         "unknown setting \"", key,
         "\": want one of name, instance-type, nodes, subnet, workload, mode, policy, warm-eni-target, "
         "warm-ip-target, minimum-ip-target, warm-prefix-target, max-pods, max-eni, ip-cooldown, "
-        "placement, eni-primary, seed, duration, warmup, sample-interval, throttle, latency"));
+        "placement, eni-primary, seed, duration, warmup, sample-interval, throttle, latency, "
+        "subnet-discovery"));
   }
   config = std::move(c);
   return absl::OkStatus();
