@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "../fuzz/additional_eni_tags_fuzz.h"
 #include "../fuzz/datastore_ops_fuzz.h"
 #include "../fuzz/ipv4_prefix_fuzz.h"
 #include "../fuzz/journal_replay_fuzz.h"
@@ -26,6 +27,11 @@ TEST_CASE("The journal replay corpus replays with every property holding") {
 
 TEST_CASE("The datastore operation-sequence corpus replays against the model") {
   CHECK(enipool::testing::ReplayCorpus("datastore_ops", enipool::fuzz::FuzzDatastoreOps) > 0);
+}
+
+TEST_CASE("The ADDITIONAL_ENI_TAGS corpus replays with every property holding") {
+  CHECK(enipool::testing::ReplayCorpus("additional_eni_tags", enipool::fuzz::FuzzAdditionalEniTags) >
+        0);
 }
 
 }  // namespace
