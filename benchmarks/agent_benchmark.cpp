@@ -165,6 +165,15 @@ class SlowEc2 {
     Delay d(*this);
     return ec2_.DescribeSubnets(r);
   }
+  absl::StatusOr<std::vector<enipool::Ipv6Prefix>> AssignIpv6Prefixes(
+      const enipool::AssignIpv6PrefixesRequest& r) {
+    Delay d(*this);
+    return ec2_.AssignIpv6Prefixes(r);
+  }
+  absl::Status UnassignIpv6Prefixes(const enipool::UnassignIpv6PrefixesRequest& r) {
+    Delay d(*this);
+    return ec2_.UnassignIpv6Prefixes(r);
+  }
 
  private:
   struct Delay {

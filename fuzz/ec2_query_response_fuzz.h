@@ -36,6 +36,8 @@ inline int FuzzEc2QueryResponse(const std::uint8_t* data, std::size_t size) {
       UnassignIpv4PrefixesRequest{"eni-1", {}},
       DescribeNetworkInterfacesRequest{},
       DescribeSubnetsRequest{},
+      AssignIpv6PrefixesRequest{"eni-1", 1},
+      UnassignIpv6PrefixesRequest{"eni-1", {}},
   };
   static const int kStatuses[] = {200, 200, 200, 200, 400, 401, 403, 404,
                                   429, 500, 502, 503, 504, 204, 302, 299};
@@ -59,6 +61,7 @@ inline int FuzzEc2QueryResponse(const std::uint8_t* data, std::size_t size) {
         if constexpr (std::is_same_v<R, AssignIpv4PrefixesRequest>) return 4;
         if constexpr (std::is_same_v<R, DescribeNetworkInterfacesRequest>) return 5;
         if constexpr (std::is_same_v<R, DescribeSubnetsRequest>) return 6;
+        if constexpr (std::is_same_v<R, AssignIpv6PrefixesRequest>) return 7;
         return 0;
       },
       call);

@@ -36,6 +36,11 @@ Ipv4Prefix RandomPrefix(std::mt19937_64& rng) {
   return Ipv4Prefix::Containing(RandomAddress(rng), 28);
 }
 
+enipool::Ipv6Prefix RandomIpv6Prefix(std::mt19937_64& rng, int length) {
+  return enipool::Ipv6Prefix::Containing(
+      enipool::Ipv6Address(0x26001f1400000000u | (rng() & 0xFFFFFFFFu), rng()), length);
+}
+
 NetworkInterface RandomEni(std::mt19937_64& rng) {
   NetworkInterface eni;
   eni.id = RandomId(rng, "eni-");
@@ -64,6 +69,7 @@ NetworkInterface RandomEni(std::mt19937_64& rng) {
   if (rng() % 2) eni.tags.push_back({"node.k8s.amazonaws.com/no_manage", "true & <x>"});
   if (rng() % 2) eni.security_group_ids = {RandomId(rng, "sg-"), RandomId(rng, "sg-")};
   if (rng() % 3 == 0) eni.interface_type = rng() % 2 ? "efa-only" : "trunk";
+  if (rng() % 3 == 0) eni.ipv6_prefixes = {RandomIpv6Prefix(rng, 80)};
   return eni;
 }
 
@@ -71,7 +77,7 @@ NetworkInterface RandomEni(std::mt19937_64& rng) {
 std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
   const std::string eni = RandomId(rng, "eni-");
   const int count = static_cast<int>(rng() % 10) + 1;
-  switch (rng() % 10) {
+  switch (rng() % 12) {
     case 0: {
       enipool::CreateNetworkInterfaceRequest request{.subnet_id = RandomId(rng, "subnet-"),
                                                      .description = "aws-K8S-i-0123 & <co>"};
@@ -126,9 +132,20 @@ std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
         subnet.vpc_id = RandomId(rng, "vpc-");
         subnet.available_addresses = static_cast<std::int64_t>(rng() % 5000);
         if (rng() % 2) subnet.tags = {{"kubernetes.io/role/cni", "1"}, {"Name", "pods & <x>"}};
+        if (rng() % 2) subnet.ipv6_cidr = RandomIpv6Prefix(rng, 64);
         subnets.push_back(subnet);
       }
       return {request, subnets};
+    }
+    case 9: {
+      std::vector<enipool::Ipv6Prefix> prefixes;
+      for (int i = 0; i < count; ++i) prefixes.push_back(RandomIpv6Prefix(rng, 80));
+      return {enipool::AssignIpv6PrefixesRequest{eni, count}, prefixes};
+    }
+    case 10: {
+      enipool::UnassignIpv6PrefixesRequest request{eni, {}};
+      for (int i = 0; i < count; ++i) request.prefixes.push_back(RandomIpv6Prefix(rng, 80));
+      return {request, std::monostate{}};
     }
     default: {
       enipool::DescribeNetworkInterfacesRequest request;
@@ -174,6 +191,64 @@ TEST_CASE("AssignIpv4Prefixes travels as AssignPrivateIpAddresses with Ipv4Prefi
   CHECK(aws::FormEncode(unassign.params) ==
         "Action=UnassignPrivateIpAddresses&Version=2016-11-15&NetworkInterfaceId=eni-1&"
         "Ipv4Prefix.1=10.0.0.16%2F28&Ipv4Prefix.2=10.0.0.32%2F28");
+}
+
+// docs/reference-behavior.md §4.12, §7.1: in IPv6 mode the reference asks
+// for one /80 with AssignIpv6Addresses(Ipv6PrefixCount=1); EC2 answers with
+// AssignedIpv6Prefixes (assignedIpv6PrefixSet, one string per item), lists
+// an ENI's prefixes in ipv6PrefixSet and a subnet's block in
+// ipv6CidrBlockAssociationSet (botocore's EC2 service model).
+TEST_CASE("AssignIpv6Addresses travels with Ipv6PrefixCount and its answer's prefixes are read") {
+  const auto query = aws::ToQueryRequest(enipool::AssignIpv6PrefixesRequest{"eni-1", 1});
+  CHECK(aws::FormEncode(query.params) ==
+        "Action=AssignIpv6Addresses&Version=2016-11-15&NetworkInterfaceId=eni-1&"
+        "Ipv6PrefixCount=1");
+  const auto unassign = aws::ToQueryRequest(enipool::UnassignIpv6PrefixesRequest{
+      "eni-1", {*enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80")}});
+  CHECK(aws::FormEncode(unassign.params) ==
+        "Action=UnassignIpv6Addresses&Version=2016-11-15&NetworkInterfaceId=eni-1&"
+        "Ipv6Prefix.1=2600%3A1f14%3Aabc%3A1%3A2%3A%3A%2F80");
+  const std::string answer =
+      "<AssignIpv6AddressesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
+      "<requestId>r</requestId><networkInterfaceId>eni-1</networkInterfaceId>"
+      "<assignedIpv6PrefixSet><item>2600:1f14:abc:1:2::/80</item></assignedIpv6PrefixSet>"
+      "</AssignIpv6AddressesResponse>";
+  const auto parsed =
+      aws::ParseQueryResponse(enipool::AssignIpv6PrefixesRequest{"eni-1", 1}, 200, answer);
+  REQUIRE(parsed.ok());
+  CHECK(*parsed == Ec2Response(std::vector<enipool::Ipv6Prefix>{
+                       *enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80")}));
+  const std::string bad =
+      "<AssignIpv6AddressesResponse><assignedIpv6PrefixSet><item>2600::1/80</item>"
+      "</assignedIpv6PrefixSet></AssignIpv6AddressesResponse>";
+  const auto malformed =
+      aws::ParseQueryResponse(enipool::AssignIpv6PrefixesRequest{"eni-1", 1}, 200, bad);
+  REQUIRE_FALSE(malformed.ok());
+  CHECK(absl::StartsWith(malformed.status().message(), "MalformedResponse: AssignIpv6Addresses: "));
+  // An ENI's /80 and a subnet's /64 as EC2 lists them.
+  const std::string describe =
+      "<DescribeNetworkInterfacesResponse><networkInterfaceSet><item>"
+      "<networkInterfaceId>eni-1</networkInterfaceId><privateIpAddress>10.0.0.4</privateIpAddress>"
+      "<ipv6PrefixSet><item><ipv6Prefix>2600:1f14:abc:1:2::/80</ipv6Prefix></item></ipv6PrefixSet>"
+      "</item></networkInterfaceSet></DescribeNetworkInterfacesResponse>";
+  const auto enis = aws::ParseDescribeNetworkInterfaces(describe);
+  REQUIRE(enis.ok());
+  REQUIRE(enis->interfaces.size() == 1);
+  CHECK(enis->interfaces[0].ipv6_prefixes ==
+        std::vector<enipool::Ipv6Prefix>{*enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80")});
+  const std::string subnets =
+      "<DescribeSubnetsResponse><subnetSet><item><subnetId>subnet-1</subnetId>"
+      "<cidrBlock>10.0.0.0/24</cidrBlock><availableIpAddressCount>5</availableIpAddressCount>"
+      "<ipv6CidrBlockAssociationSet>"
+      "<item><ipv6CidrBlock>2600:1f14:abc:9::/64</ipv6CidrBlock><ipv6CidrBlockState><state>"
+      "disassociated</state></ipv6CidrBlockState></item>"
+      "<item><ipv6CidrBlock>2600:1f14:abc:1::/64</ipv6CidrBlock><ipv6CidrBlockState><state>"
+      "associated</state></ipv6CidrBlockState></item>"
+      "</ipv6CidrBlockAssociationSet></item></subnetSet></DescribeSubnetsResponse>";
+  const auto page = aws::ParseDescribeSubnets(subnets);
+  REQUIRE(page.ok());
+  REQUIRE(page->subnets.size() == 1);
+  CHECK(page->subnets[0].ipv6_cidr == *enipool::Ipv6Prefix::Parse("2600:1f14:abc:1::/64"));
 }
 
 // docs/reference-behavior.md §7.1: the reference attaches a new ENI on the

@@ -72,39 +72,51 @@ struct HasDescribeSubnets {
   absl::StatusOr<std::vector<enipool::SubnetInfo>> DescribeSubnets(
       const enipool::DescribeSubnetsRequest&);
 };
+struct HasAssignIpv6 {
+  absl::StatusOr<std::vector<enipool::Ipv6Prefix>> AssignIpv6Prefixes(
+      const enipool::AssignIpv6PrefixesRequest&);
+};
+struct HasUnassignIpv6 {
+  absl::Status UnassignIpv6Prefixes(const enipool::UnassignIpv6PrefixesRequest&);
+};
+struct HasIpv6 : HasAssignIpv6, HasUnassignIpv6 {};
 
 // One base list per type, kept on few lines so the table reads at a glance.
 // clang-format off
-struct Correct : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingAssignIpv6 : HasDescribeSubnets, HasUnassignIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
+                           HasAssignIps, HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
+struct MissingUnassignIpv6 : HasDescribeSubnets, HasAssignIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
+                             HasAssignIps, HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
+struct Correct : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                  HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
 
 struct MissingCreate : HasDescribeSubnets, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAttach : HasDescribeSubnets, HasCreate, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingAttach : HasDescribeSubnets, HasIpv6, HasCreate, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingDetach : HasDescribeSubnets, HasCreate, HasAttach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingDetach : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingDelete : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasAssignIps, HasAssignPrefixes,
+struct MissingDelete : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAssignIps : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignPrefixes,
+struct MissingAssignIps : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignPrefixes,
                           HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAssignPrefixes : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingAssignPrefixes : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingUnassignIps : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingUnassignIps : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                             HasAssignPrefixes, HasUnassignPrefixes, HasDescribe {};
-struct MissingUnassignPrefixes : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingUnassignPrefixes : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                  HasAssignPrefixes, HasUnassignIps, HasDescribe {};
-struct MissingDescribe : HasDescribeSubnets, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingDescribe : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                          HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes {};
 
-struct MissingDescribeSubnets : HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingDescribeSubnets : HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                 HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes,
                                 HasDescribe {};
 
 // clang-format on
 
 // Attach answers a bare status: the attachment id is lost.
-struct WrongReturnAttach : HasDescribeSubnets, HasCreate,
+struct WrongReturnAttach : HasDescribeSubnets, HasIpv6, HasCreate,
                            HasDetach,
                            HasDelete,
                            HasAssignIps,
@@ -115,7 +127,7 @@ struct WrongReturnAttach : HasDescribeSubnets, HasCreate,
   absl::Status AttachNetworkInterface(const AttachNetworkInterfaceRequest&);
 };
 // Assign IPs answers prefixes (the two assign calls mixed up).
-struct WrongReturnAssignIps : HasDescribeSubnets, HasCreate,
+struct WrongReturnAssignIps : HasDescribeSubnets, HasIpv6, HasCreate,
                               HasAttach,
                               HasDetach,
                               HasDelete,
@@ -127,7 +139,7 @@ struct WrongReturnAssignIps : HasDescribeSubnets, HasCreate,
       const AssignPrivateIpAddressesRequest&);
 };
 // Describe cannot fail.
-struct WrongReturnDescribe : HasDescribeSubnets, HasCreate,
+struct WrongReturnDescribe : HasDescribeSubnets, HasIpv6, HasCreate,
                              HasAttach,
                              HasDetach,
                              HasDelete,
@@ -138,7 +150,7 @@ struct WrongReturnDescribe : HasDescribeSubnets, HasCreate,
   std::vector<NetworkInterface> DescribeNetworkInterfaces(const DescribeNetworkInterfacesRequest&);
 };
 // Delete answers bool instead of a status.
-struct WrongReturnDelete : HasDescribeSubnets, HasCreate,
+struct WrongReturnDelete : HasDescribeSubnets, HasIpv6, HasCreate,
                            HasAttach,
                            HasDetach,
                            HasAssignIps,
@@ -149,7 +161,7 @@ struct WrongReturnDelete : HasDescribeSubnets, HasCreate,
   bool DeleteNetworkInterface(const DeleteNetworkInterfaceRequest&);
 };
 // Delete wants a mutable request: a const request does not bind.
-struct NonConstRequestDelete : HasDescribeSubnets, HasCreate,
+struct NonConstRequestDelete : HasDescribeSubnets, HasIpv6, HasCreate,
                                HasAttach,
                                HasDetach,
                                HasAssignIps,
@@ -160,7 +172,7 @@ struct NonConstRequestDelete : HasDescribeSubnets, HasCreate,
   absl::Status DeleteNetworkInterface(DeleteNetworkInterfaceRequest&);
 };
 // Assign prefixes takes the wrong request type.
-struct WrongRequestAssignPrefixes : HasDescribeSubnets, HasCreate,
+struct WrongRequestAssignPrefixes : HasDescribeSubnets, HasIpv6, HasCreate,
                                     HasAttach,
                                     HasDetach,
                                     HasDelete,
@@ -172,7 +184,7 @@ struct WrongRequestAssignPrefixes : HasDescribeSubnets, HasCreate,
       const AssignPrivateIpAddressesRequest&);
 };
 // Both requirements met with by-value requests: accepted (a copy is fine).
-struct ByValueRequests : HasDescribeSubnets, HasCreate,
+struct ByValueRequests : HasDescribeSubnets, HasIpv6, HasCreate,
                          HasAttach,
                          HasDetach,
                          HasDelete,
@@ -199,6 +211,9 @@ struct ConstMembers {
       const DescribeNetworkInterfacesRequest&) const;
   absl::StatusOr<std::vector<enipool::SubnetInfo>> DescribeSubnets(
       const enipool::DescribeSubnetsRequest&) const;
+  absl::StatusOr<std::vector<enipool::Ipv6Prefix>> AssignIpv6Prefixes(
+      const enipool::AssignIpv6PrefixesRequest&) const;
+  absl::Status UnassignIpv6Prefixes(const enipool::UnassignIpv6PrefixesRequest&) const;
 };
 
 }  // namespace concept_types
@@ -213,6 +228,8 @@ TEST_CASE("Backend accepts a type with every call and rejects one missing or mis
 
   static_assert(!Backend<t::MissingCreate>);
   static_assert(!Backend<t::MissingDescribeSubnets>);
+  static_assert(!Backend<t::MissingAssignIpv6>);
+  static_assert(!Backend<t::MissingUnassignIpv6>);
   static_assert(!Backend<t::MissingAttach>);
   static_assert(!Backend<t::MissingDetach>);
   static_assert(!Backend<t::MissingDelete>);
@@ -389,8 +406,15 @@ std::vector<DispatchCase> AllCalls() {
        std::vector<enipool::SubnetInfo>{{.id = "subnet-1",
                                          .cidr = P("10.0.0.0/24"),
                                          .available_addresses = 250,
-                                         .tags = {{"kubernetes.io/role/cni", "1"}}}},
+                                         .tags = {{"kubernetes.io/role/cni", "1"}},
+                                         .ipv6_cidr = *enipool::Ipv6Prefix::Parse("2600:1f14:abc:1::/64")}},
        "DescribeSubnets"},
+      {enipool::AssignIpv6PrefixesRequest{.eni_id = "eni-1", .count = 1},
+       std::vector<enipool::Ipv6Prefix>{*enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80")},
+       "AssignIpv6Prefixes"},
+      {enipool::UnassignIpv6PrefixesRequest{
+           .eni_id = "eni-1", .prefixes = {*enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80")}},
+       std::monostate{}, "UnassignIpv6Prefixes"},
   };
 }
 

@@ -7,6 +7,7 @@
 #include "../fuzz/additional_eni_tags_fuzz.h"
 #include "../fuzz/datastore_ops_fuzz.h"
 #include "../fuzz/ipv4_prefix_fuzz.h"
+#include "../fuzz/ipv6_prefix_fuzz.h"
 #include "../fuzz/journal_replay_fuzz.h"
 #include "../fuzz/warm_pool_config_fuzz.h"
 #include "testing/fuzz_corpus.h"
@@ -15,6 +16,10 @@ namespace {
 
 TEST_CASE("The Ipv4Prefix parsing corpus replays with every property holding") {
   CHECK(enipool::testing::ReplayCorpus("ipv4_prefix", enipool::fuzz::FuzzIpv4Prefix) > 0);
+}
+
+TEST_CASE("The Ipv6Address and Ipv6Prefix parsing corpus replays with every property holding") {
+  CHECK(enipool::testing::ReplayCorpus("ipv6_prefix", enipool::fuzz::FuzzIpv6Prefix) > 0);
 }
 
 TEST_CASE("The warm-pool environment corpus replays with every property holding") {

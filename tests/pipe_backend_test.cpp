@@ -56,6 +56,9 @@ TEST_CASE("PipeBackend's encoding round-trips every EC2 call") {
                                              .tags = {{"node.k8s.amazonaws.com/instance_id", "i-1"}}},
       enipool::DescribeSubnetsRequest{.subnet_ids = {"subnet-1"}, .vpc_id = "vpc-1",
                                       .availability_zone = "us-east-1a"},
+      enipool::AssignIpv6PrefixesRequest{.eni_id = "eni-1", .count = 1},
+      enipool::UnassignIpv6PrefixesRequest{
+          .eni_id = "eni-1", .prefixes = {*enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80")}},
   };
   for (const Ec2Call& call : calls) {
     CAPTURE(enipool::Ec2CallName(call));
@@ -97,6 +100,18 @@ TEST_CASE("PipeBackend's encoding round-trips every kind of answer, errors inclu
                                          .vpc_id = "vpc-1",
                                          .available_addresses = 250,
                                          .tags = {{"kubernetes.io/role/cni", "1"}}}}},
+      {absl::OkStatus(),
+       std::vector<enipool::SubnetInfo>{
+           {.id = "subnet-6",
+            .cidr = P("10.0.0.0/24"),
+            .ipv6_cidr = *enipool::Ipv6Prefix::Parse("2600:1f14:abc:1::/64")}}},
+      {absl::OkStatus(),
+       std::vector<enipool::Ipv6Prefix>{*enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80")}},
+      {absl::OkStatus(), [&] {
+         NetworkInterface ipv6 = nic;
+         ipv6.ipv6_prefixes = {*enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80")};
+         return ipv6;
+       }()},
       {enipool::Ec2Error(enipool::Ec2ErrorCode::kInsufficientCidrBlocks, "subnet-1 is full"),
        std::monostate{}},
   };

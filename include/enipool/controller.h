@@ -220,7 +220,7 @@ inline absl::string_view Ec2CallNameAt(std::size_t index) {
       "CreateNetworkInterface",     "AttachNetworkInterface",   "DetachNetworkInterface",
       "DeleteNetworkInterface",     "AssignPrivateIpAddresses", "AssignIpv4Prefixes",
       "UnassignPrivateIpAddresses", "UnassignIpv4Prefixes",     "DescribeNetworkInterfaces",
-      "DescribeSubnets"};
+      "DescribeSubnets",            "AssignIpv6Prefixes",       "UnassignIpv6Prefixes"};
   return index < kNames.size() ? kNames[index] : "Unknown";
 }
 
@@ -1111,6 +1111,8 @@ class NodeController {
         return std::holds_alternative<std::vector<NetworkInterface>>(response);
       case 9:
         return std::holds_alternative<std::vector<SubnetInfo>>(response);
+      case 10:
+        return std::holds_alternative<std::vector<Ipv6Prefix>>(response);
       default:
         return true;  // detach, delete, unassign: nothing to read
     }

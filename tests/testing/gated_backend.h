@@ -120,6 +120,15 @@ class GatedBackend {
     Pass(kDescribeSubnets);
     return backend_.DescribeSubnets(r);
   }
+  [[nodiscard]] absl::StatusOr<std::vector<Ipv6Prefix>> AssignIpv6Prefixes(
+      const AssignIpv6PrefixesRequest& r) {
+    Pass(10);
+    return backend_.AssignIpv6Prefixes(r);
+  }
+  [[nodiscard]] absl::Status UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest& r) {
+    Pass(11);
+    return backend_.UnassignIpv6Prefixes(r);
+  }
 
  private:
   void Pass(std::size_t kind) {

@@ -77,6 +77,10 @@ class RecordingBackend {
   absl::StatusOr<std::vector<SubnetInfo>> DescribeSubnets(const DescribeSubnetsRequest& r) {
     return Answer<std::vector<SubnetInfo>>(r);
   }
+  absl::StatusOr<std::vector<Ipv6Prefix>> AssignIpv6Prefixes(const AssignIpv6PrefixesRequest& r) {
+    return Answer<std::vector<Ipv6Prefix>>(r);
+  }
+  absl::Status UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest& r) { return AnswerStatus(r); }
 
  private:
   Ec2Result Next(const Ec2Call& call) {

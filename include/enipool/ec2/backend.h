@@ -44,6 +44,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
 
 namespace enipool {
 
@@ -196,6 +197,9 @@ struct NetworkInterface {
   std::string description;  // as given at create ("aws-K8S-<instance-id>" for the node's own)
   std::vector<Ec2Tag> tags;                     // TagSet
   std::vector<std::string> security_group_ids;  // groupSet
+  // The delegated IPv6 prefixes (ipv6PrefixSet): in the reference's IPv6
+  // mode one /80 on each managed ENI (docs/reference-behavior.md §4.12).
+  std::vector<Ipv6Prefix> ipv6_prefixes;
 
   [[nodiscard]] bool attached() const noexcept { return !attachment_id.empty(); }
   friend bool operator==(const NetworkInterface&, const NetworkInterface&) = default;
@@ -280,6 +284,24 @@ struct UnassignIpv4PrefixesRequest {
                          const UnassignIpv4PrefixesRequest&) = default;
 };
 
+// AssignIpv6Addresses with Ipv6PrefixCount: `count` more delegated /80s
+// out of the subnet's IPv6 /64. The reference asks for one, once, at
+// startup in IPv6 mode (docs/reference-behavior.md §4.12, §7.1).
+struct AssignIpv6PrefixesRequest {
+  std::string eni_id;
+  int count = 1;
+  friend bool operator==(const AssignIpv6PrefixesRequest&,
+                         const AssignIpv6PrefixesRequest&) = default;
+};
+
+// UnassignIpv6Addresses with Ipv6Prefix.N.
+struct UnassignIpv6PrefixesRequest {
+  std::string eni_id;
+  std::vector<Ipv6Prefix> prefixes;
+  friend bool operator==(const UnassignIpv6PrefixesRequest&,
+                         const UnassignIpv6PrefixesRequest&) = default;
+};
+
 // DescribeNetworkInterfaces by id, or (ids empty) every interface attached
 // to `instance_id`, or (both empty) every interface in the account/VPC —
 // what the leaked-ENI sweep reads. A non-empty `description` keeps only
@@ -301,6 +323,9 @@ struct SubnetInfo {
   std::string vpc_id;
   std::int64_t available_addresses = 0;  // AvailableIpAddressCount
   std::vector<Ec2Tag> tags;
+  // The subnet's IPv6 block (ipv6CidrBlockAssociationSet), when it has one:
+  // a /64 in EC2, the source of the /80s AssignIpv6Addresses delegates.
+  std::optional<Ipv6Prefix> ipv6_cidr = std::nullopt;
   friend bool operator==(const SubnetInfo&, const SubnetInfo&) = default;
 };
 
@@ -322,7 +347,8 @@ using Ec2Call =
                  DetachNetworkInterfaceRequest, DeleteNetworkInterfaceRequest,
                  AssignPrivateIpAddressesRequest, AssignIpv4PrefixesRequest,
                  UnassignPrivateIpAddressesRequest, UnassignIpv4PrefixesRequest,
-                 DescribeNetworkInterfacesRequest, DescribeSubnetsRequest>;
+                 DescribeNetworkInterfacesRequest, DescribeSubnetsRequest,
+                 AssignIpv6PrefixesRequest, UnassignIpv6PrefixesRequest>;
 
 // Ec2CallName()
 //
@@ -339,6 +365,8 @@ inline absl::string_view Ec2CallName(const Ec2Call& call) {
     absl::string_view operator()(const UnassignIpv4PrefixesRequest&) const { return "UnassignIpv4Prefixes"; }
     absl::string_view operator()(const DescribeNetworkInterfacesRequest&) const { return "DescribeNetworkInterfaces"; }
     absl::string_view operator()(const DescribeSubnetsRequest&) const { return "DescribeSubnets"; }
+    absl::string_view operator()(const AssignIpv6PrefixesRequest&) const { return "AssignIpv6Prefixes"; }
+    absl::string_view operator()(const UnassignIpv6PrefixesRequest&) const { return "UnassignIpv6Prefixes"; }
   };
   return std::visit(Namer{}, call);
 }
@@ -357,10 +385,12 @@ struct Ec2Request {
 //
 // The value of a successful call: the new interface (create), the
 // attachment id (attach), the addresses or prefixes assigned, the
-// interfaces or subnets described, or nothing (detach, delete, unassign).
+// interfaces or subnets described, the IPv6 prefixes assigned, or nothing
+// (detach, delete, unassign).
 using Ec2Response = std::variant<std::monostate, NetworkInterface, std::string,
                                  std::vector<Ipv4Address>, std::vector<Ipv4Prefix>,
-                                 std::vector<NetworkInterface>, std::vector<SubnetInfo>>;
+                                 std::vector<NetworkInterface>, std::vector<SubnetInfo>,
+                                 std::vector<Ipv6Prefix>>;
 
 // Ec2Result
 //
@@ -392,6 +422,8 @@ struct Ec2Result {
 //   UnassignIpv4Prefixes(const UnassignIpv4PrefixesRequest&)      -> absl::Status
 //   DescribeNetworkInterfaces(const DescribeNetworkInterfacesRequest&) -> absl::StatusOr<std::vector<NetworkInterface>>
 //   DescribeSubnets(const DescribeSubnetsRequest&)                -> absl::StatusOr<std::vector<SubnetInfo>>
+//   AssignIpv6Prefixes(const AssignIpv6PrefixesRequest&)          -> absl::StatusOr<std::vector<Ipv6Prefix>>
+//   UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest&)      -> absl::Status
 // Failures carry the EC2 code first in the message (see Ec2Error()).
 template <typename B>
 concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& create,
@@ -403,7 +435,9 @@ concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& crea
                            const UnassignPrivateIpAddressesRequest& unassign_ips,
                            const UnassignIpv4PrefixesRequest& unassign_prefixes,
                            const DescribeNetworkInterfacesRequest& describe,
-                           const DescribeSubnetsRequest& describe_subnets) {
+                           const DescribeSubnetsRequest& describe_subnets,
+                           const AssignIpv6PrefixesRequest& assign_ipv6_prefixes,
+                           const UnassignIpv6PrefixesRequest& unassign_ipv6_prefixes) {
   { backend.CreateNetworkInterface(create) } -> std::same_as<absl::StatusOr<NetworkInterface>>;
   { backend.AttachNetworkInterface(attach) } -> std::same_as<absl::StatusOr<std::string>>;
   { backend.DetachNetworkInterface(detach) } -> std::same_as<absl::Status>;
@@ -414,6 +448,8 @@ concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& crea
   { backend.UnassignIpv4Prefixes(unassign_prefixes) } -> std::same_as<absl::Status>;
   { backend.DescribeNetworkInterfaces(describe) } -> std::same_as<absl::StatusOr<std::vector<NetworkInterface>>>;
   { backend.DescribeSubnets(describe_subnets) } -> std::same_as<absl::StatusOr<std::vector<SubnetInfo>>>;
+  { backend.AssignIpv6Prefixes(assign_ipv6_prefixes) } -> std::same_as<absl::StatusOr<std::vector<Ipv6Prefix>>>;
+  { backend.UnassignIpv6Prefixes(unassign_ipv6_prefixes) } -> std::same_as<absl::Status>;
 };
 
 namespace internal {
@@ -452,9 +488,13 @@ Ec2Result Dispatch(B& backend, const Ec2Call& call) {
           return internal::ToEc2Result(backend.UnassignIpv4Prefixes(request));
         } else if constexpr (std::is_same_v<R, DescribeNetworkInterfacesRequest>) {
           return internal::ToEc2Result(backend.DescribeNetworkInterfaces(request));
-        } else {
-          static_assert(std::is_same_v<R, DescribeSubnetsRequest>);
+        } else if constexpr (std::is_same_v<R, DescribeSubnetsRequest>) {
           return internal::ToEc2Result(backend.DescribeSubnets(request));
+        } else if constexpr (std::is_same_v<R, AssignIpv6PrefixesRequest>) {
+          return internal::ToEc2Result(backend.AssignIpv6Prefixes(request));
+        } else {
+          static_assert(std::is_same_v<R, UnassignIpv6PrefixesRequest>);
+          return internal::ToEc2Result(backend.UnassignIpv6Prefixes(request));
         }
       },
       call);

@@ -42,9 +42,13 @@ enum class CallKind {
   kUnassignIpv4Prefixes,
   kDescribeNetworkInterfaces,
   kDescribeSubnets,
+  kAssignIpv6Prefixes,
+  kUnassignIpv6Prefixes,
 };
 inline constexpr std::size_t kCallKindCount = std::variant_size_v<Ec2Call>;
-static_assert(kCallKindCount == 10, "a new Ec2Call alternative needs a CallKind");
+static_assert(kCallKindCount == 12, "a new Ec2Call alternative needs a CallKind");
+static_assert(
+    std::is_same_v<std::variant_alternative_t<11, Ec2Call>, UnassignIpv6PrefixesRequest>);
 static_assert(std::is_same_v<std::variant_alternative_t<5, Ec2Call>, AssignIpv4PrefixesRequest>);
 static_assert(
     std::is_same_v<std::variant_alternative_t<8, Ec2Call>, DescribeNetworkInterfacesRequest>);
@@ -71,6 +75,8 @@ static_assert(
     case CallKind::kUnassignIpv4Prefixes: return "UnassignIpv4Prefixes";
     case CallKind::kDescribeNetworkInterfaces: return "DescribeNetworkInterfaces";
     case CallKind::kDescribeSubnets: return "DescribeSubnets";
+    case CallKind::kAssignIpv6Prefixes: return "AssignIpv6Prefixes";
+    case CallKind::kUnassignIpv6Prefixes: return "UnassignIpv6Prefixes";
   }
   return "Unknown";
 }
@@ -87,8 +93,10 @@ enum class Ec2Action {
   kUnassignPrivateIpAddresses,  // secondary IPs and IPv4 prefixes
   kDescribeNetworkInterfaces,
   kDescribeSubnets,
+  kAssignIpv6Addresses,    // IPv6 prefixes (Ipv6PrefixCount)
+  kUnassignIpv6Addresses,  // IPv6 prefixes (Ipv6Prefix.N)
 };
-inline constexpr std::size_t kEc2ActionCount = 8;
+inline constexpr std::size_t kEc2ActionCount = 10;
 
 // ActionOf()
 //
@@ -105,6 +113,8 @@ inline constexpr std::size_t kEc2ActionCount = 8;
     case CallKind::kUnassignIpv4Prefixes: return Ec2Action::kUnassignPrivateIpAddresses;
     case CallKind::kDescribeNetworkInterfaces: return Ec2Action::kDescribeNetworkInterfaces;
     case CallKind::kDescribeSubnets: return Ec2Action::kDescribeSubnets;
+    case CallKind::kAssignIpv6Prefixes: return Ec2Action::kAssignIpv6Addresses;
+    case CallKind::kUnassignIpv6Prefixes: return Ec2Action::kUnassignIpv6Addresses;
   }
   return Ec2Action::kDescribeNetworkInterfaces;
 }
@@ -122,6 +132,8 @@ inline constexpr std::size_t kEc2ActionCount = 8;
     case Ec2Action::kUnassignPrivateIpAddresses: return "UnassignPrivateIpAddresses";
     case Ec2Action::kDescribeNetworkInterfaces: return "DescribeNetworkInterfaces";
     case Ec2Action::kDescribeSubnets: return "DescribeSubnets";
+    case Ec2Action::kAssignIpv6Addresses: return "AssignIpv6Addresses";
+    case Ec2Action::kUnassignIpv6Addresses: return "UnassignIpv6Addresses";
   }
   return "Unknown";
 }

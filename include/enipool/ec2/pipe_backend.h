@@ -56,6 +56,7 @@
 #include "absl/time/time.h"
 #include "enipool/ec2/backend.h"
 #include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
 
 namespace enipool::ec2 {
 
@@ -88,6 +89,11 @@ class WireWriter {
     U32(p.network().value());
     U8(static_cast<std::uint8_t>(p.length()));
   }
+  void Prefix6(const Ipv6Prefix& p) {
+    U64(p.network().high());
+    U64(p.network().low());
+    U8(static_cast<std::uint8_t>(p.length()));
+  }
   template <typename T, typename Fn>
   void List(const std::vector<T>& items, Fn&& each) {
     U32(static_cast<std::uint32_t>(items.size()));
@@ -108,6 +114,7 @@ class WireWriter {
     Str(n.description);
     Tags(n.tags);
     List(n.security_group_ids, [&](const std::string& g) { Str(g); });
+    List(n.ipv6_prefixes, [&](const Ipv6Prefix& p) { Prefix6(p); });
   }
   void Tags(const std::vector<Ec2Tag>& tags) {
     List(tags, [&](const Ec2Tag& t) {
@@ -125,6 +132,7 @@ class WireReader {
  public:
   explicit WireReader(absl::string_view in) : in_(in) {}
   [[nodiscard]] bool ok() const { return ok_; }
+  void Fail() { ok_ = false; }
   std::uint64_t Fixed(int bytes) {
     if (!ok_ || in_.size() < static_cast<std::size_t>(bytes)) {
       ok_ = false;
@@ -163,6 +171,17 @@ class WireReader {
     }
     return *p;
   }
+  Ipv6Prefix Prefix6() {
+    const std::uint64_t high = Fixed(8);
+    const std::uint64_t low = Fixed(8);
+    const int length = U8();
+    auto p = Ipv6Prefix::Create(Ipv6Address(high, low), length);
+    if (!p.ok()) {
+      ok_ = false;
+      return {};
+    }
+    return *p;
+  }
   template <typename T, typename Fn>
   std::vector<T> List(Fn&& each) {
     const std::uint32_t n = U32();
@@ -186,6 +205,7 @@ class WireReader {
     n.description = Str();
     n.tags = Tags();
     n.security_group_ids = List<std::string>([&] { return Str(); });
+    n.ipv6_prefixes = List<Ipv6Prefix>([&] { return Prefix6(); });
     return n;
   }
   std::vector<Ec2Tag> Tags() {
@@ -243,11 +263,17 @@ inline std::string EncodeCall(const Ec2Call& call) {
           w.List(r.eni_ids, [&](const std::string& s) { w.Str(s); });
           w.Str(r.instance_id);
           w.Str(r.description);
-        } else {
-          static_assert(std::is_same_v<R, DescribeSubnetsRequest>);
+        } else if constexpr (std::is_same_v<R, DescribeSubnetsRequest>) {
           w.List(r.subnet_ids, [&](const std::string& s) { w.Str(s); });
           w.Str(r.vpc_id);
           w.Str(r.availability_zone);
+        } else if constexpr (std::is_same_v<R, AssignIpv6PrefixesRequest>) {
+          w.Str(r.eni_id);
+          w.I32(r.count);
+        } else {
+          static_assert(std::is_same_v<R, UnassignIpv6PrefixesRequest>);
+          w.Str(r.eni_id);
+          w.List(r.prefixes, [&](const Ipv6Prefix& p) { w.Prefix6(p); });
         }
       },
       call);
@@ -335,6 +361,20 @@ inline std::optional<Ec2Call> DecodeCall(absl::string_view bytes) {
       call = c;
       break;
     }
+    case 10: {
+      AssignIpv6PrefixesRequest c;
+      c.eni_id = r.Str();
+      c.count = r.I32();
+      call = c;
+      break;
+    }
+    case 11: {
+      UnassignIpv6PrefixesRequest c;
+      c.eni_id = r.Str();
+      c.prefixes = r.List<Ipv6Prefix>([&] { return r.Prefix6(); });
+      call = c;
+      break;
+    }
     default:
       return std::nullopt;
   }
@@ -368,7 +408,12 @@ inline std::string EncodeResult(const Ec2Result& result) {
             w.Str(subnet.vpc_id);
             w.I64(subnet.available_addresses);
             w.Tags(subnet.tags);
+            std::vector<Ipv6Prefix> ipv6;  // a list of zero or one
+            if (subnet.ipv6_cidr.has_value()) ipv6.push_back(*subnet.ipv6_cidr);
+            w.List(ipv6, [&](const Ipv6Prefix& p) { w.Prefix6(p); });
           });
+        } else if constexpr (std::is_same_v<V, std::vector<Ipv6Prefix>>) {
+          w.List(v, [&](const Ipv6Prefix& p) { w.Prefix6(p); });
         }
       },
       result.response);
@@ -408,8 +453,14 @@ inline std::optional<Ec2Result> DecodeResult(absl::string_view bytes) {
         subnet.vpc_id = r.Str();
         subnet.available_addresses = r.I64();
         subnet.tags = r.Tags();
+        const std::vector<Ipv6Prefix> ipv6 = r.List<Ipv6Prefix>([&] { return r.Prefix6(); });
+        if (ipv6.size() > 1) r.Fail();  // a subnet has at most one
+        if (!ipv6.empty()) subnet.ipv6_cidr = ipv6.front();
         return subnet;
       });
+      break;
+    case 7:
+      result.response = r.List<Ipv6Prefix>([&] { return r.Prefix6(); });
       break;
     default:
       return std::nullopt;
@@ -509,6 +560,12 @@ class PipeBackend {
   }
   absl::StatusOr<std::vector<SubnetInfo>> DescribeSubnets(const DescribeSubnetsRequest& r) {
     return As<std::vector<SubnetInfo>>(Call(r));
+  }
+  absl::StatusOr<std::vector<Ipv6Prefix>> AssignIpv6Prefixes(const AssignIpv6PrefixesRequest& r) {
+    return As<std::vector<Ipv6Prefix>>(Call(r));
+  }
+  absl::Status UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest& r) {
+    return Call(r).status;
   }
 
  private:

@@ -19,6 +19,10 @@
 //   * ENI lifecycle: create (with a primary IP plus secondary IPs or
 //     prefixes), attach, detach, delete; assign and unassign IPs and
 //     prefixes; describe by ids, by instance or everything;
+//   * IPv6 prefix delegation: a subnet may have an IPv6 /64
+//     (AddSubnetIpv6Cidr) out of which AssignIpv6Prefixes delegates /80s,
+//     lowest free first (the reference's IPv6 mode, docs/reference-behavior.md
+//     §4.12); no per-ENI IPv6 limit is modelled (a /64 holds 65,536 /80s);
 //   * per-ENI slots: an attached ENI has `ipv4_per_eni - 1` slots shared by
 //     secondary IPs and /28 prefixes (one slot each), as EC2 counts them
 //     (docs/reference-behavior.md §5.1); an unattached ENI is capped by
@@ -83,6 +87,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -94,6 +99,7 @@
 #include "enipool/ec2/backend.h"
 #include "enipool/clock.h"
 #include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
 #include "enipool/ec2/ec2_api.h"
 #include "enipool/ec2/fault_plan.h"
 #include "enipool/ec2/latency.h"
@@ -287,6 +293,38 @@ class SimulatedEc2 {
     }
     if (subnet_tags_.size() < subnets_.size()) subnet_tags_.resize(subnets_.size());
     subnet_tags_[it->second] = std::move(tags);
+    return absl::OkStatus();
+  }
+
+  // SimulatedEc2::AddSubnetIpv6Cidr()
+  //
+  // Gives subnet `id` the IPv6 block `cidr` (EC2 associates a /64) from
+  // which AssignIpv6Prefixes delegates /80s. NOT_FOUND for an unknown
+  // subnet; INVALID_ARGUMENT for a block that is not a /64;
+  // ALREADY_EXISTS if the subnet has one or the block overlaps another
+  // subnet's. Nothing changes on error.
+  [[nodiscard]] absl::Status AddSubnetIpv6Cidr(absl::string_view id, Ipv6Prefix cidr) {
+    const auto it = subnet_index_.find(id);
+    if (it == subnet_index_.end()) {
+      return absl::NotFoundError(absl::StrCat("subnet ", id, " does not exist"));
+    }
+    if (cidr.length() != 64) {
+      return absl::InvalidArgumentError(absl::StrCat("IPv6 block ", cidr.ToString(), " of subnet ",
+                                                     id, ": EC2 gives a subnet a /64"));
+    }
+    for (std::size_t i = 0; i < subnet_ipv6_.size(); ++i) {
+      const std::optional<Ipv6Prefix>& other = subnet_ipv6_[i].cidr;
+      if (i == it->second && other.has_value()) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("subnet ", id, " already has IPv6 block ", other->ToString()));
+      }
+      if (other.has_value() && *other == cidr) {
+        return absl::AlreadyExistsError(absl::StrCat("IPv6 block ", cidr.ToString(),
+                                                     " is subnet ", subnets_[i].id(), "'s"));
+      }
+    }
+    if (subnet_ipv6_.size() < subnets_.size()) subnet_ipv6_.resize(subnets_.size());
+    subnet_ipv6_[it->second].cidr = cidr;
     return absl::OkStatus();
   }
 
@@ -579,6 +617,69 @@ class SimulatedEc2 {
     return prefixes;
   }
 
+  // SimulatedEc2::AssignIpv6Prefixes()
+  //
+  // AssignIpv6Addresses with Ipv6PrefixCount: `count` more /80s on the ENI,
+  // the lowest free ones of its subnet's IPv6 /64.
+  //   InvalidNetworkInterfaceID.NotFound  unknown ENI;
+  //   InvalidParameterValue               count < 1, or the ENI's subnet has
+  //                                       no IPv6 block;
+  //   InsufficientCidrBlocks              not enough free /80s in the /64.
+  [[nodiscard]] absl::StatusOr<std::vector<Ipv6Prefix>> AssignIpv6Prefixes(
+      const AssignIpv6PrefixesRequest& request) {
+    ENIPOOL_RETURN_IF_ERROR(Admit(CallKind::kAssignIpv6Prefixes));
+    ENIPOOL_ASSIGN_OR_RETURN(Eni * eni, FindEniOrError(request.eni_id));
+    if (request.count < 1) {
+      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
+                      absl::StrCat("count ", request.count, " of IPv6 prefixes for ", eni->nic.id,
+                                   " must be >= 1"));
+    }
+    if (eni->subnet_index >= subnet_ipv6_.size() ||
+        !subnet_ipv6_[eni->subnet_index].cidr.has_value()) {
+      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
+                      absl::StrCat("subnet ", eni->nic.subnet_id, " of ", eni->nic.id,
+                                   " has no IPv6 CIDR block"));
+    }
+    SubnetIpv6& block = subnet_ipv6_[eni->subnet_index];
+    const std::uint64_t count = static_cast<std::uint64_t>(request.count);
+    if (block.released.size() + (kIpv6PrefixesPerSubnet - block.next) < count) {
+      return Ec2Error(Ec2ErrorCode::kInsufficientCidrBlocks,
+                      absl::StrCat("subnet ", eni->nic.subnet_id, " (", block.cidr->ToString(),
+                                   ") has fewer than ", count, " free /80 prefixes"));
+    }
+    std::vector<Ipv6Prefix> prefixes;
+    for (std::uint64_t i = 0; i < count; ++i) {
+      std::uint64_t index = 0;
+      if (!block.released.empty()) {
+        index = *block.released.begin();
+        block.released.erase(block.released.begin());
+      } else {
+        index = block.next++;
+      }
+      prefixes.push_back(*block.cidr->Subprefix(Ipv6Prefix::kDelegatedLength, index));
+    }
+    eni->nic.ipv6_prefixes.insert(eni->nic.ipv6_prefixes.end(), prefixes.begin(), prefixes.end());
+    return prefixes;
+  }
+
+  // SimulatedEc2::UnassignIpv6Prefixes()
+  //
+  // UnassignIpv6Addresses with Ipv6Prefix.N: the /80s go back to the subnet.
+  //   InvalidNetworkInterfaceID.NotFound  unknown ENI;
+  //   InvalidParameterValue               an empty list, a duplicate, or a
+  //                                       prefix the ENI does not hold.
+  [[nodiscard]] absl::Status UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest& request) {
+    ENIPOOL_RETURN_IF_ERROR(Admit(CallKind::kUnassignIpv6Prefixes));
+    ENIPOOL_ASSIGN_OR_RETURN(Eni * eni, FindEniOrError(request.eni_id));
+    ENIPOOL_RETURN_IF_ERROR(
+        CheckRemovable(eni->nic.id, eni->nic.ipv6_prefixes, request.prefixes, "IPv6 prefix"));
+    for (const Ipv6Prefix& prefix : request.prefixes) {
+      std::erase(eni->nic.ipv6_prefixes, prefix);
+      ReleaseIpv6Prefix(eni->subnet_index, prefix);
+    }
+    return absl::OkStatus();
+  }
+
   // SimulatedEc2::UnassignPrivateIpAddresses()
   //
   // Removes secondary IPs from the ENI and returns them to the subnet.
@@ -686,7 +787,8 @@ class SimulatedEc2 {
           .availability_zone = std::string(kAvailabilityZone),
           .vpc_id = std::string(kVpcId),
           .available_addresses = static_cast<std::int64_t>(subnet.free_address_count()),
-          .tags = index < subnet_tags_.size() ? subnet_tags_[index] : std::vector<Ec2Tag>{}};
+          .tags = index < subnet_tags_.size() ? subnet_tags_[index] : std::vector<Ec2Tag>{},
+          .ipv6_cidr = index < subnet_ipv6_.size() ? subnet_ipv6_[index].cidr : std::nullopt};
     };
     if (!request.subnet_ids.empty()) {
       for (const std::string& id : request.subnet_ids) {
@@ -818,6 +920,22 @@ class SimulatedEc2 {
     NetworkInterface nic;
     std::size_t subnet_index = 0;
   };
+  // A subnet's IPv6 block: /80 number i of the /64 is free when i ≥ next or
+  // i is in `released`.
+  struct SubnetIpv6 {
+    std::optional<Ipv6Prefix> cidr;
+    std::uint64_t next = 0;
+    absl::btree_set<std::uint64_t> released;
+  };
+  static constexpr std::uint64_t kIpv6PrefixesPerSubnet = std::uint64_t{1} << (80 - 64);
+
+  void ReleaseIpv6Prefix(std::size_t subnet_index, const Ipv6Prefix& prefix) {
+    if (subnet_index >= subnet_ipv6_.size()) return;
+    SubnetIpv6& block = subnet_ipv6_[subnet_index];
+    if (!block.cidr.has_value() || !block.cidr->Contains(prefix)) return;
+    block.released.insert(block.cidr->OffsetOf(prefix.network()) >> (128 - 80));
+  }
+
   struct Instance {
     InstanceSpec spec;
     // (SlotKey(card, device index), ENI id), by card then device index.
@@ -937,6 +1055,7 @@ class SimulatedEc2 {
     (void)subnet.ReleaseAddress(eni.nic.primary_ip);
     for (Ipv4Address address : eni.nic.secondary_ips) (void)subnet.ReleaseAddress(address);
     for (const Ipv4Prefix& prefix : eni.nic.prefixes) (void)subnet.ReleasePrefix(prefix);
+    for (const Ipv6Prefix& prefix : eni.nic.ipv6_prefixes) ReleaseIpv6Prefix(eni.subnet_index, prefix);
   }
 
   void DeleteUnattached(Eni& eni) {
@@ -953,6 +1072,7 @@ class SimulatedEc2 {
   SimulatedEc2Stats stats_;
   std::vector<Subnet> subnets_;
   std::vector<std::vector<Ec2Tag>> subnet_tags_;  // by subnet index; may be shorter
+  std::vector<SubnetIpv6> subnet_ipv6_;            // by subnet index; may be shorter
   absl::flat_hash_map<std::string, std::size_t> subnet_index_;
   absl::flat_hash_map<std::string, Eni> enis_;
   absl::flat_hash_map<std::string, std::string> attachments_;  // attachment id → ENI id

@@ -105,6 +105,13 @@ class SynchronizedBackend {
       const DescribeSubnetsRequest& r) {
     return WithLock([&](B& b) { return b.DescribeSubnets(r); });
   }
+  [[nodiscard]] absl::StatusOr<std::vector<Ipv6Prefix>> AssignIpv6Prefixes(
+      const AssignIpv6PrefixesRequest& r) {
+    return WithLock([&](B& b) { return b.AssignIpv6Prefixes(r); });
+  }
+  [[nodiscard]] absl::Status UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest& r) {
+    return WithLock([&](B& b) { return b.UnassignIpv6Prefixes(r); });
+  }
 
  private:
   mutable absl::Mutex mu_;

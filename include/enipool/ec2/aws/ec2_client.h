@@ -205,6 +205,16 @@ class Ec2Client {
     return Expect<std::vector<SubnetInfo>>(request);
   }
 
+  // AssignIpv6Addresses with Ipv6PrefixCount; UnassignIpv6Addresses with
+  // Ipv6Prefix.N.
+  absl::StatusOr<std::vector<Ipv6Prefix>> AssignIpv6Prefixes(
+      const AssignIpv6PrefixesRequest& request) {
+    return Expect<std::vector<Ipv6Prefix>>(request);
+  }
+  absl::Status UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest& request) {
+    return Expect<std::monostate>(request).status();
+  }
+
   [[nodiscard]] Ec2ClientStats stats() const {
     return {calls_.load(std::memory_order_relaxed), attempts_.load(std::memory_order_relaxed),
             retries_.load(std::memory_order_relaxed)};

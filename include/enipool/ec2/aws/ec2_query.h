@@ -60,6 +60,7 @@
 #include "enipool/ec2/backend.h"
 #include "enipool/ec2/aws/sigv4.h"
 #include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
 #include "enipool/status.h"
 
 namespace enipool::ec2::aws {
@@ -192,6 +193,16 @@ inline QueryRequest ToQueryRequest(const Ec2Call& call, const EniCreationOptions
           for (std::size_t i = 0; i < request.prefixes.size(); ++i) {
             add(absl::StrCat("Ipv4Prefix.", i + 1), request.prefixes[i].ToString());
           }
+        } else if constexpr (std::is_same_v<R, AssignIpv6PrefixesRequest>) {
+          start("AssignIpv6Addresses");
+          add("NetworkInterfaceId", request.eni_id);
+          add("Ipv6PrefixCount", absl::StrCat(request.count));
+        } else if constexpr (std::is_same_v<R, UnassignIpv6PrefixesRequest>) {
+          start("UnassignIpv6Addresses");
+          add("NetworkInterfaceId", request.eni_id);
+          for (std::size_t i = 0; i < request.prefixes.size(); ++i) {
+            add(absl::StrCat("Ipv6Prefix.", i + 1), request.prefixes[i].ToString());
+          }
         } else if constexpr (std::is_same_v<R, DescribeSubnetsRequest>) {
           start("DescribeSubnets");
           for (std::size_t i = 0; i < request.subnet_ids.size(); ++i) {
@@ -305,6 +316,13 @@ inline absl::StatusOr<Ipv4Prefix> ParsePrefix(absl::string_view action, absl::st
   return *prefix;
 }
 
+inline absl::StatusOr<Ipv6Prefix> ParseIpv6Prefix(absl::string_view action,
+                                                  absl::string_view text) {
+  auto prefix = Ipv6Prefix::Parse(text);
+  if (!prefix.ok()) return Malformed(action, prefix.status().message());
+  return *prefix;
+}
+
 inline absl::StatusOr<NetworkInterface> ParseNetworkInterface(absl::string_view action,
                                                               const pugi::xml_node& node) {
   NetworkInterface eni;
@@ -341,6 +359,10 @@ inline absl::StatusOr<NetworkInterface> ParseNetworkInterface(absl::string_view 
   for (const pugi::xml_node item : node.child("ipv4PrefixSet").children("item")) {
     ENIPOOL_ASSIGN_OR_RETURN(Ipv4Prefix prefix, ParsePrefix(action, Text(item, "ipv4Prefix")));
     eni.prefixes.push_back(prefix);
+  }
+  for (const pugi::xml_node item : node.child("ipv6PrefixSet").children("item")) {
+    ENIPOOL_ASSIGN_OR_RETURN(Ipv6Prefix prefix, ParseIpv6Prefix(action, Text(item, "ipv6Prefix")));
+    eni.ipv6_prefixes.push_back(prefix);
   }
   for (const pugi::xml_node item : node.child("groupSet").children("item")) {
     eni.security_group_ids.emplace_back(Text(item, "groupId"));
@@ -469,6 +491,15 @@ inline absl::StatusOr<DescribeSubnetsPage> ParseDescribeSubnets(absl::string_vie
     for (const pugi::xml_node tag : item.child("tagSet").children("item")) {
       subnet.tags.push_back(Ec2Tag{std::string(Text(tag, "key")), std::string(Text(tag, "value"))});
     }
+    // The first associated IPv6 block (a disassociated one is history).
+    for (const pugi::xml_node block : item.child("ipv6CidrBlockAssociationSet").children("item")) {
+      const absl::string_view state = Text(block.child("ipv6CidrBlockState"), "state");
+      if (!state.empty() && state != "associated") continue;
+      ENIPOOL_ASSIGN_OR_RETURN(Ipv6Prefix ipv6_cidr, query_internal::ParseIpv6Prefix(
+                                                    kAction, Text(block, "ipv6CidrBlock")));
+      subnet.ipv6_cidr = ipv6_cidr;
+      break;
+    }
     page.subnets.push_back(std::move(subnet));
   }
   page.next_token = std::string(Text(root, "nextToken"));
@@ -527,6 +558,15 @@ inline absl::StatusOr<Ec2Response> ParseQueryResponse(const Ec2Call& call, int h
             ENIPOOL_ASSIGN_OR_RETURN(
                 Ipv4Prefix prefix,
                 query_internal::ParsePrefix(action, query_internal::Text(item, "ipv4Prefix")));
+            prefixes.push_back(prefix);
+          }
+          return Ec2Response(std::move(prefixes));
+        } else if constexpr (std::is_same_v<R, AssignIpv6PrefixesRequest>) {
+          // AssignedIpv6Prefixes: a list of strings, each in <item>.
+          std::vector<Ipv6Prefix> prefixes;
+          for (const pugi::xml_node item : root.child("assignedIpv6PrefixSet").children("item")) {
+            ENIPOOL_ASSIGN_OR_RETURN(Ipv6Prefix prefix,
+                                     query_internal::ParseIpv6Prefix(action, item.text().get()));
             prefixes.push_back(prefix);
           }
           return Ec2Response(std::move(prefixes));

@@ -188,6 +188,13 @@ inline void AppendNetworkInterface(std::string& xml, const NetworkInterface& eni
     }
     xml += "</ipv4PrefixSet>";
   }
+  if (!eni.ipv6_prefixes.empty()) {
+    xml += "<ipv6PrefixSet>";
+    for (const Ipv6Prefix& prefix : eni.ipv6_prefixes) {
+      absl::StrAppend(&xml, "<item><ipv6Prefix>", prefix.ToString(), "</ipv6Prefix></item>");
+    }
+    xml += "</ipv6PrefixSet>";
+  }
   if (!eni.security_group_ids.empty()) {
     xml += "<groupSet>";
     for (const std::string& group : eni.security_group_ids) {
@@ -308,6 +315,34 @@ inline absl::StatusOr<Ec2Call> DecodeQueryRequest(const QueryParams& params) {
     }
     return Ec2Call(std::move(request));
   }
+  if (*action == "AssignIpv6Addresses") {
+    ENIPOOL_ASSIGN_OR_RETURN(std::string eni, Required(params, *action, "NetworkInterfaceId"));
+    if (Find(params, "Ipv6PrefixCount") == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "InvalidParameterCombination: give Ipv6PrefixCount (this endpoint assigns IPv6 "
+          "prefixes by count only) for ",
+          eni));
+    }
+    ENIPOOL_ASSIGN_OR_RETURN(int count, Integer(params, "Ipv6PrefixCount", 0));
+    return Ec2Call(AssignIpv6PrefixesRequest{.eni_id = eni, .count = count});
+  }
+  if (*action == "UnassignIpv6Addresses") {
+    ENIPOOL_ASSIGN_OR_RETURN(std::string eni, Required(params, *action, "NetworkInterfaceId"));
+    const std::vector<std::string> prefixes = List(params, "Ipv6Prefix");
+    if (prefixes.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "InvalidParameterCombination: give Ipv6Prefix.N (this endpoint unassigns IPv6 "
+          "prefixes only) for ",
+          eni));
+    }
+    UnassignIpv6PrefixesRequest request{.eni_id = eni};
+    for (const std::string& text : prefixes) {
+      auto prefix = Ipv6Prefix::Parse(text);
+      if (!prefix.ok()) return InvalidValue("Ipv6Prefix", text, prefix.status().message());
+      request.prefixes.push_back(*prefix);
+    }
+    return Ec2Call(std::move(request));
+  }
   if (*action == "DescribeNetworkInterfaces") {
     DescribeNetworkInterfacesRequest request;
     request.eni_ids = List(params, "NetworkInterfaceId");
@@ -386,6 +421,22 @@ inline std::string EncodeQueryResponse(const Ec2Call& call, const Ec2Response& r
             }
           }
           xml += "</assignedIpv4PrefixSet>";
+        } else if constexpr (std::is_same_v<R, AssignIpv6PrefixesRequest>) {
+          absl::StrAppend(&xml, "<networkInterfaceId>", XmlEscape(request.eni_id),
+                          "</networkInterfaceId><assignedIpv6PrefixSet>");
+          if (const auto* prefixes = std::get_if<std::vector<Ipv6Prefix>>(&response)) {
+            for (const Ipv6Prefix& prefix : *prefixes) {
+              absl::StrAppend(&xml, "<item>", prefix.ToString(), "</item>");
+            }
+          }
+          xml += "</assignedIpv6PrefixSet>";
+        } else if constexpr (std::is_same_v<R, UnassignIpv6PrefixesRequest>) {
+          absl::StrAppend(&xml, "<networkInterfaceId>", XmlEscape(request.eni_id),
+                          "</networkInterfaceId><unassignedIpv6PrefixSet>");
+          for (const Ipv6Prefix& prefix : request.prefixes) {
+            absl::StrAppend(&xml, "<item>", prefix.ToString(), "</item>");
+          }
+          xml += "</unassignedIpv6PrefixSet>";
         } else if constexpr (std::is_same_v<R, DescribeNetworkInterfacesRequest>) {
           xml += "<networkInterfaceSet>";
           if (const auto* enis = std::get_if<std::vector<NetworkInterface>>(&response)) {
@@ -408,7 +459,17 @@ inline std::string EncodeQueryResponse(const Ec2Call& call, const Ec2Response& r
                 absl::StrAppend(&xml, "<item><key>", XmlEscape(t.key), "</key><value>",
                                 XmlEscape(t.value), "</value></item>");
               }
-              xml += "</tagSet></item>";
+              xml += "</tagSet>";
+              if (subnet.ipv6_cidr.has_value()) {
+                absl::StrAppend(&xml,
+                                "<ipv6CidrBlockAssociationSet><item><associationId>subnet-cidr-"
+                                "assoc-",
+                                XmlEscape(subnet.id), "</associationId><ipv6CidrBlock>",
+                                subnet.ipv6_cidr->ToString(),
+                                "</ipv6CidrBlock><ipv6CidrBlockState><state>associated</state>"
+                                "</ipv6CidrBlockState></item></ipv6CidrBlockAssociationSet>");
+              }
+              xml += "</item>";
             }
           }
           xml += "</subnetSet>";
