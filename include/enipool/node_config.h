@@ -20,7 +20,10 @@
 //   * the ENI classes and tags: MANAGE_UNTAGGED_ENI (default true),
 //     CLUSTER_NAME and ADDITIONAL_ENI_TAGS (a JSON object, tags new ENIs;
 //     additional_eni_tags.h), and the primary ENI's security groups for new
-//     ENIs (eni_class.h, docs/reference-behavior.md §4.13, §7.1).
+//     ENIs (eni_class.h, docs/reference-behavior.md §4.13, §7.1);
+//   * the address family (IpFamilyFromEnvironment): ENABLE_IPv4 /
+//     ENABLE_IPv6 as the reference checks them; an IPv6 node is configured
+//     by Ipv6NodeConfigFromEnvironment (ipv6_node.h) instead.
 // Every problem is reported at once, as INVALID_ARGUMENT naming the
 // variable (or NodeFacts field) and its value; an unknown type is NOT_FOUND.
 //
@@ -123,6 +126,69 @@ struct NodeConfig {
   }
 };
 
+// IpFamily
+//
+// The pods' address family: a node runs one (docs/reference-behavior.md §4.1).
+enum class IpFamily { kIpv4, kIpv6 };
+
+// IpFamilyFromEnvironment()
+//
+// ENABLE_IPv4 and ENABLE_IPv6 with the reference's startup checks
+// (docs/reference-behavior.md §4.1, §4.12): exactly one is true; IPv6
+// needs ENABLE_PREFIX_DELEGATION=true, on an instance type with prefix
+// delegation (`prefix_delegation_supported`; elsewhere the reference fails
+// to start in IPv6 mode, where IPv4 falls back to secondary IPs), and
+// forbids custom networking (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG). An unset
+// ENABLE_IPv4 reads as true and an unset ENABLE_IPv6 as false, the shipped
+// manifest's values (the reference's code defaults, both false, would not
+// start). INVALID_ARGUMENT naming every broken rule and its variables.
+[[nodiscard]] inline absl::StatusOr<IpFamily> IpFamilyFromEnvironment(
+    EnvLookup lookup, bool prefix_delegation_supported) {
+  std::vector<std::string> problems;
+  auto read = [&](absl::string_view name, bool fallback) {
+    const std::optional<std::string> text = lookup(name);
+    if (!text.has_value() || text->empty()) return fallback;
+    const std::optional<bool> parsed = internal::ParseGoBool(*text);
+    if (!parsed.has_value()) {
+      problems.push_back(absl::StrCat(name, "=", QuoteInput(*text),
+                                      " is not a boolean (want true or false)"));
+      return fallback;
+    }
+    return *parsed;
+  };
+  const bool ipv4 = read("ENABLE_IPv4", true);
+  const bool ipv6 = read("ENABLE_IPv6", false);
+  const bool prefix_delegation = read("ENABLE_PREFIX_DELEGATION", false);
+  const bool custom_networking = read("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", false);
+  if (ipv4 == ipv6) {
+    problems.push_back(absl::StrCat(
+        "ENABLE_IPv4=", ipv4 ? "true" : "false", " and ENABLE_IPv6=", ipv6 ? "true" : "false",
+        ": exactly one must be true (the reference does not start with ", ipv4 ? "both" : "neither",
+        ")"));
+  }
+  if (ipv6 && !ipv4) {
+    if (!prefix_delegation) {
+      problems.emplace_back(
+          "ENABLE_IPv6=true needs ENABLE_PREFIX_DELEGATION=true (pods take their addresses from "
+          "a delegated /80; the reference does not start without it)");
+    } else if (!prefix_delegation_supported) {
+      problems.emplace_back(
+          "ENABLE_IPv6=true with ENABLE_PREFIX_DELEGATION=true on an instance type without "
+          "prefix delegation (not Nitro, not bare metal): the reference does not start");
+    }
+    if (custom_networking) {
+      problems.emplace_back(
+          "ENABLE_IPv6=true forbids AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true (the reference does "
+          "not start)");
+    }
+  }
+  if (!problems.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address family: ", absl::StrJoin(problems, "; ")));
+  }
+  return ipv6 ? IpFamily::kIpv6 : IpFamily::kIpv4;
+}
+
 // NodeConfigFromEnvironment()
 //
 // See the file comment. NOT_FOUND for an instance type the table lacks
@@ -131,7 +197,9 @@ struct NodeConfig {
 // ENABLE_PREFIX_DELEGATION on a type without prefix delegation, custom
 // networking without an ENIConfig subnet or with fewer than two ENIs, the
 // pitfall combinations WarmPoolConfig::Validate() rejects, an empty
-// instance id or subnet, negative vcpus or kubelet_max_pods.
+// instance id or subnet, negative vcpus or kubelet_max_pods, and the
+// address-family rules of IpFamilyFromEnvironment (an IPv6 node included:
+// it is configured by Ipv6NodeConfigFromEnvironment, ipv6_node.h).
 [[nodiscard]] inline absl::StatusOr<NodeConfig> NodeConfigFromEnvironment(const NodeFacts& node,
                                                                           EnvLookup lookup) {
   InstanceLimits limits;
@@ -165,6 +233,15 @@ struct NodeConfig {
   WarmPoolConfig pool = WarmPoolConfig::FromEnvironment(lookup, base);
 
   if (node.instance_id.empty()) problems.emplace_back("NodeFacts::instance_id is empty");
+  if (const absl::StatusOr<IpFamily> family =
+          IpFamilyFromEnvironment(lookup, limits.prefix_delegation_supported);
+      !family.ok()) {
+    problems.emplace_back(family.status().message());
+  } else if (*family == IpFamily::kIpv6) {
+    problems.emplace_back(
+        "ENABLE_IPv6=true: an IPv6 node has no warm pool and is configured by "
+        "Ipv6NodeConfigFromEnvironment (ipv6_node.h)");
+  }
   // MANAGE_UNTAGGED_ENI (default true; docs/reference-behavior.md §4.13):
   // read as Go's strconv.ParseBool, and refused here when it is not one.
   bool manage_untagged = true;

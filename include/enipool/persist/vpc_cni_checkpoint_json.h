@@ -46,6 +46,13 @@
 //     (ALREADY_EXISTS, "IP already in data store: …") and changes nothing;
 //   * an entry the datastore already holds exactly is accepted as is.
 //
+// IPv6 (docs/reference-behavior.md §4.12, §8.1): an entry's `ipv6` must be
+// IPv6 address text (kept as written, so a file round-trips byte for byte);
+// an IPv6 node (Ipv6Datastore, ipv6_node.h) is exported with its `ipv6`
+// entries and restored by RestoreVpcCniIpv6Checkpoint, with the same rules
+// the other way round: its IPv4 entries, and IPv6 ones in no prefix of the
+// store, are dropped as stale.
+//
 // Never throws: parsing uses nlohmann's non-throwing entry points and checks
 // every type before reading a value; serialization replaces invalid UTF-8.
 
@@ -73,6 +80,8 @@
 #include "enipool/clock.h"
 #include "enipool/datastore.h"
 #include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
+#include "enipool/ipv6_datastore.h"
 #include "enipool/pod_key.h"
 #include "enipool/status.h"
 
@@ -99,7 +108,7 @@ using PodMetadataMap = absl::flat_hash_map<PodKey, PodMetadata>;
 struct CheckpointEntry {
   PodKey pod;
   Ipv4Address address;      // of an IPv4 entry (ipv6 empty)
-  std::string ipv6;         // non-empty for an IPv6 entry (kept verbatim, never restored)
+  std::string ipv6;         // non-empty for an IPv6 entry (valid IPv6 text, kept as written)
   absl::Time allocated = absl::UnixEpoch();  // allocationTimestamp
   PodMetadata metadata;
 
@@ -198,6 +207,9 @@ inline absl::StatusOr<CheckpointEntry> ParseEntry(const nlohmann::json& entry, s
     auto address = Ipv4Address::Parse(ipv4);
     if (!address.ok()) return FieldError(path + ".ipv4", address.status().message());
     e.address = *address;
+  } else {
+    auto address = Ipv6Address::Parse(e.ipv6);
+    if (!address.ok()) return FieldError(path + ".ipv6", address.status().message());
   }
   ENIPOOL_ASSIGN_OR_RETURN(const std::int64_t nanos, Int64Field(entry, "allocationTimestamp", path));
   e.allocated = absl::FromUnixNanos(nanos);
@@ -304,6 +316,101 @@ template <Clock C>
   std::sort(checkpoint.allocations.begin(), checkpoint.allocations.end(),
             [](const CheckpointEntry& a, const CheckpointEntry& b) { return a.address < b.address; });
   return checkpoint;
+}
+
+// ExportVpcCniCheckpoint()
+//
+// Every pod of an IPv6 node, as `ipv6` entries in canonical text, by
+// address. O(pods log pods).
+template <Clock C>
+[[nodiscard]] VpcCniCheckpoint ExportVpcCniCheckpoint(const Ipv6Datastore<C>& datastore,
+                                                      const PodMetadataMap& metadata = {}) {
+  std::vector<std::pair<Ipv6Address, CheckpointEntry>> entries;
+  datastore.ForEachAssignment([&](const PodKey& pod, const Ipv6Assignment& a, absl::Time at) {
+    CheckpointEntry e{.pod = pod, .ipv6 = a.address.ToString(), .allocated = at};
+    if (const auto it = metadata.find(pod); it != metadata.end()) e.metadata = it->second;
+    entries.emplace_back(a.address, std::move(e));
+  });
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  VpcCniCheckpoint checkpoint;
+  for (auto& [address, e] : entries) checkpoint.allocations.push_back(std::move(e));
+  return checkpoint;
+}
+
+// RestoreVpcCniIpv6Checkpoint()
+//
+// Gives an IPv6 node's pods back their addresses from the checkpoint, with
+// their allocation times, once the node's /80 is in `store`. IPv4 entries
+// and IPv6 entries in no prefix of the store are dropped as stale and
+// reported. INVALID_ARGUMENT for an empty key part or text that is not an
+// IPv6 address; ALREADY_EXISTS for an address held by another pod (in the
+// store or twice in the file) or a pod given two addresses; an entry held
+// exactly is accepted. Every check runs before the first change: an error
+// changes nothing.
+template <Clock C>
+[[nodiscard]] absl::StatusOr<CheckpointRestoreReport> RestoreVpcCniIpv6Checkpoint(
+    Ipv6Datastore<C>& store, const VpcCniCheckpoint& checkpoint) {
+  if (checkpoint.version != kVpcCniCheckpointVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("vpc-cni checkpoint: unsupported version ",
+                                                      QuoteInput(checkpoint.version), " (want ",
+                                                      kVpcCniCheckpointVersion, ")"));
+  }
+  std::vector<Ipv6Prefix> prefixes;
+  for (const auto& [eni, prefix] : store.Prefixes()) prefixes.push_back(prefix);
+  absl::flat_hash_map<Ipv6Address, PodKey> holder;
+  absl::flat_hash_map<PodKey, Ipv6Address> held_by;
+  store.ForEachAssignment([&](const PodKey& pod, const Ipv6Assignment& a, absl::Time) {
+    holder.emplace(a.address, pod);
+    held_by.emplace(pod, a.address);
+  });
+  CheckpointRestoreReport report;
+  std::vector<std::pair<Ipv6Address, const CheckpointEntry*>> to_assign;
+  for (std::size_t i = 0; i < checkpoint.allocations.size(); ++i) {
+    const CheckpointEntry& e = checkpoint.allocations[i];
+    if (e.pod.network_name.empty() || e.pod.container_id.empty() || e.pod.if_name.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("vpc-cni checkpoint: allocations[", i,
+                                                     "]: pod key ", QuoteInput(e.pod.ToString()),
+                                                     " has an empty part"));
+    }
+    if (e.ipv6.empty()) {
+      report.dropped.push_back(e);
+      continue;
+    }
+    const absl::StatusOr<Ipv6Address> address = Ipv6Address::Parse(e.ipv6);
+    if (!address.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("vpc-cni checkpoint: allocations[", i,
+                                                     "].ipv6: ", address.status().message()));
+    }
+    const bool known = std::any_of(prefixes.begin(), prefixes.end(),
+                                   [&](const Ipv6Prefix& p) { return p.Contains(*address); });
+    if (!known) {
+      report.dropped.push_back(e);
+      continue;
+    }
+    if (const auto it = holder.find(*address); it != holder.end()) {
+      if (it->second == e.pod) {
+        ++report.restored;
+        continue;
+      }
+      return absl::AlreadyExistsError(absl::StrCat(
+          "IP already in data store: ", address->ToString(), " of allocations[", i, "] (",
+          e.pod.ToString(), ") is held by ", it->second.ToString()));
+    }
+    if (const auto it = held_by.find(e.pod); it != held_by.end()) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "vpc-cni checkpoint: allocations[", i, "]: pod ", QuoteInput(e.pod.ToString()),
+          " already holds ", it->second.ToString(), ", not ", address->ToString()));
+    }
+    holder.emplace(*address, e.pod);
+    held_by.emplace(e.pod, *address);
+    to_assign.emplace_back(*address, &e);
+  }
+  for (const auto& [address, e] : to_assign) {
+    ENIPOOL_RETURN_IF_ERROR(store.AssignAt(e->pod, address, e->allocated).status());
+    ++report.restored;
+  }
+  return report;
 }
 
 // RestoreVpcCniCheckpoint()
