@@ -16,7 +16,9 @@
 //
 // Flags (--subnet and --instance may be repeated; each adds one):
 //   --listen 127.0.0.1:PORT      port 0 picks a free port (printed)
-//   --subnet [ID=]CIDR           a subnet; ids default to subnet-<n>
+//   --subnet [ID=]CIDR[+IPV6]    a subnet; ids default to subnet-<n>; IPV6, a
+//                                /64, is its IPv6 block (AssignIpv6Addresses
+//                                delegates /80s out of it)
 //   --instance ID:TYPE[:SUBNET]  an instance of an EC2 type (its ENI and
 //                                address limits) with its primary ENI in
 //                                SUBNET (default: the first subnet)
@@ -61,6 +63,7 @@
 #include "enipool/ec2/aws/sigv4.h"
 #include "enipool/ec2/simulated_ec2.h"
 #include "enipool/instance_limits.h"
+#include "enipool/ipv6.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "address to serve on (127.0.0.1 only); port 0 picks one");
 ABSL_FLAG(std::vector<std::string>, subnet, {}, "subnets, [ID=]CIDR (repeat the flag for more)");
@@ -282,10 +285,21 @@ int main(int argc, char** argv) {
       id = cidr_text.substr(0, eq);
       cidr_text = cidr_text.substr(eq + 1);
     }
+    std::string ipv6_text;
+    if (const auto plus = cidr_text.find('+'); plus != std::string::npos) {
+      ipv6_text = cidr_text.substr(plus + 1);
+      cidr_text = cidr_text.substr(0, plus);
+    }
     auto cidr = enipool::Ipv4Prefix::Parse(cidr_text);
     if (!cidr.ok()) return Fail(cidr.status());
     if (auto added = endpoint.ec2().AddSubnet(id, *cidr); !added.ok()) return Fail(added);
-    std::printf("subnet %s %s\n", id.c_str(), cidr->ToString().c_str());
+    if (!ipv6_text.empty()) {
+      auto ipv6 = enipool::Ipv6Prefix::Parse(ipv6_text);
+      if (!ipv6.ok()) return Fail(ipv6.status());
+      if (auto added = endpoint.ec2().AddSubnetIpv6Cidr(id, *ipv6); !added.ok()) return Fail(added);
+    }
+    std::printf("subnet %s %s%s%s\n", id.c_str(), cidr->ToString().c_str(),
+                ipv6_text.empty() ? "" : " ", ipv6_text.c_str());
     subnet_ids.push_back(id);
   }
   for (const std::string& spec : instances) {

@@ -3,7 +3,8 @@
 // parses back to the same checkpoint; a restore into a datastore that
 // already holds pods either succeeds (every entry not reported as dropped
 // is then held exactly) or fails leaving the datastore as it was; the
-// invariants hold either way.
+// invariants hold either way. The same for an IPv6 node (an Ipv6Datastore
+// with the /80 2001:db8::/80 and one pod) and RestoreVpcCniIpv6Checkpoint.
 
 #ifndef ENIPOOL_FUZZ_CHECKPOINT_IMPORT_FUZZ_H_
 #define ENIPOOL_FUZZ_CHECKPOINT_IMPORT_FUZZ_H_
@@ -18,6 +19,7 @@
 #include "absl/time/time.h"
 #include "enipool/clock.h"
 #include "enipool/datastore.h"
+#include "enipool/ipv6_datastore.h"
 #include "enipool/persist/vpc_cni_checkpoint_json.h"
 #include "fuzz_check.h"
 
@@ -32,6 +34,45 @@ inline std::map<PodKey, std::pair<Ipv4Address, std::int64_t>> HeldPods(
   return pods;
 }
 
+inline std::map<PodKey, std::pair<Ipv6Address, std::int64_t>> HeldIpv6Pods(
+    const Ipv6Datastore<ManualClock>& ds) {
+  std::map<PodKey, std::pair<Ipv6Address, std::int64_t>> pods;
+  ds.ForEachAssignment([&](const PodKey& pod, const Ipv6Assignment& a, absl::Time at) {
+    pods[pod] = {a.address, absl::ToUnixNanos(at)};
+  });
+  return pods;
+}
+
+// The IPv6 half: restore into an IPv6 node.
+inline void FuzzIpv6CheckpointRestore(const VpcCniCheckpoint& checkpoint) {
+  ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  Ipv6Datastore<ManualClock> ds(clock);
+  (void)ds.AddEni({.id = "eni-1", .device_number = 0, .primary = true});
+  (void)ds.AddPrefix("eni-1", *Ipv6Prefix::Parse("2001:db8::/80"));
+  (void)ds.Assign({"aws-cni", "running-1", "eth0"});  // holds 2001:db8::
+  const auto before = HeldIpv6Pods(ds);
+  const Ipv6PoolStats stats_before = ds.Stats();
+  auto report = RestoreVpcCniIpv6Checkpoint(ds, checkpoint);
+  if (!report.ok()) {
+    ENIPOOL_FUZZ_CHECK(HeldIpv6Pods(ds) == before && ds.Stats() == stats_before,
+                       "failed IPv6 restore changed the datastore: ", report.status().ToString());
+    return;
+  }
+  const auto after = HeldIpv6Pods(ds);
+  std::size_t kept = 0;
+  for (const CheckpointEntry& e : checkpoint.allocations) {
+    bool dropped = false;
+    for (const CheckpointEntry& d : report->dropped) dropped |= d == e;
+    if (dropped) continue;
+    ++kept;
+    const auto it = after.find(e.pod);
+    ENIPOOL_FUZZ_CHECK(it != after.end() && it->second.first == *Ipv6Address::Parse(e.ipv6),
+                       "IPv6 entry for ", e.pod.ToString(), " not restored");
+  }
+  ENIPOOL_FUZZ_CHECK(static_cast<std::size_t>(report->restored) == kept, "IPv6 restored count ",
+                     report->restored, " != ", kept);
+}
+
 inline int FuzzCheckpointImport(const std::uint8_t* data, std::size_t size) {
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
   auto checkpoint = ParseVpcCniCheckpoint(text);
@@ -40,6 +81,7 @@ inline int FuzzCheckpointImport(const std::uint8_t* data, std::size_t size) {
   auto again = ParseVpcCniCheckpoint(json);
   ENIPOOL_FUZZ_CHECK(again.ok(), "serialized checkpoint does not parse: ", again.status().ToString());
   ENIPOOL_FUZZ_CHECK(*again == *checkpoint, "checkpoint does not round-trip: ", json);
+  FuzzIpv6CheckpointRestore(*checkpoint);
 
   // A node with 10.0.0.0/28 and 10.0.0.16/28 (prefix mode) and the /32s
   // 10.0.0.32 and 10.0.0.33, already running two pods.

@@ -106,6 +106,52 @@ TEST_CASE("The AWS CLI creates, attaches, fills, drains, detaches and deletes an
   CHECK(endpoint.Stop() == 0);
 }
 
+// docs/reference-behavior.md §4.12, §7.1: the IPv6 node's one call,
+// AssignIpv6Addresses with Ipv6PrefixCount=1, as AWS's CLI sends it and
+// reads the answer (AssignedIpv6Prefixes, then the ENI's Ipv6Prefixes).
+TEST_CASE("The AWS CLI assigns, describes and unassigns an IPv6 /80 on the endpoint") {
+  Ec2EndpointProcess endpoint;
+  REQUIRE(endpoint.Start({"--subnet=10.0.0.0/24+2600:1f14:abc:1::/64",
+                          "--subnet=subnet-v4only=10.1.0.0/24", "--instance=i-1:c5.large",
+                          "--instance=i-2:c5.large:subnet-v4only"}));
+  const CommandResult primary = AwsEc2(
+      endpoint, "describe-network-interfaces --filters Name=attachment.instance-id,Values=i-1 "
+                "--query 'NetworkInterfaces[0].NetworkInterfaceId'");
+  REQUIRE(primary.exit_code == 0);
+  const std::string eni = Trimmed(primary);
+  const CommandResult assigned = AwsEc2(
+      endpoint, absl::StrCat("assign-ipv6-addresses --network-interface-id ", eni,
+                             " --ipv6-prefix-count 1 --query 'AssignedIpv6Prefixes'"));
+  INFO(assigned.output);
+  REQUIRE(assigned.exit_code == 0);
+  CHECK(Trimmed(assigned) == "2600:1f14:abc:1::/80");
+  const CommandResult described = AwsEc2(
+      endpoint, absl::StrCat("describe-network-interfaces --network-interface-ids ", eni,
+                             " --query 'NetworkInterfaces[0].Ipv6Prefixes[0].Ipv6Prefix'"));
+  INFO(described.output);
+  REQUIRE(described.exit_code == 0);
+  CHECK(Trimmed(described) == "2600:1f14:abc:1::/80");
+  const CommandResult subnets = AwsEc2(
+      endpoint, absl::StrCat("describe-subnets --subnet-ids ", endpoint.subnets().front(),
+                             " --query 'Subnets[0].Ipv6CidrBlockAssociationSet[0].Ipv6CidrBlock'"));
+  REQUIRE(subnets.exit_code == 0);
+  CHECK(Trimmed(subnets) == "2600:1f14:abc:1::/64");
+  CHECK(AwsEc2(endpoint, absl::StrCat("unassign-ipv6-addresses --network-interface-id ", eni,
+                                      " --ipv6-prefixes 2600:1f14:abc:1::/80"))
+            .exit_code == 0);
+  // An instance in a subnet without an IPv6 block hears EC2's code.
+  const CommandResult other = AwsEc2(
+      endpoint, "describe-network-interfaces --filters Name=attachment.instance-id,Values=i-2 "
+                "--query 'NetworkInterfaces[0].NetworkInterfaceId'");
+  REQUIRE(other.exit_code == 0);
+  const CommandResult refused = AwsEc2(
+      endpoint, absl::StrCat("assign-ipv6-addresses --network-interface-id ", Trimmed(other),
+                             " --ipv6-prefix-count 1"));
+  CHECK(refused.exit_code != 0);
+  CHECK(absl::StrContains(refused.output, "InvalidParameterValue"));
+  CHECK(endpoint.Stop() == 0);
+}
+
 TEST_CASE("The AWS CLI names an ENI's primary address and hears InvalidIPAddress.InUse when it "
           "is taken") {
   Ec2EndpointProcess endpoint;
