@@ -8,11 +8,14 @@
 //   * one ManualClock (virtual time) and one EventQueue (sim/event_queue.h);
 //   * one SimulatedEc2 shared by every node, so nodes compete for the same
 //     subnets (addresses and aligned /28s) and the account's API rate;
-//   * N nodes, each an EC2 instance and a NodeController (which owns the
-//     node's NodeDatastore). A node's pool check (NodeController::Tick) runs
+//   * nodes in node groups (sim/node_groups.h; one fixed group by default),
+//     each an EC2 instance and a NodeController (which owns the node's
+//     NodeDatastore). A node's pool check (NodeController::Tick) runs
 //     every 5 s (docs/reference-behavior.md §4.3) from a random phase, each wake-up late by up
 //     to 100 ms (seeded jitter);
-//   * a workload (sim/workload.h) of pods created and deleted.
+//   * workloads (sim/workload.h) of pods created and deleted, side by side;
+//   * optionally an autoscaler (AutoscalerConfig) that launches nodes when
+//     pods fit nowhere and drains underused ones.
 //
 // An EC2 request the controller emits is made on the SimulatedEc2 at once
 // (its effect on subnets and ENIs happens at that instant) and its answer is
@@ -20,12 +23,30 @@
 // controller's scheduled retries (throttle back-off, detach → delete pause)
 // get their own wake-up event at NextWakeup().
 //
-// Pods. The scheduler puts a new pod on the least-loaded node (fewest pods
-// placed) that is below its pod capacity (kubelet max pods − 2 host-network
-// pods), as kube-scheduler's default spreading of similar pods does; a pod
-// that fits nowhere waits, unscheduled, for the first deletion. Trace pods
-// go where the trace says. The CNI ADD (NodeController::AddPod) runs the
-// moment the pod lands; DEL releases at once.
+// Pods. The scheduler (sim/scheduler.h) puts a new pod on a running node
+// with room for it: below its pod capacity (kubelet max pods − 2
+// host-network pods) and, for a pod with CPU or memory requests, with
+// those left; among them the least-loaded (fewest pods, or least allocated
+// for a pod with requests), as kube-scheduler's default spreading of similar
+// pods does. A pod that fits nowhere waits, unscheduled, oldest first, for a
+// place to free up (a deletion, a node joining). A trace pod naming its node
+// is admitted there only while the node has room (kubelet's admission
+// refuses a pod beyond max pods or the node's allocatable); until then it
+// waits for that node. A pod naming a node that is draining or gone is left
+// to the scheduler. The CNI ADD (NodeController::AddPod) runs the moment the
+// pod lands; DEL releases at once.
+//
+// Nodes join and leave. A node the autoscaler launches joins after the
+// launch delay: its instance and primary ENI are created then, its
+// controller starts cold (its first pool check at a random phase of the
+// loop) and the scheduler may use it at once (pods that land before it has
+// addresses fail their ADD and retry, as on a real node). A drained node is
+// cordoned and its pods evicted: each leaves its node (the DEL gives its
+// address back) and waits to be scheduled again, timed afresh from the
+// eviction; after the drain time the instance is terminated and EC2
+// deletes its ENIs, their addresses going back to the subnets. An ENI the
+// node had created but not attached yet stays behind, unattached, as it
+// would in EC2 (the leaked-ENI sweep, leaked-eni-sweep=on, finds it).
 //
 // kubelet's retry model. When the ADD finds no free address the CNI fails,
 // the sandbox is not created, and kubelet retries: its pod worker re-queues a
@@ -95,74 +116,14 @@
 #include "enipool/datastore.h"
 #include "enipool/pod_key.h"
 #include "enipool/sim/event_queue.h"
+#include "enipool/sim/node_groups.h"
 #include "enipool/sim/report.h"
 #include "enipool/sim/scenario.h"
+#include "enipool/sim/scheduler.h"
 #include "enipool/ec2/simulated_ec2.h"
 #include "enipool/ec2/subnet.h"
 #include "enipool/sim/workload.h"
 #include "enipool/status.h"
-
-namespace enipool::sim {}  // namespace enipool::sim
-
-namespace enipool::internal {
-
-// LeastLoadedScheduler
-//
-// Nodes bucketed by pod count, so "a node with the fewest pods, below the
-// capacity" is O(1) to find and to update (counts move by one). Within a
-// bucket the node that entered last is taken; the initial order makes node
-// 0 the first choice.
-class LeastLoadedScheduler {
- public:
-  LeastLoadedScheduler(int nodes, int capacity)
-      : capacity_(capacity),
-        count_(static_cast<std::size_t>(nodes), 0),
-        pos_(static_cast<std::size_t>(nodes), 0) {
-    buckets_.resize(static_cast<std::size_t>(capacity) + 1);
-    for (int n = nodes - 1; n >= 0; --n) Insert(n, 0);
-  }
-
-  // A node below capacity with the fewest pods, or -1 when all are full.
-  int Pick() {
-    while (min_ < capacity_ && buckets_[static_cast<std::size_t>(min_)].empty()) ++min_;
-    if (min_ >= capacity_) return -1;
-    return buckets_[static_cast<std::size_t>(min_)].back();
-  }
-  void Increment(int node) { Move(node, +1); }
-  void Decrement(int node) {
-    Move(node, -1);
-    min_ = std::min(min_, count_[static_cast<std::size_t>(node)]);
-  }
-  [[nodiscard]] int count(int node) const { return count_[static_cast<std::size_t>(node)]; }
-
- private:
-  void Insert(int node, int c) {
-    if (static_cast<std::size_t>(c) >= buckets_.size())
-      buckets_.resize(static_cast<std::size_t>(c) + 1);
-    auto& bucket = buckets_[static_cast<std::size_t>(c)];
-    pos_[static_cast<std::size_t>(node)] = static_cast<int>(bucket.size());
-    bucket.push_back(node);
-    count_[static_cast<std::size_t>(node)] = c;
-  }
-  void Move(int node, int delta) {
-    const int c = count_[static_cast<std::size_t>(node)];
-    auto& bucket = buckets_[static_cast<std::size_t>(c)];
-    const int p = pos_[static_cast<std::size_t>(node)];
-    const int last = bucket.back();
-    bucket[static_cast<std::size_t>(p)] = last;
-    pos_[static_cast<std::size_t>(last)] = p;
-    bucket.pop_back();
-    Insert(node, std::max(0, c + delta));
-  }
-
-  int capacity_;
-  int min_ = 0;
-  std::vector<int> count_;
-  std::vector<int> pos_;
-  std::vector<std::vector<int>> buckets_;
-};
-
-}  // namespace enipool::internal
 
 namespace enipool::sim {
 
@@ -259,6 +220,14 @@ class Cluster {
     absl::flat_hash_set<std::uint32_t> addresses;
     for (std::size_t n = 0; n < nodes_.size(); ++n) {
       const Controller& node = nodes_[n];
+      if (node_slots_[n].state == NodeState::kGone) {
+        // Its instance is terminated; its pods were evicted when it drained.
+        if (node.datastore().pod_count() != 0) {
+          return absl::InternalError(absl::StrCat("node ", n, " is gone but its datastore holds ",
+                                                  node.datastore().pod_count(), " pods"));
+        }
+        continue;
+      }
       ENIPOOL_RETURN_IF_ERROR(node.datastore().CheckInvariants());
       in_datastores += static_cast<std::int64_t>(node.datastore().pod_count());
       absl::Status problem;
@@ -296,7 +265,49 @@ class Cluster {
     return absl::OkStatus();
   }
 
+  // NodeCounts
+  //
+  // Nodes by life stage: launching (asked for, not joined yet), running,
+  // draining (cordoned, pods evicted, instance not terminated yet) and gone.
+  // Every node the run ever had is in exactly one.
+  struct NodeCounts {
+    std::int64_t launching = 0, running = 0, draining = 0, gone = 0;
+    [[nodiscard]] std::int64_t total() const noexcept {
+      return launching + running + draining + gone;
+    }
+  };
+  [[nodiscard]] NodeCounts node_counts() const noexcept {
+    NodeCounts counts;
+    for (const std::int32_t l : launching_) counts.launching += l;
+    counts.running = static_cast<std::int64_t>(nodes_.size()) - draining_ - gone_;
+    counts.draining = draining_;
+    counts.gone = gone_;
+    return counts;
+  }
+  // Nodes the autoscaler launched and nodes it drained, over the run.
+  [[nodiscard]] std::int64_t nodes_launched() const noexcept { return nodes_launched_; }
+  [[nodiscard]] std::int64_t nodes_drained() const noexcept { return nodes_drained_; }
+  [[nodiscard]] std::int64_t pods_evicted() const noexcept { return evicted_; }
+  // Pods deleted over the run (pods_created() = ready + pending + deleted +
+  // without address, at every instant).
+  [[nodiscard]] std::int64_t pods_deleted() const noexcept { return deleted_; }
+  // The node's group index (into ResolveNodeGroups()) and whether it is
+  // running (not draining or gone).
+  [[nodiscard]] int node_group(int i) const { return node_slots_[static_cast<std::size_t>(i)].group; }
+  [[nodiscard]] bool node_running(int i) const {
+    return node_slots_[static_cast<std::size_t>(i)].state == NodeState::kRunning;
+  }
+  [[nodiscard]] bool node_gone(int i) const {
+    return node_slots_[static_cast<std::size_t>(i)].state == NodeState::kGone;
+  }
+  // Pods placed on node `i` (waiting for an address or ready) and the
+  // scheduler's view of it.
+  [[nodiscard]] int pods_on_node(int i) const { return scheduler_.pods(i); }
+  [[nodiscard]] const Scheduler& scheduler() const noexcept { return scheduler_; }
+
   [[nodiscard]] const ClusterConfig& config() const noexcept { return config_; }
+  // Nodes the run has had so far (running, draining and gone; launching
+  // ones are not created yet).
   [[nodiscard]] int node_count() const noexcept { return static_cast<int>(nodes_.size()); }
   [[nodiscard]] const Controller& node(int i) const { return nodes_[static_cast<std::size_t>(i)]; }
   [[nodiscard]] const ec2::SimulatedEc2<ManualClock>& ec2() const noexcept { return *ec2_; }
@@ -326,17 +337,30 @@ class Cluster {
     kPoolCheck,
     kEc2Done,
     kWakeup,
-    kSample
+    kSample,
+    kAutoscale,
+    kNodeJoin,
+    kNodeRemove
   };
   enum class PodState : std::uint8_t { kFree, kUnscheduled, kPending, kReady };
+  enum class NodeState : std::uint8_t { kRunning, kDraining, kGone };
 
   struct Pod {
     std::int64_t created_ns = 0;
     std::uint64_t id = 0;  // the workload's pod id (container id "p<id>")
+    // Placed (pending or ready): its node. Unscheduled: the node it waits
+    // for (a trace pod naming a full node), or -1.
     std::int32_t node = -1;
     std::uint32_t generation = 0;
     PodState state = PodState::kFree;
     bool waited = false;
+    std::uint16_t requests = 0;  // index into request_shapes_ (0: none)
+  };
+
+  struct NodeSlot {
+    std::int32_t group = 0;
+    NodeState state = NodeState::kRunning;
+    std::int64_t underused_since_ns = -1;  // the autoscaler's clock; -1: not underused
   };
 
   struct InFlight {
@@ -348,16 +372,25 @@ class Cluster {
   explicit Cluster(ClusterConfig config)
       : config_(std::move(config)),
         clock_(absl::UnixEpoch()),
-        workload_(config_.workload, config_.seed),
         jitter_rng_(internal::SimStreamSeed(config_.seed, 2)),
-        kubelet_rng_(internal::SimStreamSeed(config_.seed, 3)),
-        scheduler_(config_.nodes, std::max(1, config_.pool.max_pods - kHostNetworkPods)) {}
+        kubelet_rng_(internal::SimStreamSeed(config_.seed, 3)) {
+    // The first workload keeps the random stream it has alone; the others
+    // draw from streams of their own.
+    workloads_.emplace_back(config_.workload, config_.seed);
+    for (std::size_t k = 0; k < config_.extra_workloads.size(); ++k) {
+      workloads_.emplace_back(config_.extra_workloads[k],
+                              internal::SimStreamSeed(config_.seed, 100 + k));
+    }
+    next_workload_.resize(workloads_.size());
+    request_shapes_.push_back(PodRequests{});
+  }
 
   absl::Status Build() {
     ec2::SimulatedEc2Options options;
     options.seed = internal::SimStreamSeed(config_.seed, 4);
     options.latency = config_.latency;
     options.throttle = config_.throttle;
+    options.faults = config_.faults;
     ec2_ = std::make_unique<ec2::SimulatedEc2<ManualClock>>(clock_, std::move(options));
     for (std::size_t s = 0; s < config_.subnets.size(); ++s) {
       std::vector<ec2::SubnetReservation> reservations;
@@ -378,42 +411,21 @@ class Cluster {
                                                        ": ", occupied.message()));
       }
     }
-    nodes_.reserve(static_cast<std::size_t>(config_.nodes));
-    wakeup_ns_.assign(static_cast<std::size_t>(config_.nodes), INT64_MAX);
-    pending_on_node_.assign(static_cast<std::size_t>(config_.nodes), 0);
-    for (int n = 0; n < config_.nodes; ++n) {
-      if (node_subnets_.empty()) {
-        return absl::InvalidArgumentError("every subnet is pod-only: nodes need a subnet of their own");
-      }
-      const std::string subnet =
-          SubnetId(node_subnets_[static_cast<std::size_t>(n) % node_subnets_.size()]);
-      const std::string instance = absl::StrFormat("i-%08x", n);
-      absl::StatusOr<NetworkInterface> primary =
-          ec2_->AddInstance({.instance_id = instance,
-                             .subnet_id = subnet,
-                             .max_enis = config_.pool.max_enis,
-                             .ipv4_per_eni = config_.pool.ipv4_per_eni});
-      if (!primary.ok()) {
-        return absl::Status(primary.status().code(),
-                            absl::StrCat("node ", n, ": ", primary.status().message()));
-      }
-      ControllerConfig cc;
-      cc.pool = config_.pool;
-      cc.instance_id = instance;
-      cc.subnet_id = subnet;
-      cc.primary_eni_id = primary->id;
-      cc.placement = config_.placement;
-      cc.eni_primary = config_.eni_primary;
-      cc.subnet_cidr = config_.subnets[static_cast<std::size_t>(n) % config_.subnets.size()].cidr;
-      cc.reconcile_interval = config_.reconcile_interval;
-      cc.subnet_discovery = config_.subnet_discovery;
-      // Each node's SDK retryer draws its own jitter.
-      cc.throttle.jitter_seed =
-          internal::SimStreamSeed(internal::SimStreamSeed(config_.seed, 5), static_cast<std::uint64_t>(n));
-      ENIPOOL_ASSIGN_OR_RETURN(Controller controller,
-                               Controller::Create(clock_, std::move(cc), config_.policy));
-      nodes_.push_back(std::move(controller));
+    if (node_subnets_.empty()) {
+      return absl::InvalidArgumentError("every subnet is pod-only: nodes need a subnet of their own");
     }
+    ENIPOOL_ASSIGN_OR_RETURN(groups_, ResolveNodeGroups(config_));
+    launching_.assign(groups_.size(), 0);
+    nodes_in_group_.assign(groups_.size(), 0);
+    created_in_group_.assign(groups_.size(), 0);
+    nodes_.reserve(static_cast<std::size_t>(config_.nodes));
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      for (int k = 0; k < groups_[g].config.count; ++k) {
+        ENIPOOL_RETURN_IF_ERROR(AddNode(static_cast<int>(g)));
+      }
+    }
+    // Made schedulable last to first, so that node 0 is the first choice.
+    for (int n = node_count() - 1; n >= 0; --n) scheduler_.SetSchedulable(n, true);
     start_ns_ = absl::ToUnixNanos(clock_.Now());
     now_ns_ = start_ns_;
     end_ns_ = start_ns_ + absl::ToInt64Nanoseconds(config_.duration);
@@ -426,13 +438,75 @@ class Cluster {
     // Each node boots (startup describe) at a random phase of the 5 s loop.
     const auto period =
         static_cast<std::uint64_t>(absl::ToInt64Nanoseconds(config_.pool_check_interval));
-    for (int n = 0; n < config_.nodes; ++n) {
+    for (int n = 0; n < node_count(); ++n) {
       const auto phase = static_cast<std::int64_t>(
           internal::SimUniformIndex(jitter_rng_, std::max<std::uint64_t>(1, period)));
       queue_.PushNanos(start_ns_ + phase, kPoolCheck, static_cast<std::uint32_t>(n), 0);
     }
     queue_.PushNanos(start_ns_, kSample, 0, 0);
-    PullWorkload();
+    for (std::size_t k = 0; k < workloads_.size(); ++k) PullWorkload(k);
+    if (config_.autoscaler.enabled) {
+      autoscale_ns_ = absl::ToInt64Nanoseconds(config_.autoscaler.scan_interval);
+      queue_.PushNanos(start_ns_ + autoscale_ns_, kAutoscale, 0, 0, EventQueue::Lane::kPeriodic);
+    }
+    return absl::OkStatus();
+  }
+
+  // Creates node `nodes_.size()` of group `g`: its instance (the primary ENI
+  // in a subnet of the node's zone) and its controller, not schedulable yet.
+  absl::Status AddNode(int g) {
+    const ResolvedNodeGroup& group = groups_[static_cast<std::size_t>(g)];
+    const int n = node_count();
+    const int k = created_in_group_[static_cast<std::size_t>(g)]++;
+    // The group's k-th node: its zones in turn, the zone's subnets in turn.
+    std::size_t subnet_index = 0;
+    if (group.config.zones.empty()) {
+      subnet_index = node_subnets_[static_cast<std::size_t>(k) % node_subnets_.size()];
+    } else {
+      const std::size_t zones = group.config.zones.size();
+      const std::string& zone = group.config.zones[static_cast<std::size_t>(k) % zones];
+      std::vector<std::size_t> in_zone;
+      for (const std::size_t s : node_subnets_) {
+        if (config_.subnets[s].zone == zone) in_zone.push_back(s);
+      }
+      subnet_index = in_zone[(static_cast<std::size_t>(k) / zones) % in_zone.size()];
+    }
+    const std::string subnet = SubnetId(subnet_index);
+    const std::string instance = absl::StrFormat("i-%08x", n);
+    absl::StatusOr<NetworkInterface> primary =
+        ec2_->AddInstance({.instance_id = instance,
+                           .subnet_id = subnet,
+                           .max_enis = group.pool.max_enis,
+                           .ipv4_per_eni = group.pool.ipv4_per_eni});
+    if (!primary.ok()) {
+      return absl::Status(primary.status().code(),
+                          absl::StrCat("node ", n, ": ", primary.status().message()));
+    }
+    ControllerConfig cc;
+    cc.pool = group.pool;
+    cc.instance_id = instance;
+    cc.subnet_id = subnet;
+    cc.primary_eni_id = primary->id;
+    cc.placement = config_.placement;
+    cc.eni_primary = config_.eni_primary;
+    cc.subnet_cidr = config_.subnets[subnet_index].cidr;
+    cc.reconcile_interval = config_.reconcile_interval;
+    cc.subnet_discovery = config_.subnet_discovery;
+    cc.leaked_eni_sweep = config_.leaked_eni_sweep;
+    cc.sweep_seed =
+        internal::SimStreamSeed(internal::SimStreamSeed(config_.seed, 6), static_cast<std::uint64_t>(n));
+    // Each node's SDK retryer draws its own jitter.
+    cc.throttle.jitter_seed =
+        internal::SimStreamSeed(internal::SimStreamSeed(config_.seed, 5), static_cast<std::uint64_t>(n));
+    ENIPOOL_ASSIGN_OR_RETURN(Controller controller,
+                             Controller::Create(clock_, std::move(cc), config_.policy));
+    nodes_.push_back(std::move(controller));
+    wakeup_ns_.push_back(INT64_MAX);
+    pending_on_node_.push_back(0);
+    waiting_for_node_.emplace_back();
+    node_slots_.push_back(NodeSlot{g, NodeState::kRunning, -1});
+    ++nodes_in_group_[static_cast<std::size_t>(g)];
+    scheduler_.AddNode(group.capacity);
     return absl::OkStatus();
   }
 
@@ -451,10 +525,10 @@ class Cluster {
   void Handle(const Event& event) {
     switch (event.kind) {
       case kWorkload:
-        OnWorkload();
+        OnWorkload(event.node);
         break;
       case kPodAttempt:
-        OnPodAttempt(event.payload);
+        OnPodAttempt(event.node, event.payload);
         break;
       case kPodDelete:
         OnPodDelete(event.payload);
@@ -471,52 +545,154 @@ class Cluster {
       case kSample:
         OnSample(event.when_ns);
         break;
+      case kAutoscale:
+        OnAutoscale();
+        break;
+      case kNodeJoin:
+        OnNodeJoin(static_cast<int>(event.node));
+        break;
+      case kNodeRemove:
+        OnNodeRemove(event.node);
+        break;
       default:
         break;
     }
   }
 
-  void PullWorkload() {
-    next_workload_ = workload_.Next();
-    if (next_workload_.has_value() && start_ns_ + next_workload_->at_ns <= end_ns_) {
-      queue_.PushNanos(start_ns_ + next_workload_->at_ns, kWorkload, 0, 0);
+  void PullWorkload(std::size_t k) {
+    std::optional<PodEvent>& next = next_workload_[k];
+    next = workloads_[k].Next();
+    if (next.has_value() && start_ns_ + next->at_ns <= end_ns_) {
+      queue_.PushNanos(start_ns_ + next->at_ns, kWorkload, static_cast<std::uint32_t>(k), 0);
     }
   }
 
-  void OnWorkload() {
-    const PodEvent event = *next_workload_;
+  void OnWorkload(std::uint32_t k) {
+    const PodEvent& event = *next_workload_[k];
     const std::int64_t now = now_ns_;
+    // Pod ids of the first workload are its own (so a run with one workload
+    // names its pods as before); the others' carry their index above bit 40.
+    const std::uint64_t id = (static_cast<std::uint64_t>(k) << 40) | event.pod;
+    const bool trace = std::holds_alternative<TraceWorkload>(
+        k == 0 ? config_.workload : config_.extra_workloads[k - 1]);
     if (event.type == PodEvent::Type::kAdd) {
-      const std::uint32_t slot = NewPod(event.pod, now);
-      if (trace_) trace_slots_[event.pod] = slot;
+      const std::uint32_t slot = NewPod(id, now, event.requests);
+      if (trace) trace_slots_[id] = slot;
       if (event.lifetime_ns >= 0) {
         queue_.PushNanos(now + event.lifetime_ns, kPodDelete, 0, PodHandle(slot),
                          EventQueue::Lane::kFar);
       }
-      if (event.node >= 0) {
-        Place(slot, event.node);
-      } else {
-        const int node = scheduler_.Pick();
-        if (node < 0) {
-          pods_[slot].state = PodState::kUnscheduled;
-          ++unscheduled_;
-          unscheduled_fifo_.push_back(PodHandle(slot));
-        } else {
-          Place(slot, node);
-        }
-      }
+      Schedule(slot, event.node);
     } else {
-      const auto it = trace_slots_.find(event.pod);
+      const auto it = trace_slots_.find(id);
       if (it != trace_slots_.end()) {
         const std::uint32_t slot = it->second;
         trace_slots_.erase(it);
         DeletePod(slot);
       }
     }
-    PullWorkload();
+    PullWorkload(k);
   }
 
-  std::uint32_t NewPod(std::uint64_t id, std::int64_t now) {
+  // A new (or evicted) pod: onto the node it names while that node runs
+  // and has room (kubelet admission), else waiting for it; without one,
+  // where the scheduler picks, else unscheduled.
+  void Schedule(std::uint32_t slot, int named_node) {
+    const PodRequests& requests = request_shapes_[pods_[slot].requests];
+    if (named_node >= 0 && named_node < node_count() &&
+        node_slots_[static_cast<std::size_t>(named_node)].state == NodeState::kRunning) {
+      if (scheduler_.Fits(named_node, requests)) {
+        Place(slot, named_node);
+      } else {
+        Unschedule(slot, named_node);
+      }
+      return;
+    }
+    const int node = scheduler_.Pick(requests);
+    if (node < 0) {
+      Unschedule(slot, -1);
+    } else {
+      Place(slot, node);
+    }
+  }
+
+  void Unschedule(std::uint32_t slot, int waits_for) {
+    Pod& pod = pods_[slot];
+    pod.state = PodState::kUnscheduled;
+    pod.node = waits_for;
+    ++unscheduled_;
+    if (waits_for >= 0) {
+      waiting_for_node_[static_cast<std::size_t>(waits_for)].push_back(PodHandle(slot));
+    } else {
+      unscheduled_fifo_.push_back(PodHandle(slot));
+      CountUnschedulable(pod, +1);
+    }
+  }
+
+  // The autoscaler's view of the pods that fit nowhere (not those waiting
+  // for a named node): their number and requests, leaving out a pod no
+  // group's node could take.
+  void CountUnschedulable(const Pod& pod, int sign) {
+    const PodRequests& r = request_shapes_[pod.requests];
+    const bool fits_some_group = std::any_of(groups_.begin(), groups_.end(), [&](const ResolvedNodeGroup& g) {
+      return (g.capacity.cpu_millis == 0 || r.cpu_millis <= g.capacity.cpu_millis) &&
+             (g.capacity.memory_mib == 0 || r.memory_mib <= g.capacity.memory_mib);
+    });
+    if (!fits_some_group) return;
+    unschedulable_.cpu_millis += sign * r.cpu_millis;
+    unschedulable_.memory_mib += sign * r.memory_mib;
+    unschedulable_pods_ += sign;
+  }
+
+  // Takes unscheduled pods off their queues (those waiting for `freed`
+  // first, then the oldest others) while they fit somewhere.
+  void PlaceWaiting(int freed) {
+    if (freed >= 0) {
+      auto& waiting = waiting_for_node_[static_cast<std::size_t>(freed)];
+      while (!waiting.empty()) {
+        const std::uint64_t handle = waiting.front();
+        Pod* p = Resolve(handle);
+        if (p == nullptr || p->state != PodState::kUnscheduled || p->node != freed) {
+          waiting.pop_front();
+          continue;
+        }
+        if (!scheduler_.Fits(freed, request_shapes_[p->requests])) break;
+        waiting.pop_front();
+        --unscheduled_;
+        Place(static_cast<std::uint32_t>(handle & 0xffffffffu), freed);
+      }
+    }
+    // Pods with requests that fit nowhere are passed over (a few at a time,
+    // kept in order); a pod without requests that fits nowhere means none
+    // does.
+    constexpr int kMaxPassedOver = 32;
+    int passed_over = 0;
+    std::vector<std::uint64_t>& kept = passed_over_;
+    kept.clear();
+    while (!unscheduled_fifo_.empty()) {
+      const std::uint64_t handle = unscheduled_fifo_.front();
+      Pod* p = Resolve(handle);
+      if (p == nullptr || p->state != PodState::kUnscheduled || p->node >= 0) {
+        unscheduled_fifo_.pop_front();
+        continue;
+      }
+      const PodRequests& requests = request_shapes_[p->requests];
+      const int target = scheduler_.Pick(requests);
+      if (target < 0) {
+        if (requests.empty() || ++passed_over > kMaxPassedOver) break;
+        unscheduled_fifo_.pop_front();
+        kept.push_back(handle);
+        continue;
+      }
+      unscheduled_fifo_.pop_front();
+      --unscheduled_;
+      CountUnschedulable(*p, -1);
+      Place(static_cast<std::uint32_t>(handle & 0xffffffffu), target);
+    }
+    for (auto it = kept.rbegin(); it != kept.rend(); ++it) unscheduled_fifo_.push_front(*it);
+  }
+
+  std::uint32_t NewPod(std::uint64_t id, std::int64_t now, const PodRequests& requests) {
     std::uint32_t slot;
     if (!free_slots_.empty()) {
       slot = free_slots_.back();
@@ -530,10 +706,32 @@ class Cluster {
     pod.id = id;
     pod.node = -1;
     pod.waited = false;
+    pod.requests = RequestShape(requests);
     if (created_ == 0) first_created_ns_ = now;
     ++created_;
     if (now < warmup_end_ns_) ++in_warmup_;
     return slot;
+  }
+
+  // The index of `requests` among the shapes seen (a pod keeps 2 bytes,
+  // not 16).
+  std::uint16_t RequestShape(const PodRequests& requests) {
+    if (requests.empty()) return 0;
+    const auto [it, inserted] =
+        request_index_.try_emplace(std::make_pair(requests.cpu_millis, requests.memory_mib),
+                                   static_cast<std::uint16_t>(request_shapes_.size()));
+    if (inserted) {
+      if (request_shapes_.size() > UINT16_MAX) {
+        if (internal_error_.ok()) {
+          internal_error_ = absl::ResourceExhaustedError(
+              "more than 65,535 distinct pod requests: the simulator keeps a 16-bit index");
+        }
+        request_index_.erase(it);
+        return 0;
+      }
+      request_shapes_.push_back(requests);
+    }
+    return it->second;
   }
 
   std::uint64_t PodHandle(std::uint32_t slot) const {
@@ -572,7 +770,7 @@ class Cluster {
     pod.state = PodState::kPending;
     ++pending_;
     ++pending_on_node_[static_cast<std::size_t>(node)];
-    scheduler_.Increment(node);
+    scheduler_.Bind(node, request_shapes_[pod.requests]);
     TryAdd(slot);
   }
 
@@ -601,12 +799,17 @@ class Cluster {
     const double jitter = internal::SimUniform01(kubelet_rng_) * config_.kubelet_backoff_jitter;
     const auto delay = static_cast<std::int64_t>(
         static_cast<double>(kubelet_backoff_ns_) * (1 + jitter));
-    queue_.PushNanos(now + delay, kPodAttempt, 0, PodHandle(slot), EventQueue::Lane::kFar);
+    queue_.PushNanos(now + delay, kPodAttempt, static_cast<std::uint32_t>(pod.node), PodHandle(slot),
+                     EventQueue::Lane::kFar);
   }
 
-  void OnPodAttempt(std::uint64_t handle) {
+  void OnPodAttempt(std::uint32_t node, std::uint64_t handle) {
     Pod* pod = Resolve(handle);
-    if (pod == nullptr || pod->state != PodState::kPending) return;
+    // An attempt on a node the pod was evicted from is void.
+    if (pod == nullptr || pod->state != PodState::kPending ||
+        pod->node != static_cast<std::int32_t>(node)) {
+      return;
+    }
     TryAdd(static_cast<std::uint32_t>(handle & 0xffffffffu));
   }
 
@@ -644,32 +847,21 @@ class Cluster {
         --unscheduled_;
         ++deleted_pending_;
         CensorWait(pod);
+        if (pod.node < 0) CountUnschedulable(pod, -1);
         break;
       case PodState::kFree:
         return;
     }
     ++deleted_;
+    const bool placed = pod.state != PodState::kUnscheduled;
     const int node = pod.node;
     pod.state = PodState::kFree;
     ++pod.generation;
     free_slots_.push_back(slot);
-    if (node >= 0) {
-      scheduler_.Decrement(node);
-      // A place freed up: the oldest unscheduled pod takes it.
-      while (!unscheduled_fifo_.empty()) {
-        const std::uint64_t waiting = unscheduled_fifo_.front();
-        unscheduled_fifo_.pop_front();
-        Pod* p = Resolve(waiting);
-        if (p == nullptr || p->state != PodState::kUnscheduled) continue;
-        const int target = scheduler_.Pick();
-        if (target < 0) {
-          unscheduled_fifo_.push_front(waiting);
-          break;
-        }
-        --unscheduled_;
-        Place(static_cast<std::uint32_t>(waiting & 0xffffffffu), target);
-        break;
-      }
+    if (placed) {
+      scheduler_.Unbind(node, request_shapes_[pod.requests]);
+      // A place freed up: the pods waiting for it take it.
+      PlaceWaiting(node);
     }
   }
 
@@ -682,6 +874,7 @@ class Cluster {
   }
 
   void OnPoolCheck(std::uint32_t n) {
+    if (node_slots_[n].state == NodeState::kGone) return;  // its loop stopped with it
     Controller& node = nodes_[n];
     const absl::Time now = clock_.Now();
     requests_.clear();
@@ -702,6 +895,11 @@ class Cluster {
   void OnEc2Done(std::uint64_t index) {
     InFlight& flight = in_flight_[index];
     const std::uint32_t n = flight.node;
+    if (node_slots_[n].state == NodeState::kGone) {  // nobody is left to hear the answer
+      flight = InFlight{};
+      free_flights_.push_back(index);
+      return;
+    }
     const absl::Time now = clock_.Now();
     requests_.clear();
     const std::size_t pods_before = nodes_[n].datastore().pod_count();
@@ -732,6 +930,7 @@ class Cluster {
   void OnWakeup(std::uint32_t n, std::int64_t when_ns) {
     if (wakeup_ns_[n] != when_ns) return;  // superseded
     wakeup_ns_[n] = INT64_MAX;
+    if (node_slots_[n].state == NodeState::kGone) return;
     Controller& node = nodes_[n];
     if (!node.busy()) return;  // pool checks keep their 5 s cadence
     requests_.clear();
@@ -771,14 +970,204 @@ class Cluster {
     }
   }
 
+  // --- Nodes joining and leaving ---------------------------------------------
+
+  std::int64_t LaunchDelayNs() const {
+    return absl::ToInt64Nanoseconds(config_.autoscaler.launch_delay);
+  }
+
+  void OnAutoscale() {
+    if (!ScaleOut()) ScaleIn();
+    queue_.PushNanos(now_ns_ + autoscale_ns_, kAutoscale, 0, 0, EventQueue::Lane::kPeriodic);
+  }
+
+  // Launches nodes for the pods that fit nowhere (see AutoscalerConfig);
+  // true if it launched any.
+  bool ScaleOut() {
+    if (unschedulable_pods_ <= 0) return false;
+    // What is still to find room for, less the nodes already on their way.
+    std::int64_t pods = unschedulable_pods_;
+    std::int64_t cpu = unschedulable_.cpu_millis;
+    std::int64_t memory = unschedulable_.memory_mib;
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      const NodeCapacity& c = groups_[g].capacity;
+      pods -= launching_[g] * static_cast<std::int64_t>(c.pods);
+      cpu -= launching_[g] * c.cpu_millis;
+      memory -= launching_[g] * c.memory_mib;
+    }
+    bool launched = false;
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      if (pods <= 0 && cpu <= 0 && memory <= 0) break;
+      const NodeCapacity& c = groups_[g].capacity;
+      const std::int64_t room =
+          groups_[g].config.max_nodes() - nodes_in_group_[g] - launching_[g];
+      if (room <= 0) continue;
+      const auto nodes_for = [](std::int64_t need, std::int64_t per_node) -> std::int64_t {
+        return need <= 0 || per_node <= 0 ? 0 : (need + per_node - 1) / per_node;
+      };
+      const std::int64_t want = std::min(
+          room, std::max({nodes_for(pods, c.pods), nodes_for(cpu, c.cpu_millis),
+                          nodes_for(memory, c.memory_mib), std::int64_t{1}}));
+      for (std::int64_t i = 0; i < want; ++i) {
+        queue_.PushNanos(now_ns_ + LaunchDelayNs(), kNodeJoin, static_cast<std::uint32_t>(g), 0);
+        ++launching_[g];
+        ++nodes_launched_;
+      }
+      launched = true;
+      pods -= want * c.pods;
+      cpu -= want * c.cpu_millis;
+      memory -= want * c.memory_mib;
+    }
+    return launched;
+  }
+
+  // Drains one running node that has stayed underused for the unneeded
+  // time, if its group may shrink and the other nodes can take its pods.
+  void ScaleIn() {
+    const bool quiet = unschedulable_pods_ == 0 &&
+                       std::all_of(launching_.begin(), launching_.end(),
+                                   [](std::int32_t l) { return l == 0; });
+    const std::int64_t unneeded = absl::ToInt64Nanoseconds(config_.autoscaler.scale_down_unneeded);
+    int candidate = -1;
+    double candidate_use = 0;
+    std::int64_t free_pods = 0, free_cpu = 0, free_memory = 0;
+    for (int n = 0; n < node_count(); ++n) {
+      NodeSlot& slot = node_slots_[static_cast<std::size_t>(n)];
+      if (slot.state != NodeState::kRunning) continue;
+      const NodeCapacity& c = scheduler_.capacity(n);
+      const PodRequests& used = scheduler_.used(n);
+      free_pods += c.pods - scheduler_.pods(n);
+      free_cpu += c.cpu_millis - used.cpu_millis;
+      free_memory += c.memory_mib - used.memory_mib;
+      const double use = scheduler_.Utilization(n);
+      if (use >= config_.autoscaler.scale_down_utilization) {
+        slot.underused_since_ns = -1;
+        continue;
+      }
+      if (slot.underused_since_ns < 0) slot.underused_since_ns = now_ns_;
+      const ResolvedNodeGroup& group = groups_[static_cast<std::size_t>(slot.group)];
+      if (!quiet || now_ns_ - slot.underused_since_ns < unneeded ||
+          RunningInGroup(slot.group) <= group.config.min_nodes()) {
+        continue;
+      }
+      if (candidate < 0 || use <= candidate_use) {
+        candidate = n;
+        candidate_use = use;
+      }
+    }
+    if (candidate < 0) return;
+    // The others' room must cover its pods.
+    const NodeCapacity& c = scheduler_.capacity(candidate);
+    const PodRequests& used = scheduler_.used(candidate);
+    const int pods = scheduler_.pods(candidate);
+    if (free_pods - (c.pods - pods) < pods ||
+        free_cpu - (c.cpu_millis - used.cpu_millis) < used.cpu_millis ||
+        free_memory - (c.memory_mib - used.memory_mib) < used.memory_mib) {
+      return;
+    }
+    Drain(candidate);
+  }
+
+  int RunningInGroup(int g) const {
+    int running = 0;
+    for (const NodeSlot& slot : node_slots_) {
+      running += slot.group == g && slot.state == NodeState::kRunning ? 1 : 0;
+    }
+    return running;
+  }
+
+  void OnNodeJoin(int g) {
+    --launching_[static_cast<std::size_t>(g)];
+    if (absl::Status added = AddNode(g); !added.ok()) {
+      // No address left for its primary ENI, say: the instance fails to
+      // launch, as EC2's RunInstances would.
+      ++launch_failures_;
+      return;
+    }
+    const int n = node_count() - 1;
+    scheduler_.SetSchedulable(n, true);
+    // Cold: its pool loop starts at a random phase, like a booting ipamd.
+    const auto period = static_cast<std::uint64_t>(check_interval_ns_);
+    const auto phase = static_cast<std::int64_t>(
+        internal::SimUniformIndex(jitter_rng_, std::max<std::uint64_t>(1, period)));
+    queue_.PushNanos(now_ns_ + phase, kPoolCheck, static_cast<std::uint32_t>(n), 0);
+    PlaceWaiting(n);
+  }
+
+  // Cordons node `n`, evicts its pods (each to be scheduled again) and
+  // terminates its instance after the drain time.
+  void Drain(int n) {
+    NodeSlot& slot = node_slots_[static_cast<std::size_t>(n)];
+    slot.state = NodeState::kDraining;
+    ++draining_;
+    ++nodes_drained_;
+    scheduler_.SetSchedulable(n, false);
+    for (std::uint32_t i = 0; i < pods_.size(); ++i) {
+      Pod& pod = pods_[i];
+      if (pod.node != n) continue;
+      if (pod.state == PodState::kReady || pod.state == PodState::kPending) {
+        Evict(i);
+      } else if (pod.state == PodState::kUnscheduled) {
+        // It waited for this node: the scheduler finds it another.
+        pod.node = -1;
+        unscheduled_fifo_.push_back(PodHandle(i));
+        CountUnschedulable(pod, +1);
+      }
+    }
+    waiting_for_node_[static_cast<std::size_t>(n)].clear();
+    PlaceWaiting(-1);
+    queue_.PushNanos(now_ns_ + absl::ToInt64Nanoseconds(config_.autoscaler.drain_time), kNodeRemove,
+                     static_cast<std::uint32_t>(n), 0);
+  }
+
+  void Evict(std::uint32_t i) {
+    Pod& pod = pods_[i];
+    const int n = pod.node;
+    if (pod.state == PodState::kReady) {
+      const absl::Status deleted = nodes_[static_cast<std::size_t>(n)].DeletePod(KeyOf(pod)).status();
+      if (deleted.ok()) {
+        --ready_;
+      } else if (deleted.code() == absl::StatusCode::kNotFound && without_address_ > 0) {
+        --without_address_;  // force-removed earlier (CountForceRemoved())
+      } else if (internal_error_.ok()) {
+        internal_error_ = absl::InternalError(absl::StrCat("node ", n, " refused to evict pod ",
+                                                           KeyOf(pod).ToString(), ": ",
+                                                           deleted.ToString()));
+      }
+    } else {
+      --pending_;
+      --pending_on_node_[static_cast<std::size_t>(n)];
+      CensorWait(pod);  // it leaves without an address; its next wait is timed afresh
+    }
+    scheduler_.Unbind(n, request_shapes_[pod.requests]);
+    ++evicted_;
+    pod.created_ns = now_ns_;
+    pod.waited = false;
+    Unschedule(i, -1);
+  }
+
+  void OnNodeRemove(std::uint32_t n) {
+    NodeSlot& slot = node_slots_[n];
+    const absl::Status terminated = ec2_->TerminateInstance(nodes_[n].config().instance_id);
+    if (!terminated.ok() && internal_error_.ok()) {
+      internal_error_ = absl::InternalError(
+          absl::StrCat("terminating node ", n, ": ", terminated.message()));
+    }
+    slot.state = NodeState::kGone;
+    --draining_;
+    ++gone_;
+    --nodes_in_group_[static_cast<std::size_t>(slot.group)];
+  }
+
   void OnSample(std::int64_t when_ns) {
     ReportSample sample;
     sample.at = absl::Nanoseconds(when_ns - start_ns_);
     sample.pods_ready = ready_;
     sample.pods_pending = pending_ + unscheduled_;
     node_idle_.clear();
-    for (const Controller& node : nodes_) {
-      const PoolStats stats = node.datastore().Stats();
+    for (std::size_t n = 0; n < nodes_.size(); ++n) {
+      if (node_slots_[n].state == NodeState::kGone) continue;
+      const PoolStats stats = nodes_[n].datastore().Stats();
       sample.enis += stats.enis + stats.excluded_enis;
       sample.prefixes += stats.total_prefixes + stats.excluded_prefixes;
       sample.addresses += stats.total_ips;
@@ -832,12 +1221,19 @@ class Cluster {
     report.pods_without_address = without_address_;
     report.pods_waited = waited_;
     report.failed_adds = failed_adds_;
+    report.nodes_launched = nodes_launched_;
+    report.node_launch_failures = launch_failures_;
+    report.nodes_drained = nodes_drained_;
+    report.pods_evicted = evicted_;
     report.pods_never_served = pending_ + unscheduled_ + deleted_pending_;
     report.warmup = config_.warmup;
     report.pods_in_warmup = in_warmup_;
     // Churn and daily workloads never finish, so "all ready" means nothing there.
-    const bool finite = std::holds_alternative<BurstWorkload>(config_.workload) ||
-                        std::holds_alternative<TraceWorkload>(config_.workload);
+    const auto ends = [](const WorkloadSpec& w) {
+      return std::holds_alternative<BurstWorkload>(w) || std::holds_alternative<TraceWorkload>(w);
+    };
+    const bool finite = ends(config_.workload) &&
+                        std::all_of(config_.extra_workloads.begin(), config_.extra_workloads.end(), ends);
     if (finite && created_ > 0 && pending_ + unscheduled_ == 0) {
       report.time_to_all_ready = absl::Nanoseconds(last_ready_ns_ - first_created_ns_);
     }
@@ -885,13 +1281,27 @@ class Cluster {
   std::vector<std::size_t> node_subnets_;  // subnets that are not pod-only, by index
   std::vector<Controller> nodes_;
   std::vector<std::int64_t> wakeup_ns_;
-  WorkloadGenerator workload_;
-  std::optional<PodEvent> next_workload_;
-  bool trace_ = std::holds_alternative<TraceWorkload>(config_.workload);
+  std::vector<WorkloadGenerator> workloads_;
+  std::vector<std::optional<PodEvent>> next_workload_;
   absl::flat_hash_map<std::uint64_t, std::uint32_t> trace_slots_;
   std::mt19937_64 jitter_rng_;
   std::mt19937_64 kubelet_rng_;
-  internal::LeastLoadedScheduler scheduler_;
+  Scheduler scheduler_;
+  std::vector<ResolvedNodeGroup> groups_;
+  std::vector<NodeSlot> node_slots_;
+  std::vector<std::int32_t> launching_;         // by group: launched, not joined yet
+  std::vector<std::int32_t> nodes_in_group_;    // by group: running or draining
+  std::vector<std::int32_t> created_in_group_;  // by group: nodes ever created (zone turns)
+  std::int64_t draining_ = 0, gone_ = 0;
+  std::int64_t nodes_launched_ = 0, nodes_drained_ = 0, launch_failures_ = 0, evicted_ = 0;
+  std::int64_t autoscale_ns_ = 0;
+  // Unscheduled pods no named node holds, as the autoscaler counts them.
+  std::int64_t unschedulable_pods_ = 0;
+  PodRequests unschedulable_;
+  std::vector<PodRequests> request_shapes_;  // [0] is "no requests"
+  absl::flat_hash_map<std::pair<std::int64_t, std::int64_t>, std::uint16_t> request_index_;
+  std::vector<std::deque<std::uint64_t>> waiting_for_node_;  // trace pods naming a full node
+  std::vector<std::uint64_t> passed_over_;                   // PlaceWaiting()'s scratch
 
   std::vector<Pod> pods_;
   std::vector<std::uint32_t> free_slots_;

@@ -238,6 +238,13 @@ struct RunReport {
   std::int64_t pods_force_removed = 0;
   std::int64_t pods_without_address = 0;
   std::int64_t pods_waited = 0;           // first ADD failed; got an IP later (or never)
+  // A living cluster (sim/node_groups.h): nodes the autoscaler launched, of
+  // those the ones that failed to start (no address for the primary ENI),
+  // nodes it drained, and pods evicted from them to be scheduled again.
+  std::int64_t nodes_launched = 0;
+  std::int64_t node_launch_failures = 0;
+  std::int64_t nodes_drained = 0;
+  std::int64_t pods_evicted = 0;
   std::int64_t failed_adds = 0;           // CNI ADDs that found no address
   // Pods that never got an address: still pending at the end, or deleted
   // while waiting (pods_pending + pods_deleted_pending).
@@ -328,6 +335,14 @@ inline std::vector<std::vector<std::string>> TableRows(const std::vector<sim::Ru
       return absl::StrCat(num(r.pods_force_removed), " (", num(r.pods_without_address),
                           " still running)");
     });
+  }
+  if (std::any_of(runs.begin(), runs.end(), [](const sim::RunReport& r) {
+        return r.nodes_launched > 0 || r.nodes_drained > 0;
+      })) {
+    row("nodes launched / drained", [&](const sim::RunReport& r) {
+      return absl::StrCat(num(r.nodes_launched), " / ", num(r.nodes_drained));
+    });
+    row("pods evicted (rescheduled)", [&](const sim::RunReport& r) { return num(r.pods_evicted); });
   }
   row("pods that had to wait", [&](const sim::RunReport& r) { return num(r.pods_waited); });
   row("failed CNI ADDs (retried)", [&](const sim::RunReport& r) { return num(r.failed_adds); });

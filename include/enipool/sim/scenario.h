@@ -12,16 +12,37 @@
 //   name                 label of the run in tables, CSV and the chart
 //   instance-type        e.g. m5.large (limits from enipool/instance_limits.h)
 //   nodes                node count, ≥ 1
-//   subnet               CIDR[,reserve=CIDR...][,occupied=N][,pod-only];
+//   subnet               CIDR[,reserve=CIDR...][,occupied=N][,pod-only][,zone=Z];
 //                        repeat for several subnets (node i uses subnet i
 //                        mod count); "reserve" adds a prefix CIDR
 //                        reservation, "occupied" takes N addresses at random
 //                        for other tenants first (a fragmented subnet),
 //                        "pod-only" makes it a subnet for pods only
-//                        (SubnetConfig::pod_only). Default 10.0.0.0/16.
+//                        (SubnetConfig::pod_only), "zone" names its
+//                        availability zone (node groups place their nodes
+//                        by zone). Default 10.0.0.0/16.
 //   subnet-discovery     on | off   (ENABLE_SUBNET_DISCOVERY for every node)
 //   workload             burst:N | churn:RATE,LIFETIME[,DIST] | daily:... |
-//                        trace:FILE (see sim/workload.h)
+//                        trace:FILE (see sim/workload.h), each optionally
+//                        with ;cpu=Q;memory=Q requests; several joined by
+//                        '+', or several workload lines in one scenario
+//                        file, run side by side
+//   node-group           TYPE[,count=N][,min=N][,max=N][,zone=Z...]
+//                        [,max-pods=N][,cpu=Q][,memory=Q][,name=S]; repeat
+//                        for several groups (sim/node_groups.h). With node
+//                        groups, nodes and instance-type come from them
+//   autoscaler           on | off (sim/node_groups.h: AutoscalerConfig)
+//   launch-delay, scale-down-unneeded, autoscaler-interval, drain-time
+//                        the autoscaler's durations; scale-down-utilization
+//                        its threshold in [0, 1]
+//   fault                CALL,nth=N,CODE | CALL,from=T,until=T,CODE: a
+//                        scripted EC2 failure (ec2/fault_plan.h); CALL an
+//                        API name or "any", CODE an EC2 error code, T from
+//                        the run's start; repeat for several
+//   reconcile-interval   how often nodes reconcile with EC2 (default never)
+//   pool-check-interval  ipamd's pool loop (default 5s)
+//   kubelet-backoff      kubelet's retry of a failed sandbox (default 10s)
+//   leaked-eni-sweep     on | off (the leaked-ENI sweep, default off)
 //   mode                 secondary-ip | prefix
 //   policy               reference | churn-adaptive | prefix-fallback
 //                        (policy/catalog.h; prefix-fallback needs
@@ -58,6 +79,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
+#include <optional>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <variant>
@@ -80,8 +104,13 @@
 #include "enipool/policy/policy.h"
 #include "enipool/policy/prefix_fallback.h"
 #include "enipool/policy/warm_pool.h"
+#include "enipool/ec2/backend.h"
+#include "enipool/ec2/ec2_api.h"
+#include "enipool/ec2/fault_plan.h"
 #include "enipool/ec2/latency.h"
 #include "enipool/ec2/throttle.h"
+#include "enipool/sim/node_groups.h"
+#include "enipool/sim/scheduler.h"
 #include "enipool/sim/workload.h"
 #include "enipool/status.h"
 
@@ -101,6 +130,8 @@ struct SubnetConfig {
   // Nodes that discover subnets (ClusterConfig::subnet_discovery) put ENIs
   // here when it has the most free addresses.
   bool pod_only = false;
+  // Its availability zone; empty: the one unnamed zone.
+  std::string zone;
   friend bool operator==(const SubnetConfig&, const SubnetConfig&) = default;
 };
 
@@ -121,6 +152,17 @@ struct ClusterConfig {
     burst.pods = 100;
     return WorkloadSpec(burst);
   }();
+  // More workloads, run side by side with `workload` (each from its own
+  // random stream; `workload` keeps the stream it has alone).
+  std::vector<WorkloadSpec> extra_workloads;
+  // Node groups; empty: one group of `nodes` × `instance_type`, fixed.
+  std::vector<NodeGroupConfig> node_groups;
+  AutoscalerConfig autoscaler;
+  // Scripted EC2 failures; rule times are from the run's start (the
+  // simulated clock starts at the Unix epoch).
+  ec2::FaultPlan faults;
+  // The leaked-ENI sweep on every node (ControllerConfig::leaked_eni_sweep).
+  bool leaked_eni_sweep = false;
   // Mode and targets. max_enis / ipv4_per_eni / max_pods /
   // prefix_delegation_supported are filled by ResolveConfig() from the
   // instance type unless set (max_pods via `max_pods` below).
@@ -201,8 +243,8 @@ namespace enipool::sim {
 
 // ParseSubnet()
 //
-// "CIDR[,reserve=CIDR...][,occupied=N][,pod-only]". INVALID_ARGUMENT naming
-// the bad part.
+// "CIDR[,reserve=CIDR...][,occupied=N][,pod-only][,zone=Z]". INVALID_ARGUMENT
+// naming the bad part.
 [[nodiscard]] inline absl::StatusOr<SubnetConfig> ParseSubnet(absl::string_view text) {
   const std::vector<absl::string_view> parts = absl::StrSplit(text, ',');
   SubnetConfig subnet;
@@ -215,6 +257,11 @@ namespace enipool::sim {
   subnet.cidr = *cidr;
   for (std::size_t i = 1; i < parts.size(); ++i) {
     absl::string_view part = absl::StripAsciiWhitespace(parts[i]);
+    if (absl::ConsumePrefix(&part, "zone=")) {
+      if (part.empty()) return internal::BadSetting("subnet zone", part, "a zone name");
+      subnet.zone = std::string(part);
+      continue;
+    }
     if (absl::ConsumePrefix(&part, "occupied=")) {
       ENIPOOL_RETURN_IF_ERROR(internal::ParseIntSetting("subnet occupied", part, 0, &subnet.occupied));
       continue;
@@ -225,7 +272,7 @@ namespace enipool::sim {
     }
     if (!absl::ConsumePrefix(&part, "reserve=")) {
       return internal::BadSetting("subnet option", parts[i],
-                                  "reserve=CIDR, occupied=N or pod-only");
+                                  "reserve=CIDR, occupied=N, pod-only or zone=Z");
     }
     const auto reservation = Ipv4Prefix::Parse(part);
     if (!reservation.ok()) {
@@ -235,6 +282,77 @@ namespace enipool::sim {
     subnet.prefix_reservations.push_back(*reservation);
   }
   return subnet;
+}
+
+// AddFaultRule()
+//
+// Adds the rule of "CALL,nth=N,CODE" or "CALL,from=T,until=T,CODE" to
+// `plan` (see the file comment): CALL an EC2 API name (AssignIpv4Prefixes)
+// or "any", CODE an EC2 error code (InsufficientCidrBlocks), T a duration
+// from the run's start. INVALID_ARGUMENT naming the bad part, `plan`
+// unchanged.
+[[nodiscard]] inline absl::Status AddFaultRule(ec2::FaultPlan& plan, absl::string_view text) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(text, ',');
+  const auto bad = [&](absl::string_view part, absl::string_view want) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad fault part ", QuoteInput(part), " in ", QuoteInput(text), ": want ", want));
+  };
+  if (parts.size() != 3 && parts.size() != 4) {
+    return bad(text, "CALL,nth=N,CODE or CALL,from=T,until=T,CODE");
+  }
+  std::optional<ec2::CallKind> kind;
+  const absl::string_view call = absl::StripAsciiWhitespace(parts[0]);
+  if (call != "any") {
+    for (std::size_t k = 0; k < ec2::kCallKindCount; ++k) {
+      if (ec2::CallKindName(static_cast<ec2::CallKind>(k)) == call) {
+        kind = static_cast<ec2::CallKind>(k);
+      }
+    }
+    if (!kind.has_value()) return bad(call, "an EC2 API name such as AssignIpv4Prefixes, or any");
+  }
+  const absl::string_view code_name = absl::StripAsciiWhitespace(parts.back());
+  std::optional<Ec2ErrorCode> code;
+  for (std::size_t c = 1; c <= static_cast<std::size_t>(Ec2ErrorCode::kOther); ++c) {
+    if (Ec2ErrorCodeName(static_cast<Ec2ErrorCode>(c)) == code_name) {
+      code = static_cast<Ec2ErrorCode>(c);
+    }
+  }
+  if (!code.has_value()) return bad(code_name, "an EC2 error code such as InsufficientCidrBlocks");
+  const absl::Status error = Ec2Error(*code, "scripted by the scenario");
+  ec2::FaultPlan edited = plan;
+  if (parts.size() == 3) {
+    absl::string_view nth_text = absl::StripAsciiWhitespace(parts[1]);
+    std::uint64_t nth = 0;
+    if (!absl::ConsumePrefix(&nth_text, "nth=") || !absl::SimpleAtoi(nth_text, &nth) || nth < 1) {
+      return bad(parts[1], "nth=N with N >= 1");
+    }
+    if (kind.has_value()) {
+      edited.FailNthCall(*kind, nth, error);
+    } else {
+      edited.FailNthCallOfAnyKind(nth, error);
+    }
+  } else {
+    absl::Duration bounds[2];
+    const absl::string_view names[2] = {"from=", "until="};
+    for (int b = 0; b < 2; ++b) {
+      absl::string_view part = absl::StripAsciiWhitespace(parts[static_cast<std::size_t>(b) + 1]);
+      if (!absl::ConsumePrefix(&part, names[b]) ||
+          !internal::ParseDurationSetting("fault", part, false, &bounds[b]).ok()) {
+        return bad(parts[static_cast<std::size_t>(b) + 1],
+                   absl::StrCat(names[b], "T with T a duration such as 30s"));
+      }
+    }
+    if (bounds[1] <= bounds[0]) return bad(parts[2], "until= after from=");
+    const absl::Time from = absl::UnixEpoch() + bounds[0];
+    const absl::Time until = absl::UnixEpoch() + bounds[1];
+    if (kind.has_value()) {
+      edited.FailCallsBetween(*kind, from, until, error);
+    } else {
+      edited.FailAllCallsBetween(from, until, error);
+    }
+  }
+  plan = std::move(edited);
+  return absl::OkStatus();
 }
 
 // ApplySetting()
@@ -263,7 +381,52 @@ namespace enipool::sim {
     ENIPOOL_ASSIGN_OR_RETURN(SubnetConfig subnet, ParseSubnet(value));
     c.subnets.push_back(std::move(subnet));
   } else if (key == "workload") {
-    ENIPOOL_ASSIGN_OR_RETURN(c.workload, ParseWorkloadSpec(value));
+    // Replaces every workload; ParseScenario() adds a second line's.
+    ENIPOOL_ASSIGN_OR_RETURN(std::vector<WorkloadSpec> specs, ParseWorkloadSpecs(value));
+    c.workload = std::move(specs.front());
+    c.extra_workloads.assign(std::make_move_iterator(specs.begin() + 1),
+                             std::make_move_iterator(specs.end()));
+  } else if (key == "node-group") {
+    ENIPOOL_ASSIGN_OR_RETURN(NodeGroupConfig group, ParseNodeGroup(value));
+    c.node_groups.push_back(std::move(group));
+  } else if (key == "autoscaler") {
+    if (value != "on" && value != "off") return internal::BadSetting(key, value, "on or off");
+    c.autoscaler.enabled = value == "on";
+  } else if (key == "launch-delay") {
+    ENIPOOL_RETURN_IF_ERROR(
+        internal::ParseDurationSetting(key, value, false, &c.autoscaler.launch_delay));
+  } else if (key == "scale-down-unneeded") {
+    ENIPOOL_RETURN_IF_ERROR(
+        internal::ParseDurationSetting(key, value, false, &c.autoscaler.scale_down_unneeded));
+  } else if (key == "autoscaler-interval") {
+    ENIPOOL_RETURN_IF_ERROR(
+        internal::ParseDurationSetting(key, value, true, &c.autoscaler.scan_interval));
+  } else if (key == "drain-time") {
+    ENIPOOL_RETURN_IF_ERROR(
+        internal::ParseDurationSetting(key, value, false, &c.autoscaler.drain_time));
+  } else if (key == "scale-down-utilization") {
+    double threshold = 0;
+    if (!absl::SimpleAtod(value, &threshold) || !(threshold >= 0 && threshold <= 1)) {
+      return internal::BadSetting(key, value, "a fraction in [0, 1]");
+    }
+    c.autoscaler.scale_down_utilization = threshold;
+  } else if (key == "fault") {
+    ENIPOOL_RETURN_IF_ERROR(AddFaultRule(c.faults, value));
+  } else if (key == "reconcile-interval") {
+    if (value == "never") {
+      c.reconcile_interval = absl::InfiniteDuration();
+    } else {
+      ENIPOOL_RETURN_IF_ERROR(
+          internal::ParseDurationSetting(key, value, true, &c.reconcile_interval));
+    }
+  } else if (key == "pool-check-interval") {
+    ENIPOOL_RETURN_IF_ERROR(
+        internal::ParseDurationSetting(key, value, true, &c.pool_check_interval));
+  } else if (key == "kubelet-backoff") {
+    ENIPOOL_RETURN_IF_ERROR(internal::ParseDurationSetting(key, value, true, &c.kubelet_backoff));
+  } else if (key == "leaked-eni-sweep") {
+    if (value != "on" && value != "off") return internal::BadSetting(key, value, "on or off");
+    c.leaked_eni_sweep = value == "on";
   } else if (key == "mode") {
     if (value == "secondary-ip" || value == "sip") {
       c.pool.mode = AddressMode::kSecondaryIp;
@@ -342,10 +505,12 @@ namespace enipool::sim {
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "unknown setting \"", key,
-        "\": want one of name, instance-type, nodes, subnet, workload, mode, policy, warm-eni-target, "
-        "warm-ip-target, minimum-ip-target, warm-prefix-target, max-pods, max-eni, ip-cooldown, "
-        "placement, eni-primary, seed, duration, warmup, sample-interval, throttle, latency, "
-        "subnet-discovery"));
+        "\": want one of name, instance-type, nodes, subnet, workload, node-group, mode, policy, "
+        "warm-eni-target, warm-ip-target, minimum-ip-target, warm-prefix-target, max-pods, "
+        "max-eni, ip-cooldown, placement, eni-primary, seed, duration, warmup, sample-interval, "
+        "throttle, latency, autoscaler, launch-delay, scale-down-unneeded, "
+        "scale-down-utilization, autoscaler-interval, drain-time, fault, reconcile-interval, "
+        "pool-check-interval, kubelet-backoff, subnet-discovery, leaked-eni-sweep"));
   }
   config = std::move(c);
   return absl::OkStatus();
@@ -354,12 +519,14 @@ namespace enipool::sim {
 // ParseScenario()
 //
 // Applies `key=value` lines to a copy of `base`. Blank lines and lines
-// starting with '#' are skipped. INVALID_ARGUMENT "scenario line N: ..." for
+// starting with '#' are skipped. The first workload line replaces the
+// base's workloads; each further one adds its workloads beside them. INVALID_ARGUMENT "scenario line N: ..." for
 // a line without '=' or a bad setting.
 [[nodiscard]] inline absl::StatusOr<ClusterConfig> ParseScenario(absl::string_view text,
                                                                  const ClusterConfig& base = {}) {
   ClusterConfig config = base;
   int line_number = 0;
+  bool workload_seen = false;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
     line = absl::StripAsciiWhitespace(line);
@@ -369,11 +536,161 @@ namespace enipool::sim {
       return absl::InvalidArgumentError(absl::StrCat(
           "scenario line ", line_number, ": expected key=value, got ", QuoteInput(line)));
     }
+    std::string key(absl::StripAsciiWhitespace(line.substr(0, eq)));
+    std::replace(key.begin(), key.end(), '_', '-');
+    if (key == "workload" && workload_seen) {
+      absl::StatusOr<std::vector<WorkloadSpec>> specs = ParseWorkloadSpecs(line.substr(eq + 1));
+      if (!specs.ok()) {
+        return absl::Status(specs.status().code(), absl::StrCat("scenario line ", line_number,
+                                                                ": ", specs.status().message()));
+      }
+      for (WorkloadSpec& spec : *specs) config.extra_workloads.push_back(std::move(spec));
+      continue;
+    }
+    workload_seen = workload_seen || key == "workload";
     if (absl::Status s = ApplySetting(config, line.substr(0, eq), line.substr(eq + 1)); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("scenario line ", line_number, ": ", s.message()));
     }
   }
   return config;
+}
+
+// ResolvedNodeGroup
+//
+// A node group as the cluster builds it: its settings (name filled in), the
+// warm-pool config of its nodes (limits and max pods from its instance
+// type) and what the scheduler may place on each node.
+struct ResolvedNodeGroup {
+  NodeGroupConfig config;
+  WarmPoolConfig pool;
+  NodeCapacity capacity;
+};
+
+}  // namespace enipool::sim
+
+namespace enipool::internal {
+
+// The pool config of a node of `type`: `base`'s mode and targets with the
+// type's limits; max pods `max_pods` if > 0, else the published value
+// (see ResolveConfig()).
+inline absl::StatusOr<WarmPoolConfig> PoolForType(const WarmPoolConfig& base, absl::string_view type,
+                                                  int max_eni, int max_pods) {
+  ENIPOOL_ASSIGN_OR_RETURN(const InstanceLimits limits, FindInstanceLimits(type));
+  WarmPoolConfig pool = base;
+  pool.max_enis = max_eni > 0 ? std::min(max_eni, limits.max_enis) : limits.max_enis;
+  pool.ipv4_per_eni = limits.ipv4_per_eni;
+  pool.prefix_delegation_supported = limits.prefix_delegation_supported;
+  if (pool.mode == AddressMode::kPrefix && !limits.prefix_delegation_supported) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "instance type ", type,
+        " does not support prefix delegation (not Nitro or bare metal): use mode=secondary-ip"));
+  }
+  if (max_pods > 0) {
+    pool.max_pods = max_pods;
+  } else {
+    const int slots = pool.max_enis * (limits.ipv4_per_eni - 1);
+    pool.max_pods = pool.mode == AddressMode::kPrefix
+                        ? std::min(slots * kAddressesPerPrefix + kHostNetworkPods, MaxPodsCap(1))
+                        : slots + kHostNetworkPods;
+  }
+  return pool;
+}
+
+// The largest CPU and memory any pod of the workload requests (0: none).
+inline sim::PodRequests LargestRequests(const sim::WorkloadSpec& spec) {
+  sim::PodRequests most;
+  const auto take = [&](const sim::PodRequests& r) {
+    most.cpu_millis = std::max(most.cpu_millis, r.cpu_millis);
+    most.memory_mib = std::max(most.memory_mib, r.memory_mib);
+  };
+  if (const auto* trace = std::get_if<sim::TraceWorkload>(&spec)) {
+    for (const sim::TraceRecord& record : trace->records) take(record.requests);
+  } else {
+    std::visit(
+        [&](const auto& w) {
+          if constexpr (!std::is_same_v<std::decay_t<decltype(w)>, sim::TraceWorkload>) {
+            take(w.requests);
+          }
+        },
+        spec);
+  }
+  return most;
+}
+
+}  // namespace enipool::internal
+
+namespace enipool::sim {
+
+// ResolveNodeGroups()
+//
+// The node groups of a config ResolveConfig() has passed: its node_groups,
+// or, without any, one fixed group of `nodes` × `instance_type` whose nodes
+// take `pool` as it is. INVALID_ARGUMENT naming the group: a zone no node
+// subnet is in, a type prefix mode cannot run on, pods requesting CPU or
+// memory when the type's resources are unknown and the group gives none.
+[[nodiscard]] inline absl::StatusOr<std::vector<ResolvedNodeGroup>> ResolveNodeGroups(
+    const ClusterConfig& c) {
+  std::vector<ResolvedNodeGroup> groups;
+  if (c.node_groups.empty()) {
+    ResolvedNodeGroup group;
+    group.config.name = "nodes";
+    group.config.instance_type = c.instance_type;
+    group.config.count = c.nodes;
+    group.config.min = c.nodes;
+    group.config.max = c.nodes;
+    group.pool = c.pool;
+    groups.push_back(std::move(group));
+  } else {
+    for (std::size_t g = 0; g < c.node_groups.size(); ++g) {
+      ResolvedNodeGroup group;
+      group.config = c.node_groups[g];
+      if (group.config.name.empty()) group.config.name = absl::StrCat("group-", g);
+      const int max_pods = group.config.max_pods > 0 ? group.config.max_pods : c.max_pods;
+      absl::StatusOr<WarmPoolConfig> pool =
+          internal::PoolForType(c.pool, group.config.instance_type, c.max_eni, max_pods);
+      if (!pool.ok()) {
+        return absl::Status(pool.status().code(), absl::StrCat("node-group ", group.config.name,
+                                                               ": ", pool.status().message()));
+      }
+      group.pool = *pool;
+      for (const std::string& zone : group.config.zones) {
+        const bool known = std::any_of(c.subnets.begin(), c.subnets.end(), [&](const SubnetConfig& s) {
+          return s.zone == zone && !s.pod_only;
+        });
+        if (!known) {
+          return absl::InvalidArgumentError(absl::StrCat("node-group ", group.config.name, ": zone ",
+                                                         QuoteInput(zone),
+                                                         " has no subnet for nodes (subnet=CIDR,zone=",
+                                                         zone, ")"));
+        }
+      }
+      groups.push_back(std::move(group));
+    }
+  }
+  PodRequests most = internal::LargestRequests(c.workload);
+  for (const WorkloadSpec& spec : c.extra_workloads) {
+    const PodRequests r = internal::LargestRequests(spec);
+    most.cpu_millis = std::max(most.cpu_millis, r.cpu_millis);
+    most.memory_mib = std::max(most.memory_mib, r.memory_mib);
+  }
+  for (ResolvedNodeGroup& group : groups) {
+    group.capacity.pods = std::max(1, group.pool.max_pods - kHostNetworkPods);
+    if (const std::optional<InstanceCpuMemory> resources =
+            InstanceResources(group.config.instance_type)) {
+      const NodeCapacity allocatable = EksAllocatable(*resources, group.pool.max_pods);
+      group.capacity.cpu_millis = allocatable.cpu_millis;
+      group.capacity.memory_mib = allocatable.memory_mib;
+    }
+    if (group.config.cpu_millis > 0) group.capacity.cpu_millis = group.config.cpu_millis;
+    if (group.config.memory_mib > 0) group.capacity.memory_mib = group.config.memory_mib;
+    if ((most.cpu_millis > 0 && group.capacity.cpu_millis == 0) ||
+        (most.memory_mib > 0 && group.capacity.memory_mib == 0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "node-group ", group.config.name, ": pods request CPU or memory but the vCPUs and memory of ",
+          group.config.instance_type, " are not in the simulator's table: give the group cpu= and memory="));
+    }
+  }
+  return groups;
 }
 
 // ResolveConfig()
@@ -388,24 +705,31 @@ namespace enipool::sim {
 //     max-pods=250 for larger types, as the calculator would.)
 //   * one default subnet 10.0.0.0/16 if none is given;
 //   * pool.secondary_ip_fallback when the policy is prefix-fallback (its
-//     nodes' datastores hand out /32s next to /28s).
+//     nodes' datastores hand out /32s next to /28s);
+//   * with node groups, `nodes` = their node count at the start and
+//     `instance_type` the first group's (ResolveNodeGroups() checks each).
 // INVALID_ARGUMENT (or NOT_FOUND for an unknown type) naming the problem:
 // prefix mode on a type without prefix delegation, a trace naming a node
 // beyond `nodes`, a sample interval longer than the run, a burst that starts
-// at or after the run's end, bad warm targets.
+// at or after the run's end, bad warm targets, a bad node group.
 [[nodiscard]] inline absl::Status ResolveConfig(ClusterConfig& config) {
-  ENIPOOL_ASSIGN_OR_RETURN(const InstanceLimits limits, FindInstanceLimits(config.instance_type));
   ClusterConfig c = config;
-  if (c.nodes < 1) return internal::BadSetting("nodes", absl::StrCat(c.nodes), "an integer >= 1");
-  if (c.subnets.empty()) c.subnets.push_back(SubnetConfig{*Ipv4Prefix::Parse("10.0.0.0/16"), {}});
-  c.pool.max_enis = c.max_eni > 0 ? std::min(c.max_eni, limits.max_enis) : limits.max_enis;
-  c.pool.ipv4_per_eni = limits.ipv4_per_eni;
-  c.pool.prefix_delegation_supported = limits.prefix_delegation_supported;
-  if (c.pool.mode == AddressMode::kPrefix && !limits.prefix_delegation_supported) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "instance type ", c.instance_type,
-        " does not support prefix delegation (not Nitro or bare metal): use mode=secondary-ip"));
+  if (!c.node_groups.empty()) {
+    c.instance_type = c.node_groups.front().instance_type;
+    c.nodes = 0;
+    bool can_grow = false;
+    for (const NodeGroupConfig& group : c.node_groups) {
+      c.nodes += group.count;
+      can_grow = can_grow || group.max_nodes() > 0;
+    }
+    if (c.nodes == 0 && !(c.autoscaler.enabled && can_grow)) {
+      return absl::InvalidArgumentError(
+          "the node groups start with no node and the autoscaler cannot add one");
+    }
+  } else if (c.nodes < 1) {
+    return internal::BadSetting("nodes", absl::StrCat(c.nodes), "an integer >= 1");
   }
+  if (c.subnets.empty()) c.subnets.push_back(SubnetConfig{*Ipv4Prefix::Parse("10.0.0.0/16"), {}});
   if (c.policy.get_if<PrefixFallbackPolicy>() != nullptr) {
     if (c.pool.mode != AddressMode::kPrefix) {
       return absl::InvalidArgumentError(
@@ -413,14 +737,8 @@ namespace enipool::sim {
     }
     c.pool.secondary_ip_fallback = true;
   }
-  if (c.max_pods > 0) {
-    c.pool.max_pods = c.max_pods;
-  } else {
-    const int slots = c.pool.max_enis * (limits.ipv4_per_eni - 1);
-    c.pool.max_pods = c.pool.mode == AddressMode::kPrefix
-                          ? std::min(slots * kAddressesPerPrefix + kHostNetworkPods, MaxPodsCap(1))
-                          : slots + kHostNetworkPods;
-  }
+  ENIPOOL_ASSIGN_OR_RETURN(c.pool, internal::PoolForType(c.pool, c.instance_type, c.max_eni,
+                                                         c.max_pods));
   if (c.warmup >= c.duration) {
     return absl::InvalidArgumentError(
         absl::StrCat("warmup ", absl::FormatDuration(c.warmup), " leaves nothing to time in a run of ",
@@ -431,22 +749,28 @@ namespace enipool::sim {
         absl::StrCat("sample-interval ", absl::FormatDuration(c.sample_interval),
                      " is longer than the run (duration ", absl::FormatDuration(c.duration), ")"));
   }
-  if (const auto* burst = std::get_if<BurstWorkload>(&c.workload);
-      burst != nullptr && burst->at >= c.duration) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the burst starts at ", absl::FormatDuration(burst->at), ", not before the run ends (duration ",
-        absl::FormatDuration(c.duration), "): it would create no pod"));
-  }
-  if (const auto* trace = std::get_if<TraceWorkload>(&c.workload)) {
-    for (const TraceRecord& record : trace->records) {
-      if (record.node >= c.nodes) {
-        return absl::InvalidArgumentError(absl::StrCat("trace line ", record.line, ": node ",
-                                                       record.node, " but the scenario has ",
-                                                       c.nodes, " nodes (0 to ", c.nodes - 1, ")"));
+  std::vector<const WorkloadSpec*> workloads{&c.workload};
+  for (const WorkloadSpec& spec : c.extra_workloads) workloads.push_back(&spec);
+  for (const WorkloadSpec* spec : workloads) {
+    if (const auto* burst = std::get_if<BurstWorkload>(spec);
+        burst != nullptr && burst->at >= c.duration) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the burst starts at ", absl::FormatDuration(burst->at),
+          ", not before the run ends (duration ", absl::FormatDuration(c.duration),
+          "): it would create no pod"));
+    }
+    if (const auto* trace = std::get_if<TraceWorkload>(spec)) {
+      for (const TraceRecord& record : trace->records) {
+        if (record.node >= c.nodes) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("trace line ", record.line, ": node ", record.node,
+                           " but the scenario has ", c.nodes, " nodes (0 to ", c.nodes - 1, ")"));
+        }
       }
     }
   }
   ENIPOOL_RETURN_IF_ERROR(c.pool.Validate());
+  ENIPOOL_RETURN_IF_ERROR(ResolveNodeGroups(c).status());
   config = std::move(c);
   return absl::OkStatus();
 }
@@ -466,13 +790,24 @@ inline std::string DescribeConfig(const ClusterConfig& c) {
     targets = absl::StrCat("WARM_ENI_TARGET=", p.warm_eni_target);
   }
   const absl::string_view policy = c.policy.name();
-  return absl::StrCat(c.nodes, " x ", c.instance_type, ", ",
+  std::string nodes = absl::StrCat(c.nodes, " x ", c.instance_type);
+  if (!c.node_groups.empty()) {
+    nodes.clear();
+    for (const NodeGroupConfig& group : c.node_groups) {
+      absl::StrAppend(&nodes, nodes.empty() ? "" : " + ", group.count, " x ", group.instance_type);
+    }
+  }
+  std::string workloads = WorkloadName(c.workload);
+  for (const WorkloadSpec& spec : c.extra_workloads) {
+    absl::StrAppend(&workloads, " + ", WorkloadName(spec));
+  }
+  return absl::StrCat(nodes, c.autoscaler.enabled ? " (autoscaled)" : "", ", ",
                       p.mode == AddressMode::kPrefix ? "prefix" : "secondary-ip", ", ",
                       policy == ReferencePolicy::name() ? "" : absl::StrCat(policy, " policy, "),
                       c.eni_primary == EniPrimaryPlacement::kRandom
                           ? ""
                           : absl::StrCat(EniPrimaryPlacementName(c.eni_primary), " ENIs, "),
-                      targets, ", ", WorkloadName(c.workload));
+                      targets, ", ", workloads);
 }
 
 }  // namespace enipool::sim

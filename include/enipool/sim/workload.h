@@ -14,7 +14,7 @@
 //   * DeploymentsWorkload — bursty deployments: Deployments rolled out at
 //                      Poisson times, each creating its pods at once;
 //   * TraceWorkload  — a recorded trace replayed from CSV lines
-//                      `time,node,pod,add|delete`.
+//                      `time,node,pod,add|delete[,cpu[,memory]]`.
 //
 // A `WorkloadGenerator` turns a spec and a seed into a stream of `PodEvent`s
 // in time order, lazily (a day of a 5,000-node cluster is millions of pods;
@@ -23,7 +23,9 @@
 // measures the policy, not the dice.
 //
 // Generated pods carry no node: the cluster's scheduler places them (see
-// sim/cluster.h). Trace pods name their node.
+// sim/cluster.h). Trace pods name their node (kubelet admits them there when
+// it has room) or "-" (the scheduler places them). Every shape may give its
+// pods CPU and memory requests (PodRequests, sim/scheduler.h).
 //
 // Example:
 //
@@ -61,6 +63,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "enipool/sim/scheduler.h"
 #include "enipool/status.h"
 
 namespace enipool::sim {
@@ -151,6 +154,7 @@ struct BurstWorkload {
   int pods = 0;
   absl::Duration at = absl::ZeroDuration();
   Lifetime lifetime;
+  PodRequests requests;
   friend bool operator==(const BurstWorkload&, const BurstWorkload&) = default;
 };
 
@@ -164,6 +168,7 @@ struct ChurnWorkload {
   double arrivals_per_second = 0;
   Lifetime lifetime{Lifetime::Kind::kExponential, absl::Minutes(10), 1.0};
   int initial_pods = 0;
+  PodRequests requests;
   friend bool operator==(const ChurnWorkload&, const ChurnWorkload&) = default;
 };
 
@@ -179,6 +184,7 @@ struct DailyWorkload {
   absl::Duration peak_at = absl::Hours(14);
   Lifetime lifetime{Lifetime::Kind::kExponential, absl::Minutes(30), 1.0};
   int initial_pods = 0;
+  PodRequests requests;
   friend bool operator==(const DailyWorkload&, const DailyWorkload&) = default;
 };
 
@@ -191,19 +197,22 @@ struct DeploymentsWorkload {
   double per_hour = 0;
   int pods = 0;
   Lifetime lifetime{Lifetime::Kind::kExponential, absl::Minutes(20), 1.0};
+  PodRequests requests;
   friend bool operator==(const DeploymentsWorkload&, const DeploymentsWorkload&) = default;
 };
 
 // TraceRecord
 //
 // One line of a trace: at `at`, pod `pod` is added to or deleted from node
-// `node` (a 0-based node index). `line` is the 1-based source line.
+// `node` (a 0-based node index; -1: the scheduler places it), requesting
+// `requests`. `line` is the 1-based source line.
 struct TraceRecord {
   absl::Duration at;
   int node = 0;
   std::string pod;
   bool add = true;
   int line = 0;
+  PodRequests requests;
   friend bool operator==(const TraceRecord&, const TraceRecord&) = default;
 };
 
@@ -224,11 +233,14 @@ using WorkloadSpec =
 
 // ParseTrace()
 //
-// Parses CSV text, one event per line: `time,node,pod,add|delete`.
+// Parses CSV text, one event per line: `time,node,pod,add|delete[,cpu[,memory]]`.
 //   time   — seconds ("12.5") or a duration ("1m30s"), from the run start;
-//   node   — 0-based node index;
+//   node   — 0-based node index, or "-" (or "*"): the scheduler places the pod;
 //   pod    — any name without commas; unique among running pods;
-//   action — "add" or "delete" (also "del").
+//   action — "add" or "delete" (also "del");
+//   cpu    — the pod's CPU request, a Kubernetes quantity ("250m", "0.5");
+//            empty or absent: none;
+//   memory — its memory request ("512Mi", "1Gi"); empty or absent: none.
 // Blank lines, lines starting with '#', and a first line starting with
 // "time" (a header) are skipped. Times must not decrease.
 // INVALID_ARGUMENT naming the line and the bad field: wrong field count, bad
@@ -249,9 +261,9 @@ using WorkloadSpec =
     const auto error = [&](auto&&... parts) {
       return absl::InvalidArgumentError(absl::StrCat("trace line ", line_number, ": ", parts...));
     };
-    if (fields.size() != 4) {
-      return error("expected 4 fields (time,node,pod,add|delete), got ", fields.size(), ": \"",
-                   line, "\"");
+    if (fields.size() < 4 || fields.size() > 6) {
+      return error("expected 4 to 6 fields (time,node,pod,add|delete[,cpu[,memory]]), got ",
+                   fields.size(), ": \"", line, "\"");
     }
     TraceRecord record;
     record.line = line_number;
@@ -265,8 +277,23 @@ using WorkloadSpec =
       return error("time ", absl::FormatDuration(record.at), " is before the previous line's ",
                    absl::FormatDuration(previous), " (traces must be in time order)");
     }
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(fields[1]), &record.node) || record.node < 0) {
-      return error("bad node \"", fields[1], "\": want a node index 0, 1, 2, ...");
+    const absl::string_view node = absl::StripAsciiWhitespace(fields[1]);
+    if (node == "-" || node == "*") {
+      record.node = -1;
+    } else if (!absl::SimpleAtoi(node, &record.node) || record.node < 0) {
+      return error("bad node \"", fields[1], "\": want a node index 0, 1, 2, ... or - (any node)");
+    }
+    if (fields.size() >= 5 && !absl::StripAsciiWhitespace(fields[4]).empty()) {
+      const std::optional<std::int64_t> cpu = ParseCpuQuantity(fields[4]);
+      if (!cpu.has_value()) return error("bad cpu request \"", fields[4], "\": want 250m or 0.5");
+      record.requests.cpu_millis = *cpu;
+    }
+    if (fields.size() == 6 && !absl::StripAsciiWhitespace(fields[5]).empty()) {
+      const std::optional<std::int64_t> memory = ParseMemoryQuantity(fields[5]);
+      if (!memory.has_value()) {
+        return error("bad memory request \"", fields[5], "\": want 512Mi or 1Gi");
+      }
+      record.requests.memory_mib = *memory;
     }
     record.pod = std::string(absl::StripAsciiWhitespace(fields[2]));
     if (record.pod.empty()) return error("empty pod name");
@@ -361,6 +388,9 @@ using WorkloadSpec =
 //   deployments:PER_HOUR,PODS,LIFETIME[,DIST[,SIGMA]]
 //                                        PODS at once, PER_HOUR times an hour
 //   trace:FILE.csv                       replay (see ParseTrace())
+// A generated workload may end with ";cpu=Q" and ";memory=Q", the
+// requests of each of its pods (Kubernetes quantities: 250m, 0.5; 512Mi,
+// 1Gi); a trace gives them per line.
 // INVALID_ARGUMENT naming the bad part.
 [[nodiscard]] inline absl::StatusOr<WorkloadSpec> ParseWorkloadSpec(absl::string_view text) {
   const auto colon = text.find(':');
@@ -372,12 +402,37 @@ using WorkloadSpec =
   const absl::string_view kind = text.substr(0, colon);
   absl::string_view args = text.substr(colon + 1);
   int initial = 0;
-  if (const auto semi = args.find(";initial="); semi != absl::string_view::npos) {
-    if (!absl::SimpleAtoi(args.substr(semi + 9), &initial) || initial < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("bad initial pod count in ", QuoteInput(text),
-                                                     ": want ;initial=N with N >= 0"));
+  PodRequests requests;
+  if (kind != "trace") {
+    const std::vector<absl::string_view> options = absl::StrSplit(args, ';');
+    args = options[0];
+    for (std::size_t i = 1; i < options.size(); ++i) {
+      absl::string_view option = absl::StripAsciiWhitespace(options[i]);
+      if (absl::ConsumePrefix(&option, "initial=")) {
+        if (!absl::SimpleAtoi(option, &initial) || initial < 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "bad initial pod count in ", QuoteInput(text), ": want ;initial=N with N >= 0"));
+        }
+      } else if (absl::ConsumePrefix(&option, "cpu=")) {
+        const std::optional<std::int64_t> cpu = ParseCpuQuantity(option);
+        if (!cpu.has_value()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("bad cpu request in ", QuoteInput(text), ": want ;cpu=250m or ;cpu=0.5"));
+        }
+        requests.cpu_millis = *cpu;
+      } else if (absl::ConsumePrefix(&option, "memory=")) {
+        const std::optional<std::int64_t> memory = ParseMemoryQuantity(option);
+        if (!memory.has_value()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "bad memory request in ", QuoteInput(text), ": want ;memory=512Mi or ;memory=1Gi"));
+        }
+        requests.memory_mib = *memory;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("bad workload option ", QuoteInput(options[i]), " in ", QuoteInput(text),
+                         ": want initial=N, cpu=Q or memory=Q"));
+      }
     }
-    args = args.substr(0, semi);
   }
   if (kind == "burst") {
     BurstWorkload burst;
@@ -396,6 +451,7 @@ using WorkloadSpec =
       return absl::InvalidArgumentError(
           absl::StrCat("bad burst size ", QuoteInput(count), ": want burst:N with N >= 0"));
     }
+    burst.requests = requests;
     return WorkloadSpec(burst);
   }
   if (kind == "churn" || kind == "daily") {
@@ -415,14 +471,15 @@ using WorkloadSpec =
     absl::StatusOr<Lifetime> lifetime = ParseLifetime(parts.back());
     if (!lifetime.ok()) return lifetime.status();
     if (kind == "churn") {
-      return WorkloadSpec(ChurnWorkload{rate, *lifetime, initial});
+      return WorkloadSpec(ChurnWorkload{rate, *lifetime, initial, requests});
     }
     double amplitude = 0;
     if (!absl::SimpleAtod(parts[1], &amplitude) || !(amplitude >= 0 && amplitude <= 1)) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad daily amplitude \"", parts[1], "\": want a number in [0, 1]"));
     }
-    return WorkloadSpec(DailyWorkload{rate, amplitude, absl::Hours(14), *lifetime, initial});
+    return WorkloadSpec(
+        DailyWorkload{rate, amplitude, absl::Hours(14), *lifetime, initial, requests});
   }
   if (kind == "deployments") {
     const std::vector<absl::string_view> parts = absl::StrSplit(args, absl::MaxSplits(',', 2));
@@ -436,6 +493,7 @@ using WorkloadSpec =
     absl::StatusOr<Lifetime> lifetime = ParseLifetime(parts[2]);
     if (!lifetime.ok()) return lifetime.status();
     d.lifetime = *lifetime;
+    d.requests = requests;
     return WorkloadSpec(d);
   }
   if (kind == "trace") {
@@ -448,6 +506,23 @@ using WorkloadSpec =
                    "\": want burst, churn, daily, deployments or trace"));
 }
 
+// ParseWorkloadSpecs()
+//
+// Several workloads run side by side, joined by '+' ("burst:200 +
+// churn:2,10m"): each part as ParseWorkloadSpec() reads it. INVALID_ARGUMENT
+// naming the bad part.
+[[nodiscard]] inline absl::StatusOr<std::vector<WorkloadSpec>> ParseWorkloadSpecs(
+    absl::string_view text) {
+  std::vector<WorkloadSpec> specs;
+  for (absl::string_view part : absl::StrSplit(text, '+')) {
+    part = absl::StripAsciiWhitespace(part);
+    absl::StatusOr<WorkloadSpec> spec = ParseWorkloadSpec(part);
+    if (!spec.ok()) return spec.status();
+    specs.push_back(*std::move(spec));
+  }
+  return specs;
+}
+
 // -----------------------------------------------------------------------------
 // Generation
 // -----------------------------------------------------------------------------
@@ -455,8 +530,9 @@ using WorkloadSpec =
 // PodEvent
 //
 // One workload happening, `at_ns` nanoseconds after the run start. For kAdd,
-// `node` is the trace's node or -1 (the scheduler picks), and `lifetime_ns`
-// the time until the pod is deleted, or -1 (never, or the trace says when).
+// `node` is the trace's node or -1 (the scheduler picks), `lifetime_ns`
+// the time until the pod is deleted, or -1 (never, or the trace says when),
+// and `requests` the pod's CPU and memory requests.
 // `pod` is a dense id: 0, 1, 2, ... in order of first appearance.
 struct PodEvent {
   enum class Type { kAdd, kDelete };
@@ -465,6 +541,7 @@ struct PodEvent {
   std::uint64_t pod = 0;
   int node = -1;
   std::int64_t lifetime_ns = -1;
+  PodRequests requests;
   friend bool operator==(const PodEvent&, const PodEvent&) = default;
 };
 
@@ -518,22 +595,24 @@ class WorkloadGenerator {
   std::optional<PodEvent> NextOf(const BurstWorkload& w) {
     if (next_pod_ >= static_cast<std::uint64_t>(w.pods)) return std::nullopt;
     return PodEvent{absl::ToInt64Nanoseconds(w.at), PodEvent::Type::kAdd, next_pod_++, -1,
-                    SampleLifetime(w.lifetime, rng_)};
+                    SampleLifetime(w.lifetime, rng_), w.requests};
   }
 
   std::optional<PodEvent> NextOf(const ChurnWorkload& w) {
     if (next_pod_ < static_cast<std::uint64_t>(w.initial_pods)) {
-      return PodEvent{0, PodEvent::Type::kAdd, next_pod_++, -1, SampleLifetime(w.lifetime, rng_)};
+      return PodEvent{0, PodEvent::Type::kAdd, next_pod_++, -1, SampleLifetime(w.lifetime, rng_),
+                      w.requests};
     }
     if (!(w.arrivals_per_second > 0)) return std::nullopt;
     clock_s_ += internal::SimExponential(rng_, 1.0 / w.arrivals_per_second);
     return PodEvent{static_cast<std::int64_t>(clock_s_ * 1e9), PodEvent::Type::kAdd, next_pod_++,
-                    -1, SampleLifetime(w.lifetime, rng_)};
+                    -1, SampleLifetime(w.lifetime, rng_), w.requests};
   }
 
   std::optional<PodEvent> NextOf(const DailyWorkload& w) {
     if (next_pod_ < static_cast<std::uint64_t>(w.initial_pods)) {
-      return PodEvent{0, PodEvent::Type::kAdd, next_pod_++, -1, SampleLifetime(w.lifetime, rng_)};
+      return PodEvent{0, PodEvent::Type::kAdd, next_pod_++, -1, SampleLifetime(w.lifetime, rng_),
+                      w.requests};
     }
     const double peak_rate = w.mean_arrivals_per_second * (1 + w.amplitude);
     if (!(peak_rate > 0)) return std::nullopt;
@@ -547,7 +626,7 @@ class WorkloadGenerator {
       if (internal::SimUniform01(rng_) * peak_rate < rate) break;
     }
     return PodEvent{static_cast<std::int64_t>(clock_s_ * 1e9), PodEvent::Type::kAdd, next_pod_++,
-                    -1, SampleLifetime(w.lifetime, rng_)};
+                    -1, SampleLifetime(w.lifetime, rng_), w.requests};
   }
 
   std::optional<PodEvent> NextOf(const DeploymentsWorkload& w) {
@@ -558,7 +637,7 @@ class WorkloadGenerator {
     }
     --left_in_burst_;
     return PodEvent{static_cast<std::int64_t>(clock_s_ * 1e9), PodEvent::Type::kAdd, next_pod_++,
-                    -1, SampleLifetime(w.lifetime, rng_)};
+                    -1, SampleLifetime(w.lifetime, rng_), w.requests};
   }
 
   std::optional<PodEvent> NextOf(const TraceWorkload& w) {
@@ -570,6 +649,7 @@ class WorkloadGenerator {
     if (record.add) {
       event.type = PodEvent::Type::kAdd;
       event.pod = next_pod_++;
+      event.requests = record.requests;
       trace_ids_[record.pod] = event.pod;
     } else {
       event.type = PodEvent::Type::kDelete;
