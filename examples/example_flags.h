@@ -3,7 +3,8 @@
 //
 //   * flag names may be written with '-' or '_' (--warm-ip-target or
 //     --warm_ip_target); Abseil itself knows only '_';
-//   * a flag given twice is refused (Abseil would keep the last silently);
+//   * a flag given twice is refused (Abseil would keep the last silently),
+//     except the repeatable ones a program names: their values are joined;
 //   * --help (or -h) prints the program's usage text and the flags it defines,
 //     from their definitions, and exits 0;
 //   * unknown flags and bad typed values are refused by Abseil (exit 1);
@@ -33,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
@@ -133,13 +135,17 @@ inline void PrintFlagsHelp(std::ostream& out, absl::string_view usage,
 // Parses argv into the ABSL_FLAGs. Returns true to go on. On --help prints
 // the help and exits 0; on a bad argument prints "<program>: <why>" to stderr
 // and returns false (Abseil itself exits 1 on an unknown flag or a bad value).
-inline bool ParseFlagsOrExit(int argc, char** argv, absl::string_view usage,
-                             absl::string_view defining_file) {
+// `repeatable` maps the names of flags that may be given several times to
+// the separator their values are joined with ("workload" → " + ").
+inline bool ParseFlagsOrExit(
+    int argc, char** argv, absl::string_view usage, absl::string_view defining_file,
+    const absl::flat_hash_map<std::string, std::string>& repeatable = {}) {
   const std::string program = argc > 0 ? std::string(argv[0]) : "example";
   const std::string short_name = program.substr(program.find_last_of('/') + 1);
   std::vector<std::string> tokens;
   tokens.reserve(static_cast<std::size_t>(argc));
   absl::flat_hash_set<std::string> seen;
+  absl::flat_hash_map<std::string, std::size_t> repeated_at;  // repeatable flag → its token
   bool flags_over = false;
   for (int i = 0; i < argc; ++i) {
     const absl::string_view arg = argv[i];
@@ -163,6 +169,22 @@ inline bool ParseFlagsOrExit(int argc, char** argv, absl::string_view usage,
       continue;
     }
     const std::string name = token.substr(name_start, token.find('=') - name_start);
+    if (const auto joiner = repeatable.find(name); joiner != repeatable.end()) {
+      // Kept as one "--name=a<joiner>b" token.
+      std::string value;
+      if (token.find('=') != std::string::npos) {
+        value = token.substr(token.find('=') + 1);
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      }
+      if (const auto first = repeated_at.find(name); first != repeated_at.end()) {
+        absl::StrAppend(&tokens[first->second], joiner->second, value);
+      } else {
+        repeated_at[name] = tokens.size();
+        tokens.push_back(absl::StrCat("--", name, "=", value));
+      }
+      continue;
+    }
     if (!seen.insert(name).second) {
       std::cerr << short_name << ": --" << name
                 << " is given twice; give each flag once (see --help)\n";

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -56,7 +57,38 @@ ABSL_FLAG(std::optional<std::string>, workload, std::nullopt,
           "(time,node,pod,add|delete). RATE in pods/s; LIFETIME a mean such as 10m, or forever; "
           "DIST fixed (the default: every pod lives exactly LIFETIME), exponential or lognormal "
           "(SIGMA, default 1); START and trace times in seconds or with a unit (90, 1m30s); "
+          "a generated workload may end with ;cpu=Q;memory=Q, its pods' requests (250m, 512Mi); "
+          "give --workload several times (or join workloads with +) to run them side by side; "
           "default burst:100");
+ABSL_FLAG(std::optional<std::string>, node_group, std::nullopt,
+          "TYPE[,count=N][,min=N][,max=N][,zone=Z...][,max-pods=N][,cpu=Q][,memory=Q][,name=S], "
+          "several separated by ';'; replaces the scenario file's node groups (and then "
+          "--nodes and --instance-type do not apply)");
+ABSL_FLAG(std::optional<std::string>, autoscaler, std::nullopt,
+          "on or off (default): launch nodes for pods that fit nowhere, drain underused ones");
+ABSL_FLAG(std::optional<examples::UnitDuration>, launch_delay, std::nullopt,
+          "from the autoscaler's launch to the node joining (default 90s)");
+ABSL_FLAG(std::optional<examples::UnitDuration>, scale_down_unneeded, std::nullopt,
+          "how long a node stays underused before the autoscaler drains it (default 10m)");
+ABSL_FLAG(std::optional<std::string>, scale_down_utilization, std::nullopt,
+          "the autoscaler's underused threshold, a fraction (default 0.5)");
+ABSL_FLAG(std::optional<examples::UnitDuration>, autoscaler_interval, std::nullopt,
+          "the autoscaler's scan interval (default 10s)");
+ABSL_FLAG(std::optional<examples::UnitDuration>, drain_time, std::nullopt,
+          "from a drain to the instance's termination (default 30s)");
+ABSL_FLAG(std::optional<std::string>, fault, std::nullopt,
+          "CALL,nth=N,CODE or CALL,from=T,until=T,CODE (an EC2 API name or any; an EC2 error "
+          "code), several separated by ';'; replaces the scenario file's faults");
+ABSL_FLAG(std::optional<std::string>, reconcile_interval, std::nullopt,
+          "how often nodes reconcile with EC2, with its unit, or never (default)");
+ABSL_FLAG(std::optional<examples::UnitDuration>, pool_check_interval, std::nullopt,
+          "ipamd's pool loop (default 5s)");
+ABSL_FLAG(std::optional<examples::UnitDuration>, kubelet_backoff, std::nullopt,
+          "kubelet's retry of a failed sandbox (default 10s)");
+ABSL_FLAG(std::optional<std::string>, subnet_discovery, std::nullopt,
+          "on or off (default): ENABLE_SUBNET_DISCOVERY");
+ABSL_FLAG(std::optional<std::string>, leaked_eni_sweep, std::nullopt,
+          "on or off (default): the leaked-ENI sweep");
 ABSL_FLAG(std::optional<std::string>, mode, std::nullopt, "secondary-ip (default) or prefix");
 ABSL_FLAG(std::optional<std::string>, policy, std::nullopt,
           "warm-pool policy: reference (default) or churn-adaptive");
@@ -198,6 +230,17 @@ std::vector<std::pair<std::string, std::string>> GivenSettings() {
       {"sample-interval", FlagText(FLAGS_sample_interval)},
       {"throttle", FlagText(FLAGS_throttle)},
       {"latency", FlagText(FLAGS_latency)},
+      {"autoscaler", FlagText(FLAGS_autoscaler)},
+      {"launch-delay", FlagText(FLAGS_launch_delay)},
+      {"scale-down-unneeded", FlagText(FLAGS_scale_down_unneeded)},
+      {"scale-down-utilization", FlagText(FLAGS_scale_down_utilization)},
+      {"autoscaler-interval", FlagText(FLAGS_autoscaler_interval)},
+      {"drain-time", FlagText(FLAGS_drain_time)},
+      {"reconcile-interval", FlagText(FLAGS_reconcile_interval)},
+      {"pool-check-interval", FlagText(FLAGS_pool_check_interval)},
+      {"kubelet-backoff", FlagText(FLAGS_kubelet_backoff)},
+      {"subnet-discovery", FlagText(FLAGS_subnet_discovery)},
+      {"leaked-eni-sweep", FlagText(FLAGS_leaked_eni_sweep)},
   };
   std::vector<std::pair<std::string, std::string>> given;
   for (const auto& [key, value] : all) {
@@ -217,14 +260,25 @@ absl::StatusOr<Options> OptionsFromFlags() {
       return absl::Status(s.code(), absl::StrCat("--", key, ": ", s.message()));
     }
   }
-  if (const std::optional<std::string> subnets = absl::GetFlag(FLAGS_subnet); subnets.has_value()) {
-    options.base.subnets.clear();
-    for (absl::string_view subnet : absl::StrSplit(*subnets, ';', absl::SkipWhitespace())) {
-      if (absl::Status s = sim::ApplySetting(options.base, "subnet", subnet); !s.ok()) {
-        return absl::Status(s.code(), absl::StrCat("--subnet: ", s.message()));
+  // The repeatable settings, ';'-separated in one flag: a flag replaces the
+  // scenario file's list.
+  const auto apply_list = [&](const std::optional<std::string>& list, const char* key,
+                              const std::function<void()>& clear) -> absl::Status {
+    if (!list.has_value()) return absl::OkStatus();
+    clear();
+    for (absl::string_view item : absl::StrSplit(*list, ';', absl::SkipWhitespace())) {
+      if (absl::Status s = sim::ApplySetting(options.base, key, item); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("--", key, ": ", s.message()));
       }
     }
-  }
+    return absl::OkStatus();
+  };
+  ENIPOOL_RETURN_IF_ERROR(apply_list(absl::GetFlag(FLAGS_subnet), "subnet",
+                                     [&] { options.base.subnets.clear(); }));
+  ENIPOOL_RETURN_IF_ERROR(apply_list(absl::GetFlag(FLAGS_node_group), "node-group",
+                                     [&] { options.base.node_groups.clear(); }));
+  ENIPOOL_RETURN_IF_ERROR(apply_list(absl::GetFlag(FLAGS_fault), "fault",
+                                     [&] { options.base.faults.Clear(); }));
   absl::flat_hash_set<std::string> names;
   for (absl::string_view entry :
        absl::StrSplit(absl::GetFlag(FLAGS_compare), ';', absl::SkipWhitespace())) {
@@ -267,7 +321,9 @@ int Main(int argc, char** argv) {
   if (argc == 1) {
     parsed = DefaultComparison();
   } else {
-    if (!examples::ParseFlagsOrExit(argc, argv, kUsage, "simulate.cpp")) return 1;
+    if (!examples::ParseFlagsOrExit(argc, argv, kUsage, "simulate.cpp", {{"workload", " + "}})) {
+      return 1;
+    }
     parsed = OptionsFromFlags();
   }
   if (!parsed.ok()) {
