@@ -268,12 +268,13 @@ class Cluster {
   // NodeCounts
   //
   // Nodes by life stage: launching (asked for, not joined yet), running,
-  // draining (cordoned, pods evicted, instance not terminated yet) and gone.
-  // Every node the run ever had is in exactly one.
+  // draining (cordoned, pods evicted, instance not terminated yet), gone,
+  // and failed to launch (no address left for the primary ENI). Every node
+  // the run ever had or asked for is in exactly one.
   struct NodeCounts {
-    std::int64_t launching = 0, running = 0, draining = 0, gone = 0;
+    std::int64_t launching = 0, running = 0, draining = 0, gone = 0, failed_to_launch = 0;
     [[nodiscard]] std::int64_t total() const noexcept {
-      return launching + running + draining + gone;
+      return launching + running + draining + gone + failed_to_launch;
     }
   };
   [[nodiscard]] NodeCounts node_counts() const noexcept {
@@ -282,6 +283,7 @@ class Cluster {
     counts.running = static_cast<std::int64_t>(nodes_.size()) - draining_ - gone_;
     counts.draining = draining_;
     counts.gone = gone_;
+    counts.failed_to_launch = launch_failures_;
     return counts;
   }
   // Nodes the autoscaler launched and nodes it drained, over the run.
