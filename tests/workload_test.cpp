@@ -144,11 +144,13 @@ TEST_CASE(
 
 TEST_CASE("ParseTrace names the line and the bad field of a bad trace") {
   CHECK(ErrorOf("0,0,a,add\n1,0,b\n") ==
-        "trace line 2: expected 4 fields (time,node,pod,add|delete), got 3: \"1,0,b\"");
+        "trace line 2: expected 4 to 6 fields (time,node,pod,add|delete[,cpu[,memory]]), got 3: "
+        "\"1,0,b\"");
   CHECK(ErrorOf("soon,0,a,add\n") ==
         "trace line 1: bad time \"soon\": want non-negative seconds (12.5) or a duration (1m30s)");
   CHECK(ErrorOf("-1,0,a,add\n").find("trace line 1: bad time \"-1\"") == 0);
-  CHECK(ErrorOf("0,x,a,add\n") == "trace line 1: bad node \"x\": want a node index 0, 1, 2, ...");
+  CHECK(ErrorOf("0,x,a,add\n") ==
+        "trace line 1: bad node \"x\": want a node index 0, 1, 2, ... or - (any node)");
   CHECK(ErrorOf("0,-2,a,add\n").find("trace line 1: bad node \"-2\"") == 0);
   CHECK(ErrorOf("0,0, ,add\n") == "trace line 1: empty pod name");
   CHECK(ErrorOf("0,0,a,remove\n") == "trace line 1: bad action \"remove\": want add or delete");
