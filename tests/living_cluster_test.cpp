@@ -485,6 +485,14 @@ TEST_CASE("Pods, addresses and nodes are conserved while nodes join and leave, o
         "drain-time=20s\n"
         "workload=deployments:40,30,4m,exponential;cpu=300m\n"
         "workload=churn:0.3,3m,exponential;initial=20\n"
+        // Windows in which no node can grow its pool: pods wait for
+        // addresses on nodes the autoscaler may drain meanwhile.
+        "fault=AssignPrivateIpAddresses,from=5m,until=9m,InsufficientFreeAddressesInSubnet\n"
+        "fault=AssignIpv4Prefixes,from=5m,until=9m,InsufficientCidrBlocks\n"
+        "fault=CreateNetworkInterface,from=5m,until=9m,InsufficientFreeAddressesInSubnet\n"
+        "fault=AssignPrivateIpAddresses,from=13m,until=16m,InsufficientFreeAddressesInSubnet\n"
+        "fault=AssignIpv4Prefixes,from=13m,until=16m,InsufficientCidrBlocks\n"
+        "fault=CreateNetworkInterface,from=13m,until=16m,InsufficientFreeAddressesInSubnet\n"
         "duration=20m\n");
     config.seed = seed;
     config.pool.mode = rng() % 2 == 0 ? enipool::AddressMode::kPrefix : enipool::AddressMode::kSecondaryIp;
@@ -536,6 +544,7 @@ TEST_CASE("Pods, addresses and nodes are conserved while nodes join and leave, o
     // The run did what the test is about: nodes joined and left.
     CHECK(cluster->nodes_launched() > 0);
     CHECK(cluster->nodes_drained() > 0);
+    CHECK(cluster->pods_evicted() > 0);
   }
 }
 
