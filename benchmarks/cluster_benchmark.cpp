@@ -31,8 +31,8 @@
 // with its 5,000-node baseline and a 20,000-node point, wall time and peak
 // RSS of the whole run from /usr/bin/time:
 //
-//   ENIPOOL_BENCHMARK_100K=1 /usr/bin/time -v enipool_cluster_benchmark \
-//       --benchmark_filter=BM_Cluster_Day
+//   ENIPOOL_BENCHMARK_100K=1 /usr/bin/time -v enipool_cluster_benchmark
+//       --benchmark_filter=BM_Cluster_Day      (one command line)
 
 #include <benchmark/benchmark.h>
 #include <malloc.h>
