@@ -16,7 +16,6 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -40,6 +39,7 @@
 #include "testing/atomic_manual_clock.h"
 #include "testing/controller_harness.h"
 #include "testing/gated_backend.h"
+#include "testing/multi_card_add_model.h"
 
 namespace {
 
@@ -505,50 +505,6 @@ void PoolCheck(MultiAgent& agent) {
   REQUIRE(agent.AwaitPoolCheck(ticket, kLiveness));
 }
 
-// The ADD rules of docs/reference-behavior.md §2.1 over fixed per-card
-// capacities: a single-address pod takes the first card with a free
-// address, a multi-address pod one on every card or none; a DEL frees every
-// address the pod holds.
-struct CardModel {
-  std::vector<std::int64_t> capacity;
-  std::vector<std::int64_t> used;
-  std::map<int, int> single;  // pod → card
-  std::set<int> multi;
-
-  std::optional<int> Add(int pod) {
-    if (auto it = single.find(pod); it != single.end()) return it->second;
-    for (std::size_t c = 0; c < capacity.size(); ++c) {
-      if (used[c] < capacity[c]) {
-        used[c] += 1;
-        single[pod] = static_cast<int>(c);
-        return static_cast<int>(c);
-      }
-    }
-    return std::nullopt;
-  }
-  bool AddMulti(int pod) {
-    if (multi.contains(pod)) return true;
-    for (std::size_t c = 0; c < capacity.size(); ++c) {
-      if (used[c] >= capacity[c]) return false;
-    }
-    for (std::int64_t& u : used) u += 1;
-    multi.insert(pod);
-    return true;
-  }
-  std::size_t Delete(int pod) {  // addresses released
-    if (auto it = single.find(pod); it != single.end()) {
-      used[static_cast<std::size_t>(it->second)] -= 1;
-      single.erase(it);
-      return 1;
-    }
-    if (multi.erase(pod) > 0) {
-      for (std::int64_t& u : used) u -= 1;
-      return capacity.size();
-    }
-    return 0;
-  }
-};
-
 PodKey Pod(int i) { return PodKey{"aws-cni", absl::StrCat("pod-", i), "eth0"}; }
 
 // docs/reference-behavior.md §1.1, §2.1, §4.1, §9: with ENABLE_MULTI_NIC the
@@ -582,7 +538,7 @@ TEST_CASE("NodeAgent runs a multi-card node when ENABLE_MULTI_NIC is set") {
   // the clock stands still, even with a zero cooldown) and no pool check
   // runs: ADD and DEL against a model of fixed capacities, over random
   // operations.
-  CardModel model{.capacity = {4, 1, 1}, .used = {0, 0, 0}};
+  enipool::testing::MultiCardAddModel model{.capacity = {4, 1, 1}, .used = {0, 0, 0}};
   std::mt19937_64 rng(31);
   for (int step = 0; step < 300; ++step) {
     CAPTURE(step);

@@ -25,6 +25,7 @@
 #include "enipool/persist/journal.h"
 #include "testing/controller_harness.h"
 #include "testing/memory_file_system.h"
+#include "testing/multi_card_add_model.h"
 
 namespace {
 
@@ -336,50 +337,6 @@ TEST_CASE("An insufficient-address answer on one card holds every card's increas
   }
 }
 
-// A simple model of the ADD rules of docs/reference-behavior.md §2.1: each
-// card has a number of addresses; a single-address pod goes to the first
-// card (in order) with a free one, and keeps it; a multi-address pod needs
-// one on every card, or takes none.
-struct AddModel {
-  std::vector<int> capacity;
-  std::vector<int> used;
-  std::map<int, int> single;        // pod → card
-  std::set<int> multi;              // pods holding one address per card
-
-  std::optional<int> Add(int pod) {
-    if (auto it = single.find(pod); it != single.end()) return it->second;
-    for (std::size_t c = 0; c < capacity.size(); ++c) {
-      if (used[c] < capacity[c]) {
-        used[c] += 1;
-        single[pod] = static_cast<int>(c);
-        return static_cast<int>(c);
-      }
-    }
-    return std::nullopt;
-  }
-  bool AddMulti(int pod) {
-    if (multi.contains(pod)) return true;
-    for (std::size_t c = 0; c < capacity.size(); ++c) {
-      if (used[c] >= capacity[c]) return false;
-    }
-    for (int& u : used) u += 1;
-    multi.insert(pod);
-    return true;
-  }
-  bool Delete(int pod) {
-    if (auto it = single.find(pod); it != single.end()) {
-      used[static_cast<std::size_t>(it->second)] -= 1;
-      single.erase(it);
-      return true;
-    }
-    if (multi.erase(pod) > 0) {
-      for (int& u : used) u -= 1;
-      return true;
-    }
-    return false;
-  }
-};
-
 TEST_CASE("MultiCardNode's ADD falls through the cards as a simple model says, over random runs") {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     CAPTURE(seed);
@@ -397,7 +354,7 @@ TEST_CASE("MultiCardNode's ADD falls through the cards as a simple model says, o
     for (int c = 0; c < cards; ++c) config.managed_cards.push_back(c);
     auto node = Node::Create(clock, config);
     REQUIRE_MESSAGE(node.ok(), node.status().ToString());
-    AddModel model;
+    enipool::testing::MultiCardAddModel model;
     std::uint32_t next_address = 0x0A000001;
     for (int c = 0; c < cards; ++c) {
       const int capacity = static_cast<int>(rng() % 6);
@@ -436,7 +393,7 @@ TEST_CASE("MultiCardNode's ADD falls through the cards as a simple model says, o
           break;
         default: {
           auto got = node->DeletePod(Pod(pod));
-          const bool want = model.Delete(pod);
+          const bool want = model.Delete(pod) > 0;
           REQUIRE(got.ok() == want);
           if (got.ok()) CHECK(got->size() == (multi_pod ? static_cast<std::size_t>(cards) : 1u));
           break;
