@@ -338,6 +338,64 @@ template <Clock C>
   return checkpoint;
 }
 
+// What both restores (IPv4 and IPv6) check of the file and of each entry,
+// and how they decide between "held already", "a conflict" and "to assign",
+// kept once so the two families cannot drift apart.
+namespace internal {
+
+inline absl::Status CheckCheckpointVersion(const VpcCniCheckpoint& checkpoint) {
+  if (checkpoint.version != kVpcCniCheckpointVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("vpc-cni checkpoint: unsupported version ",
+                                                      QuoteInput(checkpoint.version), " (want ",
+                                                      kVpcCniCheckpointVersion, ")"));
+  }
+  return absl::OkStatus();
+}
+
+inline absl::Status CheckEntryPodKey(const CheckpointEntry& e, std::size_t index) {
+  if (e.pod.network_name.empty() || e.pod.container_id.empty() || e.pod.if_name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("vpc-cni checkpoint: allocations[", index,
+                                                   "]: pod key ", QuoteInput(e.pod.ToString()),
+                                                   " has an empty part"));
+  }
+  return absl::OkStatus();
+}
+
+// Who holds which address: the store's assignments, then each entry claimed
+// in file order. Claim() answers true for an entry that is new (to assign),
+// false for one held exactly already, and ALREADY_EXISTS for an address held
+// by another pod or a pod that holds another address.
+template <typename Address>
+class RestoreClaims {
+ public:
+  void Hold(const PodKey& pod, Address address) {
+    holder_.emplace(address, pod);
+    held_by_.emplace(pod, address);
+  }
+
+  absl::StatusOr<bool> Claim(const CheckpointEntry& e, std::size_t index, Address address) {
+    if (const auto it = holder_.find(address); it != holder_.end()) {
+      if (it->second == e.pod) return false;
+      return absl::AlreadyExistsError(absl::StrCat(
+          "IP already in data store: ", address.ToString(), " of allocations[", index, "] (",
+          e.pod.ToString(), ") is held by ", it->second.ToString()));
+    }
+    if (const auto it = held_by_.find(e.pod); it != held_by_.end()) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "vpc-cni checkpoint: allocations[", index, "]: pod ", QuoteInput(e.pod.ToString()),
+          " already holds ", it->second.ToString(), ", not ", address.ToString()));
+    }
+    Hold(e.pod, address);
+    return true;
+  }
+
+ private:
+  absl::flat_hash_map<Address, PodKey> holder_;
+  absl::flat_hash_map<PodKey, Address> held_by_;
+};
+
+}  // namespace internal
+
 // RestoreVpcCniIpv6Checkpoint()
 //
 // Gives an IPv6 node's pods back their addresses from the checkpoint, with
@@ -351,28 +409,18 @@ template <Clock C>
 template <Clock C>
 [[nodiscard]] absl::StatusOr<CheckpointRestoreReport> RestoreVpcCniIpv6Checkpoint(
     Ipv6Datastore<C>& store, const VpcCniCheckpoint& checkpoint) {
-  if (checkpoint.version != kVpcCniCheckpointVersion) {
-    return absl::FailedPreconditionError(absl::StrCat("vpc-cni checkpoint: unsupported version ",
-                                                      QuoteInput(checkpoint.version), " (want ",
-                                                      kVpcCniCheckpointVersion, ")"));
-  }
+  ENIPOOL_RETURN_IF_ERROR(internal::CheckCheckpointVersion(checkpoint));
   std::vector<Ipv6Prefix> prefixes;
   for (const auto& [eni, prefix] : store.Prefixes()) prefixes.push_back(prefix);
-  absl::flat_hash_map<Ipv6Address, PodKey> holder;
-  absl::flat_hash_map<PodKey, Ipv6Address> held_by;
+  internal::RestoreClaims<Ipv6Address> claims;
   store.ForEachAssignment([&](const PodKey& pod, const Ipv6Assignment& a, absl::Time) {
-    holder.emplace(a.address, pod);
-    held_by.emplace(pod, a.address);
+    claims.Hold(pod, a.address);
   });
   CheckpointRestoreReport report;
   std::vector<std::pair<Ipv6Address, const CheckpointEntry*>> to_assign;
   for (std::size_t i = 0; i < checkpoint.allocations.size(); ++i) {
     const CheckpointEntry& e = checkpoint.allocations[i];
-    if (e.pod.network_name.empty() || e.pod.container_id.empty() || e.pod.if_name.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("vpc-cni checkpoint: allocations[", i,
-                                                     "]: pod key ", QuoteInput(e.pod.ToString()),
-                                                     " has an empty part"));
-    }
+    ENIPOOL_RETURN_IF_ERROR(internal::CheckEntryPodKey(e, i));
     if (e.ipv6.empty()) {
       report.dropped.push_back(e);
       continue;
@@ -388,22 +436,11 @@ template <Clock C>
       report.dropped.push_back(e);
       continue;
     }
-    if (const auto it = holder.find(*address); it != holder.end()) {
-      if (it->second == e.pod) {
-        ++report.restored;
-        continue;
-      }
-      return absl::AlreadyExistsError(absl::StrCat(
-          "IP already in data store: ", address->ToString(), " of allocations[", i, "] (",
-          e.pod.ToString(), ") is held by ", it->second.ToString()));
+    ENIPOOL_ASSIGN_OR_RETURN(const bool is_new, claims.Claim(e, i, *address));
+    if (!is_new) {
+      ++report.restored;  // already held exactly
+      continue;
     }
-    if (const auto it = held_by.find(e.pod); it != held_by.end()) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "vpc-cni checkpoint: allocations[", i, "]: pod ", QuoteInput(e.pod.ToString()),
-          " already holds ", it->second.ToString(), ", not ", address->ToString()));
-    }
-    holder.emplace(*address, e.pod);
-    held_by.emplace(e.pod, *address);
     to_assign.emplace_back(*address, &e);
   }
   for (const auto& [address, e] : to_assign) {
@@ -426,11 +463,7 @@ template <Clock C>
 template <typename Store>
 [[nodiscard]] absl::StatusOr<CheckpointRestoreReport> RestoreVpcCniCheckpoint(
     Store& store, const VpcCniCheckpoint& checkpoint) {
-  if (checkpoint.version != kVpcCniCheckpointVersion) {
-    return absl::FailedPreconditionError(absl::StrCat("vpc-cni checkpoint: unsupported version ",
-                                                      QuoteInput(checkpoint.version), " (want ",
-                                                      kVpcCniCheckpointVersion, ")"));
-  }
+  ENIPOOL_RETURN_IF_ERROR(internal::CheckCheckpointVersion(checkpoint));
   const auto& datastore = [&]() -> const auto& {
     if constexpr (requires { store.datastore(); }) {
       return store.datastore();
@@ -445,44 +478,27 @@ template <typename Store>
     if (!list.ok()) continue;
     for (const CidrView& c : *list) cidrs.insert(c.cidr);
   }
-  absl::flat_hash_map<Ipv4Address, PodKey> holder;
-  absl::flat_hash_map<PodKey, Ipv4Address> held_by;
+  internal::RestoreClaims<Ipv4Address> claims;
   datastore.ForEachAssignment([&](const PodKey& pod, const Assignment& a, absl::Time) {
-    holder.emplace(a.address, pod);
-    held_by.emplace(pod, a.address);
+    claims.Hold(pod, a.address);
   });
 
   CheckpointRestoreReport report;
   std::vector<std::pair<std::size_t, const CheckpointEntry*>> to_assign;  // (index, entry)
   for (std::size_t i = 0; i < checkpoint.allocations.size(); ++i) {
     const CheckpointEntry& e = checkpoint.allocations[i];
-    if (e.pod.network_name.empty() || e.pod.container_id.empty() || e.pod.if_name.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("vpc-cni checkpoint: allocations[", i,
-                                                     "]: pod key ", QuoteInput(e.pod.ToString()),
-                                                     " has an empty part"));
-    }
+    ENIPOOL_RETURN_IF_ERROR(internal::CheckEntryPodKey(e, i));
     const bool known = e.ipv6.empty() && (cidrs.contains(Ipv4Prefix::FromAddress(e.address)) ||
                                           cidrs.contains(Ipv4Prefix::Containing(e.address, 28)));
     if (!known) {
       report.dropped.push_back(e);
       continue;
     }
-    if (const auto it = holder.find(e.address); it != holder.end()) {
-      if (it->second == e.pod) {
-        ++report.restored;  // already held exactly
-        continue;
-      }
-      return absl::AlreadyExistsError(absl::StrCat(
-          "IP already in data store: ", e.address.ToString(), " of allocations[", i, "] (",
-          e.pod.ToString(), ") is held by ", it->second.ToString()));
+    ENIPOOL_ASSIGN_OR_RETURN(const bool is_new, claims.Claim(e, i, e.address));
+    if (!is_new) {
+      ++report.restored;  // already held exactly
+      continue;
     }
-    if (const auto it = held_by.find(e.pod); it != held_by.end()) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "vpc-cni checkpoint: allocations[", i, "]: pod ", QuoteInput(e.pod.ToString()),
-          " already holds ", it->second.ToString(), ", not ", e.address.ToString()));
-    }
-    holder.emplace(e.address, e.pod);
-    held_by.emplace(e.pod, e.address);
     to_assign.emplace_back(i, &e);
   }
   // Every entry against every limit of the target store (a JournaledDatastore
