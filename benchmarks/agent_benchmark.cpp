@@ -174,6 +174,10 @@ class SlowEc2 {
     Delay d(*this);
     return ec2_.UnassignIpv6Prefixes(r);
   }
+  absl::Status CreateTags(const enipool::CreateTagsRequest& r) {
+    Delay d(*this);
+    return ec2_.CreateTags(r);
+  }
 
  private:
   struct Delay {

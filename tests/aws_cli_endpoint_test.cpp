@@ -106,6 +106,35 @@ TEST_CASE("The AWS CLI creates, attaches, fills, drains, detaches and deletes an
   CHECK(endpoint.Stop() == 0);
 }
 
+// docs/reference-behavior.md §4.13, §7.1: the reference tags a managed ENI
+// lacking its tags with CreateTags; AWS's CLI sends it (ResourceId.N,
+// Tag.N.Key/Value) and reads the tags back from a describe.
+TEST_CASE("The AWS CLI tags an ENI on the endpoint, reads the tags back and hears NotFound for an "
+          "unknown ENI") {
+  Ec2EndpointProcess endpoint;
+  REQUIRE(endpoint.Start({"--subnet=10.0.0.0/24", "--instance=i-1:c5.large"}));
+  const std::string eni = endpoint.primary_eni("i-1");
+  const CommandResult tagged = AwsEc2(
+      endpoint, absl::StrCat("create-tags --resources ", eni,
+                             " --tags Key=node.k8s.amazonaws.com/instance_id,Value=i-1",
+                             " Key=cluster.k8s.amazonaws.com/name,Value=prod"));
+  INFO(tagged.output);
+  REQUIRE(tagged.exit_code == 0);
+  const CommandResult described = AwsEc2(
+      endpoint,
+      absl::StrCat("describe-network-interfaces --network-interface-ids ", eni, " --query ",
+                   enipool::testing::ShellQuote(
+                       "NetworkInterfaces[0].TagSet[?Key=='cluster.k8s.amazonaws.com/name'].Value")));
+  INFO(described.output);
+  REQUIRE(described.exit_code == 0);
+  CHECK(Trimmed(described) == "prod");
+  const CommandResult missing =
+      AwsEc2(endpoint, "create-tags --resources eni-0000000000000dead --tags Key=k,Value=v");
+  CHECK(missing.exit_code != 0);
+  CHECK(absl::StrContains(missing.output, "InvalidNetworkInterfaceID.NotFound"));
+  CHECK(endpoint.Stop() == 0);
+}
+
 // docs/reference-behavior.md §4.12, §7.1: the IPv6 node's one call,
 // AssignIpv6Addresses with Ipv6PrefixCount=1, as AWS's CLI sends it and
 // reads the answer (AssignedIpv6Prefixes, then the ENI's Ipv6Prefixes).

@@ -102,6 +102,20 @@ TEST_CASE("Ec2Client makes every Backend call against the loopback endpoint") {
   CHECK(eni.secondary_ips.size() == 5);
   CHECK(eni.prefixes == *prefixes);
 
+  // CreateTags: the primary ENI gets the reference's tag; an unknown ENI is
+  // refused with EC2's code.
+  REQUIRE(ec2.CreateTags({.eni_ids = {endpoint.primary_eni("i-1")},
+                          .tags = {{"node.k8s.amazonaws.com/instance_id", "i-1"}}})
+              .ok());
+  auto tagged = ec2.DescribeNetworkInterfaces({.eni_ids = {endpoint.primary_eni("i-1")}});
+  REQUIRE(tagged.ok());
+  REQUIRE(tagged->size() == 1);
+  CHECK(tagged->front().tags ==
+        std::vector<enipool::Ec2Tag>{{"node.k8s.amazonaws.com/instance_id", "i-1"}});
+  CHECK(enipool::ClassifyEc2Error(
+            ec2.CreateTags({.eni_ids = {"eni-0000000000000dead"}, .tags = {{"k", "v"}}})) ==
+        Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
+
   CHECK(ec2.UnassignIpv4Prefixes({created->id, *prefixes}).ok());
   CHECK(ec2.UnassignPrivateIpAddresses({created->id, *ips}).ok());
   CHECK(ec2.DetachNetworkInterface({.attachment_id = *attachment, .eni_id = created->id}).ok());

@@ -77,7 +77,7 @@ NetworkInterface RandomEni(std::mt19937_64& rng) {
 std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
   const std::string eni = RandomId(rng, "eni-");
   const int count = static_cast<int>(rng() % 10) + 1;
-  switch (rng() % 12) {
+  switch (rng() % 13) {
     case 0: {
       enipool::CreateNetworkInterfaceRequest request{.subnet_id = RandomId(rng, "subnet-"),
                                                      .description = "aws-K8S-i-0123 & <co>"};
@@ -145,6 +145,15 @@ std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
     case 10: {
       enipool::UnassignIpv6PrefixesRequest request{eni, {}};
       for (int i = 0; i < count; ++i) request.prefixes.push_back(RandomIpv6Prefix(rng, 80));
+      return {request, std::monostate{}};
+    }
+    case 11: {
+      enipool::CreateTagsRequest request;
+      for (int i = 0; i < count; ++i) {
+        request.eni_ids.push_back(RandomId(rng, "eni-"));
+        request.tags.push_back({"key " + RandomId(rng, "k-") + " & <x>/=",
+                                rng() % 3 == 0 ? std::string() : RandomId(rng, "v-")});
+      }
       return {request, std::monostate{}};
     }
     default: {
@@ -305,6 +314,51 @@ TEST_CASE("CreateNetworkInterface carries the security groups and the tags") {
         "i-1&Ipv4PrefixCount=1&SecurityGroupId.1=sg-1&SecurityGroupId.2=sg-2&"
         "TagSpecification.1.ResourceType=network-interface&TagSpecification.1.Tag.1.Key=node.k8s."
         "amazonaws.com%2Finstance_id&TagSpecification.1.Tag.1.Value=i-1");
+}
+
+// docs/reference-behavior.md §7.1: the reference tags an ENI it finds
+// lacking its tags with CreateTags; botocore's EC2 model names the lists
+// ResourceId and Tag (of Key and Value), flattened by the EC2 protocol.
+TEST_CASE("CreateTags travels as ResourceId.N and Tag.N.Key / Tag.N.Value and answers return true") {
+  const enipool::CreateTagsRequest request{
+      .eni_ids = {"eni-1", "eni-2"},
+      .tags = {{"node.k8s.amazonaws.com/instance_id", "i-1"}, {"eks:eni:owner", "amazon-vpc-cni"}}};
+  const auto query = aws::ToQueryRequest(request);
+  CHECK(query.action == "CreateTags");
+  CHECK(aws::FormEncode(query.params) ==
+        "Action=CreateTags&Version=2016-11-15&ResourceId.1=eni-1&ResourceId.2=eni-2&"
+        "Tag.1.Key=node.k8s.amazonaws.com%2Finstance_id&Tag.1.Value=i-1&"
+        "Tag.2.Key=eks%3Aeni%3Aowner&Tag.2.Value=amazon-vpc-cni");
+  const std::string xml = aws::EncodeQueryResponse(request, std::monostate{}, "req-7");
+  CHECK(absl::StrContains(xml, "<CreateTagsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"));
+  CHECK(absl::StrContains(xml, "<return>true</return>"));
+  auto parsed = aws::ParseQueryResponse(request, 200, xml);
+  REQUIRE(parsed.ok());
+  CHECK(std::holds_alternative<std::monostate>(*parsed));
+  // EC2 refusing it reaches the caller as a status led by EC2's code.
+  auto refused = aws::ParseQueryResponse(
+      request, 400,
+      "<Response><Errors><Error><Code>InvalidNetworkInterfaceID.NotFound</Code><Message>The "
+      "networkInterface ID 'eni-2' does not exist</Message></Error></Errors></Response>");
+  CHECK(enipool::ClassifyEc2Error(refused.status()) ==
+        Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
+}
+
+TEST_CASE("A CreateTags without a resource or a tag is refused as MissingParameter, and a tag "
+          "without a value is the empty value") {
+  auto decode = [](absl::string_view body) {
+    auto params = aws::ParseForm(body);
+    REQUIRE(params.ok());
+    return aws::DecodeQueryRequest(*params);
+  };
+  CHECK(absl::StartsWith(decode("Action=CreateTags&Tag.1.Key=k&Tag.1.Value=v").status().message(),
+                         "MissingParameter: "));
+  CHECK(absl::StartsWith(decode("Action=CreateTags&ResourceId.1=eni-1").status().message(),
+                         "MissingParameter: "));
+  auto no_value = decode("Action=CreateTags&ResourceId.1=eni-1&Tag.1.Key=k");
+  REQUIRE(no_value.ok());
+  CHECK(*no_value == enipool::Ec2Call(enipool::CreateTagsRequest{.eni_ids = {"eni-1"},
+                                                                 .tags = {{"k", ""}}}));
 }
 
 TEST_CASE("CreateNetworkInterface names the primary address as PrivateIpAddress") {

@@ -80,43 +80,48 @@ struct HasUnassignIpv6 {
   absl::Status UnassignIpv6Prefixes(const enipool::UnassignIpv6PrefixesRequest&);
 };
 struct HasIpv6 : HasAssignIpv6, HasUnassignIpv6 {};
+struct HasCreateTags {
+  absl::Status CreateTags(const enipool::CreateTagsRequest&);
+};
 
 // One base list per type, kept on few lines so the table reads at a glance.
 // clang-format off
-struct MissingAssignIpv6 : HasDescribeSubnets, HasUnassignIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
+struct MissingAssignIpv6 : HasDescribeSubnets, HasCreateTags, HasUnassignIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
                            HasAssignIps, HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingUnassignIpv6 : HasDescribeSubnets, HasAssignIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
+struct MissingUnassignIpv6 : HasDescribeSubnets, HasCreateTags, HasAssignIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
                              HasAssignIps, HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct Correct : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct Correct : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                  HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
 
-struct MissingCreate : HasDescribeSubnets, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingCreate : HasDescribeSubnets, HasCreateTags, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAttach : HasDescribeSubnets, HasIpv6, HasCreate, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingAttach : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingDetach : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingDetach : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingDelete : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasAssignIps, HasAssignPrefixes,
+struct MissingDelete : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAssignIps : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignPrefixes,
+struct MissingAssignIps : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignPrefixes,
                           HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAssignPrefixes : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingAssignPrefixes : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingUnassignIps : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingUnassignIps : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                             HasAssignPrefixes, HasUnassignPrefixes, HasDescribe {};
-struct MissingUnassignPrefixes : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingUnassignPrefixes : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                  HasAssignPrefixes, HasUnassignIps, HasDescribe {};
-struct MissingDescribe : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingDescribe : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                          HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes {};
 
-struct MissingDescribeSubnets : HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingCreateTags : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+                           HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
+struct MissingDescribeSubnets : HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                 HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes,
                                 HasDescribe {};
 
 // clang-format on
 
 // Attach answers a bare status: the attachment id is lost.
-struct WrongReturnAttach : HasDescribeSubnets, HasIpv6, HasCreate,
+struct WrongReturnAttach : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
                            HasDetach,
                            HasDelete,
                            HasAssignIps,
@@ -127,7 +132,7 @@ struct WrongReturnAttach : HasDescribeSubnets, HasIpv6, HasCreate,
   absl::Status AttachNetworkInterface(const AttachNetworkInterfaceRequest&);
 };
 // Assign IPs answers prefixes (the two assign calls mixed up).
-struct WrongReturnAssignIps : HasDescribeSubnets, HasIpv6, HasCreate,
+struct WrongReturnAssignIps : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
                               HasAttach,
                               HasDetach,
                               HasDelete,
@@ -139,7 +144,7 @@ struct WrongReturnAssignIps : HasDescribeSubnets, HasIpv6, HasCreate,
       const AssignPrivateIpAddressesRequest&);
 };
 // Describe cannot fail.
-struct WrongReturnDescribe : HasDescribeSubnets, HasIpv6, HasCreate,
+struct WrongReturnDescribe : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
                              HasAttach,
                              HasDetach,
                              HasDelete,
@@ -150,7 +155,7 @@ struct WrongReturnDescribe : HasDescribeSubnets, HasIpv6, HasCreate,
   std::vector<NetworkInterface> DescribeNetworkInterfaces(const DescribeNetworkInterfacesRequest&);
 };
 // Delete answers bool instead of a status.
-struct WrongReturnDelete : HasDescribeSubnets, HasIpv6, HasCreate,
+struct WrongReturnDelete : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
                            HasAttach,
                            HasDetach,
                            HasAssignIps,
@@ -161,7 +166,7 @@ struct WrongReturnDelete : HasDescribeSubnets, HasIpv6, HasCreate,
   bool DeleteNetworkInterface(const DeleteNetworkInterfaceRequest&);
 };
 // Delete wants a mutable request: a const request does not bind.
-struct NonConstRequestDelete : HasDescribeSubnets, HasIpv6, HasCreate,
+struct NonConstRequestDelete : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
                                HasAttach,
                                HasDetach,
                                HasAssignIps,
@@ -172,7 +177,7 @@ struct NonConstRequestDelete : HasDescribeSubnets, HasIpv6, HasCreate,
   absl::Status DeleteNetworkInterface(DeleteNetworkInterfaceRequest&);
 };
 // Assign prefixes takes the wrong request type.
-struct WrongRequestAssignPrefixes : HasDescribeSubnets, HasIpv6, HasCreate,
+struct WrongRequestAssignPrefixes : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
                                     HasAttach,
                                     HasDetach,
                                     HasDelete,
@@ -184,7 +189,7 @@ struct WrongRequestAssignPrefixes : HasDescribeSubnets, HasIpv6, HasCreate,
       const AssignPrivateIpAddressesRequest&);
 };
 // Both requirements met with by-value requests: accepted (a copy is fine).
-struct ByValueRequests : HasDescribeSubnets, HasIpv6, HasCreate,
+struct ByValueRequests : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
                          HasAttach,
                          HasDetach,
                          HasDelete,
@@ -214,6 +219,7 @@ struct ConstMembers {
   absl::StatusOr<std::vector<enipool::Ipv6Prefix>> AssignIpv6Prefixes(
       const enipool::AssignIpv6PrefixesRequest&) const;
   absl::Status UnassignIpv6Prefixes(const enipool::UnassignIpv6PrefixesRequest&) const;
+  absl::Status CreateTags(const enipool::CreateTagsRequest&) const;
 };
 
 }  // namespace concept_types
@@ -228,6 +234,7 @@ TEST_CASE("Backend accepts a type with every call and rejects one missing or mis
 
   static_assert(!Backend<t::MissingCreate>);
   static_assert(!Backend<t::MissingDescribeSubnets>);
+  static_assert(!Backend<t::MissingCreateTags>);
   static_assert(!Backend<t::MissingAssignIpv6>);
   static_assert(!Backend<t::MissingUnassignIpv6>);
   static_assert(!Backend<t::MissingAttach>);
@@ -415,6 +422,9 @@ std::vector<DispatchCase> AllCalls() {
       {enipool::UnassignIpv6PrefixesRequest{
            .eni_id = "eni-1", .prefixes = {*enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80")}},
        std::monostate{}, "UnassignIpv6Prefixes"},
+      {enipool::CreateTagsRequest{.eni_ids = {"eni-1"},
+                                  .tags = {{"node.k8s.amazonaws.com/instance_id", "i-1"}}},
+       std::monostate{}, "CreateTags"},
   };
 }
 

@@ -59,6 +59,9 @@ TEST_CASE("PipeBackend's encoding round-trips every EC2 call") {
       enipool::AssignIpv6PrefixesRequest{.eni_id = "eni-1", .count = 1},
       enipool::UnassignIpv6PrefixesRequest{
           .eni_id = "eni-1", .prefixes = {*enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80")}},
+      enipool::CreateTagsRequest{.eni_ids = {"eni-1", "eni-2"},
+                                 .tags = {{"node.k8s.amazonaws.com/instance_id", "i-1"},
+                                          {"empty", ""}}},
   };
   for (const Ec2Call& call : calls) {
     CAPTURE(enipool::Ec2CallName(call));
@@ -151,10 +154,17 @@ TEST_CASE("PipeBackend answers as the backend served behind the pipe, and UNAVAI
     const auto missing = ec2.DeleteNetworkInterface({.eni_id = "eni-nope"});
     CHECK(enipool::ClassifyEc2Error(missing) ==
           enipool::Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
+    // CreateTags crosses the pipe both ways: tags set, and an unknown ENI
+    // refused with EC2's code.
+    REQUIRE(ec2.CreateTags({.eni_ids = {primary->id}, .tags = {{"team", "blue"}}}).ok());
+    CHECK(sim.FindEni(primary->id)->tags == std::vector<enipool::Ec2Tag>{{"team", "blue"}});
+    CHECK(enipool::ClassifyEc2Error(
+              ec2.CreateTags({.eni_ids = {"eni-nope"}, .tags = {{"team", "red"}}})) ==
+          enipool::Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
   }
   close(calls[1]);  // the client goes away: the server returns
   server.join();
-  CHECK(served == 3);
+  CHECK(served == 5);
   close(answers[0]);
   close(calls[0]);
   close(answers[1]);

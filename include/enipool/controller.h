@@ -220,7 +220,8 @@ inline absl::string_view Ec2CallNameAt(std::size_t index) {
       "CreateNetworkInterface",     "AttachNetworkInterface",   "DetachNetworkInterface",
       "DeleteNetworkInterface",     "AssignPrivateIpAddresses", "AssignIpv4Prefixes",
       "UnassignPrivateIpAddresses", "UnassignIpv4Prefixes",     "DescribeNetworkInterfaces",
-      "DescribeSubnets",            "AssignIpv6Prefixes",       "UnassignIpv6Prefixes"};
+      "DescribeSubnets",            "AssignIpv6Prefixes",       "UnassignIpv6Prefixes",
+      "CreateTags"};
   return index < kNames.size() ? kNames[index] : "Unknown";
 }
 

@@ -129,6 +129,10 @@ class GatedBackend {
     Pass(11);
     return backend_.UnassignIpv6Prefixes(r);
   }
+  [[nodiscard]] absl::Status CreateTags(const CreateTagsRequest& r) {
+    Pass(12);
+    return backend_.CreateTags(r);
+  }
 
  private:
   void Pass(std::size_t kind) {

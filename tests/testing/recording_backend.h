@@ -81,6 +81,7 @@ class RecordingBackend {
     return Answer<std::vector<Ipv6Prefix>>(r);
   }
   absl::Status UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest& r) { return AnswerStatus(r); }
+  absl::Status CreateTags(const CreateTagsRequest& r) { return AnswerStatus(r); }
 
  private:
   Ec2Result Next(const Ec2Call& call) {

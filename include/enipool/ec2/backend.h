@@ -339,6 +339,17 @@ struct DescribeSubnetsRequest {
   friend bool operator==(const DescribeSubnetsRequest&, const DescribeSubnetsRequest&) = default;
 };
 
+// CreateTags on network interfaces: every tag of `tags` is set on every ENI
+// of `eni_ids` (EC2's ResourceId.N and Tag.N.Key / Tag.N.Value); a key an
+// ENI already has takes the new value, other tags stay. The reference tags
+// the managed ENIs it finds lacking its tags, one ENI per call
+// (docs/reference-behavior.md §4.13, §7.1).
+struct CreateTagsRequest {
+  std::vector<std::string> eni_ids;
+  std::vector<Ec2Tag> tags;
+  friend bool operator==(const CreateTagsRequest&, const CreateTagsRequest&) = default;
+};
+
 // Ec2Call
 //
 // Any one of the calls above.
@@ -348,7 +359,7 @@ using Ec2Call =
                  AssignPrivateIpAddressesRequest, AssignIpv4PrefixesRequest,
                  UnassignPrivateIpAddressesRequest, UnassignIpv4PrefixesRequest,
                  DescribeNetworkInterfacesRequest, DescribeSubnetsRequest,
-                 AssignIpv6PrefixesRequest, UnassignIpv6PrefixesRequest>;
+                 AssignIpv6PrefixesRequest, UnassignIpv6PrefixesRequest, CreateTagsRequest>;
 
 // Ec2CallName()
 //
@@ -367,6 +378,7 @@ inline absl::string_view Ec2CallName(const Ec2Call& call) {
     absl::string_view operator()(const DescribeSubnetsRequest&) const { return "DescribeSubnets"; }
     absl::string_view operator()(const AssignIpv6PrefixesRequest&) const { return "AssignIpv6Prefixes"; }
     absl::string_view operator()(const UnassignIpv6PrefixesRequest&) const { return "UnassignIpv6Prefixes"; }
+    absl::string_view operator()(const CreateTagsRequest&) const { return "CreateTags"; }
   };
   return std::visit(Namer{}, call);
 }
@@ -386,7 +398,7 @@ struct Ec2Request {
 // The value of a successful call: the new interface (create), the
 // attachment id (attach), the addresses or prefixes assigned, the
 // interfaces or subnets described, the IPv6 prefixes assigned, or nothing
-// (detach, delete, unassign).
+// (detach, delete, unassign, create tags).
 using Ec2Response = std::variant<std::monostate, NetworkInterface, std::string,
                                  std::vector<Ipv4Address>, std::vector<Ipv4Prefix>,
                                  std::vector<NetworkInterface>, std::vector<SubnetInfo>,
@@ -424,6 +436,7 @@ struct Ec2Result {
 //   DescribeSubnets(const DescribeSubnetsRequest&)                -> absl::StatusOr<std::vector<SubnetInfo>>
 //   AssignIpv6Prefixes(const AssignIpv6PrefixesRequest&)          -> absl::StatusOr<std::vector<Ipv6Prefix>>
 //   UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest&)      -> absl::Status
+//   CreateTags(const CreateTagsRequest&)                          -> absl::Status
 // Failures carry the EC2 code first in the message (see Ec2Error()).
 template <typename B>
 concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& create,
@@ -437,7 +450,8 @@ concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& crea
                            const DescribeNetworkInterfacesRequest& describe,
                            const DescribeSubnetsRequest& describe_subnets,
                            const AssignIpv6PrefixesRequest& assign_ipv6_prefixes,
-                           const UnassignIpv6PrefixesRequest& unassign_ipv6_prefixes) {
+                           const UnassignIpv6PrefixesRequest& unassign_ipv6_prefixes,
+                           const CreateTagsRequest& create_tags) {
   { backend.CreateNetworkInterface(create) } -> std::same_as<absl::StatusOr<NetworkInterface>>;
   { backend.AttachNetworkInterface(attach) } -> std::same_as<absl::StatusOr<std::string>>;
   { backend.DetachNetworkInterface(detach) } -> std::same_as<absl::Status>;
@@ -450,6 +464,7 @@ concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& crea
   { backend.DescribeSubnets(describe_subnets) } -> std::same_as<absl::StatusOr<std::vector<SubnetInfo>>>;
   { backend.AssignIpv6Prefixes(assign_ipv6_prefixes) } -> std::same_as<absl::StatusOr<std::vector<Ipv6Prefix>>>;
   { backend.UnassignIpv6Prefixes(unassign_ipv6_prefixes) } -> std::same_as<absl::Status>;
+  { backend.CreateTags(create_tags) } -> std::same_as<absl::Status>;
 };
 
 namespace internal {
@@ -492,9 +507,11 @@ Ec2Result Dispatch(B& backend, const Ec2Call& call) {
           return internal::ToEc2Result(backend.DescribeSubnets(request));
         } else if constexpr (std::is_same_v<R, AssignIpv6PrefixesRequest>) {
           return internal::ToEc2Result(backend.AssignIpv6Prefixes(request));
-        } else {
-          static_assert(std::is_same_v<R, UnassignIpv6PrefixesRequest>);
+        } else if constexpr (std::is_same_v<R, UnassignIpv6PrefixesRequest>) {
           return internal::ToEc2Result(backend.UnassignIpv6Prefixes(request));
+        } else {
+          static_assert(std::is_same_v<R, CreateTagsRequest>);
+          return internal::ToEc2Result(backend.CreateTags(request));
         }
       },
       call);

@@ -44,9 +44,11 @@ enum class CallKind {
   kDescribeSubnets,
   kAssignIpv6Prefixes,
   kUnassignIpv6Prefixes,
+  kCreateTags,
 };
 inline constexpr std::size_t kCallKindCount = std::variant_size_v<Ec2Call>;
-static_assert(kCallKindCount == 12, "a new Ec2Call alternative needs a CallKind");
+static_assert(kCallKindCount == 13, "a new Ec2Call alternative needs a CallKind");
+static_assert(std::is_same_v<std::variant_alternative_t<12, Ec2Call>, CreateTagsRequest>);
 static_assert(
     std::is_same_v<std::variant_alternative_t<11, Ec2Call>, UnassignIpv6PrefixesRequest>);
 static_assert(std::is_same_v<std::variant_alternative_t<5, Ec2Call>, AssignIpv4PrefixesRequest>);
@@ -77,6 +79,7 @@ static_assert(
     case CallKind::kDescribeSubnets: return "DescribeSubnets";
     case CallKind::kAssignIpv6Prefixes: return "AssignIpv6Prefixes";
     case CallKind::kUnassignIpv6Prefixes: return "UnassignIpv6Prefixes";
+    case CallKind::kCreateTags: return "CreateTags";
   }
   return "Unknown";
 }
@@ -95,8 +98,9 @@ enum class Ec2Action {
   kDescribeSubnets,
   kAssignIpv6Addresses,    // IPv6 prefixes (Ipv6PrefixCount)
   kUnassignIpv6Addresses,  // IPv6 prefixes (Ipv6Prefix.N)
+  kCreateTags,
 };
-inline constexpr std::size_t kEc2ActionCount = 10;
+inline constexpr std::size_t kEc2ActionCount = 11;
 
 // ActionOf()
 //
@@ -115,6 +119,7 @@ inline constexpr std::size_t kEc2ActionCount = 10;
     case CallKind::kDescribeSubnets: return Ec2Action::kDescribeSubnets;
     case CallKind::kAssignIpv6Prefixes: return Ec2Action::kAssignIpv6Addresses;
     case CallKind::kUnassignIpv6Prefixes: return Ec2Action::kUnassignIpv6Addresses;
+    case CallKind::kCreateTags: return Ec2Action::kCreateTags;
   }
   return Ec2Action::kDescribeNetworkInterfaces;
 }
@@ -134,6 +139,7 @@ inline constexpr std::size_t kEc2ActionCount = 10;
     case Ec2Action::kDescribeSubnets: return "DescribeSubnets";
     case Ec2Action::kAssignIpv6Addresses: return "AssignIpv6Addresses";
     case Ec2Action::kUnassignIpv6Addresses: return "UnassignIpv6Addresses";
+    case Ec2Action::kCreateTags: return "CreateTags";
   }
   return "Unknown";
 }

@@ -270,10 +270,13 @@ inline std::string EncodeCall(const Ec2Call& call) {
         } else if constexpr (std::is_same_v<R, AssignIpv6PrefixesRequest>) {
           w.Str(r.eni_id);
           w.I32(r.count);
-        } else {
-          static_assert(std::is_same_v<R, UnassignIpv6PrefixesRequest>);
+        } else if constexpr (std::is_same_v<R, UnassignIpv6PrefixesRequest>) {
           w.Str(r.eni_id);
           w.List(r.prefixes, [&](const Ipv6Prefix& p) { w.Prefix6(p); });
+        } else {
+          static_assert(std::is_same_v<R, CreateTagsRequest>);
+          w.List(r.eni_ids, [&](const std::string& s) { w.Str(s); });
+          w.Tags(r.tags);
         }
       },
       call);
@@ -372,6 +375,13 @@ inline std::optional<Ec2Call> DecodeCall(absl::string_view bytes) {
       UnassignIpv6PrefixesRequest c;
       c.eni_id = r.Str();
       c.prefixes = r.List<Ipv6Prefix>([&] { return r.Prefix6(); });
+      call = c;
+      break;
+    }
+    case 12: {
+      CreateTagsRequest c;
+      c.eni_ids = r.List<std::string>([&] { return r.Str(); });
+      c.tags = r.Tags();
       call = c;
       break;
     }
@@ -567,6 +577,7 @@ class PipeBackend {
   absl::Status UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest& r) {
     return Call(r).status;
   }
+  absl::Status CreateTags(const CreateTagsRequest& r) { return Call(r).status; }
 
  private:
   static Ec2Result Broken() {

@@ -34,8 +34,8 @@
 //     never sleeps: SampleLatency() returns a duration for the caller to
 //     schedule; calls themselves take effect at the Clock's Now().
 //
-// ENIs keep the tags and security groups they were created with (plus
-// TagEni()), and an interface type (SetInterfaceType(): trunk, EFA,
+// ENIs keep the tags and security groups they were created with, plus
+// what CreateTags (and the setup call TagEni()) adds, and an interface type (SetInterfaceType(): trunk, EFA,
 // EFA-only); these are recorded and reported, not enforced.
 //
 // What it does not model: availability zones, security-group rules,
@@ -92,6 +92,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -330,22 +331,14 @@ class SimulatedEc2 {
 
   // SimulatedEc2::TagEni()
   //
-  // Sets tags on an ENI (EC2's CreateTags: a key it has takes the new
+  // Sets tags on an ENI as CreateTags() does (a key it has takes the new
   // value), e.g. node.k8s.amazonaws.com/no_manage=true on an ENI another
-  // tool attached. NOT_FOUND for an unknown ENI; nothing changes then.
+  // tool attached, but as setup: not counted, faulted, throttled or
+  // validated. NOT_FOUND for an unknown ENI; nothing changes then.
   [[nodiscard]] absl::Status TagEni(absl::string_view eni_id, const std::vector<Ec2Tag>& tags) {
     const auto it = enis_.find(eni_id);
     if (it == enis_.end()) return absl::NotFoundError(absl::StrCat("ENI ", eni_id, " does not exist"));
-    for (const Ec2Tag& tag : tags) {
-      bool replaced = false;
-      for (Ec2Tag& have : it->second.nic.tags) {
-        if (have.key == tag.key) {
-          have.value = tag.value;
-          replaced = true;
-        }
-      }
-      if (!replaced) it->second.nic.tags.push_back(tag);
-    }
+    SetTags(it->second.nic.tags, tags);
     return absl::OkStatus();
   }
 
@@ -680,6 +673,67 @@ class SimulatedEc2 {
     return absl::OkStatus();
   }
 
+  // SimulatedEc2::CreateTags()
+  //
+  // Sets every tag of the request on every ENI it names, as EC2's CreateTags
+  // does for network interfaces: a key an ENI has takes the new value, its
+  // other tags stay. Everything is checked before anything changes, so a
+  // refused call tags nothing.
+  //   InvalidParameterValue               no ENI or no tag given; a tag key
+  //                                       empty, longer than 127 characters,
+  //                                       starting with "aws:" (EC2 reserves
+  //                                       it) or given twice; a value longer
+  //                                       than 256 characters;
+  //   InvalidNetworkInterfaceID.NotFound  a named ENI does not exist;
+  //   TagLimitExceeded                    an ENI would carry more than 50
+  //                                       tags (RESOURCE_EXHAUSTED).
+  [[nodiscard]] absl::Status CreateTags(const CreateTagsRequest& request) {
+    ENIPOOL_RETURN_IF_ERROR(Admit(CallKind::kCreateTags));
+    if (request.eni_ids.empty() || request.tags.empty()) {
+      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
+                      absl::StrCat("CreateTags needs at least one resource and one tag (",
+                                   request.eni_ids.size(), " resources, ", request.tags.size(),
+                                   " tags given)"));
+    }
+    for (std::size_t i = 0; i < request.tags.size(); ++i) {
+      const Ec2Tag& tag = request.tags[i];
+      absl::string_view why;
+      if (tag.key.empty()) {
+        why = "a tag key must not be empty";
+      } else if (tag.key.size() > kMaxTagKeyLength) {
+        why = "a tag key has at most 127 characters";
+      } else if (absl::StartsWith(tag.key, "aws:")) {
+        why = "tag keys starting with aws: are reserved";
+      } else if (tag.value.size() > kMaxTagValueLength) {
+        why = "a tag value has at most 256 characters";
+      } else if (std::any_of(request.tags.begin(),
+                             request.tags.begin() + static_cast<std::ptrdiff_t>(i),
+                             [&](const Ec2Tag& earlier) { return earlier.key == tag.key; })) {
+        why = "the key is given twice";
+      }
+      if (!why.empty()) {
+        return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
+                        absl::StrCat("tag ", QuoteInput(tag.key), ": ", why));
+      }
+    }
+    std::vector<Eni*> targets;
+    for (const std::string& id : request.eni_ids) {
+      ENIPOOL_ASSIGN_OR_RETURN(Eni * eni, FindEniOrError(id));
+      std::size_t count = eni->nic.tags.size();
+      for (const Ec2Tag& tag : request.tags) {
+        if (FindTag(eni->nic.tags, tag.key) == nullptr) ++count;
+      }
+      if (count > kMaxTagsPerResource) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("TagLimitExceeded: ", eni->nic.id, " would carry ", count,
+                         " tags; a resource has at most ", kMaxTagsPerResource));
+      }
+      targets.push_back(eni);
+    }
+    for (Eni* eni : targets) SetTags(eni->nic.tags, request.tags);
+    return absl::OkStatus();
+  }
+
   // SimulatedEc2::UnassignPrivateIpAddresses()
   //
   // Removes secondary IPs from the ENI and returns them to the subnet.
@@ -966,6 +1020,25 @@ class SimulatedEc2 {
                                    " (", CallKindName(kind), ")"));
     }
     return absl::OkStatus();
+  }
+
+  // EC2's tag limits (a resource carries at most 50 tags; keys of at most
+  // 127 characters, values of at most 256).
+  static constexpr std::size_t kMaxTagsPerResource = 50;
+  static constexpr std::size_t kMaxTagKeyLength = 127;
+  static constexpr std::size_t kMaxTagValueLength = 256;
+
+  static void SetTags(std::vector<Ec2Tag>& have, const std::vector<Ec2Tag>& tags) {
+    for (const Ec2Tag& tag : tags) {
+      bool replaced = false;
+      for (Ec2Tag& existing : have) {
+        if (existing.key == tag.key) {
+          existing.value = tag.value;
+          replaced = true;
+        }
+      }
+      if (!replaced) have.push_back(tag);
+    }
   }
 
   static absl::Status NotFound(absl::string_view eni_id) {

@@ -112,6 +112,9 @@ class SynchronizedBackend {
   [[nodiscard]] absl::Status UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest& r) {
     return WithLock([&](B& b) { return b.UnassignIpv6Prefixes(r); });
   }
+  [[nodiscard]] absl::Status CreateTags(const CreateTagsRequest& r) {
+    return WithLock([&](B& b) { return b.CreateTags(r); });
+  }
 
  private:
   mutable absl::Mutex mu_;

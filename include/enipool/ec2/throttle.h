@@ -24,6 +24,7 @@
 //   DescribeSubnets                 100       20      non-mutating actions
 //   AssignIpv6Addresses              50        5      mutating actions
 //   UnassignIpv6Addresses            50        5      mutating actions
+//   CreateTags                       50        5      mutating actions
 //
 // The same page lists DescribeNetworkInterfaces under "unfiltered and
 // unpaginated non-mutating actions" (50 / 10) when called with neither a
@@ -84,6 +85,7 @@ struct ThrottleConfig {
     config.Set(Ec2Action::kDescribeSubnets, {100, 20});
     config.Set(Ec2Action::kAssignIpv6Addresses, {50, 5});
     config.Set(Ec2Action::kUnassignIpv6Addresses, {50, 5});
+    config.Set(Ec2Action::kCreateTags, {50, 5});
     return config;
   }
 

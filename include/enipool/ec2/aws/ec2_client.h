@@ -215,6 +215,11 @@ class Ec2Client {
     return Expect<std::monostate>(request).status();
   }
 
+  // CreateTags with ResourceId.N and Tag.N.Key / Tag.N.Value.
+  absl::Status CreateTags(const CreateTagsRequest& request) {
+    return Expect<std::monostate>(request).status();
+  }
+
   [[nodiscard]] Ec2ClientStats stats() const {
     return {calls_.load(std::memory_order_relaxed), attempts_.load(std::memory_order_relaxed),
             retries_.load(std::memory_order_relaxed)};

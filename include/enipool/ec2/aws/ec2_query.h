@@ -203,6 +203,17 @@ inline QueryRequest ToQueryRequest(const Ec2Call& call, const EniCreationOptions
           for (std::size_t i = 0; i < request.prefixes.size(); ++i) {
             add(absl::StrCat("Ipv6Prefix.", i + 1), request.prefixes[i].ToString());
           }
+        } else if constexpr (std::is_same_v<R, CreateTagsRequest>) {
+          // botocore's model: Resources is the list "ResourceId", Tags the
+          // list "Tag" of {Key, Value}; the EC2 protocol flattens both.
+          start("CreateTags");
+          for (std::size_t i = 0; i < request.eni_ids.size(); ++i) {
+            add(absl::StrCat("ResourceId.", i + 1), request.eni_ids[i]);
+          }
+          for (std::size_t i = 0; i < request.tags.size(); ++i) {
+            add(absl::StrCat("Tag.", i + 1, ".Key"), request.tags[i].key);
+            add(absl::StrCat("Tag.", i + 1, ".Value"), request.tags[i].value);
+          }
         } else if constexpr (std::is_same_v<R, DescribeSubnetsRequest>) {
           start("DescribeSubnets");
           for (std::size_t i = 0; i < request.subnet_ids.size(); ++i) {
@@ -571,7 +582,7 @@ inline absl::StatusOr<Ec2Response> ParseQueryResponse(const Ec2Call& call, int h
           }
           return Ec2Response(std::move(prefixes));
         } else {
-          // Detach, delete, unassign: <return>true</return>.
+          // Detach, delete, unassign, create tags: <return>true</return>.
           if (query_internal::Text(root, "return") == "false") {
             return Ec2CodeStatus("InternalError", absl::StrCat(action, " returned false"),
                                  http_status);

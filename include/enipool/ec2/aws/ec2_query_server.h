@@ -343,6 +343,20 @@ inline absl::StatusOr<Ec2Call> DecodeQueryRequest(const QueryParams& params) {
     }
     return Ec2Call(std::move(request));
   }
+  if (*action == "CreateTags") {
+    CreateTagsRequest request;
+    request.eni_ids = List(params, "ResourceId");
+    if (request.eni_ids.empty()) return Missing(*action, "ResourceId.1");
+    for (int i = 1;; ++i) {
+      const std::string* key = Find(params, absl::StrCat("Tag.", i, ".Key"));
+      if (key == nullptr) break;
+      // EC2 takes a tag without a value as the empty value.
+      const std::string* value = Find(params, absl::StrCat("Tag.", i, ".Value"));
+      request.tags.push_back(Ec2Tag{*key, value == nullptr ? std::string() : *value});
+    }
+    if (request.tags.empty()) return Missing(*action, "Tag.1.Key");
+    return Ec2Call(std::move(request));
+  }
   if (*action == "DescribeNetworkInterfaces") {
     DescribeNetworkInterfacesRequest request;
     request.eni_ids = List(params, "NetworkInterfaceId");
