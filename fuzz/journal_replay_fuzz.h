@@ -12,6 +12,16 @@
 // marks, satisfies the datastore's invariants, and gives the next intent
 // the model's id; its snapshot means the same state to the model (subnet
 // ids included) and reopens as the same store.
+//
+// The same bytes are also opened as an IPv6 node's journal
+// (persist/ipv6_journal.h; CheckIpv6JournalReplay below). Properties: no
+// crash or UB; a refusal is DATA_LOSS or FAILED_PRECONDITION and leaves the
+// file unchanged; an opened file keeps a prefix of its bytes; the opened
+// store hands no address to two pods, holds every pod's and every cooling
+// address inside one of its prefixes and no address both assigned and
+// cooling; its snapshot reopens as the same pods (with their times),
+// cooldowns (with theirs), prefixes and ENIs; a new ADD after it gets an
+// address no pod holds.
 
 #ifndef ENIPOOL_FUZZ_JOURNAL_REPLAY_FUZZ_H_
 #define ENIPOOL_FUZZ_JOURNAL_REPLAY_FUZZ_H_
@@ -31,6 +41,9 @@
 #include "absl/time/time.h"
 #include "enipool/clock.h"
 #include "enipool/datastore.h"
+#include "enipool/ipv6.h"
+#include "enipool/ipv6_datastore.h"
+#include "enipool/persist/ipv6_journal.h"
 #include "enipool/persist/journal.h"
 #include "fuzz_check.h"
 #include "../tests/testing/journal_replay_model.h"
@@ -128,12 +141,96 @@ inline std::string Describe(const ReplayedState& s) {
   return text;
 }
 
+// An IPv6 journal's content, to compare two opens of it.
+struct Ipv6ReplayedState {
+  std::vector<std::pair<std::string, std::string>> prefixes;  // ENI, prefix text
+  std::map<model::Pod, std::pair<std::string, std::int64_t>> pods;
+  std::map<std::string, std::int64_t> cooling;
+  friend bool operator==(const Ipv6ReplayedState&, const Ipv6ReplayedState&) = default;
+};
+
+inline Ipv6ReplayedState StateOf(const Ipv6Datastore<ManualClock>& ds) {
+  Ipv6ReplayedState s;
+  for (const auto& [eni, prefix] : ds.Prefixes()) s.prefixes.emplace_back(eni.ToString(), prefix.ToString());
+  ds.ForEachAssignment([&](const PodKey& pod, const Ipv6Assignment& a, absl::Time at) {
+    s.pods[{pod.network_name, pod.container_id, pod.if_name}] = {a.address.ToString(),
+                                                                absl::ToUnixNanos(at)};
+  });
+  ds.ForEachCooling([&](Ipv6Address a, absl::Time t) { s.cooling[a.ToString()] = absl::ToUnixNanos(t); });
+  return s;
+}
+
+// The IPv6 store's invariants: no address twice, every address in a prefix,
+// none both assigned and cooling.
+inline void CheckIpv6Invariants(const Ipv6Datastore<ManualClock>& ds) {
+  const auto prefixes = ds.Prefixes();
+  auto inside = [&](Ipv6Address a) {
+    for (const auto& [eni, p] : prefixes) {
+      if (p.Contains(a)) return true;
+    }
+    return false;
+  };
+  std::map<Ipv6Address, PodKey> held;
+  ds.ForEachAssignment([&](const PodKey& pod, const Ipv6Assignment& a, absl::Time) {
+    ENIPOOL_FUZZ_CHECK(inside(a.address), a.address.ToString(), " is in no prefix");
+    const auto [it, fresh] = held.emplace(a.address, pod);
+    ENIPOOL_FUZZ_CHECK(fresh, a.address.ToString(), " held by ", it->second.ToString(), " and ",
+                       pod.ToString());
+  });
+  ds.ForEachCooling([&](Ipv6Address a, absl::Time) {
+    ENIPOOL_FUZZ_CHECK(inside(a), "cooling ", a.ToString(), " is in no prefix");
+    ENIPOOL_FUZZ_CHECK(!held.contains(a), a.ToString(), " is both assigned and cooling");
+  });
+}
+
+inline void CheckIpv6JournalReplay(const std::string& file) {
+  ManualClock clock(absl::FromUnixNanos(kReplayNowNs));
+  testing::MemoryFileSystem fs;
+  fs.files["/journal"].data = file;
+  using Store6 = JournaledIpv6Datastore<ManualClock>;
+  Store6::Options options;
+  options.ip_cooldown = absl::Nanoseconds(kReplayCooldownNs);
+  options.journal.file_system = &fs;
+  auto store = Store6::Open("/journal", clock, options);
+  if (!store.ok()) {
+    ENIPOOL_FUZZ_CHECK(store.status().code() == absl::StatusCode::kDataLoss ||
+                           store.status().code() == absl::StatusCode::kFailedPrecondition,
+                       "IPv6 Open says ", store.status().ToString());
+    ENIPOOL_FUZZ_CHECK(fs.files["/journal"].data == file, "a refused IPv6 journal was changed");
+    return;
+  }
+  const ReplayReport& report = store->replay_report();
+  const std::uint64_t kept = file.size() - report.torn_bytes;
+  ENIPOOL_FUZZ_CHECK(report.torn_bytes <= file.size() &&
+                         fs.files["/journal"].data.substr(0, kept) == file.substr(0, kept),
+                     "the kept part of the IPv6 journal changed: ", report.ToString());
+  CheckIpv6Invariants(store->datastore());
+  const Ipv6ReplayedState state = StateOf(store->datastore());
+  testing::MemoryFileSystem snapshot_fs;
+  snapshot_fs.files["/journal"].data = store->SnapshotContents();
+  options.journal.file_system = &snapshot_fs;
+  auto rebuilt = Store6::Open("/journal", clock, options);
+  ENIPOOL_FUZZ_CHECK(rebuilt.ok(), "IPv6 snapshot does not open: ", rebuilt.status().ToString());
+  ENIPOOL_FUZZ_CHECK(StateOf(rebuilt->datastore()) == state, "IPv6 snapshot does not rebuild the state");
+  if (!state.prefixes.empty()) {
+    const auto fresh = store->Assign(PodKey{"fuzz", "new-pod", "eth0"});
+    if (fresh.ok()) {
+      for (const auto& [pod, held] : state.pods) {
+        ENIPOOL_FUZZ_CHECK(held.first != fresh->address.ToString() || std::get<1>(pod) == "new-pod",
+                           "a new ADD got ", held.first, ", held by ", std::get<1>(pod));
+      }
+      CheckIpv6Invariants(store->datastore());
+    }
+  }
+}
+
 inline int FuzzJournalReplay(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const bool add_header = (data[0] & 1) != 0;
   const bool prefix_mode = (data[0] & 2) != 0;
   std::string file = add_header ? internal::JournalHeader(/*salt=*/0) : std::string();
   file.append(reinterpret_cast<const char*>(data + 1), size - 1);
+  CheckIpv6JournalReplay(file);
 
   const model::Result expected = model::Replay(file);
 

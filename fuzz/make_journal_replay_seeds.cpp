@@ -9,7 +9,9 @@
 // header salted with 0; bit 1: prefix mode). Seeds, for three seeded
 // workloads: journal-N (a whole file), records-N (its records resealed under
 // salt 0, behind the target's header), torn-N (records-N cut inside its last
-// record), swapped-N (records-N with two records swapped: DATA_LOSS).
+// record), swapped-N (records-N with two records swapped: DATA_LOSS); and
+// the same four for an IPv6 node's journal (ipv6-journal-N, …), which the
+// target's IPv4 half refuses and its IPv6 half replays.
 
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +24,8 @@
 #include "absl/time/time.h"
 #include "enipool/clock.h"
 #include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
+#include "enipool/persist/ipv6_journal.h"
 #include "enipool/persist/journal.h"
 #include "testing/memory_file_system.h"
 
@@ -67,6 +71,35 @@ std::string Journal(std::uint64_t seed, bool prefix_mode) {
     if (step == 4 && seed % 2 == 0) (void)store->Snapshot();
   }
   (void)store->RemoveCidr("eni-2", *enipool::Ipv4Prefix::Parse(cidrs[1]), /*force=*/true);
+  return fs.files["/journal"].data;
+}
+
+// A journal of an IPv6 node's life: its ENI and /80, pods coming and going
+// (a /124, so addresses are reused after their cooldown), a snapshot
+// halfway.
+std::string Ipv6Journal(std::uint64_t seed) {
+  using Store6 = enipool::JournaledIpv6Datastore<enipool::ManualClock>;
+  enipool::testing::MemoryFileSystem fs;
+  enipool::ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  Store6::Options options;
+  options.journal.file_system = &fs;
+  options.journal.compact_after_bytes = 0;
+  options.journal.salt_seed = seed;
+  auto store = Store6::Open("/journal", clock, options);
+  if (!store.ok()) return {};
+  std::mt19937_64 rng(seed);
+  (void)store->AddEni({.id = "eni-1", .device_number = 0, .primary = true, .subnet_id = "subnet-1"});
+  (void)store->AddPrefix("eni-1", *enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/124"));
+  for (int step = 0; step < 10; ++step) {
+    const enipool::PodKey pod{"aws-cni", absl::StrCat("c", rng() % 5), "eth0"};
+    if (rng() % 2 == 0) {
+      (void)store->Assign(pod);
+    } else {
+      (void)store->Release(pod);
+    }
+    clock.AdvanceTime(absl::Seconds(static_cast<std::int64_t>(rng() % 20)));
+    if (step == 5 && seed % 2 == 0) (void)store->Snapshot();
+  }
   return fs.files["/journal"].data;
 }
 
@@ -118,6 +151,20 @@ int main(int argc, char** argv) {
     std::string swapped;
     for (const std::string& r : records) swapped += r;
     ok &= Put(dir, absl::StrCat("swapped-", n), static_cast<char>(mode_bit | 1), swapped);
+  }
+  for (std::uint64_t n = 0; n < 3; ++n) {
+    const std::string file = Ipv6Journal(n);
+    std::vector<std::string> records = Resealed(file);
+    if (file.empty() || records.size() < 4) return 1;
+    std::string joined;
+    for (const std::string& r : records) joined += r;
+    ok &= Put(dir, absl::StrCat("ipv6-journal-", n), 0, file);
+    ok &= Put(dir, absl::StrCat("ipv6-records-", n), 1, joined);
+    ok &= Put(dir, absl::StrCat("ipv6-torn-", n), 1, joined.substr(0, joined.size() - 7));
+    std::swap(records[2], records[3]);
+    std::string swapped;
+    for (const std::string& r : records) swapped += r;
+    ok &= Put(dir, absl::StrCat("ipv6-swapped-", n), 1, swapped);
   }
   return ok ? 0 : 1;
 }

@@ -38,6 +38,7 @@
 #define ENIPOOL_IPV6_DATASTORE_H_
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -334,6 +335,49 @@ class Ipv6Datastore {
   [[nodiscard]] std::size_t pod_count() const noexcept { return pods_.size(); }
   [[nodiscard]] std::size_t eni_count() const noexcept { return enis_.size(); }
 
+  // Ipv6Datastore::HasEni()
+  //
+  // Whether the ENI `eni_id` is in the store.
+  [[nodiscard]] bool HasEni(absl::string_view eni_id) const noexcept {
+    return std::any_of(enis_.begin(), enis_.end(),
+                       [&](const Eni& eni) { return eni.id == eni_id; });
+  }
+
+  // Ipv6Datastore::Unassign()
+  //
+  // Undoes an Assign() whose effect must not stand (its journal record
+  // could not be written): the pod loses its address, which becomes free
+  // at once, without a cooldown. NOT_FOUND for a pod without an address.
+  [[nodiscard]] absl::Status Unassign(const PodKey& pod) {
+    const auto it = pods_.find(pod);
+    if (it == pods_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("unknown pod ", QuoteInput(pod.ToString()), ": no address assigned"));
+    }
+    Prefix& p = prefixes_[it->second.prefix];
+    p.assigned.erase(it->second.offset);
+    GiveBack(p, it->second.offset);
+    pods_.erase(it);
+    return absl::OkStatus();
+  }
+
+  // Ipv6Datastore::Clear()
+  //
+  // Forgets every ENI, prefix, pod and cooldown (an IPv6 node whose saved
+  // /80 EC2 no longer lists: its pods' addresses are stale). Always OK.
+  absl::Status Clear() {
+    enis_.clear();
+    prefixes_.clear();
+    pods_.clear();
+    return absl::OkStatus();
+  }
+
+  // Ipv6Datastore::datastore()
+  //
+  // The store itself: every read of an Ipv6PoolStore goes through
+  // datastore(), whichever store it is.
+  [[nodiscard]] const Ipv6Datastore& datastore() const noexcept { return *this; }
+
   // Ipv6Datastore::ForEachAssignment()
   //
   // Calls fn(pod, assignment, assigned_at) for every assigned address.
@@ -512,6 +556,34 @@ class Ipv6Datastore {
   std::vector<Prefix> prefixes_;
   absl::flat_hash_map<PodKey, Location> pods_;
 };
+
+// Ipv6PoolStore
+//
+// A store an Ipv6NodeController (ipv6_node.h) can own, as PoolStore
+// (pool_store.h) is for the IPv4 controller: every change through the
+// store, every read through `datastore()`.
+//   using clock_type = C;                                   // a Clock
+//   const Ipv6Datastore<C>& datastore() const;
+//   absl::Status AddEni(const EniSpec&);
+//   absl::Status AddPrefix(absl::string_view eni_id, Ipv6Prefix);
+//   absl::StatusOr<Ipv6Assignment> Assign(const PodKey&);
+//   absl::StatusOr<Ipv6Assignment> Release(const PodKey&);
+//   absl::Status Clear();
+// Ipv6Datastore (in memory) and JournaledIpv6Datastore
+// (persist/ipv6_journal.h) model it; a durable one may also fail with its
+// I/O error, and then changes nothing.
+template <typename S>
+concept Ipv6PoolStore =
+    Clock<typename S::clock_type> &&
+    requires(S& store, const S& const_store, const EniSpec& spec, absl::string_view eni_id,
+             Ipv6Prefix prefix, const PodKey& pod) {
+      { const_store.datastore() } -> std::same_as<const Ipv6Datastore<typename S::clock_type>&>;
+      { store.AddEni(spec) } -> std::same_as<absl::Status>;
+      { store.AddPrefix(eni_id, prefix) } -> std::same_as<absl::Status>;
+      { store.Assign(pod) } -> std::same_as<absl::StatusOr<Ipv6Assignment>>;
+      { store.Release(pod) } -> std::same_as<absl::StatusOr<Ipv6Assignment>>;
+      { store.Clear() } -> std::same_as<absl::Status>;
+    };
 
 }  // namespace enipool
 

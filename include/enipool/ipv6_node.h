@@ -18,10 +18,13 @@
 //     created or freed, no leaked-ENI sweep (the reference turns all of
 //     them off in IPv6 mode);
 //   * `RunIpv6Startup`: the startup over a blocking Backend.
-// Durability is the reference's: the vpc-cni-ipam/1 checkpoint with `ipv6`
-// entries (persist/vpc_cni_checkpoint_json.h, ExportVpcCniCheckpoint and
-// RestoreVpcCniIpv6Checkpoint); at a restart the /80 is read back from EC2
-// and the checkpoint's pods are restored into it.
+// Durability: with a JournaledIpv6Datastore (persist/ipv6_journal.h) as its
+// store, every ADD and DEL is journaled before it is acknowledged; at a
+// restart the journal is replayed, the /80 read back from EC2, and the pods
+// kept when EC2 still shows that /80 on the primary ENI. The reference's
+// vpc-cni-ipam/1 checkpoint with `ipv6` entries can be exported and
+// restored too (persist/vpc_cni_checkpoint_json.h, ExportVpcCniCheckpoint
+// and RestoreVpcCniIpv6Checkpoint).
 //
 // Example:
 //
@@ -37,10 +40,12 @@
 #define ENIPOOL_IPV6_NODE_H_
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -149,18 +154,42 @@ struct Ipv6NodeConfig {
 struct Ipv6NodeCounters {
   std::uint64_t describes = 0;
   std::uint64_t assigns = 0;
-  std::uint64_t failures = 0;  // calls answered with an error
+  std::uint64_t failures = 0;  // calls answered with an error, and store writes that failed
+  std::int64_t add_requests = 0;
+  std::int64_t del_requests = 0;
+  std::int64_t no_available_ip = 0;  // ADDs answered RESOURCE_EXHAUSTED
+  // Pods a restarted store held on a /80 (or ENI) EC2 no longer shows.
+  std::int64_t stale_pods_dropped = 0;
 };
 
 // Ipv6NodeController
 //
 // See the file comment. `C` is any Clock; the controller and its store keep
-// a reference to it.
-template <Clock C>
+// a reference to it. `Store` is where the pods live: the in-memory
+// Ipv6Datastore by default, or JournaledIpv6Datastore
+// (persist/ipv6_journal.h), where each ADD and DEL is durable before it is
+// acknowledged and a restarted node gets its pods back.
+//
+// A store that already holds an ENI and its /80 (a replayed journal) is
+// kept when the describe shows that ENI as the primary and still holding
+// that /80 — even if it is not the first of several, since the pods live
+// there; the first /80 is taken only when the store has none. Otherwise
+// the held addresses are stale and the store is cleared before the /80
+// EC2 shows is taken (counted in Ipv6NodeCounters::stale_pods_dropped).
+template <Clock C, Ipv6PoolStore Store = Ipv6Datastore<C>>
 class Ipv6NodeController {
  public:
+  using store_type = Store;
+
+  // A controller with an empty in-memory store.
   Ipv6NodeController(const C& clock, Ipv6NodeConfig config)
+    requires std::same_as<Store, Ipv6Datastore<C>>
       : clock_(&clock), config_(std::move(config)), store_(clock, config_.ip_cooldown) {}
+
+  // A controller over `store` (opened by the caller: its cooldown is the
+  // store's, config.ip_cooldown is not used).
+  Ipv6NodeController(const C& clock, Ipv6NodeConfig config, Store store)
+      : clock_(&clock), config_(std::move(config)), store_(std::move(store)) {}
 
   // Ipv6NodeController::Tick()
   //
@@ -170,7 +199,16 @@ class Ipv6NodeController {
   // call waits for its retry, or once ready().
   [[nodiscard]] std::vector<Ec2Request> Tick() {
     std::vector<Ec2Request> out;
-    if (state_ == State::kReady || in_flight_ != 0 || clock_->Now() < next_try_) return out;
+    Tick(clock_->Now(), out);
+    return out;
+  }
+
+  // Ipv6NodeController::Tick(now, out)
+  //
+  // Tick() as a NodeAgent (agent.h) calls it: the calls due at `now` are
+  // appended to `out`.
+  void Tick(absl::Time now, std::vector<Ec2Request>& out) {
+    if (state_ == State::kReady || in_flight_ != 0 || now < next_try_) return;
     in_flight_ = next_id_++;
     if (state_ == State::kDescribe) {
       ++counters_.describes;
@@ -181,15 +219,15 @@ class Ipv6NodeController {
       ++counters_.assigns;
       out.push_back(Ec2Request{in_flight_, AssignIpv6PrefixesRequest{.eni_id = primary_, .count = 1}});
     }
-    return out;
   }
 
   // Ipv6NodeController::OnResult()
   //
   // Applies the answer to the request Tick() made. A failed call (or a
-  // describe without the primary ENI) is retried retry_interval later and
-  // kept as last_error(). INVALID_ARGUMENT, changing nothing, for an answer
-  // to another request or of the wrong shape.
+  // describe without the primary ENI, or a store that cannot be written)
+  // is retried retry_interval later and kept as last_error().
+  // INVALID_ARGUMENT, changing nothing, for an answer to another request or
+  // of the wrong shape.
   absl::Status OnResult(const Ec2Request& request, const Ec2Result& result) {
     if (request.id == 0 || request.id != in_flight_) {
       return absl::InvalidArgumentError(absl::StrCat("IPv6 node: request ", request.id,
@@ -224,11 +262,29 @@ class Ipv6NodeController {
                                            : absl::StrCat(" ", config_.primary_eni_id))));
       }
       primary_ = primary->id;
-      if (store_.eni_count() == 0) {
-        ENIPOOL_RETURN_IF_ERROR(store_.AddEni(EniSpec{.id = primary->id,
-                                                      .device_number = primary->device_index,
-                                                      .primary = true,
-                                                      .subnet_id = primary->subnet_id}));
+      // What the store holds from before (a replayed journal): kept if EC2
+      // still shows it, else stale.
+      const Ipv6Datastore<C>& held = store_.datastore();
+      const std::vector<std::pair<EniId, Ipv6Prefix>> held_prefixes = held.Prefixes();
+      const bool same_eni = held.eni_count() == 1 && held.HasEni(primary->id);
+      if (same_eni && held_prefixes.size() == 1 &&
+          std::find(primary->ipv6_prefixes.begin(), primary->ipv6_prefixes.end(),
+                    held_prefixes.front().second) != primary->ipv6_prefixes.end()) {
+        return Ready(held_prefixes.front().second);
+      }
+      if (held.eni_count() > 0 && !(same_eni && held_prefixes.empty())) {
+        const auto stale = static_cast<std::int64_t>(held.pod_count());
+        if (absl::Status cleared = store_.Clear(); !cleared.ok()) return Failed(cleared);
+        counters_.stale_pods_dropped += stale;
+      }
+      if (store_.datastore().eni_count() == 0) {
+        if (absl::Status added = store_.AddEni(EniSpec{.id = primary->id,
+                                                       .device_number = primary->device_index,
+                                                       .primary = true,
+                                                       .subnet_id = primary->subnet_id});
+            !added.ok()) {
+          return Failed(added);
+        }
       }
       if (primary->ipv6_prefixes.empty()) {
         state_ = State::kAssign;  // ask for one /80
@@ -244,6 +300,30 @@ class Ipv6NodeController {
     return UsePrefix(prefixes.front());
   }
 
+  // Ipv6NodeController::OnResult(request, result, now, follow_ups)
+  //
+  // OnResult() as a NodeAgent calls it: the next call of the startup (the
+  // assign after a describe that found no /80) is appended to `follow_ups`
+  // at once rather than at the next pool round.
+  absl::Status OnResult(const Ec2Request& request, const Ec2Result& result, absl::Time now,
+                        std::vector<Ec2Request>& follow_ups) {
+    ENIPOOL_RETURN_IF_ERROR(OnResult(request, result));
+    Tick(now, follow_ups);
+    return absl::OkStatus();
+  }
+
+  // Ipv6NodeController::NextWakeup() / busy() / started()
+  //
+  // For a NodeAgent: when the controller next has a call to make
+  // (InfiniteFuture once ready), whether the startup is still under way,
+  // and whether pods can be served (ready()).
+  [[nodiscard]] absl::Time NextWakeup() const noexcept {
+    if (state_ == State::kReady || in_flight_ != 0) return absl::InfiniteFuture();
+    return next_try_;
+  }
+  [[nodiscard]] bool busy() const noexcept { return state_ != State::kReady || in_flight_ != 0; }
+  [[nodiscard]] bool started() const noexcept { return ready(); }
+
   // Ipv6NodeController::ready()
   //
   // True once the /80 is known: pods can be served.
@@ -253,32 +333,60 @@ class Ipv6NodeController {
   [[nodiscard]] const absl::Status& last_error() const noexcept { return last_error_; }
   [[nodiscard]] const Ipv6NodeCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const Ipv6NodeConfig& config() const noexcept { return config_; }
+  [[nodiscard]] std::int64_t in_flight() const noexcept { return in_flight_ != 0 ? 1 : 0; }
 
   // Ipv6NodeController::AddPod()
   //
   // The pod's address (the same one for a repeated ADD).
-  // FAILED_PRECONDITION before ready(); otherwise as Ipv6Datastore::Assign.
+  // FAILED_PRECONDITION before ready(); otherwise as Ipv6Datastore::Assign
+  // (and the store's I/O error, nothing assigned).
   [[nodiscard]] absl::StatusOr<Ipv6Assignment> AddPod(const PodKey& pod) {
+    ++counters_.add_requests;
     if (!ready()) return NotReady(pod);
-    return store_.Assign(pod);
+    absl::StatusOr<Ipv6Assignment> assigned = store_.Assign(pod);
+    if (assigned.status().code() == absl::StatusCode::kResourceExhausted) {
+      ++counters_.no_available_ip;
+    }
+    return assigned;
   }
 
   // Ipv6NodeController::DeletePod()
   //
   // As Ipv6Datastore::Release (NOT_FOUND for an unknown pod: the CNI treats
-  // that DEL as done).
+  // that DEL as done). Served before ready() too: a restarted node's
+  // replayed pods can leave before EC2 has answered.
   [[nodiscard]] absl::StatusOr<Ipv6Assignment> DeletePod(const PodKey& pod) {
+    ++counters_.del_requests;
     return store_.Release(pod);
   }
 
-  [[nodiscard]] Ipv6Datastore<C>& store() noexcept { return store_; }
-  [[nodiscard]] const Ipv6Datastore<C>& store() const noexcept { return store_; }
+  // Ipv6NodeController::store() / datastore() / pool()
+  //
+  // The store (to restore a checkpoint into, to Sync), by either name;
+  // pool() is the Ipv6Datastore it reads from.
+  [[nodiscard]] Store& store() noexcept { return store_; }
+  [[nodiscard]] const Store& store() const noexcept { return store_; }
+  [[nodiscard]] Store& datastore() noexcept { return store_; }
+  [[nodiscard]] const Store& datastore() const noexcept { return store_; }
+  [[nodiscard]] const Ipv6Datastore<C>& pool() const noexcept { return store_.datastore(); }
 
  private:
   enum class State { kDescribe, kAssign, kReady };
 
   absl::Status UsePrefix(const Ipv6Prefix& prefix) {
-    ENIPOOL_RETURN_IF_ERROR(store_.AddPrefix(primary_, prefix));
+    if (absl::Status added = store_.AddPrefix(primary_, prefix); !added.ok()) {
+      // A store that cannot be written is retried; a prefix it refuses
+      // (shorter than /65, overlapping) is EC2's answer's fault.
+      if (added.code() == absl::StatusCode::kInvalidArgument ||
+          added.code() == absl::StatusCode::kAlreadyExists) {
+        return added;
+      }
+      return Failed(added);
+    }
+    return Ready(prefix);
+  }
+
+  absl::Status Ready(const Ipv6Prefix& prefix) {
     prefix_ = prefix;
     state_ = State::kReady;
     last_error_ = absl::OkStatus();
@@ -302,7 +410,7 @@ class Ipv6NodeController {
 
   const C* clock_;
   Ipv6NodeConfig config_;
-  Ipv6Datastore<C> store_;
+  Store store_;
   State state_ = State::kDescribe;
   std::uint64_t next_id_ = 1;
   std::uint64_t in_flight_ = 0;
@@ -318,8 +426,8 @@ class Ipv6NodeController {
 // Runs `node`'s startup on a blocking backend until it is ready, or until
 // a call fails (the node then waits for its retry): OK when ready, else
 // UNAVAILABLE carrying the failure.
-template <Backend B, Clock C>
-[[nodiscard]] absl::Status RunIpv6Startup(Ipv6NodeController<C>& node, B& backend) {
+template <Backend B, Clock C, typename Store>
+[[nodiscard]] absl::Status RunIpv6Startup(Ipv6NodeController<C, Store>& node, B& backend) {
   while (!node.ready()) {
     const std::vector<Ec2Request> requests = node.Tick();
     if (requests.empty()) {

@@ -209,6 +209,12 @@ template <Clock C>
     case JournalRecordType::kEndIntent:
     case JournalRecordType::kMark:
       break;  // the controller's records: ApplyControllerRecord()
+    case JournalRecordType::kAddIpv6Prefix:
+    case JournalRecordType::kAssignIpv6:
+    case JournalRecordType::kCoolingIpv6:
+      status = absl::FailedPreconditionError(
+          "it is a record of an IPv6 node's journal (persist/ipv6_journal.h)");
+      break;
   }
   if (status.ok()) return status;
   return absl::DataLossError(absl::StrCat("journal record at byte offset ", r.offset, " (",
@@ -428,6 +434,70 @@ class JournalWriter {
   std::uint64_t next_sequence_ = 0;  // of the next record appended
 };
 
+// A journal file opened and replayed: its writer, positioned after the last
+// good record, and what was found (assignments and cooling left for the
+// caller to fill in).
+struct OpenedJournal {
+  JournalWriter writer;
+  ReplayReport report;
+};
+
+// Opens (or creates) the journal at `path`, replays each record through
+// `apply` (absl::Status(const JournalRecord&); an error is the record's
+// DATA_LOSS), cuts a torn tail and starts a new file when there is none.
+// The errors of JournaledDatastore::Open(), each naming `path`; on error the
+// file is left as it was.
+template <Clock C, typename ApplyFn>
+[[nodiscard]] absl::StatusOr<OpenedJournal> OpenJournal(std::string path, const C& clock,
+                                                        const JournalOptions& options,
+                                                        ApplyFn&& apply) {
+  std::unique_ptr<JournalFileSystem> owned;
+  JournalFileSystem* fs = options.file_system;
+  if (fs == nullptr) {
+    owned = std::make_unique<PosixFileSystem>();
+    fs = owned.get();
+  }
+  OpenedJournal opened;
+  ReplayReport& report = opened.report;
+  auto contents = fs->ReadFile(path);
+  if (!contents.ok() && contents.status().code() != absl::StatusCode::kNotFound) {
+    return contents.status();
+  }
+  ParsedJournal parsed;
+  if (contents.ok()) {
+    auto result = ParseJournal(*contents);
+    if (!result.ok()) {
+      return absl::Status(result.status().code(),
+                          absl::StrCat("journal ", path, ": ", result.status().message()));
+    }
+    parsed = *std::move(result);
+    for (const JournalRecord& record : parsed.records) {
+      if (absl::Status s = apply(record); !s.ok()) {
+        return absl::DataLossError(absl::StrCat("journal ", path, ": ", s.message()));
+      }
+    }
+  }
+  report.created = !contents.ok() || parsed.valid_bytes == 0;
+  report.records = parsed.records.size();
+  report.torn_bytes = parsed.torn_bytes;
+  report.torn_reason = parsed.torn_reason;
+
+  ENIPOOL_ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, fs->OpenForAppend(path));
+  std::uint64_t salt = parsed.salt;
+  if (parsed.torn_bytes > 0 || report.created) {
+    ENIPOOL_RETURN_IF_ERROR(file->Truncate(parsed.valid_bytes));
+    if (parsed.valid_bytes == 0) {
+      salt = NewJournalSalt(options.salt_seed, clock.Now());
+      ENIPOOL_RETURN_IF_ERROR(file->Append(JournalHeader(salt)));
+    }
+    ENIPOOL_RETURN_IF_ERROR(file->Sync());
+  }
+  report.valid_bytes = file->size();
+  opened.writer = JournalWriter(std::move(path), options, std::move(file), std::move(owned), fs,
+                                clock.Now(), salt, parsed.next_sequence);
+  return opened;
+}
+
 inline absl::Status CheckPodKeyFits(const PodKey& pod) {
   if (pod.network_name.size() > 0xFFFF || pod.container_id.size() > 0xFFFF ||
       pod.if_name.size() > 0xFFFF) {
@@ -470,53 +540,19 @@ class JournaledDatastore {
   // and reported in replay_report().
   [[nodiscard]] static absl::StatusOr<JournaledDatastore> Open(std::string path, const C& clock,
                                                                Options options) {
-    std::unique_ptr<JournalFileSystem> owned;
-    JournalFileSystem* fs = options.journal.file_system;
-    if (fs == nullptr) {
-      owned = std::make_unique<PosixFileSystem>();
-      fs = owned.get();
-    }
     JournaledDatastore store(clock, options);
+    ENIPOOL_ASSIGN_OR_RETURN(
+        internal::OpenedJournal opened,
+        internal::OpenJournal(std::move(path), clock, options.journal,
+                              [&](const JournalRecord& record) {
+                                absl::Status s =
+                                    ApplyJournalRecord(store.datastore_, record, &store.specs_);
+                                if (s.ok()) s = ApplyControllerRecord(store.controller_, record);
+                                return s;
+                              }));
+    store.writer_ = std::move(opened.writer);
+    store.report_ = std::move(opened.report);
     ReplayReport& report = store.report_;
-    auto contents = fs->ReadFile(path);
-    if (!contents.ok() && contents.status().code() != absl::StatusCode::kNotFound) {
-      return contents.status();
-    }
-    ParsedJournal parsed;
-    if (contents.ok()) {
-      auto result = ParseJournal(*contents);
-      if (!result.ok()) {
-        return absl::Status(result.status().code(),
-                            absl::StrCat("journal ", path, ": ", result.status().message()));
-      }
-      parsed = *std::move(result);
-      for (const JournalRecord& record : parsed.records) {
-        absl::Status s = ApplyJournalRecord(store.datastore_, record, &store.specs_);
-        if (s.ok()) s = ApplyControllerRecord(store.controller_, record);
-        if (!s.ok()) {
-          return absl::DataLossError(absl::StrCat("journal ", path, ": ", s.message()));
-        }
-      }
-    }
-    report.created = !contents.ok() || parsed.valid_bytes == 0;
-    report.records = parsed.records.size();
-    report.torn_bytes = parsed.torn_bytes;
-    report.torn_reason = parsed.torn_reason;
-
-    ENIPOOL_ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file, fs->OpenForAppend(path));
-    std::uint64_t salt = parsed.salt;
-    if (parsed.torn_bytes > 0 || report.created) {
-      ENIPOOL_RETURN_IF_ERROR(file->Truncate(parsed.valid_bytes));
-      if (parsed.valid_bytes == 0) {
-        salt = internal::NewJournalSalt(options.journal.salt_seed, clock.Now());
-        ENIPOOL_RETURN_IF_ERROR(file->Append(internal::JournalHeader(salt)));
-      }
-      ENIPOOL_RETURN_IF_ERROR(file->Sync());
-    }
-    report.valid_bytes = file->size();
-    store.writer_ = internal::JournalWriter(std::move(path), options.journal, std::move(file),
-                                            std::move(owned), fs, clock.Now(), salt,
-                                            parsed.next_sequence);
     report.assignments = static_cast<std::int64_t>(store.datastore_.pod_count());
     std::int64_t cooling_all = 0;  // of both modes, unlike Stats()
     store.datastore_.ForEachCooling([&](Ipv4Address, absl::Time) { ++cooling_all; });

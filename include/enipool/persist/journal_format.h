@@ -52,6 +52,7 @@
 #include "enipool/datastore.h"
 #include "enipool/internal/crc32c.h"
 #include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
 #include "enipool/pod_key.h"
 #include "enipool/pool_store.h"
 #include "enipool/status.h"
@@ -73,6 +74,11 @@ enum class JournalRecordType : std::uint8_t {
   kIntent = 8,      // id (u64), kind (u8), ENI id, CIDR count (u16), CIDRs (network, length)
   kEndIntent = 9,   // id (u64)
   kMark = 10,       // mark (u8), time
+  // An IPv6 node's records (persist/ipv6_journal.h); kAddEni and kRelease
+  // serve both families. An IPv6 address is u64 high, u64 low.
+  kAddIpv6Prefix = 11,  // ENI id, network (16 bytes), length (u8)
+  kAssignIpv6 = 12,     // network name, container id, interface, address, assigned time
+  kCoolingIpv6 = 13,    // address, released time (snapshots only)
 };
 
 // JournalRecord
@@ -87,7 +93,9 @@ struct JournalRecord {
   bool force = false;
   PodKey pod;
   Ipv4Address address;
-  absl::Time time;    // kAssign, kRelease, kCooling, kMark
+  Ipv6Prefix prefix6;    // kAddIpv6Prefix
+  Ipv6Address address6;  // kAssignIpv6, kCoolingIpv6
+  absl::Time time;    // kAssign, kRelease, kCooling, kMark, kAssignIpv6, kCoolingIpv6
   PoolIntent intent;  // kIntent: all of it; kEndIntent: id
   ControllerMark mark = ControllerMark::kLastDecrease;
 
@@ -261,6 +269,34 @@ inline void EncodeMark(std::string& out, ControllerMark mark, absl::Time time) {
   FinishRecord(out);
 }
 
+inline void PutIpv6(std::string& out, Ipv6Address address) {
+  PutU64(out, address.high());
+  PutU64(out, address.low());
+}
+inline void EncodeAddIpv6Prefix(std::string& out, absl::string_view eni, Ipv6Prefix prefix) {
+  BeginRecord(out, JournalRecordType::kAddIpv6Prefix);
+  PutString(out, eni);
+  PutIpv6(out, prefix.network());
+  PutU8(out, static_cast<std::uint8_t>(prefix.length()));
+  FinishRecord(out);
+}
+inline void EncodeAssignIpv6(std::string& out, const PodKey& pod, Ipv6Address address,
+                             absl::Time at) {
+  BeginRecord(out, JournalRecordType::kAssignIpv6);
+  PutString(out, pod.network_name);
+  PutString(out, pod.container_id);
+  PutString(out, pod.if_name);
+  PutIpv6(out, address);
+  PutTime(out, at);
+  FinishRecord(out);
+}
+inline void EncodeCoolingIpv6(std::string& out, Ipv6Address address, absl::Time released) {
+  BeginRecord(out, JournalRecordType::kCoolingIpv6);
+  PutIpv6(out, address);
+  PutTime(out, released);
+  FinishRecord(out);
+}
+
 // Reads a payload field by field; any overrun sets `ok` to false.
 class PayloadReader {
  public:
@@ -291,6 +327,10 @@ class PayloadReader {
     return s;
   }
   absl::Time Time() { return absl::FromUnixNanos(static_cast<std::int64_t>(Fixed(8))); }
+  Ipv6Address Address6() {
+    const std::uint64_t high = Fixed(8);
+    return Ipv6Address(high, Fixed(8));
+  }
 
  private:
   absl::string_view rest_;
@@ -381,6 +421,27 @@ inline absl::StatusOr<JournalRecord> DecodeRecord(JournalRecordType type, absl::
       r.time = in.Time();
       break;
     }
+    case JournalRecordType::kAddIpv6Prefix: {
+      r.eni.id = in.String();
+      const Ipv6Address network = in.Address6();
+      const auto length = static_cast<int>(in.Fixed(1));
+      if (!in.ok()) break;
+      auto prefix = Ipv6Prefix::Create(network, length);
+      fields_ok = prefix.ok();
+      if (prefix.ok()) r.prefix6 = *prefix;
+      break;
+    }
+    case JournalRecordType::kAssignIpv6:
+      r.pod.network_name = in.String();
+      r.pod.container_id = in.String();
+      r.pod.if_name = in.String();
+      r.address6 = in.Address6();
+      r.time = in.Time();
+      break;
+    case JournalRecordType::kCoolingIpv6:
+      r.address6 = in.Address6();
+      r.time = in.Time();
+      break;
     default:
       return absl::DataLossError(absl::StrCat("journal record at byte offset ", offset,
                                               " has unknown type ", static_cast<int>(type)));
@@ -558,6 +619,12 @@ inline std::string JournalRecord::ToString() const {
       return absl::StrCat("end intent ", intent.id);
     case JournalRecordType::kMark:
       return absl::StrCat("mark ", static_cast<int>(mark), " at ", absl::FormatTime(time));
+    case JournalRecordType::kAddIpv6Prefix:
+      return absl::StrCat("add IPv6 prefix ", prefix6.ToString(), " to ", eni.id);
+    case JournalRecordType::kAssignIpv6:
+      return absl::StrCat("assign ", address6.ToString(), " to ", pod.ToString());
+    case JournalRecordType::kCoolingIpv6:
+      return absl::StrCat("cooling ", address6.ToString());
   }
   return "unknown record";
 }
