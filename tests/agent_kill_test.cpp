@@ -17,10 +17,14 @@
 //
 // The same test runs a node of two network cards (a MultiCardNode, one
 // journal per card: "journal", "journal-nic-1"), whose ADDs fall through to
-// card 1 when card 0 has no free address.
+// card 1 when card 0 has no free address; and an IPv6 node (an
+// Ipv6NodeController on its journal, JournaledIpv6Datastore), whose pods
+// must come back in the /80 the restarted node reads from EC2, and which
+// must end with the one /80 EC2 gave it.
 //
-// Kills: ENIPOOL_KILL_TEST_KILLS (default 25 for one card and 12 for two, a
-// few seconds each; CI runs that). By hand, for the long campaign:
+// Kills: ENIPOOL_KILL_TEST_KILLS (default 25 for one card, 12 for two and
+// 12 for IPv6, a few seconds each; CI runs that). By hand, for the long
+// campaign:
 //   ENIPOOL_KILL_TEST_KILLS=250 build/dev/tests/enipool_agent_kill_test
 // ENIPOOL_KILL_TEST_SEED picks another sequence of kill moments.
 //
@@ -64,7 +68,11 @@
 #include "enipool/controller.h"
 #include "enipool/ec2/simulated_ec2.h"
 #include "enipool/ec2/synchronized_backend.h"
+#include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
+#include "enipool/ipv6_node.h"
 #include "enipool/multi_card.h"
+#include "enipool/persist/ipv6_journal.h"
 #include "enipool/persist/journal.h"
 #include "testing/controller_harness.h"
 #include "enipool/ec2/pipe_backend.h"
@@ -73,6 +81,7 @@ namespace {
 
 using enipool::AddressMode;
 using enipool::Ipv4Address;
+using enipool::Ipv6Address;
 using enipool::PodKey;
 using enipool::ec2::PipeBackend;
 using enipool::ec2::WireReader;
@@ -96,6 +105,9 @@ using Controller = enipool::NodeController<FastClock, enipool::ReferencePolicy, 
 using Agent = enipool::NodeAgent<FastClock, PipeBackend, Controller>;
 using MultiNode = enipool::MultiCardNode<FastClock, enipool::ReferencePolicy, Store>;
 using MultiAgent = enipool::NodeAgent<FastClock, PipeBackend, MultiNode>;
+using Store6 = enipool::JournaledIpv6Datastore<FastClock>;
+using Ipv6Node = enipool::Ipv6NodeController<FastClock, Store6>;
+using Ipv6Agent = enipool::NodeAgent<FastClock, PipeBackend, Ipv6Node>;
 using Sim = enipool::ec2::SimulatedEc2<FastClock>;
 using SyncEc2 = enipool::ec2::SynchronizedBackend<Sim>;
 
@@ -151,11 +163,14 @@ enum Ack : std::uint8_t {
   kConverged = 'F',  // final run: converged and stopped cleanly
 };
 
-void SendAck(int fd, Ack kind, const std::string& pod, Ipv4Address address, absl::Time at) {
+// The address travels as its text, so that one protocol serves both
+// families.
+template <typename Address>
+void SendAck(int fd, Ack kind, const std::string& pod, Address address, absl::Time at) {
   WireWriter w;
   w.U8(kind);
   w.Str(pod);
-  w.Address(address);
+  w.Str(address.ToString());
   w.Time(at);
   (void)enipool::ec2::WriteFrame(fd, w.Take());
 }
@@ -282,12 +297,82 @@ template <bool kMulti>
   _exit(0);
 }
 
+// The IPv6 node's child: the same clients and final run, on an
+// Ipv6NodeController over its journal.
+[[noreturn]] void Ipv6ChildMain(const std::string& journal, int calls_fd, int answers_fd,
+                                int acks_fd, int generation, bool final_run) {
+  PipeBackend ec2(answers_fd, calls_fd);
+  Store6::Options options;
+  options.ip_cooldown = kCooldown;
+  options.journal.sync = enipool::SyncPolicy::kNone;  // a process crash loses nothing
+  auto store = Store6::Open(journal, kClock, options);
+  if (!store.ok()) _exit(10);
+  auto agent = Ipv6Agent::Create(
+      kClock, ec2, Ipv6Node(kClock, {.instance_id = "i-node"}, *std::move(store)),
+      {.pool_check_interval = absl::Milliseconds(50), .call_timeout = absl::Seconds(30)});
+  if (!agent.ok() || !(*agent)->Start().ok()) _exit(12);
+  if (!(*agent)->AwaitStarted(absl::Seconds(60))) _exit(13);
+
+  std::vector<std::pair<std::string, Ipv6Address>> held;
+  (*agent)->WithController([&](const Ipv6Node& node) {
+    node.pool().ForEachAssignment(
+        [&](const PodKey& pod, const enipool::Ipv6Assignment& a, absl::Time) {
+          held.emplace_back(pod.container_id, a.address);
+        });
+  });
+  for (const auto& [pod, address] : held) SendAck(acks_fd, kHeld, pod, address, kClock.Now());
+  SendAck(acks_fd, kDumpEnd, "", Ipv6Address(), kClock.Now());
+
+  if (final_run) {
+    for (const auto& [pod, address] : held) {
+      SendAck(acks_fd, kDeleting, pod, Ipv6Address(), kClock.Now());
+      if ((*agent)->DeletePod(Pod(pod)).ok()) SendAck(acks_fd, kDeleted, pod, address, kClock.Now());
+    }
+    if (!(*agent)->Stop().ok()) _exit(14);
+    SendAck(acks_fd, kConverged, "", Ipv6Address(), kClock.Now());
+    _exit(0);
+  }
+
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    std::vector<std::string> live;
+    for (const auto& [pod, address] : held) {
+      if (std::hash<std::string>{}(pod) % kClients == static_cast<std::size_t>(t)) live.push_back(pod);
+    }
+    clients.emplace_back([&, t, live]() mutable {
+      std::mt19937_64 rng(static_cast<std::uint64_t>(generation * 131 + t));
+      for (int i = 0;; ++i) {
+        const std::size_t target = (i / 40) % 2 == 0 ? 7 : 1;
+        if (live.size() < target || (live.size() == target && rng() % 2 == 0)) {
+          const std::string pod = absl::StrCat("g", generation, "-t", t, "-", i);
+          auto added = (*agent)->AddPod(Pod(pod));
+          if (added.ok()) {
+            SendAck(acks_fd, kAdded, pod, added->address, kClock.Now());
+            live.push_back(pod);
+          }
+        } else if (!live.empty()) {
+          const std::size_t index = rng() % live.size();
+          const std::string pod = live[index];
+          live.erase(live.begin() + static_cast<std::ptrdiff_t>(index));
+          SendAck(acks_fd, kDeleting, pod, Ipv6Address(), kClock.Now());
+          auto deleted = (*agent)->DeletePod(Pod(pod));
+          if (deleted.ok()) SendAck(acks_fd, kDeleted, pod, deleted->address, kClock.Now());
+        }
+        absl::SleepFor(absl::Milliseconds(2));
+      }
+    });
+  }
+  for (std::thread& c : clients) c.join();  // never: the parent kills us
+  _exit(0);
+}
+
 // --- the parent: EC2 and the model ----------------------------------------------
 
+template <typename Address>
 struct Model {
-  std::map<std::string, Ipv4Address> live;       // acknowledged ADDs not since deleted
+  std::map<std::string, Address> live;           // acknowledged ADDs not since deleted
   std::map<std::string, absl::Time> deleting;    // DEL sent, not acknowledged: since when
-  absl::flat_hash_map<std::uint32_t, absl::Time> released;  // address → no earlier than
+  absl::flat_hash_map<Address, absl::Time> released;  // address → no earlier than
   std::vector<std::string> errors;
   std::int64_t checked_restarts = 0;
   std::int64_t adds = 0;
@@ -298,13 +383,13 @@ struct Model {
   }
 
   // After a restart: the pods the agent holds.
-  void CheckDump(const std::vector<std::pair<std::string, Ipv4Address>>& dump) {
+  void CheckDump(const std::vector<std::pair<std::string, Address>>& dump) {
     ++checked_restarts;
-    std::map<std::string, Ipv4Address> held;
-    absl::flat_hash_set<std::uint32_t> addresses;
+    std::map<std::string, Address> held;
+    absl::flat_hash_set<Address> addresses;
     for (const auto& [pod, address] : dump) {
       held[pod] = address;
-      if (!addresses.insert(address.value()).second) {
+      if (!addresses.insert(address).second) {
         Error(absl::StrCat("after restart ", checked_restarts, ": ", address.ToString(),
                            " is held twice"));
       }
@@ -313,7 +398,7 @@ struct Model {
       const auto it = held.find(pod);
       if (deleting.contains(pod)) {
         if (it == held.end()) {
-          released[address.value()] = deleting[pod];  // the DEL took effect
+          released[address] = deleting[pod];  // the DEL took effect
         } else if (it->second != address) {
           Error(absl::StrCat("after restart ", checked_restarts, ": ", pod, " holds ",
                              it->second.ToString(), ", ADD gave ", address.ToString()));
@@ -334,7 +419,7 @@ struct Model {
     deleting.clear();
   }
 
-  void OnAdded(const std::string& pod, Ipv4Address address, absl::Time at) {
+  void OnAdded(const std::string& pod, Address address, absl::Time at) {
     ++adds;
     for (const auto& [other, held] : live) {
       if (held == address && !deleting.contains(other)) {
@@ -344,7 +429,7 @@ struct Model {
         Error(absl::StrCat(address.ToString(), " handed to ", pod, " inside its cooldown"));
       }
     }
-    if (auto it = released.find(address.value());
+    if (auto it = released.find(address);
         it != released.end() && at < it->second + kCooldown) {
       Error(absl::StrCat(address.ToString(), " handed to ", pod, " ",
                          absl::FormatDuration(at - it->second), " after its release"));
@@ -352,7 +437,7 @@ struct Model {
     live[pod] = address;
   }
 
-  void OnDeleted(const std::string& pod, Ipv4Address address) {
+  void OnDeleted(const std::string& pod, Address address) {
     ++deletes;
     const auto it = live.find(pod);
     if (it == live.end()) {
@@ -364,7 +449,7 @@ struct Model {
       live.erase(it);
     }
     if (auto d = deleting.find(pod); d != deleting.end()) {
-      released[address.value()] = d->second;
+      released[address] = d->second;
       deleting.erase(d);
     }
   }
@@ -401,10 +486,20 @@ struct Cycle {
   int exit_status = 0;
 };
 
+enum class NodeKind { kOneCard, kTwoCards, kIpv6 };
+
+Ipv4Address ParseAddress(const std::string& text, Ipv4Address*) {
+  return enipool::Ipv4Address::Parse(text).value_or(Ipv4Address());
+}
+Ipv6Address ParseAddress(const std::string& text, Ipv6Address*) {
+  return enipool::Ipv6Address::Parse(text).value_or(Ipv6Address());
+}
+
 // One run of the child: forked, served, killed after `kill_after` (from the
 // end of its post-restart dump, or from its start), or left to finish.
-Cycle RunChild(SyncEc2& ec2, Model& model, const std::string& journal, int generation,
-               std::optional<absl::Duration> kill_after, bool from_start, bool multi) {
+template <typename Address>
+Cycle RunChild(SyncEc2& ec2, Model<Address>& model, const std::string& journal, int generation,
+               std::optional<absl::Duration> kill_after, bool from_start, NodeKind kind) {
   int calls[2], answers[2], acks[2];
   REQUIRE(pipe(calls) == 0);
   REQUIRE(pipe(answers) == 0);
@@ -415,10 +510,16 @@ Cycle RunChild(SyncEc2& ec2, Model& model, const std::string& journal, int gener
     close(calls[0]);
     close(answers[1]);
     close(acks[0]);
-    if (multi) {
-      ChildMain<true>(journal, calls[1], answers[0], acks[1], generation, !kill_after.has_value());
+    const bool final_run = !kill_after.has_value();
+    switch (kind) {
+      case NodeKind::kTwoCards:
+        ChildMain<true>(journal, calls[1], answers[0], acks[1], generation, final_run);
+      case NodeKind::kIpv6:
+        Ipv6ChildMain(journal, calls[1], answers[0], acks[1], generation, final_run);
+      case NodeKind::kOneCard:
+        break;
     }
-    ChildMain<false>(journal, calls[1], answers[0], acks[1], generation, !kill_after.has_value());
+    ChildMain<false>(journal, calls[1], answers[0], acks[1], generation, final_run);
   }
   close(calls[1]);
   close(answers[0]);
@@ -446,14 +547,14 @@ Cycle RunChild(SyncEc2& ec2, Model& model, const std::string& journal, int gener
 
   Cycle cycle;
   cycle.exit_status = status;
-  std::vector<std::pair<std::string, Ipv4Address>> dump;
+  std::vector<std::pair<std::string, Address>> dump;
   for (const std::string& frame : reader.frames) {
     WireReader r(frame);
-    const auto kind = static_cast<Ack>(r.U8());
+    const auto ack = static_cast<Ack>(r.U8());
     const std::string pod = r.Str();
-    const Ipv4Address address = r.Address();
+    const Address address = ParseAddress(r.Str(), static_cast<Address*>(nullptr));
     const absl::Time at = r.Time();
-    switch (kind) {
+    switch (ack) {
       case kHeld:
         dump.emplace_back(pod, address);
         break;
@@ -550,17 +651,18 @@ void RunKillCampaign(int cards, int default_kills) {
                 .ok());
   });
 
-  Model model;
+  Model<Ipv4Address> model;
+  const NodeKind kind = multi ? NodeKind::kTwoCards : NodeKind::kOneCard;
   std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
   int generation = 0;
   for (int k = 0; k < kills; ++k) {
     // Mostly while pods churn; one kill in five during startup and reconcile.
     const bool from_start = rng() % 5 == 0;
     const auto after = absl::Milliseconds(static_cast<std::int64_t>(rng() % (from_start ? 150 : 600)));
-    (void)RunChild(ec2, model, journal, ++generation, after, from_start, multi);
+    (void)RunChild(ec2, model, journal, ++generation, after, from_start, kind);
     if (model.errors.size() >= 20) break;
   }
-  const Cycle last = RunChild(ec2, model, journal, ++generation, std::nullopt, false, multi);
+  const Cycle last = RunChild(ec2, model, journal, ++generation, std::nullopt, false, kind);
   for (const std::string& e : model.errors) FAIL_CHECK(e);
   REQUIRE_MESSAGE(last.converged, "the final run did not converge and stop (exit status ",
                   last.exit_status, ")");
@@ -595,6 +697,62 @@ void RunKillCampaign(int cards, int default_kills) {
   (void)std::system(cleanup.c_str());
 }
 
+// The IPv6 campaign: an Ipv6NodeController on its journal, killed at random
+// moments (one in five during its startup: between the describe, the
+// AssignIpv6Addresses and the journal's ENI and /80 records), restarted
+// each time against the same EC2.
+void RunIpv6KillCampaign(int default_kills) {
+  const int kills = EnvInt("ENIPOOL_KILL_TEST_KILLS", default_kills);
+  const int seed = EnvInt("ENIPOOL_KILL_TEST_SEED", 1);
+  signal(SIGPIPE, SIG_IGN);
+  g_wall_base = absl::Now();
+
+  char dir_template[] = "/tmp/enipool-kill6-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string journal = absl::StrCat(dir_template, "/journal");
+  SyncEc2 ec2(kClock, enipool::testing::MakeEc2Options(NodeSpec()));
+  ec2.WithLock([&](Sim& sim) {
+    REQUIRE(sim.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse("10.0.0.0/22")).ok());
+    REQUIRE(sim.AddSubnetIpv6Cidr("subnet-a", *enipool::Ipv6Prefix::Parse("2600:1f14:abc:1::/64")).ok());
+    REQUIRE(sim.AddInstance({.instance_id = "i-node", .subnet_id = "subnet-a"}).ok());
+  });
+
+  Model<Ipv6Address> model;
+  std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
+  int generation = 0;
+  for (int k = 0; k < kills; ++k) {
+    const bool from_start = rng() % 5 == 0;
+    const auto after = absl::Milliseconds(static_cast<std::int64_t>(rng() % (from_start ? 150 : 600)));
+    (void)RunChild(ec2, model, journal, ++generation, after, from_start, NodeKind::kIpv6);
+    if (model.errors.size() >= 20) break;
+  }
+  const Cycle last = RunChild(ec2, model, journal, ++generation, std::nullopt, false, NodeKind::kIpv6);
+  for (const std::string& e : model.errors) FAIL_CHECK(e);
+  REQUIRE_MESSAGE(last.converged, "the final run did not stop cleanly (exit status ",
+                  last.exit_status, ")");
+  MESSAGE("IPv6 kills: ", kills, ", restarts checked: ", model.checked_restarts,
+          ", acknowledged ADDs: ", model.adds, ", DELs: ", model.deletes);
+  CHECK(model.checked_restarts >= kills / 2);
+  CHECK(model.adds > 0);
+  // EC2 gave the node one /80, once, whatever the kills; the journal holds it.
+  const auto described = ec2.WithLock([](Sim& sim) {
+    return sim.DescribeNetworkInterfaces({.eni_ids = {}, .instance_id = "i-node"});
+  });
+  REQUIRE(described.ok());
+  REQUIRE(described->size() == 1);
+  REQUIRE(described->front().ipv6_prefixes.size() == 1);
+  Store6::Options options;
+  options.ip_cooldown = kCooldown;
+  auto store = Store6::Open(journal, kClock, options);
+  REQUIRE_MESSAGE(store.ok(), store.status());
+  const auto prefixes = store->datastore().Prefixes();
+  REQUIRE(prefixes.size() == 1);
+  CHECK(prefixes.front().second == described->front().ipv6_prefixes.front());
+  CHECK(store->datastore().pod_count() == 0);  // the final run deleted every pod
+  std::string cleanup = absl::StrCat("rm -rf ", dir_template);
+  (void)std::system(cleanup.c_str());
+}
+
 TEST_CASE("NodeAgent on the journal survives SIGKILL at random moments with every acknowledged "
           "pod and no leaked ENI") {
   RunKillCampaign(1, 25);
@@ -605,6 +763,14 @@ TEST_CASE("NodeAgent on the journal survives SIGKILL at random moments with ever
 TEST_CASE("A multi-card NodeAgent on per-card journals survives SIGKILL at random moments with "
           "every acknowledged pod and no leaked ENI") {
   RunKillCampaign(kMultiCards, 12);
+}
+
+// docs/reference-behavior.md §4.12: an IPv6 node's pods come back in the
+// /80 it reads from EC2 at each restart; nothing acknowledged is lost, no
+// address is handed out twice or inside its cooldown.
+TEST_CASE("An IPv6 NodeAgent on its journal survives SIGKILL at random moments with every "
+          "acknowledged pod and one /80") {
+  RunIpv6KillCampaign(12);
 }
 
 }  // namespace

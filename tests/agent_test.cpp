@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -34,6 +35,8 @@
 #include "enipool/ec2/simulated_ec2.h"
 #include "enipool/ec2/synchronized_backend.h"
 #include "enipool/introspection.h"
+#include "enipool/ipv6.h"
+#include "enipool/ipv6_node.h"
 #include "enipool/multi_card.h"
 #include "enipool/node_config.h"
 #include "testing/atomic_manual_clock.h"
@@ -611,4 +614,176 @@ TEST_CASE("NodeAgent keeps card 0 alone when ENABLE_MULTI_NIC is unset or not a 
 }
 
 }  // namespace multi
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// An IPv6 node (ENABLE_IPv6 with prefix delegation).
+// ---------------------------------------------------------------------------
+
+namespace {
+namespace ipv6 {
+
+using enipool::Ipv6Address;
+using enipool::Ipv6Assignment;
+using enipool::Ipv6Prefix;
+using Ipv6Node = enipool::Ipv6NodeController<AtomicManualClock>;
+using Ipv6Agent = enipool::NodeAgent<AtomicManualClock, Gated, Ipv6Node>;
+
+PodKey Pod(int i) { return PodKey{"aws-cni", absl::StrCat("pod6-", i), "eth0"}; }
+
+struct Ipv6World {
+  Ipv6World()
+      : clock(absl::FromUnixSeconds(1'700'000'000)),
+        ec2(clock, enipool::testing::MakeEc2Options(SimNodeSpec{})),
+        gated(ec2) {
+    ec2.WithLock([&](Sim& sim) {
+      REQUIRE(sim.AddSubnet("subnet-a", *enipool::Ipv4Prefix::Parse("10.0.0.0/20")).ok());
+      REQUIRE(sim.AddSubnetIpv6Cidr("subnet-a", *Ipv6Prefix::Parse("2600:1f14:abc:1::/64")).ok());
+      REQUIRE(sim.AddInstance({.instance_id = "i-node", .subnet_id = "subnet-a"}).ok());
+    });
+  }
+
+  // The node as an agent builds it from its environment: the family first.
+  std::unique_ptr<Ipv6Agent> MakeAgent(const std::map<std::string, std::string>& env) {
+    const auto lookup = [&](absl::string_view name) -> std::optional<std::string> {
+      const auto it = env.find(std::string(name));
+      if (it == env.end()) return std::nullopt;
+      return it->second;
+    };
+    const auto family = enipool::IpFamilyFromEnvironment(lookup, /*prefix_delegation_supported=*/true);
+    REQUIRE(family.ok());
+    REQUIRE(*family == enipool::IpFamily::kIpv6);
+    auto config = enipool::Ipv6NodeConfigFromEnvironment(
+        {.instance_type = "m5.xlarge", .instance_id = "i-node", .subnet_id = "subnet-a", .vcpus = 4},
+        lookup);
+    REQUIRE_MESSAGE(config.ok(), config.status());
+    auto agent = Ipv6Agent::Create(clock, gated, Ipv6Node(clock, *config));
+    REQUIRE_MESSAGE(agent.ok(), agent.status());
+    return *std::move(agent);
+  }
+
+  AtomicManualClock clock;
+  SyncEc2 ec2;
+  Gated gated;
+};
+
+// docs/reference-behavior.md §2.3, §4.12, §9: with ENABLE_IPv6 the agent
+// starts the node (describe, then one AssignIpv6Addresses since the primary
+// ENI has no /80), refuses ADDs until the /80 is known, then serves ADD,
+// DEL and Lookup out of the /80 with the cooldown; /v1/enis shows the /80
+// and its addresses, the metrics the pods; EC2 is never called again.
+TEST_CASE("NodeAgent runs an IPv6 node when ENABLE_IPv6 is set") {
+  Ipv6World world;
+  auto agent = world.MakeAgent({{"ENABLE_IPv4", "false"},
+                                {"ENABLE_IPv6", "true"},
+                                {"ENABLE_PREFIX_DELEGATION", "true"},
+                                {"WARM_IP_TARGET", "5"},  // read and ignored in IPv6 mode
+                                {"IP_COOLDOWN_PERIOD", "30"}});
+  world.gated.Hold(enipool::testing::kDescribeNetworkInterfaces);
+  REQUIRE(agent->Start().ok());
+  REQUIRE(world.gated.AwaitHeld(kLiveness));
+  CHECK(agent->AddPod(Pod(0)).status().code() == absl::StatusCode::kFailedPrecondition);
+  world.gated.Release();
+  REQUIRE(agent->AwaitStarted(kLiveness));
+  const std::optional<Ipv6Prefix> prefix =
+      agent->WithController([](const Ipv6Node& node) { return node.prefix(); });
+  REQUIRE(prefix.has_value());
+  CHECK(prefix->length() == 80);
+
+  // Random ADD, DEL and Lookup against a model: the pods held, and when each
+  // address was released (no address twice, none inside its cooldown).
+  std::map<int, Ipv6Address> model;
+  std::map<Ipv6Address, absl::Time> released;
+  std::mt19937_64 rng(61);
+  for (int step = 0; step < 400; ++step) {
+    CAPTURE(step);
+    world.clock.AdvanceTime(absl::Milliseconds(static_cast<std::int64_t>(rng() % 2000)));
+    const int pod = static_cast<int>(rng() % 24);
+    if (rng() % 2 == 0) {
+      const absl::StatusOr<Ipv6Assignment> got = agent->AddPod(Pod(pod));
+      REQUIRE_MESSAGE(got.ok(), got.status());
+      REQUIRE(prefix->Contains(got->address));
+      if (const auto held = model.find(pod); held != model.end()) {
+        CHECK(got->address == held->second);  // a repeated ADD: the same address
+      } else {
+        for (const auto& [other, address] : model) REQUIRE(address != got->address);
+        if (const auto it = released.find(got->address); it != released.end()) {
+          REQUIRE(world.clock.Now() - it->second > absl::Seconds(30));
+        }
+        model[pod] = got->address;
+      }
+    } else {
+      const absl::StatusOr<Ipv6Assignment> got = agent->DeletePod(Pod(pod));
+      if (const auto held = model.find(pod); held != model.end()) {
+        REQUIRE(got.ok());
+        CHECK(got->address == held->second);
+        released[held->second] = world.clock.Now();
+        model.erase(held);
+      } else {
+        CHECK(got.status().code() == absl::StatusCode::kNotFound);
+      }
+    }
+    const std::optional<Ipv6Assignment> looked = agent->Lookup(Pod(pod));
+    CHECK(looked.has_value() == model.contains(pod));
+    if (looked.has_value()) CHECK(looked->address == model[pod]);
+    CHECK(agent->Stats().assigned_ips == static_cast<std::int64_t>(model.size()));
+  }
+
+  // Client threads at once: each its own pods; no address twice.
+  std::vector<std::thread> clients;
+  std::vector<std::vector<Ipv6Address>> held(4);
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const PodKey pod{"aws-cni", absl::StrCat("thread-", t, "-", i), "eth0"};
+        auto got = agent->AddPod(pod);
+        if (got.ok()) held[static_cast<std::size_t>(t)].push_back(got->address);
+        if (i % 3 == 0 && agent->DeletePod(pod).ok()) held[static_cast<std::size_t>(t)].pop_back();
+      }
+    });
+  }
+  for (std::thread& c : clients) c.join();
+  std::set<Ipv6Address> all;
+  for (const auto& [pod, address] : model) all.insert(address);
+  std::size_t total = model.size();
+  for (const auto& addresses : held) {
+    total += addresses.size();
+    all.insert(addresses.begin(), addresses.end());
+  }
+  CHECK(all.size() == total);
+  CHECK(agent->Stats().assigned_ips == static_cast<std::int64_t>(total));
+
+  // /v1/enis and the metrics.
+  const enipool::NodeSnapshot snapshot = agent->Snapshot();
+  REQUIRE(snapshot.enis.size() == 1);
+  CHECK(snapshot.enis[0].primary);
+  CHECK(snapshot.enis[0].subnet_id == "subnet-a");
+  REQUIRE(snapshot.enis[0].ipv6_cidrs.size() == 1);
+  CHECK(snapshot.enis[0].ipv6_cidrs[0].cidr == *prefix);
+  CHECK(snapshot.enis[0].ipv6_cidrs[0].assigned == static_cast<int>(total));
+  CHECK(snapshot.assigned_ips == static_cast<std::int64_t>(total));
+  CHECK(snapshot.total_ips == std::int64_t{1} << 48);
+  const std::string json = enipool::ToJson(snapshot);
+  CHECK(absl::StrContains(json, absl::StrCat("\"IPv6Cidrs\":{\"", prefix->ToString(), "\":{\"Cidr\":\"",
+                                             prefix->ToString(), "\",\"IsPrefix\":true,\"AddressFamily\":\"6\"")));
+  CHECK(absl::StrContains(json, absl::StrCat("\"", prefix->AddressAt(0).ToString(), "\":{\"Address\"")));
+  const std::string metrics = agent->Metrics();
+  CHECK(absl::StrContains(metrics, absl::StrCat("awscni_assigned_ip_addresses ", total, "\n")));
+  CHECK(absl::StrContains(metrics, absl::StrCat("awscni_assigned_ip_per_cidr{cidr=\"",
+                                                prefix->ToString(), "\"} ", total, "\n")));
+  CHECK(absl::StrContains(metrics, "awscni_eni_allocated 1\n"));
+  CHECK(absl::StrContains(metrics, "awscni_ec2api_req_count{fn=\"DescribeNetworkInterfaces\"} 1\n"));
+
+  // Pool rounds call EC2 no more.
+  const auto calls = world.ec2.WithLock([](const Sim& sim) { return sim.stats().calls; });
+  for (int i = 0; i < 5; ++i) {
+    world.clock.AdvanceTime(absl::Seconds(5));
+    const std::uint64_t ticket = agent->RequestPoolCheck();
+    REQUIRE(agent->AwaitPoolCheck(ticket, kLiveness));
+  }
+  CHECK(world.ec2.WithLock([](const Sim& sim) { return sim.stats().calls; }) == calls);
+  CHECK(agent->Stop().ok());
+}
+
+}  // namespace ipv6
 }  // namespace

@@ -34,6 +34,29 @@
 //   ENIPOOL_ASSIGN_OR_RETURN(auto agent, (enipool::NodeAgent<enipool::RealClock, MyEc2Client,
 //       Node>::Create(clock, ec2, std::move(node))));
 //
+// An IPv6 node (ENABLE_IPv6 with prefix delegation; IpFamilyFromEnvironment,
+// node_config.h) runs the same way with an `Ipv6NodeController`
+// (ipv6_node.h) in the controller's place, on its journal
+// (JournaledIpv6Datastore, persist/ipv6_journal.h) for a node that must
+// survive restarts: the pool thread makes its startup calls (describe, and
+// AssignIpv6Addresses when the primary ENI has no /80) and nothing more;
+// AddPod and DeletePod answer Ipv6Assignment, Lookup the pod's
+// Ipv6Assignment, Stats() Ipv6PoolStats, Snapshot() card 0 with the /80
+// under "IPv6Cidrs", Metrics() the node's ENI, /80 and pods.
+//
+//   ENIPOOL_ASSIGN_OR_RETURN(enipool::IpFamily family,
+//       enipool::IpFamilyFromEnvironment(lookup, limits.prefix_delegation_supported));
+//   if (family == enipool::IpFamily::kIpv6) {
+//     using Store = enipool::JournaledIpv6Datastore<enipool::RealClock>;
+//     using Node = enipool::Ipv6NodeController<enipool::RealClock, Store>;
+//     ENIPOOL_ASSIGN_OR_RETURN(enipool::Ipv6NodeConfig config,
+//         enipool::Ipv6NodeConfigFromEnvironment(node, lookup));
+//     ENIPOOL_ASSIGN_OR_RETURN(Store store, Store::Open("/var/lib/enipool/journal", clock,
+//         {.ip_cooldown = config.ip_cooldown}));
+//     ENIPOOL_ASSIGN_OR_RETURN(auto agent, (enipool::NodeAgent<enipool::RealClock, MyEc2Client,
+//         Node>::Create(clock, ec2, Node(clock, config, std::move(store)))));
+//   }
+//
 // Example:
 //
 //   enipool::RealClock clock;
@@ -126,6 +149,7 @@
 #include "enipool/datastore.h"
 #include "enipool/ec2/backend.h"
 #include "enipool/introspection.h"
+#include "enipool/ipv6_node.h"
 #include "enipool/multi_card.h"
 #include "enipool/pod_key.h"
 #include "enipool/synchronized_datastore.h"
@@ -209,12 +233,14 @@ inline bool SanitizerVisibleWaitUntil(absl::CondVar& cv, absl::Mutex* mu, absl::
 //
 // See the file comment. `Controller` is a NodeController<C, Policy, Store> (the
 // in-memory store by default, or JournaledDatastore<C>), a MultiCardNode<C,
-// Policy, Store>, or any type with NodeController's surface (Tick,
-// OnResult, NextWakeup, busy, started, AddPod, DeletePod, pool, datastore,
-// counters, config, enis, in_flight).
+// Policy, Store>, an Ipv6NodeController<C, Store> (Ipv6Datastore<C> or
+// JournaledIpv6Datastore<C>), or any type with NodeController's surface
+// (Tick, OnResult, NextWakeup, busy, started, AddPod, DeletePod, pool,
+// datastore, counters, config, enis, in_flight).
 template <Clock C, Backend B, typename Controller = NodeController<C>>
 class NodeAgent {
   static constexpr bool kMultiCard = kIsMultiCardNode<Controller>;
+  static constexpr bool kIpv6 = kIsIpv6Node<Controller>;
 
  public:
   // What AddPod and DeletePod answer: Assignment-based for a controller of
@@ -330,8 +356,9 @@ class NodeAgent {
   // NodeAgent::Stats()
   //
   // The pool's counters (NodeDatastore::Stats), consistent with each other;
-  // on a MultiCardNode, summed over its cards.
-  [[nodiscard]] PoolStats Stats() const ABSL_LOCKS_EXCLUDED(pool_mu_) {
+  // on a MultiCardNode, summed over its cards; on an IPv6 node, its
+  // Ipv6PoolStats.
+  [[nodiscard]] auto Stats() const ABSL_LOCKS_EXCLUDED(pool_mu_) {
     internal::SanitizerVisibleLock lock(&pool_mu_);
     if constexpr (kMultiCard) {
       PoolStats sum;
@@ -349,15 +376,18 @@ class NodeAgent {
         sum.excluded_free_prefixes += card.excluded_free_prefixes;
       }
       return sum;
-    } else {
+    } else if constexpr (kIpv6) {
       return controller_.pool().Stats();
+    } else {
+      return PoolStats(controller_.pool().Stats());
     }
   }
 
   // NodeAgent::Snapshot()
   //
   // The node's pool as /v1/enis shows it (render with ToJson()): a
-  // NodeSnapshot, or on a MultiCardNode one per managed card. The lock is
+  // NodeSnapshot (an IPv6 node's /80 in its ENI's ipv6_cidrs), or on a
+  // MultiCardNode one per managed card. The lock is
   // held while the snapshot is built: O(ENIs + CIDRs + pods), a few
   // microseconds for a full node; see benchmarks/agent_benchmark.cpp.
   [[nodiscard]] auto Snapshot() const ABSL_LOCKS_EXCLUDED(pool_mu_) {

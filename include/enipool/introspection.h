@@ -8,7 +8,9 @@
 //     records in use — the content of ipamd's `/v1/enis` — and `ToJson()`
 //     to render it in that endpoint's shape (hand-written JSON, no
 //     library): a map from card to its pool, one card for a NodeController,
-//     every managed card for a MultiCardNode (multi_card.h);
+//     every managed card for a MultiCardNode (multi_card.h), card 0 with
+//     its ENI's /80 under "IPv6Cidrs" for an Ipv6NodeController
+//     (ipv6_node.h);
 //   * `RenderPrometheus()`: the reference's Prometheus metrics
 //     (`awscni_eni_allocated`, `awscni_ec2api_req_count`, …) in the text
 //     exposition format, plus a few enipool metrics the reference lacks
@@ -40,6 +42,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -54,6 +57,9 @@
 #include "enipool/controller.h"
 #include "enipool/datastore.h"
 #include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
+#include "enipool/ipv6_datastore.h"
+#include "enipool/ipv6_node.h"
 #include "enipool/multi_card.h"
 #include "enipool/pod_key.h"
 
@@ -84,6 +90,26 @@ struct CidrRecord {
   friend bool operator==(const CidrRecord&, const CidrRecord&) = default;
 };
 
+// Ipv6AddressRecord / Ipv6CidrRecord
+//
+// The same for an IPv6 node: one address in use, and one delegated prefix
+// (a /80) with its addresses in use, ascending.
+struct Ipv6AddressRecord {
+  Ipv6Address address;
+  std::string network_name;
+  bool assigned = false;
+  absl::Time assigned_at = absl::InfinitePast();
+  bool cooling = false;
+  absl::Time released_at = absl::InfinitePast();
+  friend bool operator==(const Ipv6AddressRecord&, const Ipv6AddressRecord&) = default;
+};
+struct Ipv6CidrRecord {
+  Ipv6Prefix cidr;
+  int assigned = 0;
+  std::vector<Ipv6AddressRecord> addresses;
+  friend bool operator==(const Ipv6CidrRecord&, const Ipv6CidrRecord&) = default;
+};
+
 // EniRecord
 //
 // One ENI as /v1/enis shows it.
@@ -97,6 +123,7 @@ struct EniRecord {
   int route_table_id = 0;
   std::string subnet_id;  // empty when unknown (a bare datastore)
   std::vector<CidrRecord> cidrs;
+  std::vector<Ipv6CidrRecord> ipv6_cidrs;  // an IPv6 node's /80s
   friend bool operator==(const EniRecord&, const EniRecord&) = default;
 };
 
@@ -228,6 +255,66 @@ std::vector<NodeSnapshot> SnapshotOf(const MultiCardNode<C, Options...>& node) {
   return cards;
 }
 
+// SnapshotOf(Ipv6Datastore) / SnapshotOf(Ipv6NodeController)
+//
+// An IPv6 node's pool as card 0: each ENI with its /80s and the addresses
+// in use (assigned or cooling) inside them. TotalIPs counts each prefix's
+// addresses (2^48 for a /80), so that AssignedIPs never exceeds it.
+template <Clock C>
+NodeSnapshot SnapshotOf(const Ipv6Datastore<C>& datastore) {
+  std::vector<Ipv6AddressRecord> uses;
+  datastore.ForEachAssignment([&](const PodKey& pod, const Ipv6Assignment& a, absl::Time at) {
+    uses.push_back(Ipv6AddressRecord{.address = a.address,
+                                     .network_name = pod.network_name,
+                                     .assigned = true,
+                                     .assigned_at = at});
+  });
+  datastore.ForEachCooling([&](Ipv6Address address, absl::Time released_at) {
+    uses.push_back(
+        Ipv6AddressRecord{.address = address, .cooling = true, .released_at = released_at});
+  });
+  std::sort(uses.begin(), uses.end(),
+            [](const Ipv6AddressRecord& a, const Ipv6AddressRecord& b) { return a.address < b.address; });
+  NodeSnapshot snapshot;
+  const auto prefixes = datastore.Prefixes();
+  datastore.ForEachEni([&](const EniId& id, int device_number, bool primary) {
+    EniRecord eni;
+    eni.id = id.ToString();
+    eni.primary = primary;
+    eni.device_number = device_number;
+    eni.route_table_id = RouteTableId(0, device_number);
+    for (const auto& [owner, prefix] : prefixes) {
+      if (owner != id) continue;
+      Ipv6CidrRecord record{.cidr = prefix, .assigned = 0, .addresses = {}};
+      const std::int64_t size = prefix.host_bits() >= 63
+                                    ? std::numeric_limits<std::int64_t>::max()
+                                    : std::int64_t{1} << prefix.host_bits();
+      snapshot.total_ips = size > std::numeric_limits<std::int64_t>::max() - snapshot.total_ips
+                               ? std::numeric_limits<std::int64_t>::max()
+                               : snapshot.total_ips + size;
+      for (const Ipv6AddressRecord& use : uses) {
+        if (!prefix.Contains(use.address)) continue;
+        record.addresses.push_back(use);
+        record.assigned += use.assigned ? 1 : 0;
+        snapshot.assigned_ips += use.assigned ? 1 : 0;
+        snapshot.cooling_ips += use.cooling ? 1 : 0;
+      }
+      eni.ipv6_cidrs.push_back(std::move(record));
+    }
+    snapshot.enis.push_back(std::move(eni));
+  });
+  return snapshot;
+}
+
+template <Clock C, typename Store>
+NodeSnapshot SnapshotOf(const Ipv6NodeController<C, Store>& node) {
+  NodeSnapshot snapshot = SnapshotOf(node.pool());
+  for (EniRecord& eni : snapshot.enis) {
+    if (eni.id == node.primary_eni_id()) eni.subnet_id = node.subnet_id();
+  }
+  return snapshot;
+}
+
 namespace internal {
 
 // A JSON string literal: quotes, backslashes and control characters escaped.
@@ -337,7 +424,31 @@ inline void AppendCardJson(std::string& out, const NodeSnapshot& snapshot) {
       }
       out.append("}}");
     }
-    out.append("},\"IPv6Cidrs\":{}}");
+    out.append("},\"IPv6Cidrs\":{");
+    for (std::size_t c = 0; c < eni.ipv6_cidrs.size(); ++c) {
+      const Ipv6CidrRecord& cidr = eni.ipv6_cidrs[c];
+      if (c > 0) out.push_back(',');
+      const std::string text = cidr.cidr.ToString();
+      AppendJsonString(out, text);
+      out.append(":{\"Cidr\":");
+      AppendJsonString(out, text);
+      out.append(",\"IsPrefix\":true,\"AddressFamily\":\"6\",\"IPAddresses\":{");
+      for (std::size_t a = 0; a < cidr.addresses.size(); ++a) {
+        const Ipv6AddressRecord& address = cidr.addresses[a];
+        if (a > 0) out.push_back(',');
+        const std::string ip = address.address.ToString();
+        AppendJsonString(out, ip);
+        out.append(":{\"Address\":");
+        AppendJsonString(out, ip);
+        out.append(",\"IPAMKey\":{\"networkName\":");
+        AppendJsonString(out, address.network_name);
+        absl::StrAppend(&out, ",\"containerID\":\"\",\"ifName\":\"\"},\"AssignedTime\":\"",
+                        internal::GoTime(address.assigned_at), "\",\"UnassignedTime\":\"",
+                        internal::GoTime(address.released_at), "\"}");
+      }
+      out.append("}}");
+    }
+    out.append("}}");
   }
   out.append("}}");
 }
@@ -441,6 +552,33 @@ ControllerMetrics MetricsOf(const MultiCardNode<C, Options...>& node) {
   return metrics;
 }
 
+// MetricsOf(Ipv6NodeController)
+//
+// An IPv6 node's metrics: its ENI and /80 (awscni_assigned_ip_per_cidr
+// labelled with the /80), its ADD/DEL counters and its EC2 calls. The
+// limits describe what the node manages: one ENI (awscni_eni_max 1) and
+// no IPv4 address (awscni_ip_max 0); no warm pool, so no pool counters.
+template <Clock C, typename Store>
+ControllerMetrics MetricsOf(const Ipv6NodeController<C, Store>& node) {
+  ControllerMetrics metrics;
+  metrics.snapshot = SnapshotOf(node);
+  const Ipv6NodeCounters& k = node.counters();
+  ControllerCounters& out = metrics.counters;
+  const std::size_t describe = Ec2Call(DescribeNetworkInterfacesRequest{}).index();
+  const std::size_t assign = Ec2Call(AssignIpv6PrefixesRequest{}).index();
+  out.calls[describe] = static_cast<std::int64_t>(k.describes);
+  out.calls[assign] = static_cast<std::int64_t>(k.assigns);
+  out.failures[describe] = static_cast<std::int64_t>(k.describe_failures);
+  out.failures[assign] = static_cast<std::int64_t>(k.assign_failures);
+  out.add_requests = k.add_requests;
+  out.del_requests = k.del_requests;
+  out.no_available_ip = k.no_available_ip;
+  metrics.pool.max_enis = 1;
+  metrics.pool.ipv4_per_eni = 0;
+  metrics.in_flight = node.in_flight();
+  return metrics;
+}
+
 // RenderPrometheus()
 //
 // The node's metrics in the Prometheus text exposition format (version
@@ -512,12 +650,16 @@ inline std::string RenderPrometheus(const ControllerMetrics& metrics) {
     for (const CidrRecord& cidr : eni.cidrs) {
       labeled("awscni_assigned_ip_per_cidr", "cidr", cidr.cidr.ToString(), cidr.assigned);
     }
+    for (const Ipv6CidrRecord& cidr : eni.ipv6_cidrs) {
+      labeled("awscni_assigned_ip_per_cidr", "cidr", cidr.cidr.ToString(), cidr.assigned);
+    }
   }
   header("awscni_assigned_ip_per_eni", "gauge",
          "The number of IP addresses assigned to pods per ENI");
   for (const EniRecord& eni : snapshot.enis) {
     std::int64_t assigned = 0;
     for (const CidrRecord& cidr : eni.cidrs) assigned += cidr.assigned;
+    for (const Ipv6CidrRecord& cidr : eni.ipv6_cidrs) assigned += cidr.assigned;
     labeled("awscni_assigned_ip_per_eni", "eni", eni.id, assigned);
   }
   header("awscni_force_removed_enis", "counter",
@@ -592,6 +734,10 @@ std::string RenderPrometheus(const NodeController<C, Options...>& controller) {
 }
 template <Clock C, typename... Options>
 std::string RenderPrometheus(const MultiCardNode<C, Options...>& node) {
+  return RenderPrometheus(MetricsOf(node));
+}
+template <Clock C, typename Store>
+std::string RenderPrometheus(const Ipv6NodeController<C, Store>& node) {
   return RenderPrometheus(MetricsOf(node));
 }
 

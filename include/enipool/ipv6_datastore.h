@@ -343,6 +343,14 @@ class Ipv6Datastore {
                        [&](const Eni& eni) { return eni.id == eni_id; });
   }
 
+  // Ipv6Datastore::ForEachEni()
+  //
+  // Calls fn(id, device_number, primary) for every ENI, in the order added.
+  template <typename Fn>
+  void ForEachEni(Fn&& fn) const {
+    for (const Eni& eni : enis_) fn(eni.id, eni.device_number, eni.primary);
+  }
+
   // Ipv6Datastore::Unassign()
   //
   // Undoes an Assign() whose effect must not stand (its journal record

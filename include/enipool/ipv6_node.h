@@ -155,6 +155,8 @@ struct Ipv6NodeCounters {
   std::uint64_t describes = 0;
   std::uint64_t assigns = 0;
   std::uint64_t failures = 0;  // calls answered with an error, and store writes that failed
+  std::uint64_t describe_failures = 0;  // describes answered with an error
+  std::uint64_t assign_failures = 0;    // AssignIpv6Addresses answered with an error
   std::int64_t add_requests = 0;
   std::int64_t del_requests = 0;
   std::int64_t no_available_ip = 0;  // ADDs answered RESOURCE_EXHAUSTED
@@ -245,7 +247,10 @@ class Ipv6NodeController {
                                                      ") has the wrong shape"));
     }
     in_flight_ = 0;
-    if (!result.ok()) return Failed(result.status);
+    if (!result.ok()) {
+      ++(describe ? counters_.describe_failures : counters_.assign_failures);
+      return Failed(result.status);
+    }
     if (describe) {
       const auto& enis = std::get<std::vector<NetworkInterface>>(result.response);
       const NetworkInterface* primary = nullptr;
@@ -262,6 +267,7 @@ class Ipv6NodeController {
                                            : absl::StrCat(" ", config_.primary_eni_id))));
       }
       primary_ = primary->id;
+      subnet_id_ = primary->subnet_id;
       // What the store holds from before (a replayed journal): kept if EC2
       // still shows it, else stale.
       const Ipv6Datastore<C>& held = store_.datastore();
@@ -330,6 +336,7 @@ class Ipv6NodeController {
   [[nodiscard]] bool ready() const noexcept { return state_ == State::kReady; }
   [[nodiscard]] std::optional<Ipv6Prefix> prefix() const noexcept { return prefix_; }
   [[nodiscard]] const std::string& primary_eni_id() const noexcept { return primary_; }
+  [[nodiscard]] const std::string& subnet_id() const noexcept { return subnet_id_; }
   [[nodiscard]] const absl::Status& last_error() const noexcept { return last_error_; }
   [[nodiscard]] const Ipv6NodeCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const Ipv6NodeConfig& config() const noexcept { return config_; }
@@ -416,10 +423,19 @@ class Ipv6NodeController {
   std::uint64_t in_flight_ = 0;
   absl::Time next_try_ = absl::InfinitePast();
   std::string primary_;
+  std::string subnet_id_;  // the primary ENI's, from the describe
   std::optional<Ipv6Prefix> prefix_;
   absl::Status last_error_;
   Ipv6NodeCounters counters_;
 };
+
+// kIsIpv6Node
+//
+// True for an Ipv6NodeController (NodeAgent runs one: agent.h).
+template <typename T>
+inline constexpr bool kIsIpv6Node = false;
+template <Clock C, typename Store>
+inline constexpr bool kIsIpv6Node<Ipv6NodeController<C, Store>> = true;
 
 // RunIpv6Startup()
 //
