@@ -305,3 +305,47 @@ TEST_CASE("MetricsOf a multi-card node adds up every card's addresses and counte
 }
 }  // namespace
 }  // namespace enipool
+
+namespace {
+
+// docs/reference-behavior.md §9: an IPv6 node's /v1/enis shows its ENI with
+// the /80 under IPv6Cidrs, each address in use with its times (a cooling one
+// with its release time), and its metrics count the pods per /80 and ENI.
+TEST_CASE("An IPv6 node's snapshot shows its /80 with the addresses in use and its metrics the pods") {
+  enipool::ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  enipool::Ipv6Datastore<enipool::ManualClock> store(clock);
+  REQUIRE(store.AddEni({.id = "eni-1", .device_number = 0, .primary = true}).ok());
+  const auto prefix = *enipool::Ipv6Prefix::Parse("2600:1f14:abc:1:2::/80");
+  REQUIRE(store.AddPrefix("eni-1", prefix).ok());
+  REQUIRE(store.Assign({"aws-cni", "a", "eth0"}).ok());
+  clock.AdvanceTime(absl::Seconds(1));
+  REQUIRE(store.Assign({"aws-cni", "b", "eth0"}).ok());
+  clock.AdvanceTime(absl::Seconds(1));
+  REQUIRE(store.Release({"aws-cni", "a", "eth0"}).ok());
+  const enipool::NodeSnapshot snapshot = enipool::SnapshotOf(store);
+  CHECK(snapshot.assigned_ips == 1);
+  CHECK(snapshot.cooling_ips == 1);
+  CHECK(snapshot.total_ips == std::int64_t{1} << 48);
+  REQUIRE(snapshot.enis.size() == 1);
+  CHECK(snapshot.enis[0].route_table_id == 254);
+  CHECK(snapshot.enis[0].cidrs.empty());
+  const std::string json = enipool::ToJson(snapshot);
+  CHECK(absl::StrContains(
+      json,
+      "\"AvailableIPv4Cidrs\":{},\"IPv6Cidrs\":{\"2600:1f14:abc:1:2::/80\":{\"Cidr\":"
+      "\"2600:1f14:abc:1:2::/80\",\"IsPrefix\":true,\"AddressFamily\":\"6\",\"IPAddresses\":{"
+      "\"2600:1f14:abc:1:2::\":{\"Address\":\"2600:1f14:abc:1:2::\",\"IPAMKey\":{\"networkName\":"
+      "\"\",\"containerID\":\"\",\"ifName\":\"\"},\"AssignedTime\":\"0001-01-01T00:00:00Z\","
+      "\"UnassignedTime\":\"2023-11-14T22:13:22Z\"},"
+      "\"2600:1f14:abc:1:2::1\":{\"Address\":\"2600:1f14:abc:1:2::1\",\"IPAMKey\":{\"networkName\":"
+      "\"aws-cni\",\"containerID\":\"\",\"ifName\":\"\"},\"AssignedTime\":\"2023-11-14T22:13:21Z\","
+      "\"UnassignedTime\":\"0001-01-01T00:00:00Z\"}}}}"));
+  enipool::ControllerMetrics metrics;
+  metrics.snapshot = snapshot;
+  const std::string text = enipool::RenderPrometheus(metrics);
+  CHECK(absl::StrContains(text, "awscni_assigned_ip_per_cidr{cidr=\"2600:1f14:abc:1:2::/80\"} 1\n"));
+  CHECK(absl::StrContains(text, "awscni_assigned_ip_per_eni{eni=\"eni-1\"} 1\n"));
+  CHECK(absl::StrContains(text, "enipool_cooling_ip_addresses 1\n"));
+}
+
+}  // namespace
