@@ -30,7 +30,8 @@
 // EC2 has answered); the controller then reads the /80 back from EC2 and
 // keeps the replayed pods only if the ENI still holds that /80, otherwise
 // it clears the store (Clear(): the addresses are stale, as the reference
-// drops checkpoint entries outside its /80, §8.2).
+// drops checkpoint entries outside its /80,
+// docs/reference-behavior.md §8.2).
 //
 // A record of an IPv4 node's journal (a CIDR, an IPv4 assignment, an
 // intent) in the file is DATA_LOSS naming its byte offset, file untouched:
