@@ -783,6 +783,40 @@ class NodeController {
     }
   }
 
+  // NodeController::QuietUntil()
+  //
+  // Before this time a Tick does nothing but UpdateSignals(now), provided
+  // nothing reaches the controller or its store meanwhile (AddPod, DeletePod,
+  // OnResult, Start, SetNodeSchedulable, Hold*, a change to the datastore):
+  // it is started and not busy, the pool is unchanged since a pool check
+  // found nothing to do, and none of the timers that check reads runs out —
+  // a cooldown ending (NodeDatastore::next_cooling_end()), the decrease
+  // throttle, the insufficient-address back-off, an ENI reaching the minimum
+  // age, the reconcile, the leaked-ENI sweep. absl::InfinitePast() when the
+  // next Tick may do more. A simulator of many nodes (sim/cluster.h) calls
+  // UpdateSignals instead of Tick until then: the same results without
+  // touching the rest of the node's state. O(1).
+  [[nodiscard]] absl::Time QuietUntil() const noexcept {
+    if (!started_ || !ops_.empty() || pool().generation() != idle_generation_) {
+      return absl::InfinitePast();
+    }
+    absl::Time until = std::min(idle_until_, pool().next_cooling_end());
+    if (config_.reconcile_interval != absl::InfiniteDuration()) {
+      // The reconcile runs once now - last_pool_action_ > reconcile_interval.
+      until = std::min(until, last_pool_action_ + config_.reconcile_interval);
+    }
+    if (config_.leaked_eni_sweep && next_sweep_ != absl::InfinitePast()) {
+      until = std::min(until, next_sweep_);
+    }
+    return until;
+  }
+
+  // NodeController::UpdateSignals()
+  //
+  // What a quiet Tick does (see QuietUntil()): folds the time since the
+  // last Tick into the signals (PoolSignals) the policy reads. O(1).
+  void UpdateSignals(absl::Time now) { UpdateAddRate(now); }
+
   // NodeController::next_leak_sweep()
   //
   // When the next leaked-ENI sweep is due (absl::InfinitePast() before the

@@ -608,6 +608,17 @@ class NodeDatastore {
   // Cooldown expiry is applied lazily by readers, so read it after Stats().
   [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
 
+  // NodeDatastore::next_cooling_end()
+  //
+  // The first instant at which a reader would end a cooldown (and change
+  // generation()): absl::InfiniteFuture() when nothing is cooling. Before
+  // it, the lazily applied expiry changes nothing. O(1).
+  [[nodiscard]] absl::Time next_cooling_end() const noexcept {
+    const std::int64_t first = first_expiry_ns_;
+    if (first == std::numeric_limits<std::int64_t>::max()) return absl::InfiniteFuture();
+    return absl::FromUnixNanos(first + 1);  // ExpireCoolingNow(): ends once now >= this
+  }
+
   // NodeDatastore::pod_count()
   //
   // Assigned pods of either mode, on any ENI.

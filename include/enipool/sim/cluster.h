@@ -318,6 +318,10 @@ class Cluster {
   [[nodiscard]] const ec2::SimulatedEc2<ManualClock>& ec2() const noexcept { return *ec2_; }
   [[nodiscard]] absl::Time now() const noexcept { return clock_.Now(); }
   [[nodiscard]] std::int64_t events() const noexcept { return events_; }
+  // Pool checks that only updated the node's signals, the rest being known
+  // to do nothing (ClusterConfig::skip_quiet_pool_checks); they are events
+  // all the same.
+  [[nodiscard]] std::int64_t quiet_pool_checks() const noexcept { return quiet_pool_checks_; }
   [[nodiscard]] std::int64_t pods_ready() const noexcept { return ready_; }
   [[nodiscard]] std::int64_t pods_pending() const noexcept { return pending_ + unscheduled_; }
   [[nodiscard]] std::int64_t pods_created() const noexcept { return created_; }
@@ -507,6 +511,7 @@ class Cluster {
                              Controller::Create(clock_, std::move(cc), config_.policy));
     nodes_.push_back(std::move(controller));
     wakeup_ns_.push_back(INT64_MAX);
+    quiet_until_ns_.push_back(INT64_MIN);
     pending_on_node_.push_back(0);
     waiting_for_node_.emplace_back();
     node_slots_.push_back(NodeSlot{g, NodeState::kRunning, -1});
@@ -524,6 +529,11 @@ class Cluster {
     now_ns_ = when_ns;
     clock_.SetTime(absl::FromUnixNanos(when_ns));
   }
+
+  // Something is about to reach node `n` (a pod, an EC2 answer, a retry):
+  // its next pool check runs in full.
+  void Disturb(std::uint32_t n) { quiet_until_ns_[n] = INT64_MIN; }
+  void Disturb(std::int32_t n) { Disturb(static_cast<std::uint32_t>(n)); }
 
   // --- Event handlers -------------------------------------------------------
 
@@ -782,6 +792,7 @@ class Cluster {
   void TryAdd(std::uint32_t slot) {
     Pod& pod = pods_[slot];
     Controller& node = nodes_[static_cast<std::size_t>(pod.node)];
+    Disturb(pod.node);
     const absl::StatusOr<Assignment> assignment = node.AddPod(KeyOf(pod));
     const std::int64_t now = now_ns_;
     if (assignment.ok()) {
@@ -828,6 +839,7 @@ class Cluster {
     switch (pod.state) {
       case PodState::kReady: {
         Controller& node = nodes_[static_cast<std::size_t>(pod.node)];
+        Disturb(pod.node);
         const absl::Status deleted = node.DeletePod(KeyOf(pod)).status();
         if (deleted.ok()) {
           --ready_;
@@ -882,12 +894,28 @@ class Cluster {
     if (node_slots_[n].state == NodeState::kGone) return;  // its loop stopped with it
     Controller& node = nodes_[n];
     const absl::Time now = clock_.Now();
-    requests_.clear();
-    if (!node.started()) {
-      node.Start(now, requests_);
+    if (now_ns_ < quiet_until_ns_[n]) {
+      // Nothing has reached the node since a check that found nothing to do
+      // and none of its timers has run out: this check would only update
+      // its signals (NodeController::QuietUntil()).
+      node.UpdateSignals(now);
+      ++quiet_pool_checks_;
+    } else {
+      requests_.clear();
+      if (!node.started()) {
+        node.Start(now, requests_);
+      }
+      node.Tick(now, requests_);
+      Send(n);
+      if (config_.skip_quiet_pool_checks) {
+        // Rounded down: a check at the very instant runs in full.
+        const absl::Time quiet = node.QuietUntil();
+        quiet_until_ns_[n] = quiet <= now ? INT64_MIN
+                             : quiet == absl::InfiniteFuture()
+                                 ? INT64_MAX
+                                 : absl::ToUnixNanos(quiet);
+      }
     }
-    node.Tick(now, requests_);
-    Send(n);
     // Next check: 5 s later, late by up to the jitter.
     const std::int64_t jitter =
         check_jittered_ ? static_cast<std::int64_t>(internal::SimUniformIndex(
@@ -908,6 +936,7 @@ class Cluster {
     const absl::Time now = clock_.Now();
     requests_.clear();
     const std::size_t pods_before = nodes_[n].datastore().pod_count();
+    Disturb(n);
     const absl::Status status = nodes_[n].OnResult(flight.request, flight.result, now, requests_);
     CountForceRemoved(pods_before, nodes_[n].datastore().pod_count());
     if (!status.ok() && internal_error_.ok()) {
@@ -938,6 +967,7 @@ class Cluster {
     if (node_slots_[n].state == NodeState::kGone) return;
     Controller& node = nodes_[n];
     if (!node.busy()) return;  // pool checks keep their 5 s cadence
+    Disturb(n);
     requests_.clear();
     node.Tick(clock_.Now(), requests_);
     Send(n);
@@ -1129,6 +1159,7 @@ class Cluster {
     Pod& pod = pods_[i];
     const int n = pod.node;
     if (pod.state == PodState::kReady) {
+      Disturb(n);
       const absl::Status deleted = nodes_[static_cast<std::size_t>(n)].DeletePod(KeyOf(pod)).status();
       if (deleted.ok()) {
         --ready_;
@@ -1286,6 +1317,9 @@ class Cluster {
   std::vector<std::size_t> node_subnets_;  // subnets that are not pod-only, by index
   std::vector<Controller> nodes_;
   std::vector<std::int64_t> wakeup_ns_;
+  // By node: a pool check before this time (Unix ns) is quiet (OnPoolCheck());
+  // INT64_MIN once anything has reached the node since its last full check.
+  std::vector<std::int64_t> quiet_until_ns_;
   std::vector<WorkloadGenerator> workloads_;
   std::vector<std::optional<PodEvent>> next_workload_;
   absl::flat_hash_map<std::uint64_t, std::uint32_t> trace_slots_;
@@ -1325,6 +1359,7 @@ class Cluster {
   bool check_jittered_ = false;
   std::int64_t kubelet_backoff_ns_ = 0;
   std::int64_t events_ = 0;
+  std::int64_t quiet_pool_checks_ = 0;
   std::int64_t created_ = 0, ready_ = 0, pending_ = 0, unscheduled_ = 0, deleted_ = 0;
   std::int64_t without_address_ = 0;  // force-removed by their node, not deleted yet
   std::int64_t force_removed_ = 0;

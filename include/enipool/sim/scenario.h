@@ -191,6 +191,12 @@ struct ClusterConfig {
   // random phase and each wake-up is late by up to `pool_check_jitter`.
   absl::Duration pool_check_interval = absl::Seconds(5);
   absl::Duration pool_check_jitter = absl::Milliseconds(100);
+  // Whether a node's pool check that cannot change anything (the node says
+  // so, NodeController::QuietUntil()) only updates the node's signals
+  // instead of running the whole check. The results are the same either
+  // way, bit for bit (tests/sim_quiet_checks_test.cpp compares them); off
+  // is slower, for that comparison.
+  bool skip_quiet_pool_checks = true;
   // How often each node reconciles with EC2 (ControllerConfig::reconcile_interval):
   // never by default, as nothing but the nodes changes EC2 in a simulation;
   // set it when something else does (Cluster::mutable_ec2()).
