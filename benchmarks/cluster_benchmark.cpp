@@ -172,8 +172,11 @@ void BM_Cluster_SteadyChurn(benchmark::State& state) {
   const auto hours = static_cast<int>(state.range(1));
   const bool prefix = state.range(2) != 0;
   const bool throttle = state.range(3) != 0;
-  const sim::ClusterConfig config = SteadyChurnConfig(nodes, hours, prefix, throttle);
-  std::int64_t events = 0;
+  sim::ClusterConfig config = SteadyChurnConfig(nodes, hours, prefix, throttle);
+  // Optional 5th argument: quiet pool checks skipped (1, the default) or run
+  // in full (0, the baseline; the same results, see ClusterConfig).
+  if (state.range(4) == 0) config.skip_quiet_pool_checks = false;
+  std::int64_t events = 0, quiet = 0;
   double heap_per_node = 0, heap_per_pod = 0;
   sim::RunReport last;
   for (auto _ : state) {
@@ -193,6 +196,7 @@ void BM_Cluster_SteadyChurn(benchmark::State& state) {
       return;
     }
     events += report->events;
+    quiet += (*cluster)->quiet_pool_checks();
     heap_per_node = static_cast<double>(heap1 - heap0) / nodes;
     heap_per_pod = live > 0 ? static_cast<double>(heap2 - heap1) / static_cast<double>(live) : 0;
     last = *std::move(report);
@@ -208,6 +212,7 @@ void BM_Cluster_SteadyChurn(benchmark::State& state) {
   state.counters["pods_waited"] = static_cast<double>(last.pods_waited);
   state.counters["throttled"] = static_cast<double>(last.throttled_calls);
   state.counters["ec2_calls"] = static_cast<double>(last.ec2_calls);
+  state.counters["quiet_checks"] = static_cast<double>(quiet);
 }
 
 // The baseline of BM_Cluster_SteadyChurn, same arguments: the event queue
@@ -253,10 +258,10 @@ void BM_Cluster_SteadyChurn_QueueOnly_Baseline(benchmark::State& state) {
 
 // The smoke size always; the headline only on request (see the file comment).
 void ClusterSizes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"nodes", "hours", "prefix", "throttle"});
-  b->Args({50, 1, 0, 1})->Args({50, 1, 1, 1});
+  b->ArgNames({"nodes", "hours", "prefix", "throttle", "quiet"});
+  b->Args({50, 1, 0, 1, 1})->Args({50, 1, 1, 1, 1});
   if (std::getenv("ENIPOOL_BENCHMARK_FULL") != nullptr) {
-    b->Args({500, 24, 0, 1})->Args({1000, 2, 0, 0})->Args({5000, 24, 0, 0})->Args({5000, 24, 1, 0});
+    b->Args({500, 24, 0, 1, 1})->Args({1000, 2, 0, 0, 1})->Args({5000, 24, 0, 0, 1})->Args({5000, 24, 1, 0, 1});
   }
   b->Unit(benchmark::kMillisecond)->Iterations(1);
 }
@@ -273,11 +278,12 @@ BENCHMARK(BM_Cluster_SteadyChurn)->Apply(ClusterSizes);
 // cluster's memory is reached within the first hour; the per-event figures
 // of a shorter run hold more of the start, where every node fills).
 void HugeClusterSizes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"nodes", "hours", "prefix", "throttle"});
+  b->ArgNames({"nodes", "hours", "prefix", "throttle", "quiet"});
   if (std::getenv("ENIPOOL_BENCHMARK_100K") != nullptr) {
     const char* hours_env = std::getenv("ENIPOOL_BENCHMARK_100K_HOURS");
     const int hours = hours_env != nullptr ? std::max(1, std::atoi(hours_env)) : 24;
-    b->Args({5000, hours, 0, 0})->Args({20000, hours, 0, 0})->Args({100000, hours, 0, 0});
+    b->Args({5000, hours, 0, 0, 0})->Args({5000, hours, 0, 0, 1});
+    b->Args({20000, hours, 0, 0, 1})->Args({100000, hours, 0, 0, 1});
   }
   b->Unit(benchmark::kSecond)->Iterations(1);
 }

@@ -126,6 +126,10 @@ TEST_CASE(
                                EventQueue::Lane::kNear);
       if (rng() % 8 == 0) push(now + static_cast<std::int64_t>(rng() % 100000), 2, got.node,
                                EventQueue::Lane::kFar);
+      // Now and then a periodic push with a shorter lead than the period's
+      // (e.g. a node joining): earlier than events the lane has settled.
+      if (rng() % 64 == 0) push(now + static_cast<std::int64_t>(rng() % kPeriod), 3, got.node,
+                                EventQueue::Lane::kPeriodic);
     }
     REQUIRE(queue.size() == heap.size());
   }

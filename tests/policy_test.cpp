@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "enipool/policy/catalog.h"
 #include "enipool/policy/churn_adaptive.h"
+#include "enipool/policy/prefix_fallback.h"
 #include "enipool/policy/warm_pool.h"
 #include "enipool/sim/cluster.h"
 #include "enipool/sim/scenario.h"
@@ -114,6 +115,25 @@ PoolStats RandomStats(std::mt19937_64& rng) {
   s.available_ips = s.total_ips - s.assigned_ips;
   s.free_prefixes = s.total_prefixes / 2;
   return s;
+}
+
+struct GoodIgnoringAddSignals : Good {
+  static constexpr bool kReadsAddSignals = false;
+};
+
+TEST_CASE("Only a policy that declares it may skip the ADD signals, and AnyWarmPoolPolicy keeps the answer") {
+  // Undeclared means "reads them": the safe default for a user's policy.
+  CHECK(enipool::PolicyReadsAddSignals<Good>);
+  CHECK(enipool::PolicyReadsAddSignals<ChurnAdaptivePolicy>);
+  CHECK_FALSE(enipool::PolicyReadsAddSignals<GoodIgnoringAddSignals>);
+  CHECK_FALSE(enipool::PolicyReadsAddSignals<ReferencePolicy>);
+  CHECK_FALSE(enipool::PolicyReadsAddSignals<enipool::PrefixFallbackPolicy>);
+  CHECK(AnyWarmPoolPolicy(Good{}).reads_add_signals());
+  CHECK(AnyWarmPoolPolicy(ChurnAdaptivePolicy{}).reads_add_signals());
+  CHECK_FALSE(AnyWarmPoolPolicy(GoodIgnoringAddSignals{}).reads_add_signals());
+  CHECK_FALSE(AnyWarmPoolPolicy().reads_add_signals());  // holds a ReferencePolicy
+  const AnyWarmPoolPolicy copy = AnyWarmPoolPolicy(ChurnAdaptivePolicy{});
+  CHECK(AnyWarmPoolPolicy(copy).reads_add_signals());
 }
 
 TEST_CASE("ReferencePolicy plans exactly what PlanReconcile plans and triggers on its predicates") {

@@ -101,6 +101,19 @@ template <typename P>
 concept WarmPoolPolicy = std::copy_constructible<P> && HasPolicyName<P> &&
     HasPolicyShouldCheck<P> && HasPolicyNeedsFreeCidrs<P> && HasPolicyPlan<P>;
 
+// PolicyReadsAddSignals
+//
+// Whether a policy may read the ADD signals — PoolSignals::add_rate,
+// recent_peak_adds, recent_failed_adds, which every Tick updates. True
+// unless the policy declares `static constexpr bool kReadsAddSignals =
+// false`; a simulator of many nodes then leaves them alone in a pool check
+// that has nothing else to do (sim/cluster.h), as nothing would read them.
+template <typename P>
+inline constexpr bool PolicyReadsAddSignals = true;
+template <typename P>
+requires requires { P::kReadsAddSignals; }
+inline constexpr bool PolicyReadsAddSignals<P> = static_cast<bool>(P::kReadsAddSignals);
+
 // AssertWarmPoolPolicy()
 //
 // `static_assert(AssertWarmPoolPolicy<P>())` in a template that takes a
@@ -132,6 +145,7 @@ constexpr bool AssertWarmPoolPolicy() {
 // the views); the plan is PlanReconcile. Reads nothing of PoolSignals.
 struct ReferencePolicy {
   [[nodiscard]] static constexpr absl::string_view name() noexcept { return "reference"; }
+  static constexpr bool kReadsAddSignals = false;  // see PolicyReadsAddSignals
 
   [[nodiscard]] bool ShouldCheck(const WarmPoolConfig& config, const PoolStats& stats,
                                  const PoolSignals& /*signals*/) const noexcept {
@@ -164,9 +178,12 @@ class AnyWarmPoolPolicy {
   requires(!std::same_as<std::remove_cvref_t<P>, AnyWarmPoolPolicy> &&
            WarmPoolPolicy<std::remove_cvref_t<P>>)
       AnyWarmPoolPolicy(P&& policy)  // NOLINT: implicit, any policy converts
-      : held_(std::make_shared<const Model<std::remove_cvref_t<P>>>(std::forward<P>(policy))) {}
+      : held_(std::make_shared<const Model<std::remove_cvref_t<P>>>(std::forward<P>(policy))),
+        reads_add_signals_(PolicyReadsAddSignals<std::remove_cvref_t<P>>) {}
 
   [[nodiscard]] absl::string_view name() const { return held_->Name(); }
+  // PolicyReadsAddSignals of the held policy.
+  [[nodiscard]] bool reads_add_signals() const noexcept { return reads_add_signals_; }
   [[nodiscard]] bool ShouldCheck(const WarmPoolConfig& config, const PoolStats& stats,
                                  const PoolSignals& signals) const {
     return held_->ShouldCheck(config, stats, signals);
@@ -214,6 +231,7 @@ class AnyWarmPoolPolicy {
   };
 
   std::shared_ptr<const Interface> held_;
+  bool reads_add_signals_ = true;
 };
 
 static_assert(WarmPoolPolicy<ReferencePolicy>);

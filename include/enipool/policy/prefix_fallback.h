@@ -75,6 +75,8 @@ struct PrefixFallbackPolicy {
   absl::Duration probe_after = absl::Seconds(60);
 
   [[nodiscard]] static constexpr absl::string_view name() noexcept { return "prefix-fallback"; }
+  // Reads since_insufficient_cidr_blocks only (PolicyReadsAddSignals).
+  static constexpr bool kReadsAddSignals = false;
 
   // PrefixFallbackPolicy::Applies()
   //

@@ -443,6 +443,7 @@ class Cluster {
     check_interval_ns_ = absl::ToInt64Nanoseconds(config_.pool_check_interval);
     check_jitter_ns_ = absl::ToInt64Nanoseconds(config_.pool_check_jitter);
     check_jittered_ = config_.pool_check_jitter > absl::ZeroDuration();
+    quiet_updates_signals_ = config_.policy.reads_add_signals();
     kubelet_backoff_ns_ = absl::ToInt64Nanoseconds(config_.kubelet_backoff);
     // Each node boots (startup describe) at a random phase of the 5 s loop.
     const auto period =
@@ -891,16 +892,18 @@ class Cluster {
   }
 
   void OnPoolCheck(std::uint32_t n) {
-    if (node_slots_[n].state == NodeState::kGone) return;  // its loop stopped with it
     Controller& node = nodes_[n];
     const absl::Time now = clock_.Now();
-    if (now_ns_ < quiet_until_ns_[n]) {
+    if (now_ns_ < quiet_until_ns_[n]) {  // never for a gone node (OnNodeRemove())
       // Nothing has reached the node since a check that found nothing to do
       // and none of its timers has run out: this check would only update
-      // its signals (NodeController::QuietUntil()).
-      node.UpdateSignals(now);
+      // its signals (NodeController::QuietUntil()), which a policy that does
+      // not read them never looks at (PolicyReadsAddSignals): then the node's
+      // memory is not touched at all.
+      if (quiet_updates_signals_) node.UpdateSignals(now);
       ++quiet_pool_checks_;
     } else {
+      if (node_slots_[n].state == NodeState::kGone) return;  // its loop stopped with it
       requests_.clear();
       if (!node.started()) {
         node.Start(now, requests_);
@@ -1190,6 +1193,7 @@ class Cluster {
           absl::StrCat("terminating node ", n, ": ", terminated.message()));
     }
     slot.state = NodeState::kGone;
+    Disturb(n);  // its next pool check finds it gone
     --draining_;
     ++gone_;
     --nodes_in_group_[static_cast<std::size_t>(slot.group)];
@@ -1360,6 +1364,7 @@ class Cluster {
   std::int64_t kubelet_backoff_ns_ = 0;
   std::int64_t events_ = 0;
   std::int64_t quiet_pool_checks_ = 0;
+  bool quiet_updates_signals_ = true;  // the policy reads the ADD signals
   std::int64_t created_ = 0, ready_ = 0, pending_ = 0, unscheduled_ = 0, deleted_ = 0;
   std::int64_t without_address_ = 0;  // force-removed by their node, not deleted yet
   std::int64_t force_removed_ = 0;

@@ -72,20 +72,27 @@ struct Event {
 // in one heap, every pool check would sift through the whole pod population
 // (600,000 events for 5,000 nodes: a cache miss per level). So each event
 // goes to the lane the caller names and Pop takes the earliest of the lane
-// fronts. The periodic lane is a ring kept sorted by (when_ns, seq): a push
-// sinks the newcomer past the pending events that are later than it — for a
-// fixed period with a small jitter, only those pushed within the last
-// jitter window, a handful — and a pop takes the front, O(1). The sequence
+// fronts. The periodic lane is a small heap of the events pushed lately and
+// a ring of settled ones, sorted by (when_ns, seq). A push goes into the
+// heap; an event moves from the heap's front to the ring's back once it is
+// due before any later push can be — earlier than now plus the least lead
+// (time ahead of now) a periodic push has had. For a fixed period with a
+// small jitter the heap holds only the pushes of the last jitter window
+// (2,000 events for 100,000 nodes checked every 5 s with 100 ms of jitter,
+// where sinking each push into one sorted ring moved about 330 events) and a
+// pop takes the ring's front, O(1). An event that would unsort the ring (a
+// push with a shorter lead than any before) stays in the heap until it is
+// popped: the lane then pops the earlier of its two fronts. The sequence
 // counter is shared, so the order is exactly that of a single queue — the
-// lane changes speed, never results.
+// lanes change speed, never results.
 class EventQueue {
  public:
   enum class Lane : std::uint8_t {
     kNear,      // frequent, short-horizon events (the default)
     kFar,       // many long-horizon events (e.g. pod deletions)
-    kPeriodic,  // events pushed in nearly time order (a fixed period plus a
-                // small jitter); out-of-order pushes are correct but cost
-                // O(pending events later than them)
+    kPeriodic,  // events pushed a nearly fixed time ahead (a period plus a
+                // small jitter); other pushes are correct but cost
+                // O(log pending periodic events)
   };
 
   EventQueue() = default;
@@ -106,15 +113,13 @@ class EventQueue {
   // conversion on the simulator's hot path).
   void PushNanos(std::int64_t when_ns, std::uint32_t kind, std::uint32_t node,
                  std::uint64_t payload, Lane lane = Lane::kNear) {
-    assert(when_ns >= last_popped_ns_ && "an event was scheduled in the simulation's past");
+    assert(when_ns >= now_ns_ && "an event was scheduled in the simulation's past");
     const Event event{when_ns, next_seq_++, kind, node, payload};
     if (lane == Lane::kPeriodic) {
-      // Its seq is the largest, so it goes after every event at or before
-      // its time: shift the later ones one place back.
-      periodic_.push_back(event);
-      std::size_t i = periodic_.size() - 1;
-      for (; i > 0 && periodic_[i - 1].when_ns > when_ns; --i) periodic_[i] = periodic_[i - 1];
-      periodic_[i] = event;
+      recent_.push_back(event);
+      std::push_heap(recent_.begin(), recent_.end(), Later{});
+      if (now_ns_ != INT64_MIN) min_lead_ns_ = std::min(min_lead_ns_, when_ns - now_ns_);
+      Settle();
       return;
     }
     std::vector<Event>& heap = lane == Lane::kNear ? near_ : far_;
@@ -128,7 +133,7 @@ class EventQueue {
   // times). Precondition: !empty().
   Event Pop() {
     assert(!empty());
-    return PopFrom(FirstLane());
+    return PopFrom(FirstSource());
   }
 
   // EventQueue::PopUntil()
@@ -138,9 +143,9 @@ class EventQueue {
   // loop's Top() then Pop() in one, finding the earliest lane once.
   std::optional<Event> PopUntil(std::int64_t until_ns) {
     if (empty()) return std::nullopt;
-    const Lane lane = FirstLane();
-    if (Front(lane).when_ns > until_ns) return std::nullopt;
-    return PopFrom(lane);
+    const Source source = FirstSource();
+    if (Front(source).when_ns > until_ns) return std::nullopt;
+    return PopFrom(source);
   }
 
   // EventQueue::Top()
@@ -148,14 +153,14 @@ class EventQueue {
   // The earliest event, left in place. Precondition: !empty().
   [[nodiscard]] const Event& Top() const {
     assert(!empty());
-    return Front(FirstLane());
+    return Front(FirstSource());
   }
 
   [[nodiscard]] bool empty() const noexcept {
-    return near_.empty() && far_.empty() && periodic_.empty();
+    return near_.empty() && far_.empty() && settled_.empty() && recent_.empty();
   }
   [[nodiscard]] std::size_t size() const noexcept {
-    return near_.size() + far_.size() + periodic_.size();
+    return near_.size() + far_.size() + settled_.size() + recent_.size();
   }
 
   // EventQueue::pushed()
@@ -178,14 +183,16 @@ class EventQueue {
   void Clear() noexcept {
     near_.clear();
     far_.clear();
-    periodic_.clear();
+    settled_.clear();
+    recent_.clear();
   }
 
   // EventQueue::capacity_bytes()
   //
   // Memory held by the lanes' storage.
   [[nodiscard]] std::size_t capacity_bytes() const noexcept {
-    return (near_.capacity() + far_.capacity() + periodic_.capacity()) * sizeof(Event);
+    return (near_.capacity() + far_.capacity() + settled_.capacity() + recent_.capacity()) *
+           sizeof(Event);
   }
 
  private:
@@ -205,58 +212,83 @@ class EventQueue {
     return event;
   }
 
-  [[nodiscard]] const Event& Front(Lane lane) const noexcept {
-    switch (lane) {
-      case Lane::kPeriodic:
-        return periodic_.front();
-      case Lane::kFar:
+  // Where the earliest event may be: the two heap lanes and the periodic
+  // lane's two parts.
+  enum class Source : std::uint8_t { kNear, kFar, kSettled, kRecent };
+
+  // Moves the periodic events no later push can precede — due before now
+  // plus the least lead seen — from the heap to the ring, in order; stops at
+  // one that is earlier than the ring's back (it is popped from the heap).
+  void Settle() {
+    if (min_lead_ns_ == INT64_MAX) return;
+    const std::int64_t horizon = now_ns_ + min_lead_ns_;
+    while (!recent_.empty() && recent_.front().when_ns < horizon) {
+      if (!settled_.empty() && Later{}(settled_.back(), recent_.front())) return;
+      settled_.push_back(PopHeap(recent_));
+    }
+  }
+
+  [[nodiscard]] const Event& Front(Source source) const noexcept {
+    switch (source) {
+      case Source::kSettled:
+        return settled_.front();
+      case Source::kRecent:
+        return recent_.front();
+      case Source::kFar:
         return far_.front();
-      case Lane::kNear:
+      case Source::kNear:
         break;
     }
     return near_.front();
   }
 
-  Event PopFrom(Lane lane) {
+  Event PopFrom(Source source) {
     Event event;
-    switch (lane) {
-      case Lane::kPeriodic:
-        event = periodic_.front();
-        periodic_.pop_front();
+    switch (source) {
+      case Source::kSettled:
+        event = settled_.front();
+        settled_.pop_front();
         break;
-      case Lane::kFar:
+      case Source::kRecent:
+        event = PopHeap(recent_);
+        break;
+      case Source::kFar:
         event = PopHeap(far_);
         break;
-      case Lane::kNear:
+      case Source::kNear:
         event = PopHeap(near_);
         break;
     }
-#ifndef NDEBUG
-    last_popped_ns_ = event.when_ns;
-#endif
+    now_ns_ = event.when_ns;
     return event;
   }
 
-  // The lane whose front is the earliest event overall. Precondition: !empty().
-  [[nodiscard]] Lane FirstLane() const noexcept {
+  // The source whose front is the earliest event overall. Precondition: !empty().
+  [[nodiscard]] Source FirstSource() const noexcept {
     const Event* best = nullptr;
-    Lane lane = Lane::kNear;
-    if (!near_.empty()) best = &near_.front();
-    if (!far_.empty() && (best == nullptr || Later{}(*best, far_.front()))) {
-      best = &far_.front();
-      lane = Lane::kFar;
-    }
-    if (!periodic_.empty() && (best == nullptr || Later{}(*best, periodic_.front()))) {
-      lane = Lane::kPeriodic;
-    }
-    return lane;
+    Source source = Source::kNear;
+    const auto consider = [&](const Event& front, Source s) {
+      if (best == nullptr || Later{}(*best, front)) {
+        best = &front;
+        source = s;
+      }
+    };
+    if (!near_.empty()) consider(near_.front(), Source::kNear);
+    if (!far_.empty()) consider(far_.front(), Source::kFar);
+    if (!settled_.empty()) consider(settled_.front(), Source::kSettled);
+    if (!recent_.empty()) consider(recent_.front(), Source::kRecent);
+    return source;
   }
 
   std::vector<Event> near_;
   std::vector<Event> far_;
-  internal::RingQueue<Event> periodic_;  // sorted by (when_ns, seq)
+  // The periodic lane: settled events sorted by (when_ns, seq), and a heap
+  // of those pushed lately (see the class comment).
+  internal::RingQueue<Event> settled_;
+  std::vector<Event> recent_;
+  std::int64_t min_lead_ns_ = INT64_MAX;  // least when_ns - now of a periodic push
   std::uint64_t next_seq_ = 0;
-  std::int64_t last_popped_ns_ = INT64_MIN;
+  std::int64_t now_ns_ = INT64_MIN;  // the last popped event's time
 };
 
 }  // namespace enipool::sim

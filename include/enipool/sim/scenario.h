@@ -192,10 +192,12 @@ struct ClusterConfig {
   absl::Duration pool_check_interval = absl::Seconds(5);
   absl::Duration pool_check_jitter = absl::Milliseconds(100);
   // Whether a node's pool check that cannot change anything (the node says
-  // so, NodeController::QuietUntil()) only updates the node's signals
-  // instead of running the whole check. The results are the same either
-  // way, bit for bit (tests/sim_quiet_checks_test.cpp compares them); off
-  // is slower, for that comparison.
+  // so, NodeController::QuietUntil()) only updates the node's ADD signals
+  // instead of running the whole check — or does nothing at all when the
+  // policy does not read them (PolicyReadsAddSignals; the node's signals()
+  // then lag, unread). The results are the same either way, bit for bit
+  // (tests/sim_quiet_checks_test.cpp compares them); off is slower, for
+  // that comparison.
   bool skip_quiet_pool_checks = true;
   // How often each node reconciles with EC2 (ControllerConfig::reconcile_interval):
   // never by default, as nothing but the nodes changes EC2 in a simulation;
