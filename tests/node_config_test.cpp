@@ -283,6 +283,23 @@ TEST_CASE("NodeConfigFromEnvironment turns subnet discovery and the leaked-ENI s
                 bad.status());
 }
 
+// docs/reference-behavior.md §4.13: the reference tags the ENIs it finds
+// unless it provisions no ENIs.
+TEST_CASE("NodeConfigFromEnvironment tags the ENIs a node finds unless ENI provisioning is off") {
+  const NodeFacts node = Node("m5.large");
+  const auto defaults = Configure(node, {});
+  REQUIRE(defaults.ok());
+  CHECK(defaults->controller.tag_enis);
+  for (const char* variable : {"DISABLE_NETWORK_RESOURCE_PROVISIONING", "ENABLE_IMDS_ONLY_MODE"}) {
+    CAPTURE(variable);
+    const auto off = Configure(node, {{variable, "true"}});
+    REQUIRE(off.ok());
+    CHECK_FALSE(off->controller.tag_enis);
+  }
+  // A hand-built config leaves it off (docs/reference-behavior.md §11.11).
+  CHECK_FALSE(enipool::ControllerConfig{}.tag_enis);
+}
+
 namespace {
 
 // docs/reference-behavior.md §7.1: ADDITIONAL_ENI_TAGS tags new ENIs, keys

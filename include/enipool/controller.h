@@ -87,6 +87,14 @@
 //     freed by the policy), and a pool ENI that has become unmanaged leaves
 //     the pool (forced). New ENIs carry CreatedEniTags() and
 //     ControllerConfig::security_group_ids.
+//   * tagging (ControllerConfig::tag_enis, docs/reference-behavior.md
+//     §4.13): before a startup describe is applied, each managed ENI of the
+//     card but a trunk that lacks the node's tags (NodeEniTags()) gets a
+//     CreateTags of what it lacks; before a reconcile describe, each such
+//     ENI new to the pool. The describe is applied once they are answered;
+//     each is tried as TagRetry says, and one that gives up fails the
+//     startup (retried start_retry later) or keeps that ENI out of the pool
+//     until the next reconcile.
 //   * reconcile (off by default, ControllerConfig::reconcile_interval):
 //                 DescribeNetworkInterfaces(instance) when that long has
 //                 passed since the last pool action; every ENI is resynced,
@@ -262,6 +270,19 @@ struct CleanupRetry {
   absl::Duration detach_delete_pause = absl::Seconds(2);
 };
 
+// TagRetry
+//
+// Retries of a CreateTags that tags an ENI the node found (docs/reference-behavior.md
+// §4.13): the reference's TagENI makes 5 tries, waiting 500 ms, then twice
+// as long each time up to 60 s (without its 30 % jitter, to stay
+// deterministic). A throttled try is first re-sent by the SDK's retryer
+// (ThrottleBackoff), as every call is.
+struct TagRetry {
+  int max_attempts = 5;
+  absl::Duration initial = absl::Milliseconds(500);
+  absl::Duration max = absl::Seconds(60);
+};
+
 // ControllerConfig
 //
 // The node: its warm-pool policy and limits, who it is in EC2, and the
@@ -283,6 +304,23 @@ struct ControllerConfig {
   // The security groups of new ENIs: the primary ENI's (empty: EC2 gives
   // the VPC's default group).
   std::vector<std::string> security_group_ids;
+  // Tagging the ENIs the node finds (docs/reference-behavior.md §4.13,
+  // §7.1): every managed ENI of this card but a trunk, at startup, and each
+  // such ENI new to the pool at a reconcile, that lacks one of the node's
+  // tags (NodeEniTags(), eni_class.h: the instance id, the cluster name and
+  // owner, ADDITIONAL_ENI_TAGS) or carries it with another value, is tagged
+  // with CreateTags (what it lacks, one ENI per call) before it joins the
+  // pool; each call is tried as TagRetry says. When the tries run out, a
+  // startup fails (tried again start_retry later, as the reference's
+  // restart would) and a reconcile leaves that ENI out of the pool until
+  // the next one. With the leaked-ENI sweep on, a sweep also stamps a
+  // createdAt tag on a candidate that lacks a parsable one
+  // (NeedsCreatedAtStamp()). The reference tags unless it provisions no
+  // ENIs (DISABLE_NETWORK_RESOURCE_PROVISIONING, ENABLE_IMDS_ONLY_MODE);
+  // NodeConfigFromEnvironment sets this so, a hand-built config leaves it
+  // off (docs/reference-behavior.md §11.11).
+  bool tag_enis = false;
+  TagRetry tag_retry;
   // Subnet discovery (ENABLE_SUBNET_DISCOVERY; docs/reference-behavior.md
   // §4.6, §7.1, §7.5): new ENIs go to the valid subnet with the most free
   // addresses (subnet_selection.h), tried one after another; an ENI whose
@@ -401,6 +439,9 @@ struct ControllerCounters {
   // that found the subnet not tagged out).
   std::int64_t own_subnet_fallbacks = 0;
   std::int64_t exclusion_changes = 0;  // pool ENIs whose subnet was tagged out (or back in)
+  std::int64_t enis_tagged = 0;         // ENIs the node found and tagged (ControllerConfig::tag_enis)
+  std::int64_t tag_failures = 0;        // ENIs whose tagging gave up after TagRetry's tries
+  std::int64_t created_at_stamps = 0;   // leaked-ENI candidates stamped with a createdAt tag
   std::int64_t leak_sweeps = 0;         // leaked-ENI sweeps answered
   std::int64_t leaked_enis_deleted = 0;  // deletes the sweeps sent
 
@@ -725,7 +766,9 @@ class NodeController {
   // itself, and a failed describe is sent again start_retry later.
   void Start(absl::Time now, std::vector<Ec2Request>& out) {
     (void)now;
-    if (started_ || HasOp(Step::kStart) || HasOp(Step::kStartSubnets)) return;
+    if (started_ || HasOp(Step::kStart) || HasOp(Step::kStartSubnets) || tagging_.has_value()) {
+      return;
+    }
     Issue(Op{.step = Step::kStart,
              .call = DescribeNetworkInterfacesRequest{.eni_ids = {},
                                                       .instance_id = config_.instance_id}},
@@ -892,6 +935,12 @@ class NodeController {
       case Step::kLeakSweep:
         OnLeakSweep(result, now, out);
         break;
+      case Step::kTag:
+        OnTag(op, result, now, out);
+        break;
+      case Step::kStampCreatedAt:
+        if (!result.ok() && !RetryTag(op, now)) counters_.tag_failures += 1;
+        break;
       case Step::kAssign:
       case Step::kAssignRetry:
         OnAssign(op, result, now, out);
@@ -1049,6 +1098,11 @@ class NodeController {
     // the node's own subnet is tagged out before creating there.
     kCreateOwnSubnet,
     kLeakSweep,  // DescribeNetworkInterfaces of the account for leaked ENIs
+    // CreateTags on an ENI a startup or reconcile describe found lacking the
+    // node's tags; the describe is applied once every such call is over.
+    kTag,
+    // CreateTags of a createdAt on a leaked-ENI candidate that lacks one.
+    kStampCreatedAt,
   };
 
   // One step of a sequence: in flight (id != 0) or scheduled (id == 0, sent
@@ -1360,6 +1414,18 @@ class NodeController {
     if (!result.ok()) return;
     counters_.leak_sweeps += 1;
     for (const NetworkInterface& ni : std::get<std::vector<NetworkInterface>>(result.response)) {
+      if (config_.tag_enis && NeedsCreatedAtStamp(ni, config_.cluster_name)) {
+        // No age to judge it by: stamp one, so a later sweep can (the
+        // reference's tagENIcreateTS, docs/reference-behavior.md §4.9).
+        counters_.created_at_stamps += 1;
+        Issue(Op{.step = Step::kStampCreatedAt,
+                 .call = CreateTagsRequest{.eni_ids = {ni.id},
+                                           .tags = {{std::string(kEniCreatedAtTag),
+                                                     FormatEniTime(now)}}},
+                 .eni = ni.id},
+              out);
+        continue;
+      }
       if (!IsLeakedEniCandidate(ni, config_.cluster_name, now)) continue;
       const bool handled = std::any_of(ops_.begin(), ops_.end(),
                                        [&](const Op& other) { return other.eni == ni.id; });
@@ -1771,7 +1837,7 @@ class NodeController {
             out);
       return;
     }
-    ApplyInstance(op.step, interfaces, nullptr, now, out);
+    TagThenApply(op.step, interfaces, nullptr, now, out);
   }
 
   // The DescribeSubnets after a startup or reconcile describe. A failure
@@ -1784,15 +1850,113 @@ class NodeController {
       if (step == Step::kStart) start_retry_at_ = now + config_.start_retry;
       return;
     }
-    ApplyInstance(step, op.interfaces, &std::get<std::vector<SubnetInfo>>(result.response), now,
-                  out);
+    TagThenApply(step, op.interfaces, &std::get<std::vector<SubnetInfo>>(result.response), now,
+                 out);
+  }
+
+  // Before a startup or reconcile describe is applied: the ENIs it lists
+  // that should carry the node's tags and lack some get a CreateTags each
+  // (ControllerConfig::tag_enis; docs/reference-behavior.md §4.13). The
+  // describe is applied when the last of them is over (OnTag); without any,
+  // at once.
+  void TagThenApply(Step step, const std::vector<NetworkInterface>& interfaces,
+                    const std::vector<SubnetInfo>* subnets, absl::Time now,
+                    std::vector<Ec2Request>& out) {
+    if (config_.tag_enis) {
+      const std::vector<Ec2Tag> wanted =
+          NodeEniTags(config_.instance_id, config_.cluster_name, config_.additional_eni_tags);
+      const EniClassOptions class_options{.instance_id = config_.instance_id,
+                                          .manage_untagged = config_.manage_untagged_enis};
+      std::vector<Op> tags;
+      for (const NetworkInterface& ni : interfaces) {
+        if (!Ours(ni)) continue;
+        const EniClass eni_class = ClassifyEni(ni, IsPrimary(ni), class_options);
+        // The reference tags the managed ENIs it sets up: never an unmanaged
+        // or EFA-only one, nor the trunk; at a reconcile only an ENI new to
+        // the pool.
+        if (!EniInPool(eni_class) || eni_class == EniClass::kTrunk) continue;
+        if (step == Step::kReconcile && pool().FindEni(ni.id).ok()) continue;
+        std::vector<Ec2Tag> missing = MissingEniTags(ni.tags, wanted);
+        if (missing.empty()) continue;
+        tags.push_back(Op{.step = Step::kTag,
+                          .call = CreateTagsRequest{.eni_ids = {ni.id}, .tags = std::move(missing)},
+                          .eni = ni.id});
+      }
+      if (!tags.empty()) {
+        tagging_ = Tagging{.step = step,
+                           .interfaces = interfaces,
+                           .subnets = subnets == nullptr
+                                          ? std::nullopt
+                                          : std::optional<std::vector<SubnetInfo>>(*subnets),
+                           .outstanding = static_cast<int>(tags.size())};
+        for (Op& op : tags) Issue(std::move(op), out);
+        return;
+      }
+    }
+    ApplyInstance(step, interfaces, subnets, {}, now, out);
+  }
+
+  // The answer to a CreateTags of an ENI the node found: tried again as
+  // TagRetry says, else the ENI counts as untagged. When the last answer is
+  // in, the describe is applied: a startup with an untagged ENI fails (tried
+  // again start_retry later, as the reference's process exits and starts
+  // over), a reconcile leaves the untagged ENIs out of the pool.
+  void OnTag(Op& op, const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
+    if (!tagging_.has_value()) return;
+    if (result.ok()) {
+      counters_.enis_tagged += 1;
+      // The describe's copy carries what EC2 now holds.
+      for (NetworkInterface& ni : tagging_->interfaces) {
+        if (ni.id != op.eni) continue;
+        for (const Ec2Tag& tag : std::get<CreateTagsRequest>(op.call).tags) {
+          if (std::string* value = FindTagValue(ni.tags, tag.key)) {
+            *value = tag.value;
+          } else {
+            ni.tags.push_back(tag);
+          }
+        }
+      }
+    } else if (RetryTag(op, now)) {
+      return;
+    } else {
+      counters_.tag_failures += 1;
+      tagging_->untagged.insert(op.eni);
+    }
+    if (--tagging_->outstanding > 0) return;
+    Tagging done = std::move(*tagging_);
+    tagging_.reset();
+    if (done.step == Step::kStart && !done.untagged.empty()) {
+      start_retry_at_ = now + config_.start_retry;
+      return;
+    }
+    ApplyInstance(done.step, done.interfaces, done.subnets.has_value() ? &*done.subnets : nullptr,
+                  done.untagged, now, out);
+  }
+
+  // Schedules another try of a CreateTags; false when the tries are used up.
+  bool RetryTag(Op& op, absl::Time now) {
+    op.attempts += 1;
+    if (op.attempts >= config_.tag_retry.max_attempts) return false;
+    absl::Duration delay = config_.tag_retry.initial;
+    for (int i = 1; i < op.attempts && delay < config_.tag_retry.max; ++i) delay *= 2;
+    Schedule(std::move(op), now + std::min(delay, config_.tag_retry.max));
+    return true;
+  }
+
+  static std::string* FindTagValue(std::vector<Ec2Tag>& tags, absl::string_view key) {
+    for (Ec2Tag& tag : tags) {
+      if (tag.key == key) return &tag.value;
+    }
+    return nullptr;
   }
 
   // Applies a describe of the instance (see OnDescribeInstance); with
   // `subnets` (subnet discovery), ENIs joining the pool in a subnet tagged
   // out are added excluded.
+  // ENIs in `untagged` (their tagging gave up) stay out of the pool.
   void ApplyInstance(Step step, const std::vector<NetworkInterface>& interfaces,
-                     const std::vector<SubnetInfo>* subnets, absl::Time now,
+                     const std::vector<SubnetInfo>* subnets,
+                     const absl::flat_hash_set<std::string>& untagged, absl::Time now,
                      std::vector<Ec2Request>& out) {
     RecoveryPlan recovery;
     if constexpr (DurablePoolStore<Store>) {
@@ -1800,12 +1964,7 @@ class NodeController {
         recovery = PlanRestartRecovery(store_.intents(), pool(), interfaces, config_.instance_id);
       }
     }
-    // Only this card's ENIs: the node's other cards have controllers of
-    // their own (docs/reference-behavior.md §1.1).
-    auto ours = [&](const NetworkInterface& ni) {
-      return ni.instance_id == config_.instance_id && ni.attached() &&
-             ni.network_card_index == config_.network_card;
-    };
+    auto ours = [&](const NetworkInterface& ni) { return Ours(ni); };
     // ENIs EC2 no longer attaches to the node leave the datastore (forced).
     std::vector<std::string> gone;
     for (const EniView& view : pool().EniViews()) {
@@ -1848,6 +2007,12 @@ class NodeController {
       }
       record->in_pool = !recovery.keep_out_enis.contains(ni.id);
       if (!record->in_pool) continue;  // its free was under way: it is finished below
+      if (untagged.contains(ni.id) && !pool().FindEni(ni.id).ok()) {
+        // Its tagging gave up: the reference's reconcile skips it until the
+        // next one (docs/reference-behavior.md §4.13).
+        record->in_pool = false;
+        continue;
+      }
       const bool excluded = subnets != nullptr &&
                             IsSubnetExcluded(FindSubnet(*subnets, ni.subnet_id), config_.cluster_name);
       if (const auto held = pool().FindEni(ni.id); held.ok() && subnets != nullptr &&
@@ -1956,6 +2121,13 @@ class NodeController {
             out);
     }
     for (std::uint64_t id : op.intents) EndIntent(id);
+  }
+
+  // Only this card's ENIs: the node's other cards have controllers of their
+  // own (docs/reference-behavior.md §1.1).
+  [[nodiscard]] bool Ours(const NetworkInterface& ni) const {
+    return ni.instance_id == config_.instance_id && ni.attached() &&
+           ni.network_card_index == config_.network_card;
   }
 
   // Whether a describe of the instance lists its primary ENI attached to it.
@@ -2241,6 +2413,16 @@ class NodeController {
   std::vector<std::string> exhausted_enis_;
   ReconcileInputs inputs_;  // reused between pool checks
   std::uint64_t next_id_ = 1;
+  // A startup or reconcile describe waiting for the CreateTags of the ENIs
+  // it found untagged (TagThenApply).
+  struct Tagging {
+    Step step = Step::kStart;
+    std::vector<NetworkInterface> interfaces;
+    std::optional<std::vector<SubnetInfo>> subnets;
+    int outstanding = 0;
+    absl::flat_hash_set<std::string> untagged;  // gave up
+  };
+  std::optional<Tagging> tagging_;
   bool started_ = false;
   bool node_schedulable_ = true;
   absl::Time start_retry_at_ = absl::InfinitePast();

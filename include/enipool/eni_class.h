@@ -17,11 +17,15 @@
 //   * `CreatedEniTags` is the tag set of a new ENI: the instance id, the
 //     creation time (RFC 3339), the cluster name and owner when the node
 //     knows its cluster, and ADDITIONAL_ENI_TAGS (keys naming
-//     k8s.amazonaws.com dropped).
+//     k8s.amazonaws.com dropped); `NodeEniTags` the same without the
+//     creation time: what every managed ENI the node finds should carry,
+//     and `MissingEniTags` what of it an ENI lacks (the CreateTags the
+//     reference sends, docs/reference-behavior.md §4.13).
 //   * `IsLeakedEniCandidate` is the leaked-ENI sweep's test (docs/reference-behavior.md §4.9, §7.1):
 //     unattached, created by a VPC CNI node (instance-id tag and the
 //     "aws-K8S-" description), of this cluster when the node has one, and
-//     at least 5 minutes old by its createdAt tag.
+//     at least 5 minutes old by its createdAt tag; `NeedsCreatedAtStamp`
+//     the one the sweep stamps with a createdAt instead.
 //
 // Example:
 //
@@ -131,18 +135,14 @@ struct EniClassOptions {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
-// CreatedEniTags()
-//
-// The tags of an ENI this node creates (docs/reference-behavior.md §7.1; upstream AWSU ::
-// createENITags, buildENITags): createdAt and the instance id, then the
-// cluster name and owner when `cluster_name` is set, then `additional`
-// (ADDITIONAL_ENI_TAGS) except keys containing "k8s.amazonaws.com". A key
-// given twice keeps its last value, in its first position.
-[[nodiscard]] inline std::vector<Ec2Tag> CreatedEniTags(absl::string_view instance_id,
-                                                        absl::Time now,
-                                                        absl::string_view cluster_name,
-                                                        const std::vector<Ec2Tag>& additional) {
-  std::vector<Ec2Tag> tags;
+namespace eni_class_internal {
+// The node's tags after `tags`: the instance id, the cluster name and owner
+// when `cluster_name` is set, then `additional` except keys containing
+// "k8s.amazonaws.com". A key given twice keeps its last value, in its first
+// position.
+inline std::vector<Ec2Tag> AppendNodeTags(std::vector<Ec2Tag> tags, absl::string_view instance_id,
+                                          absl::string_view cluster_name,
+                                          const std::vector<Ec2Tag>& additional) {
   auto put = [&tags](absl::string_view key, absl::string_view value) {
     for (Ec2Tag& tag : tags) {
       if (tag.key == key) {
@@ -152,7 +152,6 @@ struct EniClassOptions {
     }
     tags.push_back(Ec2Tag{std::string(key), std::string(value)});
   };
-  put(kEniCreatedAtTag, FormatEniTime(now));
   put(kEniInstanceIdTag, instance_id);
   if (!cluster_name.empty()) {
     put(kEniClusterNameTag, cluster_name);
@@ -163,6 +162,49 @@ struct EniClassOptions {
     put(tag.key, tag.value);
   }
   return tags;
+}
+}  // namespace eni_class_internal
+
+// CreatedEniTags()
+//
+// The tags of an ENI this node creates (docs/reference-behavior.md §7.1; upstream AWSU ::
+// createENITags, buildENITags): createdAt, then NodeEniTags(): the
+// instance id, the cluster name and owner when `cluster_name` is set, and
+// `additional` (ADDITIONAL_ENI_TAGS) except keys containing
+// "k8s.amazonaws.com". A key given twice keeps its last value, in its
+// first position.
+[[nodiscard]] inline std::vector<Ec2Tag> CreatedEniTags(absl::string_view instance_id,
+                                                        absl::Time now,
+                                                        absl::string_view cluster_name,
+                                                        const std::vector<Ec2Tag>& additional) {
+  return eni_class_internal::AppendNodeTags({Ec2Tag{std::string(kEniCreatedAtTag), FormatEniTime(now)}},
+                                            instance_id, cluster_name, additional);
+}
+
+// NodeEniTags()
+//
+// The tags the node wants on every managed ENI it finds (docs/reference-behavior.md
+// §4.13, §7.1; upstream AWSU :: buildENITags, TagENI): those of
+// CreatedEniTags() without createdAt.
+[[nodiscard]] inline std::vector<Ec2Tag> NodeEniTags(absl::string_view instance_id,
+                                                     absl::string_view cluster_name,
+                                                     const std::vector<Ec2Tag>& additional) {
+  return eni_class_internal::AppendNodeTags({}, instance_id, cluster_name, additional);
+}
+
+// MissingEniTags()
+//
+// The tags of `wanted` that `have` lacks or carries with another value, in
+// `wanted`'s order: what the reference's TagENI sends with CreateTags (none:
+// no call).
+[[nodiscard]] inline std::vector<Ec2Tag> MissingEniTags(const std::vector<Ec2Tag>& have,
+                                                        const std::vector<Ec2Tag>& wanted) {
+  std::vector<Ec2Tag> missing;
+  for (const Ec2Tag& tag : wanted) {
+    const std::string* value = FindTag(have, tag.key);
+    if (value == nullptr || *value != tag.value) missing.push_back(tag);
+  }
+  return missing;
 }
 
 // IsLeakedEniCandidate()
@@ -189,6 +231,28 @@ struct EniClassOptions {
   std::string error;
   if (!absl::ParseTime(absl::RFC3339_full, *created, &created_at, &error)) return false;
   return now - created_at >= kLeakedEniMinAge;
+}
+
+// NeedsCreatedAtStamp()
+//
+// True for an ENI the leaked-ENI sweep would delete (IsLeakedEniCandidate())
+// but for its createdAt tag, which it lacks or which does not parse: the
+// reference stamps such an ENI with the current time instead (upstream AWSU
+// :: getLeakedENIs, tagENIcreateTS), so that a later sweep can age it.
+[[nodiscard]] inline bool NeedsCreatedAtStamp(const NetworkInterface& eni,
+                                              absl::string_view cluster_name) {
+  if (eni.attached()) return false;
+  if (FindTag(eni.tags, kEniInstanceIdTag) == nullptr) return false;
+  if (!absl::StartsWith(eni.description, kCreatedEniDescriptionPrefix)) return false;
+  if (!cluster_name.empty()) {
+    const std::string* cluster = FindTag(eni.tags, kEniClusterNameTag);
+    if (cluster == nullptr || *cluster != cluster_name) return false;
+  }
+  const std::string* created = FindTag(eni.tags, kEniCreatedAtTag);
+  if (created == nullptr) return true;
+  absl::Time created_at;
+  std::string error;
+  return !absl::ParseTime(absl::RFC3339_full, *created, &created_at, &error);
 }
 
 }  // namespace enipool

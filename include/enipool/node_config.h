@@ -347,6 +347,8 @@ enum class IpFamily { kIpv4, kIpv6 };
   // The reference never sweeps when it does not provision ENIs
   // (DISABLE_NETWORK_RESOURCE_PROVISIONING, ENABLE_IMDS_ONLY_MODE).
   config.controller.leaked_eni_sweep = sweep && !pool.provisioning_disabled;
+  // Nor does it tag the ENIs it finds (docs/reference-behavior.md §4.13).
+  config.controller.tag_enis = !pool.provisioning_disabled;
   config.controller.vpc_id = node.vpc_id;
   config.controller.availability_zone = node.availability_zone;
   return config;
