@@ -223,6 +223,9 @@ class Endpoint {
     view.enis = ec2_.AttachedEnis(instance_id);
     for (const enipool::ec2::Subnet& subnet : ec2_.subnets()) {
       view.subnet_cidrs.emplace_back(subnet.id(), subnet.cidr());
+      if (const auto ipv6 = ec2_.SubnetIpv6Cidr(subnet.id()); ipv6.has_value()) {
+        view.subnet_ipv6_cidrs.emplace_back(subnet.id(), *ipv6);
+      }
     }
     const std::string path = request.matches.size() > 2 ? request.matches[2].str() : "";
     return imds_.Handle(view, request.method, path, HeadersOf(request), absl::Now());

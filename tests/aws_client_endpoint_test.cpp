@@ -25,6 +25,7 @@
 #include "enipool/ec2/aws/ec2_client.h"
 #include "enipool/ec2/aws/ec2_query_server.h"
 #include "enipool/ec2/aws/imds_client.h"
+#include "enipool/ec2/aws/imds_service.h"
 #include "testing/ec2_endpoint_process.h"
 #include "testing/scripted_http_server.h"
 #include "testing/subprocess.h"
@@ -123,6 +124,29 @@ TEST_CASE("Ec2Client makes every Backend call against the loopback endpoint") {
   auto gone = ec2.DescribeNetworkInterfaces({.eni_ids = {created->id}});
   CHECK(enipool::ClassifyEc2Error(gone.status()) == Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
   CHECK(ec2.stats().retries == 0);
+  CHECK(endpoint.Stop() == 0);
+}
+
+// docs/reference-behavior.md §7.2: an IPv6 node reads its /80s from
+// IMDS's ipv6-prefix; the endpoint's IMDS shows what EC2 delegated.
+TEST_CASE("The endpoint's IMDS shows an /80 assigned through Ec2Client in ipv6-prefix") {
+  Ec2EndpointProcess endpoint;
+  REQUIRE(endpoint.Start({"--subnet=10.0.0.0/24+2600:1f14:abc:1::/64", "--instance=i-1:c5.large"}));
+  ClientUnderTest t(endpoint.url(), EndpointKeys());
+  aws::ImdsClient imds(t.http, {.endpoint = endpoint.imds_url("i-1")});
+  const std::string mac_path = absl::StrCat(
+      "network/interfaces/macs/", aws::MacAddressOf(endpoint.primary_eni("i-1")), "/");
+  auto before = imds.Get(mac_path + "ipv6-prefix");
+  CHECK(before.status().code() == absl::StatusCode::kNotFound);
+  auto assigned = t.client.AssignIpv6Prefixes({.eni_id = endpoint.primary_eni("i-1"), .count = 1});
+  REQUIRE(assigned.ok());
+  REQUIRE(assigned->size() == 1);
+  auto after = imds.Get(mac_path + "ipv6-prefix");
+  REQUIRE(after.ok());
+  CHECK(*after == assigned->front().ToString());
+  auto block = imds.Get(mac_path + "subnet-ipv6-cidr-blocks");
+  REQUIRE(block.ok());
+  CHECK(*block == "2600:1f14:abc:1::/64");
   CHECK(endpoint.Stop() == 0);
 }
 

@@ -950,6 +950,16 @@ class SimulatedEc2 {
     return it == enis_.end() ? nullptr : &it->second.nic;
   }
 
+  // SimulatedEc2::SubnetIpv6Cidr()
+  //
+  // The IPv6 block of subnet `id` (AddSubnetIpv6Cidr), or nullopt for a
+  // subnet without one or an unknown subnet. Not an API call.
+  [[nodiscard]] std::optional<Ipv6Prefix> SubnetIpv6Cidr(absl::string_view id) const {
+    const auto it = subnet_index_.find(id);
+    if (it == subnet_index_.end() || it->second >= subnet_ipv6_.size()) return std::nullopt;
+    return subnet_ipv6_[it->second].cidr;
+  }
+
   // SimulatedEc2::SlotLimit()
   //
   // Secondary slots (IPs + prefixes) the ENI may hold now: its instance

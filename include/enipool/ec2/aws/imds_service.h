@@ -8,8 +8,9 @@
 // then GETs under /latest/meta-data/ that must carry the token
 // (X-aws-ec2-metadata-token), else 401 — no IMDSv1. It serves what an IPAM
 // agent reads (instance id and type, AZ, region, local IPv4, the MAC list
-// and per MAC the device number, interface id, subnet id and IPv4 CIDR,
-// security groups, IPv4 addresses and prefixes) and an instance role's
+// and per MAC the fields it has, the device number, card, interface id,
+// subnet id, the subnet's IPv4 CIDR and IPv6 block, security groups, IPv4
+// addresses and prefixes and delegated IPv6 prefixes) and an instance role's
 // temporary credentials (iam/security-credentials/<role>), which the
 // service issues, refreshes and can look up, so that an EC2 endpoint
 // accepts requests signed with them until they expire.
@@ -26,6 +27,7 @@
 #ifndef ENIPOOL_EC2_AWS_IMDS_SERVICE_H_
 #define ENIPOOL_EC2_AWS_IMDS_SERVICE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -47,6 +49,7 @@
 #include "enipool/ec2/aws/sigv4.h"
 #include "enipool/ec2/backend.h"
 #include "enipool/ipv4.h"
+#include "enipool/ipv6.h"
 
 namespace enipool::ec2::aws {
 
@@ -63,6 +66,8 @@ struct ImdsInstance {
   std::vector<std::string> security_group_ids;
   std::vector<NetworkInterface> enis;
   std::vector<std::pair<std::string, Ipv4Prefix>> subnet_cidrs;  // subnet id → CIDR
+  // subnet id → its IPv6 block (a /64), for the subnets that have one.
+  std::vector<std::pair<std::string, Ipv6Prefix>> subnet_ipv6_cidrs;
 };
 
 // MacAddressOf()
@@ -236,6 +241,25 @@ class ImdsService {
         slash == absl::string_view::npos ? absl::string_view() : rest.substr(slash + 1);
     for (const NetworkInterface& eni : instance.enis) {
       if (MacAddressOf(eni.id) != mac) continue;
+      const Ipv6Prefix* subnet_ipv6 = nullptr;
+      for (const auto& [id, cidr] : instance.subnet_ipv6_cidrs) {
+        if (id == eni.subnet_id) subnet_ipv6 = &cidr;
+      }
+      if (field.empty()) {
+        // The MAC's own listing: the fields it has, as IMDS lists them (the
+        // reference reads it to learn whether an ENI has IPv4 or IPv6
+        // addresses). The prefix and IPv6 fields appear only when there is
+        // something to read.
+        std::vector<absl::string_view> fields = {"device-number", "interface-id", "local-ipv4s",
+                                                 "mac", "network-card", "security-group-ids",
+                                                 "subnet-id", "subnet-ipv4-cidr-block"};
+        if (!eni.prefixes.empty()) fields.push_back("ipv4-prefix");
+        if (!eni.ipv6_prefixes.empty()) fields.push_back("ipv6-prefix");
+        if (subnet_ipv6 != nullptr) fields.push_back("subnet-ipv6-cidr-blocks");
+        fields.push_back("vpc-id");
+        std::sort(fields.begin(), fields.end());
+        return absl::StrJoin(fields, "\n");
+      }
       if (field == "device-number") return absl::StrCat(eni.device_index);
       if (field == "network-card") return absl::StrCat(eni.network_card_index);
       if (field == "interface-id") return eni.id;
@@ -261,6 +285,23 @@ class ImdsService {
           absl::StrAppend(&out, out.empty() ? "" : "\n", p.ToString());
         }
         return out;
+      }
+      // The delegated IPv6 prefixes, one "address/80" a line in RFC 5952
+      // text (what the reference reads in IPv6 mode,
+      // docs/reference-behavior.md §7.2); 404 when there are none, which the
+      // reference takes for none. ("ipv6s", the ENI's own IPv6 addresses, is
+      // not served: simulated ENIs hold IPv6 prefixes only.)
+      if (field == "ipv6-prefix") {
+        if (eni.ipv6_prefixes.empty()) return std::nullopt;
+        std::string out;
+        for (const Ipv6Prefix& p : eni.ipv6_prefixes) {
+          absl::StrAppend(&out, out.empty() ? "" : "\n", p.ToString());
+        }
+        return out;
+      }
+      if (field == "subnet-ipv6-cidr-blocks") {
+        if (subnet_ipv6 == nullptr) return std::nullopt;
+        return subnet_ipv6->ToString();
       }
       return std::nullopt;
     }
