@@ -75,8 +75,8 @@
 //   ENIPOOL_ASSIGN_OR_RETURN(enipool::sim::RunReport report, enipool::sim::RunScenario(config));
 //   enipool::sim::PrintTable(std::cout, {report});
 //
-// Cost: O(log pending events) per pod or EC2 event, O(1) amortized per
-// pool check (their own sorted lane, see EventQueue); memory is the nodes'
+// Cost: O(log pending events) per pod or EC2 event, O(log checks in one
+// jitter window) per pool check (their own lane, see EventQueue); memory is the nodes'
 // datastores and controllers, the live pods (32 bytes each) and the
 // pending events (32 bytes each, about one per live pod with a lifetime).
 // A living cluster adds: O(nodes) to place a pod with CPU or memory
@@ -87,7 +87,16 @@
 // churn for 24 simulated hours — about 114 million events, 13.7 million
 // pods — take 57–66 s of CPU (1.7–2.0 million events a second; the spread
 // is the machine's load); about 3.8 KB of heap per node and 530–640 bytes
-// per live pod. Not thread-safe.
+// per live pod. Pool checks are three quarters of the events, and most find
+// nothing to do: a node says until when its check cannot change anything
+// (NodeController::QuietUntil()) and such a check reads one number of the
+// cluster's and, unless the policy reads the ADD signals, nothing of the
+// node (ClusterConfig::skip_quiet_pool_checks; the same bytes either way).
+// It is still an event: the jitter of the next check is drawn from the one
+// stream every node shares. At 5,000 and 20,000 nodes 72 % of the checks of
+// the first two hours are quiet, and a 5,000-node run takes 1.3× less CPU
+// than with every check in full (BM_Cluster_Day/…/quiet:0 against quiet:1).
+// Not thread-safe.
 
 #ifndef ENIPOOL_SIM_CLUSTER_H_
 #define ENIPOOL_SIM_CLUSTER_H_
