@@ -93,9 +93,10 @@
 // cluster's and, unless the policy reads the ADD signals, nothing of the
 // node (ClusterConfig::skip_quiet_pool_checks; the same bytes either way).
 // It is still an event: the jitter of the next check is drawn from the one
-// stream every node shares. At 5,000 and 20,000 nodes 72 % of the checks of
-// the first two hours are quiet, and a 5,000-node run takes 1.3× less CPU
-// than with every check in full (BM_Cluster_Day/…/quiet:0 against quiet:1).
+// stream every node shares. In the 5,000-node day 72 % of the checks are
+// quiet (62.5 of 86.4 million) and the run takes 1.32× less CPU than with
+// every check in full (BM_Cluster_Day/nodes:5000/hours:24/…/quiet:1 against
+// quiet:0, the same run); 20,000 nodes are 72 % quiet as well.
 // Not thread-safe.
 
 #ifndef ENIPOOL_SIM_CLUSTER_H_
