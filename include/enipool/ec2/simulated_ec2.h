@@ -39,7 +39,8 @@
 // EFA-only); these are recorded and reported, not enforced.
 //
 // What it does not model: availability zones, security-group rules,
-// ModifyNetworkInterfaceAttribute, IPv6, the
+// ModifyNetworkInterfaceAttribute, IPv6 addresses other than delegated /80
+// prefixes (an ENI has no IPv6 address of its own), the
 // asynchronous "attaching"/"detaching" states (an attach or detach is
 // complete when the call returns), IMDS propagation delay.
 //
