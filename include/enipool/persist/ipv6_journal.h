@@ -248,11 +248,9 @@ class JournaledIpv6Datastore {
   // Compacts the journal: the whole state in a new file that atomically
   // replaces it. O(state).
   [[nodiscard]] absl::Status Snapshot() {
-    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
-    const std::uint64_t salt = internal::NextJournalSalt(writer_.salt());
-    std::uint64_t records = 0;
-    const std::string contents = SnapshotContents(salt, &records);
-    return writer_.Replace(contents, salt, records, clock_->Now());
+    return internal::ReplaceWithSnapshot(
+        writer_, *clock_,
+        [this](std::uint64_t salt, std::uint64_t* records) { return SnapshotContents(salt, records); });
   }
 
   // JournaledIpv6Datastore::SnapshotContents()
@@ -282,14 +280,9 @@ class JournaledIpv6Datastore {
   absl::Status Write() { return writer_.Append(buffer_, clock_->Now()); }
 
   std::string SnapshotContents(std::uint64_t salt, std::uint64_t* records) const {
-    std::string out = internal::JournalHeader(salt);
-    const std::uint32_t salt_crc = internal::SaltCrc(salt);
-    std::uint64_t sequence = 0;
+    internal::SnapshotBuilder snapshot(salt);
     std::string record;
-    auto add = [&] {
-      internal::SealRecord(record, salt_crc, sequence++);
-      out += record;
-    };
+    auto add = [&] { snapshot.Add(record); };
     const std::vector<std::pair<EniId, Ipv6Prefix>> prefixes = datastore_.Prefixes();
     for (const EniSpec& spec : specs_) {
       internal::EncodeAddEni(record, spec);
@@ -308,31 +301,21 @@ class JournaledIpv6Datastore {
       internal::EncodeCoolingIpv6(record, address, released);
       add();
     });
-    if (records != nullptr) *records = sequence;
-    return out;
+    if (records != nullptr) *records = snapshot.records();
+    return std::move(snapshot).Take();
   }
 
-  // Writes the record in buffer_, then applies the change; if the change
-  // fails (its own error: a duplicate ENI, an overlapping prefix), the
-  // record is cut off again.
+  // Writes the record in buffer_, then applies the change
+  // (internal::AppendThenApply).
   template <typename ApplyFn, typename OnSuccess>
   absl::Status WriteThenApply(ApplyFn apply, OnSuccess on_success) {
-    const std::uint64_t before = writer_.size();
-    ENIPOOL_RETURN_IF_ERROR(Write());
-    if (absl::Status s = apply(); !s.ok()) {
-      (void)writer_.Unappend(before);
-      return s;
-    }
-    on_success();
-    return Compacted();
+    return internal::AppendThenApply(writer_, *clock_, buffer_, apply, on_success,
+                                     [this] { return Snapshot(); });
   }
 
-  // Compacts when the file has grown enough; a failed compaction is kept in
-  // the stats, not returned (the change's record is already safe).
+  // internal::CompactIfDue.
   absl::Status Compacted() {
-    if (!writer_.WantsCompaction()) return absl::OkStatus();
-    writer_.set_last_compaction(Snapshot());
-    return absl::OkStatus();
+    return internal::CompactIfDue(writer_, [this] { return Snapshot(); });
   }
 
   const C* clock_;

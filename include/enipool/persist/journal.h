@@ -498,6 +498,74 @@ template <Clock C, typename ApplyFn>
   return opened;
 }
 
+// The journaled stores' shared write path (JournaledDatastore here and
+// JournaledIpv6Datastore in ipv6_journal.h): one copy of the rules for
+// sealing a snapshot, replacing the file with it, and undoing a record
+// whose change fails.
+
+// Builds a snapshot journal's bytes: the header under `salt`, then each
+// record sealed with the next sequence number.
+class SnapshotBuilder {
+ public:
+  explicit SnapshotBuilder(std::uint64_t salt)
+      : out_(JournalHeader(salt)), salt_crc_(SaltCrc(salt)) {}
+
+  // Seals `record` (filled by one of the Encode* functions) and appends it.
+  void Add(std::string& record) {
+    SealRecord(record, salt_crc_, sequence_++);
+    out_ += record;
+  }
+
+  [[nodiscard]] std::uint64_t records() const noexcept { return sequence_; }
+  [[nodiscard]] std::string Take() && { return std::move(out_); }
+
+ private:
+  std::string out_;
+  std::uint32_t salt_crc_;
+  std::uint64_t sequence_ = 0;
+};
+
+// Compacts `writer`'s journal: the state `contents(salt, &records)` encodes
+// under the next salt atomically replaces the file. Refused while the writer
+// is broken.
+template <Clock C, typename ContentsFn>
+[[nodiscard]] absl::Status ReplaceWithSnapshot(JournalWriter& writer, const C& clock,
+                                               ContentsFn&& contents) {
+  ENIPOOL_RETURN_IF_ERROR(writer.broken());
+  const std::uint64_t salt = NextJournalSalt(writer.salt());
+  std::uint64_t records = 0;
+  const std::string bytes = contents(salt, &records);
+  return writer.Replace(bytes, salt, records, clock.Now());
+}
+
+// Compacts through `snapshot` (absl::Status()) when the file has grown
+// enough. A failed compaction does not fail the change (its record is
+// already safe); it is kept in the writer's stats.
+template <typename SnapshotFn>
+[[nodiscard]] absl::Status CompactIfDue(JournalWriter& writer, SnapshotFn&& snapshot) {
+  if (!writer.WantsCompaction()) return absl::OkStatus();
+  writer.set_last_compaction(snapshot());
+  return absl::OkStatus();
+}
+
+// Appends `record`, then applies the change it describes; if the change
+// fails (its own error: a duplicate ENI, an overlapping prefix), the record
+// is cut off again and that error returned. On success runs `on_success`,
+// then CompactIfDue(writer, snapshot).
+template <Clock C, typename ApplyFn, typename OnSuccess, typename SnapshotFn>
+[[nodiscard]] absl::Status AppendThenApply(JournalWriter& writer, const C& clock,
+                                           std::string& record, ApplyFn&& apply,
+                                           OnSuccess&& on_success, SnapshotFn&& snapshot) {
+  const std::uint64_t before = writer.size();
+  ENIPOOL_RETURN_IF_ERROR(writer.Append(record, clock.Now()));
+  if (absl::Status s = apply(); !s.ok()) {
+    (void)writer.Unappend(before);
+    return s;
+  }
+  on_success();
+  return CompactIfDue(writer, snapshot);
+}
+
 inline absl::Status CheckPodKeyFits(const PodKey& pod) {
   if (pod.network_name.size() > 0xFFFF || pod.container_id.size() > 0xFFFF ||
       pod.if_name.size() > 0xFFFF) {
@@ -785,11 +853,9 @@ class JournaledDatastore {
   // with their times, cooling addresses with their release times) to a new
   // file that atomically replaces the journal. O(state).
   [[nodiscard]] absl::Status Snapshot() {
-    ENIPOOL_RETURN_IF_ERROR(writer_.broken());
-    const std::uint64_t salt = internal::NextJournalSalt(writer_.salt());
-    std::uint64_t records = 0;
-    const std::string contents = SnapshotContents(salt, &records);
-    return writer_.Replace(contents, salt, records, clock_->Now());
+    return internal::ReplaceWithSnapshot(
+        writer_, *clock_,
+        [this](std::uint64_t salt, std::uint64_t* records) { return SnapshotContents(salt, records); });
   }
 
   // JournaledDatastore::SnapshotContents()
@@ -823,14 +889,9 @@ class JournaledDatastore {
   absl::Status Write() { return writer_.Append(buffer_, clock_->Now()); }
 
   std::string SnapshotContents(std::uint64_t salt, std::uint64_t* records) const {
-    std::string out = internal::JournalHeader(salt);
-    const std::uint32_t salt_crc = internal::SaltCrc(salt);
-    std::uint64_t sequence = 0;
+    internal::SnapshotBuilder snapshot(salt);
     std::string record;
-    auto add = [&] {
-      internal::SealRecord(record, salt_crc, sequence++);
-      out += record;
-    };
+    auto add = [&] { snapshot.Add(record); };
     for (const EniView& view : datastore_.EniViews()) {
       const auto spec = specs_.find(view.id.view());
       EniSpec fallback{.id = view.id.ToString(), .device_number = view.device_number,
@@ -863,30 +924,21 @@ class JournaledDatastore {
       internal::EncodeMark(record, static_cast<ControllerMark>(m), *time);
       add();
     }
-    if (records != nullptr) *records = sequence;
-    return out;
+    if (records != nullptr) *records = snapshot.records();
+    return std::move(snapshot).Take();
   }
 
-  // Writes the record in buffer_, then applies the change; if the change
-  // unexpectedly fails, the record is cut off again.
+  // Writes the record in buffer_, then applies the change
+  // (internal::AppendThenApply).
   template <typename ApplyFn, typename OnSuccess>
   absl::Status WriteThenApply(ApplyFn apply, OnSuccess on_success) {
-    const std::uint64_t before = writer_.size();
-    ENIPOOL_RETURN_IF_ERROR(Write());
-    if (absl::Status s = apply(); !s.ok()) {
-      (void)writer_.Unappend(before);
-      return s;
-    }
-    on_success();
-    return Compacted();
+    return internal::AppendThenApply(writer_, *clock_, buffer_, apply, on_success,
+                                     [this] { return Snapshot(); });
   }
 
-  // Compacts when the file has grown enough. A failed compaction does not
-  // fail the change (its record is already safe); it is kept in stats.
+  // internal::CompactIfDue.
   absl::Status Compacted() {
-    if (!writer_.WantsCompaction()) return absl::OkStatus();
-    writer_.set_last_compaction(Snapshot());
-    return absl::OkStatus();
+    return internal::CompactIfDue(writer_, [this] { return Snapshot(); });
   }
 
   const C* clock_;
