@@ -40,6 +40,7 @@
 #ifndef ENIPOOL_ENI_CLASS_H_
 #define ENIPOOL_ENI_CLASS_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -207,6 +208,36 @@ inline std::vector<Ec2Tag> AppendNodeTags(std::vector<Ec2Tag> tags, absl::string
   return missing;
 }
 
+namespace internal {
+
+// What IsLeakedEniCandidate() and NeedsCreatedAtStamp() both ask first: an
+// unattached ENI that a node of this cluster created (instance-id tag,
+// "aws-K8S-" description, the cluster-name tag when `cluster_name` is set).
+[[nodiscard]] inline bool IsUnattachedNodeCreatedEni(const NetworkInterface& eni,
+                                                     absl::string_view cluster_name) {
+  if (eni.attached()) return false;
+  if (FindTag(eni.tags, kEniInstanceIdTag) == nullptr) return false;
+  if (!absl::StartsWith(eni.description, kCreatedEniDescriptionPrefix)) return false;
+  if (!cluster_name.empty()) {
+    const std::string* cluster = FindTag(eni.tags, kEniClusterNameTag);
+    if (cluster == nullptr || *cluster != cluster_name) return false;
+  }
+  return true;
+}
+
+// The ENI's createdAt tag as a time; nullopt when it lacks one or it does
+// not parse as RFC 3339.
+[[nodiscard]] inline std::optional<absl::Time> CreatedAtTag(const NetworkInterface& eni) {
+  const std::string* created = FindTag(eni.tags, kEniCreatedAtTag);
+  if (created == nullptr) return std::nullopt;
+  absl::Time created_at;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, *created, &created_at, &error)) return std::nullopt;
+  return created_at;
+}
+
+}  // namespace internal
+
 // IsLeakedEniCandidate()
 //
 // The leaked-ENI sweep's test (docs/reference-behavior.md §4.9, §7.1; upstream AWSU ::
@@ -218,19 +249,9 @@ inline std::vector<Ec2Tag> AppendNodeTags(std::vector<Ec2Tag> tags, absl::string
 // reference stamps one, so a later sweep can age it).
 [[nodiscard]] inline bool IsLeakedEniCandidate(const NetworkInterface& eni,
                                                absl::string_view cluster_name, absl::Time now) {
-  if (eni.attached()) return false;
-  if (FindTag(eni.tags, kEniInstanceIdTag) == nullptr) return false;
-  if (!absl::StartsWith(eni.description, kCreatedEniDescriptionPrefix)) return false;
-  if (!cluster_name.empty()) {
-    const std::string* cluster = FindTag(eni.tags, kEniClusterNameTag);
-    if (cluster == nullptr || *cluster != cluster_name) return false;
-  }
-  const std::string* created = FindTag(eni.tags, kEniCreatedAtTag);
-  if (created == nullptr) return false;
-  absl::Time created_at;
-  std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, *created, &created_at, &error)) return false;
-  return now - created_at >= kLeakedEniMinAge;
+  if (!internal::IsUnattachedNodeCreatedEni(eni, cluster_name)) return false;
+  const std::optional<absl::Time> created_at = internal::CreatedAtTag(eni);
+  return created_at.has_value() && now - *created_at >= kLeakedEniMinAge;
 }
 
 // NeedsCreatedAtStamp()
@@ -241,18 +262,8 @@ inline std::vector<Ec2Tag> AppendNodeTags(std::vector<Ec2Tag> tags, absl::string
 // :: getLeakedENIs, tagENIcreateTS), so that a later sweep can age it.
 [[nodiscard]] inline bool NeedsCreatedAtStamp(const NetworkInterface& eni,
                                               absl::string_view cluster_name) {
-  if (eni.attached()) return false;
-  if (FindTag(eni.tags, kEniInstanceIdTag) == nullptr) return false;
-  if (!absl::StartsWith(eni.description, kCreatedEniDescriptionPrefix)) return false;
-  if (!cluster_name.empty()) {
-    const std::string* cluster = FindTag(eni.tags, kEniClusterNameTag);
-    if (cluster == nullptr || *cluster != cluster_name) return false;
-  }
-  const std::string* created = FindTag(eni.tags, kEniCreatedAtTag);
-  if (created == nullptr) return true;
-  absl::Time created_at;
-  std::string error;
-  return !absl::ParseTime(absl::RFC3339_full, *created, &created_at, &error);
+  return internal::IsUnattachedNodeCreatedEni(eni, cluster_name) &&
+         !internal::CreatedAtTag(eni).has_value();
 }
 
 }  // namespace enipool
