@@ -382,6 +382,33 @@ inline std::string PrometheusLabel(absl::string_view value) {
   return out;
 }
 
+// One CIDR's entry under an ENI's AvailableIPv4Cidrs or IPv6Cidrs:
+// "<cidr>":{Cidr, IsPrefix, AddressFamily, IPAddresses}; `Record` is
+// AddressRecord or Ipv6AddressRecord (both families print alike).
+template <typename Record>
+void AppendCidrJson(std::string& out, const std::string& cidr, bool is_prefix, char family,
+                    const std::vector<Record>& addresses) {
+  AppendJsonString(out, cidr);
+  out.append(":{\"Cidr\":");
+  AppendJsonString(out, cidr);
+  absl::StrAppend(&out, ",\"IsPrefix\":", internal::JsonBool(is_prefix), ",\"AddressFamily\":\"",
+                  absl::string_view(&family, 1), "\",\"IPAddresses\":{");
+  for (std::size_t a = 0; a < addresses.size(); ++a) {
+    const Record& address = addresses[a];
+    if (a > 0) out.push_back(',');
+    const std::string ip = address.address.ToString();
+    AppendJsonString(out, ip);
+    out.append(":{\"Address\":");
+    AppendJsonString(out, ip);
+    out.append(",\"IPAMKey\":{\"networkName\":");
+    AppendJsonString(out, address.network_name);
+    absl::StrAppend(&out, ",\"containerID\":\"\",\"ifName\":\"\"},\"AssignedTime\":\"",
+                    internal::GoTime(address.assigned_at), "\",\"UnassignedTime\":\"",
+                    internal::GoTime(address.released_at), "\"}");
+  }
+  out.append("}}");
+}
+
 // One card's entry of /v1/enis: "<card>":{TotalIPs, AssignedIPs, ENIs}.
 inline void AppendCardJson(std::string& out, const NodeSnapshot& snapshot) {
   absl::StrAppend(&out, "\"", snapshot.network_card, "\":{\"TotalIPs\":", snapshot.total_ips,
@@ -401,52 +428,15 @@ inline void AppendCardJson(std::string& out, const NodeSnapshot& snapshot) {
     AppendJsonString(out, eni.subnet_id);
     out.append(",\"AvailableIPv4Cidrs\":{");
     for (std::size_t c = 0; c < eni.cidrs.size(); ++c) {
-      const CidrRecord& cidr = eni.cidrs[c];
       if (c > 0) out.push_back(',');
-      const std::string text = cidr.cidr.ToString();
-      AppendJsonString(out, text);
-      out.append(":{\"Cidr\":");
-      AppendJsonString(out, text);
-      absl::StrAppend(&out, ",\"IsPrefix\":", internal::JsonBool(cidr.is_prefix),
-                      ",\"AddressFamily\":\"4\",\"IPAddresses\":{");
-      for (std::size_t a = 0; a < cidr.addresses.size(); ++a) {
-        const AddressRecord& address = cidr.addresses[a];
-        if (a > 0) out.push_back(',');
-        const std::string ip = address.address.ToString();
-        AppendJsonString(out, ip);
-        out.append(":{\"Address\":");
-        AppendJsonString(out, ip);
-        out.append(",\"IPAMKey\":{\"networkName\":");
-        AppendJsonString(out, address.network_name);
-        absl::StrAppend(&out, ",\"containerID\":\"\",\"ifName\":\"\"},\"AssignedTime\":\"",
-                        internal::GoTime(address.assigned_at), "\",\"UnassignedTime\":\"",
-                        internal::GoTime(address.released_at), "\"}");
-      }
-      out.append("}}");
+      AppendCidrJson(out, eni.cidrs[c].cidr.ToString(), eni.cidrs[c].is_prefix, '4',
+                     eni.cidrs[c].addresses);
     }
     out.append("},\"IPv6Cidrs\":{");
     for (std::size_t c = 0; c < eni.ipv6_cidrs.size(); ++c) {
-      const Ipv6CidrRecord& cidr = eni.ipv6_cidrs[c];
       if (c > 0) out.push_back(',');
-      const std::string text = cidr.cidr.ToString();
-      AppendJsonString(out, text);
-      out.append(":{\"Cidr\":");
-      AppendJsonString(out, text);
-      out.append(",\"IsPrefix\":true,\"AddressFamily\":\"6\",\"IPAddresses\":{");
-      for (std::size_t a = 0; a < cidr.addresses.size(); ++a) {
-        const Ipv6AddressRecord& address = cidr.addresses[a];
-        if (a > 0) out.push_back(',');
-        const std::string ip = address.address.ToString();
-        AppendJsonString(out, ip);
-        out.append(":{\"Address\":");
-        AppendJsonString(out, ip);
-        out.append(",\"IPAMKey\":{\"networkName\":");
-        AppendJsonString(out, address.network_name);
-        absl::StrAppend(&out, ",\"containerID\":\"\",\"ifName\":\"\"},\"AssignedTime\":\"",
-                        internal::GoTime(address.assigned_at), "\",\"UnassignedTime\":\"",
-                        internal::GoTime(address.released_at), "\"}");
-      }
-      out.append("}}");
+      AppendCidrJson(out, eni.ipv6_cidrs[c].cidr.ToString(), /*is_prefix=*/true, '6',
+                     eni.ipv6_cidrs[c].addresses);
     }
     out.append("}}");
   }
