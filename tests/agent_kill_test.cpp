@@ -207,6 +207,50 @@ Ipv4Address AddressOf(const std::vector<enipool::CardAssignment>& released) {
   return released.size() == 1 ? released.front().assignment.address : Ipv4Address();
 }
 
+Ipv6Address AddressOf(const enipool::Ipv6Assignment& a) { return a.address; }
+
+// The child's client threads, for every kind of node: the pods `held` after
+// the restart are split among them by hash, so they leave too and the pool
+// can shrink; each acknowledges its ADDs and DELs on `acks_fd` until the
+// parent kills the child.
+template <typename AgentHandle, typename Address>
+[[noreturn]] void RunClientsForever(AgentHandle& agent,
+                                    const std::vector<std::pair<std::string, Address>>& held,
+                                    int acks_fd, int generation) {
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kClients; ++t) {
+    std::vector<std::string> live;
+    for (const auto& [pod, address] : held) {
+      if (std::hash<std::string>{}(pod) % kClients == static_cast<std::size_t>(t)) live.push_back(pod);
+    }
+    clients.emplace_back([&, t, live]() mutable {
+      std::mt19937_64 rng(static_cast<std::uint64_t>(generation * 131 + t));
+      for (int i = 0;; ++i) {
+        // Phases of growth and shrinkage, so that ENIs come and go.
+        const std::size_t target = (i / 40) % 2 == 0 ? 7 : 1;
+        if (live.size() < target || (live.size() == target && rng() % 2 == 0)) {
+          const std::string pod = absl::StrCat("g", generation, "-t", t, "-", i);
+          auto added = (*agent)->AddPod(Pod(pod));
+          if (added.ok()) {
+            SendAck(acks_fd, kAdded, pod, AddressOf(*added), kClock.Now());
+            live.push_back(pod);
+          }
+        } else if (!live.empty()) {
+          const std::size_t index = rng() % live.size();
+          const std::string pod = live[index];
+          live.erase(live.begin() + static_cast<std::ptrdiff_t>(index));
+          SendAck(acks_fd, kDeleting, pod, Address(), kClock.Now());
+          auto deleted = (*agent)->DeletePod(Pod(pod));
+          if (deleted.ok()) SendAck(acks_fd, kDeleted, pod, AddressOf(*deleted), kClock.Now());
+        }
+        absl::SleepFor(absl::Milliseconds(2));
+      }
+    });
+  }
+  for (std::thread& c : clients) c.join();  // never: the parent kills us
+  _exit(0);
+}
+
 template <bool kMulti>
 [[noreturn]] void ChildMain(const std::string& journal, int calls_fd, int answers_fd, int acks_fd,
                             int generation, bool final_run) {
@@ -261,40 +305,7 @@ template <bool kMulti>
     _exit(0);
   }
 
-  // Client threads: old pods are split among them by hash, so they leave
-  // too and the pool can shrink.
-  std::vector<std::thread> clients;
-  for (int t = 0; t < kClients; ++t) {
-    std::vector<std::string> live;
-    for (const auto& [pod, address] : held) {
-      if (std::hash<std::string>{}(pod) % kClients == static_cast<std::size_t>(t)) live.push_back(pod);
-    }
-    clients.emplace_back([&, t, live]() mutable {
-      std::mt19937_64 rng(static_cast<std::uint64_t>(generation * 131 + t));
-      for (int i = 0;; ++i) {
-        // Phases of growth and shrinkage, so that ENIs come and go.
-        const std::size_t target = (i / 40) % 2 == 0 ? 7 : 1;
-        if (live.size() < target || (live.size() == target && rng() % 2 == 0)) {
-          const std::string pod = absl::StrCat("g", generation, "-t", t, "-", i);
-          auto added = (*agent)->AddPod(Pod(pod));
-          if (added.ok()) {
-            SendAck(acks_fd, kAdded, pod, AddressOf(*added), kClock.Now());
-            live.push_back(pod);
-          }
-        } else if (!live.empty()) {
-          const std::size_t index = rng() % live.size();
-          const std::string pod = live[index];
-          live.erase(live.begin() + static_cast<std::ptrdiff_t>(index));
-          SendAck(acks_fd, kDeleting, pod, Ipv4Address(), kClock.Now());
-          auto deleted = (*agent)->DeletePod(Pod(pod));
-          if (deleted.ok()) SendAck(acks_fd, kDeleted, pod, AddressOf(*deleted), kClock.Now());
-        }
-        absl::SleepFor(absl::Milliseconds(2));
-      }
-    });
-  }
-  for (std::thread& c : clients) c.join();  // never: the parent kills us
-  _exit(0);
+  RunClientsForever(agent, held, acks_fd, generation);
 }
 
 // The IPv6 node's child: the same clients and final run, on an
@@ -333,37 +344,7 @@ template <bool kMulti>
     _exit(0);
   }
 
-  std::vector<std::thread> clients;
-  for (int t = 0; t < kClients; ++t) {
-    std::vector<std::string> live;
-    for (const auto& [pod, address] : held) {
-      if (std::hash<std::string>{}(pod) % kClients == static_cast<std::size_t>(t)) live.push_back(pod);
-    }
-    clients.emplace_back([&, t, live]() mutable {
-      std::mt19937_64 rng(static_cast<std::uint64_t>(generation * 131 + t));
-      for (int i = 0;; ++i) {
-        const std::size_t target = (i / 40) % 2 == 0 ? 7 : 1;
-        if (live.size() < target || (live.size() == target && rng() % 2 == 0)) {
-          const std::string pod = absl::StrCat("g", generation, "-t", t, "-", i);
-          auto added = (*agent)->AddPod(Pod(pod));
-          if (added.ok()) {
-            SendAck(acks_fd, kAdded, pod, added->address, kClock.Now());
-            live.push_back(pod);
-          }
-        } else if (!live.empty()) {
-          const std::size_t index = rng() % live.size();
-          const std::string pod = live[index];
-          live.erase(live.begin() + static_cast<std::ptrdiff_t>(index));
-          SendAck(acks_fd, kDeleting, pod, Ipv6Address(), kClock.Now());
-          auto deleted = (*agent)->DeletePod(Pod(pod));
-          if (deleted.ok()) SendAck(acks_fd, kDeleted, pod, deleted->address, kClock.Now());
-        }
-        absl::SleepFor(absl::Milliseconds(2));
-      }
-    });
-  }
-  for (std::thread& c : clients) c.join();  // never: the parent kills us
-  _exit(0);
+  RunClientsForever(agent, held, acks_fd, generation);
 }
 
 // --- the parent: EC2 and the model ----------------------------------------------
