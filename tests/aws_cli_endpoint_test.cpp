@@ -168,6 +168,15 @@ TEST_CASE("The AWS CLI assigns, describes and unassigns an IPv6 /80 on the endpo
   CHECK(AwsEc2(endpoint, absl::StrCat("unassign-ipv6-addresses --network-interface-id ", eni,
                                       " --ipv6-prefixes 2600:1f14:abc:1::/80"))
             .exit_code == 0);
+  // An extra card's ENI in IPv6 mode is created with one /80
+  // (Ipv6PrefixCount on CreateNetworkInterface): the /80 just given back.
+  const CommandResult created = AwsEc2(
+      endpoint, absl::StrCat("create-network-interface --subnet-id ", endpoint.subnets().front(),
+                             " --ipv6-prefix-count 1",
+                             " --query 'NetworkInterface.Ipv6Prefixes[0].Ipv6Prefix'"));
+  INFO(created.output);
+  REQUIRE(created.exit_code == 0);
+  CHECK(Trimmed(created) == "2600:1f14:abc:1::/80");
   // An instance in a subnet without an IPv6 block hears EC2's code.
   const CommandResult other = AwsEc2(
       endpoint, "describe-network-interfaces --filters Name=attachment.instance-id,Values=i-2 "
@@ -178,6 +187,10 @@ TEST_CASE("The AWS CLI assigns, describes and unassigns an IPv6 /80 on the endpo
                              " --ipv6-prefix-count 1"));
   CHECK(refused.exit_code != 0);
   CHECK(absl::StrContains(refused.output, "InvalidParameterValue"));
+  const CommandResult refused_create =
+      AwsEc2(endpoint, "create-network-interface --subnet-id subnet-v4only --ipv6-prefix-count 1");
+  CHECK(refused_create.exit_code != 0);
+  CHECK(absl::StrContains(refused_create.output, "InvalidParameterValue"));
   CHECK(endpoint.Stop() == 0);
 }
 

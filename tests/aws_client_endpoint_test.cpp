@@ -26,6 +26,7 @@
 #include "enipool/ec2/aws/ec2_query_server.h"
 #include "enipool/ec2/aws/imds_client.h"
 #include "enipool/ec2/aws/imds_service.h"
+#include "enipool/ipv6.h"
 #include "testing/ec2_endpoint_process.h"
 #include "testing/scripted_http_server.h"
 #include "testing/subprocess.h"
@@ -147,6 +148,17 @@ TEST_CASE("The endpoint's IMDS shows an /80 assigned through Ec2Client in ipv6-p
   auto block = imds.Get(mac_path + "subnet-ipv6-cidr-blocks");
   REQUIRE(block.ok());
   CHECK(*block == "2600:1f14:abc:1::/64");
+  // An ENI created through Ec2Client with Ipv6PrefixCount=1 holds the next
+  // /80, in the create's answer and in a describe.
+  auto created = t.client.CreateNetworkInterface(
+      {.subnet_id = endpoint.subnets().front(), .ipv6_prefix_count = 1});
+  REQUIRE(created.ok());
+  REQUIRE(created->ipv6_prefixes.size() == 1);
+  CHECK(created->ipv6_prefixes.front() != assigned->front());
+  CHECK(enipool::Ipv6Prefix::Parse(*block)->Contains(created->ipv6_prefixes.front()));
+  auto described = t.client.DescribeNetworkInterfaces({.eni_ids = {created->id}});
+  REQUIRE(described.ok());
+  CHECK(described->front().ipv6_prefixes == created->ipv6_prefixes);
   CHECK(endpoint.Stop() == 0);
 }
 

@@ -87,6 +87,7 @@ std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
                         {"cluster.k8s.amazonaws.com/name", "prod & <eu>"}};
       }
       (rng() % 2 ? request.secondary_ip_count : request.ipv4_prefix_count) = count;
+      if (rng() % 3 == 0) request.ipv6_prefix_count = 1;
       if (rng() % 2) request.private_ip_address = RandomAddress(rng);
       return {request, RandomEni(rng)};
     }
@@ -314,6 +315,31 @@ TEST_CASE("CreateNetworkInterface carries the security groups and the tags") {
         "i-1&Ipv4PrefixCount=1&SecurityGroupId.1=sg-1&SecurityGroupId.2=sg-2&"
         "TagSpecification.1.ResourceType=network-interface&TagSpecification.1.Tag.1.Key=node.k8s."
         "amazonaws.com%2Finstance_id&TagSpecification.1.Tag.1.Value=i-1");
+}
+
+// docs/reference-behavior.md §4.12: an extra card's ENI in IPv6 mode is
+// created with one /80; botocore's EC2 model names the field
+// Ipv6PrefixCount (no locationName), beside Ipv4PrefixCount.
+TEST_CASE("CreateNetworkInterface asks for delegated /80s as Ipv6PrefixCount and the endpoint reads it back") {
+  const enipool::CreateNetworkInterfaceRequest request{
+      .subnet_id = "subnet-1", .ipv6_prefix_count = 1, .description = "aws-K8S-i-1"};
+  const auto query = aws::ToQueryRequest(request);
+  CHECK(aws::FormEncode(query.params) ==
+        "Action=CreateNetworkInterface&Version=2016-11-15&SubnetId=subnet-1&Description=aws-K8S-"
+        "i-1&Ipv6PrefixCount=1");
+  const auto decoded = aws::DecodeQueryRequest(query.params);
+  REQUIRE(decoded.ok());
+  CHECK(std::get<enipool::CreateNetworkInterfaceRequest>(*decoded) == request);
+  // Without the count no Ipv6PrefixCount travels; a count that is not a
+  // number is refused naming the field.
+  CHECK(aws::FormEncode(aws::ToQueryRequest(enipool::CreateNetworkInterfaceRequest{
+                                                .subnet_id = "subnet-1"})
+                            .params)
+            .find("Ipv6") == std::string::npos);
+  const auto bad = aws::DecodeQueryRequest(
+      {{"Action", "CreateNetworkInterface"}, {"SubnetId", "subnet-1"}, {"Ipv6PrefixCount", "one"}});
+  CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(bad.status().message(), "Ipv6PrefixCount"));
 }
 
 // docs/reference-behavior.md §7.1: the reference tags an ENI it finds

@@ -54,6 +54,8 @@ TEST_CASE("PipeBackend's encoding round-trips every EC2 call") {
                                              .secondary_ip_count = 1,
                                              .security_group_ids = {"sg-1", "sg-2"},
                                              .tags = {{"node.k8s.amazonaws.com/instance_id", "i-1"}}},
+      enipool::CreateNetworkInterfaceRequest{.subnet_id = "subnet-2", .ipv6_prefix_count = 1,
+                                             .description = "aws-K8S-i-1"},
       enipool::DescribeSubnetsRequest{.subnet_ids = {"subnet-1"}, .vpc_id = "vpc-1",
                                       .availability_zone = "us-east-1a"},
       enipool::AssignIpv6PrefixesRequest{.eni_id = "eni-1", .count = 1},

@@ -3,6 +3,7 @@
 // §4.12, §7.1), /80s carved from a subnet's /64.
 #include <doctest/doctest.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <random>
 #include <set>
@@ -150,16 +151,79 @@ TEST_CASE("SimulatedEc2 answers InsufficientCidrBlocks when the /64 has no free 
   CHECK(last_two->back() == P6("2600:1f14:abc:1:ffff::/80"));
 }
 
-TEST_CASE("SimulatedEc2 never delegates one /80 twice under random assign and unassign") {
+TEST_CASE("SimulatedEc2 creates an ENI holding the lowest free /80s when asked with ipv6_prefix_count") {
+  Account account;
+  REQUIRE(account.ec2.AssignIpv6Prefixes({.eni_id = account.primary, .count = 1}).ok());
+  const auto created = account.ec2.CreateNetworkInterface(
+      {.subnet_id = "subnet-1", .ipv6_prefix_count = 2, .description = "aws-K8S-i-1"});
+  REQUIRE(created.ok());
+  CHECK(created->ipv6_prefixes ==
+        std::vector<Ipv6Prefix>{P6("2600:1f14:abc:1:1::/80"), P6("2600:1f14:abc:1:2::/80")});
+  CHECK(created->prefixes.empty());
+  CHECK(created->secondary_ips.empty());
+  CHECK(account.ec2.DescribeNetworkInterfaces({.eni_ids = {created->id}})->front().ipv6_prefixes ==
+        created->ipv6_prefixes);
+  // Without the count an ENI holds no /80, as before.
+  const auto plain = account.ec2.CreateNetworkInterface({.subnet_id = "subnet-1"});
+  REQUIRE(plain.ok());
+  CHECK(plain->ipv6_prefixes.empty());
+  // Deleting the ENI gives its /80s back to the subnet.
+  REQUIRE(account.ec2.DeleteNetworkInterface({.eni_id = created->id}).ok());
+  CHECK(*account.ec2.AssignIpv6Prefixes({.eni_id = account.primary, .count = 1}) ==
+        std::vector<Ipv6Prefix>{P6("2600:1f14:abc:1:1::/80")});
+}
+
+TEST_CASE("SimulatedEc2 refuses IPv6 prefixes at create without an IPv6 block, below zero or past a full /64, changing nothing") {
+  Account account;
+  REQUIRE(account.ec2.AddSubnet("subnet-4", *Ipv4Prefix::Parse("10.0.4.0/24")).ok());
+  const auto enis_before = account.ec2.DescribeNetworkInterfaces({});
+  const auto subnets_before = account.ec2.DescribeSubnets({});
+  const auto no_block = account.ec2.CreateNetworkInterface(
+      {.subnet_id = "subnet-4", .ipv4_prefix_count = 1, .ipv6_prefix_count = 1});
+  CHECK(enipool::ClassifyEc2Error(no_block.status()) == Ec2ErrorCode::kInvalidParameterValue);
+  CHECK(absl::StrContains(no_block.status().message(), "subnet-4 has no IPv6 CIDR block"));
+  const auto negative =
+      account.ec2.CreateNetworkInterface({.subnet_id = "subnet-1", .ipv6_prefix_count = -1});
+  CHECK(enipool::ClassifyEc2Error(negative.status()) == Ec2ErrorCode::kInvalidParameterValue);
+  CHECK(absl::StrContains(negative.status().message(), "ipv6_prefix_count (-1)"));
+  CHECK(account.ec2.DescribeNetworkInterfaces({}) == enis_before);
+  CHECK(account.ec2.DescribeSubnets({}) == subnets_before);  // no IPv4 address taken either
+  REQUIRE(account.ec2.AssignIpv6Prefixes({.eni_id = account.primary, .count = 65'535}).ok());
+  const auto full = account.ec2.CreateNetworkInterface(
+      {.subnet_id = "subnet-1", .secondary_ip_count = 2, .ipv6_prefix_count = 2});
+  CHECK(enipool::ClassifyEc2Error(full.status()) == Ec2ErrorCode::kInsufficientCidrBlocks);
+  CHECK(account.ec2.DescribeSubnets({}) == subnets_before);
+  const auto last = account.ec2.CreateNetworkInterface({.subnet_id = "subnet-1", .ipv6_prefix_count = 1});
+  REQUIRE(last.ok());
+  CHECK(last->ipv6_prefixes == std::vector<Ipv6Prefix>{P6("2600:1f14:abc:1:ffff::/80")});
+}
+
+TEST_CASE("SimulatedEc2 never delegates one /80 twice under random assign, unassign, create and delete") {
   Account account;
   auto second = account.ec2.AddInstance({.instance_id = "i-2", .subnet_id = "subnet-1"});
   REQUIRE(second.ok());
-  const std::vector<std::string> enis = {account.primary, second->id};
+  std::vector<std::string> enis = {account.primary, second->id};
   std::mt19937_64 random(64);
   std::set<Ipv6Prefix> held;  // the model: every /80 delegated now
   for (int step = 0; step < 2000; ++step) {
-    const std::string& eni = enis[random() % 2];
-    if (random() % 3 != 0) {
+    const std::string eni = enis[random() % enis.size()];
+    const auto roll = random() % 12;
+    if (roll == 0) {  // a new ENI created with one or two /80s
+      const int count = static_cast<int>(random() % 2) + 1;
+      const auto created =
+          account.ec2.CreateNetworkInterface({.subnet_id = "subnet-1", .ipv6_prefix_count = count});
+      REQUIRE(created.ok());
+      REQUIRE(created->ipv6_prefixes.size() == static_cast<std::size_t>(count));
+      for (const Ipv6Prefix& prefix : created->ipv6_prefixes) REQUIRE(held.insert(prefix).second);
+      enis.push_back(created->id);
+    } else if (roll == 1 && enis.size() > 2) {  // a created ENI deleted: its /80s go back
+      const std::size_t victim = 2 + random() % (enis.size() - 2);
+      const auto nic = account.ec2.DescribeNetworkInterfaces({.eni_ids = {enis[victim]}});
+      REQUIRE(nic.ok());
+      REQUIRE(account.ec2.DeleteNetworkInterface({.eni_id = enis[victim]}).ok());
+      for (const Ipv6Prefix& prefix : nic->front().ipv6_prefixes) REQUIRE(held.erase(prefix) == 1);
+      enis.erase(enis.begin() + static_cast<std::ptrdiff_t>(victim));
+    } else if (roll % 3 != 0) {
       const int count = static_cast<int>(random() % 3) + 1;
       const auto got = account.ec2.AssignIpv6Prefixes({.eni_id = eni, .count = count});
       REQUIRE(got.ok());

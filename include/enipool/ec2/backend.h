@@ -206,7 +206,10 @@ struct NetworkInterface {
 };
 
 // CreateNetworkInterface, with SecondaryPrivateIpAddressCount (secondary-IP
-// mode) or Ipv4PrefixCount (prefix mode); at most one count is non-zero.
+// mode) or Ipv4PrefixCount (prefix mode); at most one of the two is
+// non-zero. Ipv6PrefixCount asks for delegated /80s out of the subnet's
+// IPv6 block as well: the reference's IPv6 mode creates an extra card's
+// ENI with one (docs/reference-behavior.md §4.12, §7.1).
 // `private_ip_address` (EC2's PrivateIpAddress) names the ENI's primary
 // address; without it EC2 picks one anywhere in the subnet (the reference
 // never names one, so its ENIs can break a free aligned /28).
@@ -214,6 +217,7 @@ struct CreateNetworkInterfaceRequest {
   std::string subnet_id;
   int secondary_ip_count = 0;
   int ipv4_prefix_count = 0;
+  int ipv6_prefix_count = 0;
   std::string description;  // the reference writes "aws-K8S-<instance-id>"
   std::optional<Ipv4Address> private_ip_address = std::nullopt;
   // SecurityGroupId.N: the primary ENI's groups, or the ENIConfig's under

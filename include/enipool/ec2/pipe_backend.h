@@ -232,6 +232,7 @@ inline std::string EncodeCall(const Ec2Call& call) {
           w.Str(r.subnet_id);
           w.I32(r.secondary_ip_count);
           w.I32(r.ipv4_prefix_count);
+          w.I32(r.ipv6_prefix_count);
           w.Str(r.description);
           // The named primary address as a list of zero or one.
           std::vector<Ipv4Address> named;
@@ -292,6 +293,7 @@ inline std::optional<Ec2Call> DecodeCall(absl::string_view bytes) {
       c.subnet_id = r.Str();
       c.secondary_ip_count = r.I32();
       c.ipv4_prefix_count = r.I32();
+      c.ipv6_prefix_count = r.I32();
       c.description = r.Str();
       const std::vector<Ipv4Address> named = r.List<Ipv4Address>([&] { return r.Address(); });
       if (named.size() > 1) return std::nullopt;

@@ -370,15 +370,19 @@ class SimulatedEc2 {
   //
   // A new, unattached ENI in `subnet_id` with a primary IP (the request's
   // `private_ip_address` when given, else a random free one) and
-  // `secondary_ip_count` IPs or `ipv4_prefix_count` prefixes. Nothing
-  // changes on an error.
-  //   InvalidParameterValue              unknown subnet, negative counts, or both set;
+  // `secondary_ip_count` IPs or `ipv4_prefix_count` prefixes, and
+  // `ipv6_prefix_count` /80s (the lowest free ones of the subnet's IPv6
+  // block, as AssignIpv6Prefixes takes them). Nothing changes on an error.
+  //   InvalidParameterValue              unknown subnet, negative counts, both IPv4
+  //                                      counts set, IPv6 prefixes asked of a
+  //                                      subnet without an IPv6 block;
   //                                      a named address outside the subnet,
   //                                      AWS-reserved or in a CIDR reservation;
   //   InvalidIPAddress.InUse             the named address is taken;
   //   PrivateIpAddressLimitExceeded      more than unattached_ipv4_per_eni - 1 slots;
   //   InsufficientFreeAddressesInSubnet  not enough free addresses;
-  //   InsufficientCidrBlocks             not enough free aligned /28s.
+  //   InsufficientCidrBlocks             not enough free aligned /28s, or
+  //                                      free /80s in the IPv6 block.
   [[nodiscard]] absl::StatusOr<NetworkInterface> CreateNetworkInterface(
       const CreateNetworkInterfaceRequest& request) {
     ENIPOOL_RETURN_IF_ERROR(Admit(CallKind::kCreateNetworkInterface));
@@ -394,6 +398,14 @@ class SimulatedEc2 {
                                    request.secondary_ip_count, ") and ipv4_prefix_count (",
                                    request.ipv4_prefix_count,
                                    ") must be >= 0 and at most one of them non-zero"));
+    }
+    if (request.ipv6_prefix_count < 0) {
+      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
+                      absl::StrCat("create in ", request.subnet_id, ": ipv6_prefix_count (",
+                                   request.ipv6_prefix_count, ") must be >= 0"));
+    }
+    if (request.ipv6_prefix_count > 0) {
+      ENIPOOL_RETURN_IF_ERROR(CheckIpv6Prefixes(subnet_it->second, request.ipv6_prefix_count));
     }
     const int slots = request.secondary_ip_count + request.ipv4_prefix_count;
     if (slots > options_.unattached_ipv4_per_eni - 1) {
@@ -434,6 +446,9 @@ class SimulatedEc2 {
     eni.nic.security_group_ids = request.security_group_ids;
     eni.nic.secondary_ips.assign(addresses.begin() + 1, addresses.end());
     eni.nic.prefixes = std::move(prefixes);
+    if (request.ipv6_prefix_count > 0) {
+      eni.nic.ipv6_prefixes = DelegateIpv6Prefixes(subnet_it->second, request.ipv6_prefix_count);
+    }
     unattached_.insert(eni.nic.id);
     return eni.nic;
   }
@@ -628,30 +643,8 @@ class SimulatedEc2 {
                       absl::StrCat("count ", request.count, " of IPv6 prefixes for ", eni->nic.id,
                                    " must be >= 1"));
     }
-    if (eni->subnet_index >= subnet_ipv6_.size() ||
-        !subnet_ipv6_[eni->subnet_index].cidr.has_value()) {
-      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
-                      absl::StrCat("subnet ", eni->nic.subnet_id, " of ", eni->nic.id,
-                                   " has no IPv6 CIDR block"));
-    }
-    SubnetIpv6& block = subnet_ipv6_[eni->subnet_index];
-    const std::uint64_t count = static_cast<std::uint64_t>(request.count);
-    if (block.released.size() + (kIpv6PrefixesPerSubnet - block.next) < count) {
-      return Ec2Error(Ec2ErrorCode::kInsufficientCidrBlocks,
-                      absl::StrCat("subnet ", eni->nic.subnet_id, " (", block.cidr->ToString(),
-                                   ") has fewer than ", count, " free /80 prefixes"));
-    }
-    std::vector<Ipv6Prefix> prefixes;
-    for (std::uint64_t i = 0; i < count; ++i) {
-      std::uint64_t index = 0;
-      if (!block.released.empty()) {
-        index = *block.released.begin();
-        block.released.erase(block.released.begin());
-      } else {
-        index = block.next++;
-      }
-      prefixes.push_back(*block.cidr->Subprefix(Ipv6Prefix::kDelegatedLength, index));
-    }
+    ENIPOOL_RETURN_IF_ERROR(CheckIpv6Prefixes(eni->subnet_index, request.count));
+    std::vector<Ipv6Prefix> prefixes = DelegateIpv6Prefixes(eni->subnet_index, request.count);
     eni->nic.ipv6_prefixes.insert(eni->nic.ipv6_prefixes.end(), prefixes.begin(), prefixes.end());
     return prefixes;
   }
@@ -993,6 +986,42 @@ class SimulatedEc2 {
     absl::btree_set<std::uint64_t> released;
   };
   static constexpr std::uint64_t kIpv6PrefixesPerSubnet = std::uint64_t{1} << (80 - 64);
+
+  // InvalidParameterValue when subnet `subnet_index` has no IPv6 block,
+  // InsufficientCidrBlocks when its /64 has fewer than `count` free /80s.
+  [[nodiscard]] absl::Status CheckIpv6Prefixes(std::size_t subnet_index, int count) const {
+    const std::string& subnet_id = subnets_[subnet_index].id();
+    if (subnet_index >= subnet_ipv6_.size() || !subnet_ipv6_[subnet_index].cidr.has_value()) {
+      return Ec2Error(Ec2ErrorCode::kInvalidParameterValue,
+                      absl::StrCat("subnet ", subnet_id, " has no IPv6 CIDR block"));
+    }
+    const SubnetIpv6& block = subnet_ipv6_[subnet_index];
+    if (block.released.size() + (kIpv6PrefixesPerSubnet - block.next) <
+        static_cast<std::uint64_t>(count)) {
+      return Ec2Error(Ec2ErrorCode::kInsufficientCidrBlocks,
+                      absl::StrCat("subnet ", subnet_id, " (", block.cidr->ToString(),
+                                   ") has fewer than ", count, " free /80 prefixes"));
+    }
+    return absl::OkStatus();
+  }
+
+  // The `count` lowest free /80s of the subnet's IPv6 block, taken
+  // (CheckIpv6Prefixes first: this cannot fail).
+  std::vector<Ipv6Prefix> DelegateIpv6Prefixes(std::size_t subnet_index, int count) {
+    SubnetIpv6& block = subnet_ipv6_[subnet_index];
+    std::vector<Ipv6Prefix> prefixes;
+    for (int i = 0; i < count; ++i) {
+      std::uint64_t index = 0;
+      if (!block.released.empty()) {
+        index = *block.released.begin();
+        block.released.erase(block.released.begin());
+      } else {
+        index = block.next++;
+      }
+      prefixes.push_back(*block.cidr->Subprefix(Ipv6Prefix::kDelegatedLength, index));
+    }
+    return prefixes;
+  }
 
   void ReleaseIpv6Prefix(std::size_t subnet_index, const Ipv6Prefix& prefix) {
     if (subnet_index >= subnet_ipv6_.size()) return;

@@ -134,6 +134,9 @@ inline QueryRequest ToQueryRequest(const Ec2Call& call, const EniCreationOptions
           if (request.ipv4_prefix_count > 0) {
             add("Ipv4PrefixCount", absl::StrCat(request.ipv4_prefix_count));
           }
+          if (request.ipv6_prefix_count > 0) {
+            add("Ipv6PrefixCount", absl::StrCat(request.ipv6_prefix_count));
+          }
           // The request's groups and tags, then the client's (a group or a
           // tag key the request already names is not sent twice).
           std::vector<std::string> groups = request.security_group_ids;

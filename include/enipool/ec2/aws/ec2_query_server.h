@@ -229,6 +229,7 @@ inline absl::StatusOr<Ec2Call> DecodeQueryRequest(const QueryParams& params) {
     ENIPOOL_ASSIGN_OR_RETURN(request.secondary_ip_count,
                              Integer(params, "SecondaryPrivateIpAddressCount", 0));
     ENIPOOL_ASSIGN_OR_RETURN(request.ipv4_prefix_count, Integer(params, "Ipv4PrefixCount", 0));
+    ENIPOOL_ASSIGN_OR_RETURN(request.ipv6_prefix_count, Integer(params, "Ipv6PrefixCount", 0));
     if (const std::string* description = Find(params, "Description")) {
       request.description = *description;
     }
