@@ -1870,17 +1870,13 @@ class NodeController {
       std::vector<Op> tags;
       for (const NetworkInterface& ni : interfaces) {
         if (!Ours(ni)) continue;
-        const EniClass eni_class = ClassifyEni(ni, IsPrimary(ni), class_options);
         // The reference tags the managed ENIs it sets up: never an unmanaged
-        // or EFA-only one, nor the trunk; at a reconcile only an ENI new to
-        // the pool.
-        if (!EniInPool(eni_class) || eni_class == EniClass::kTrunk) continue;
+        // or EFA-only one, nor the trunk (EniTagCall); at a reconcile only an
+        // ENI new to the pool.
         if (step == Step::kReconcile && pool().FindEni(ni.id).ok()) continue;
-        std::vector<Ec2Tag> missing = MissingEniTags(ni.tags, wanted);
-        if (missing.empty()) continue;
-        tags.push_back(Op{.step = Step::kTag,
-                          .call = CreateTagsRequest{.eni_ids = {ni.id}, .tags = std::move(missing)},
-                          .eni = ni.id});
+        std::optional<CreateTagsRequest> call = EniTagCall(ni, IsPrimary(ni), class_options, wanted);
+        if (!call.has_value()) continue;
+        tags.push_back(Op{.step = Step::kTag, .call = *std::move(call), .eni = ni.id});
       }
       if (!tags.empty()) {
         tagging_ = Tagging{.step = step,

@@ -208,6 +208,25 @@ inline std::vector<Ec2Tag> AppendNodeTags(std::vector<Ec2Tag> tags, absl::string
   return missing;
 }
 
+// EniTagCall()
+//
+// The CreateTags a node sends for an ENI it finds (docs/reference-behavior.md
+// §4.13; upstream IPAMD :: nodeInit's TagENI): the tags of `wanted`
+// (NodeEniTags()) the ENI lacks or holds with another value, on that ENI
+// alone. nullopt when the node does not tag it (unmanaged, EFA-only or
+// trunk, by ClassifyEni() with `primary` and `options`) or nothing differs.
+// The IPv4 controller (controller.h) and the IPv6 node (ipv6_node.h) both
+// ask it.
+[[nodiscard]] inline std::optional<CreateTagsRequest> EniTagCall(
+    const NetworkInterface& eni, bool primary, const EniClassOptions& options,
+    const std::vector<Ec2Tag>& wanted) {
+  const EniClass eni_class = ClassifyEni(eni, primary, options);
+  if (!EniInPool(eni_class) || eni_class == EniClass::kTrunk) return std::nullopt;
+  std::vector<Ec2Tag> missing = MissingEniTags(eni.tags, wanted);
+  if (missing.empty()) return std::nullopt;
+  return CreateTagsRequest{.eni_ids = {eni.id}, .tags = std::move(missing)};
+}
+
 namespace internal {
 
 // What IsLeakedEniCandidate() and NeedsCreatedAtStamp() both ask first: an

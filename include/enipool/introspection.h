@@ -558,6 +558,16 @@ ControllerMetrics MetricsOf(const Ipv6NodeController<C, Store>& node) {
   const std::size_t assign = Ec2Call(AssignIpv6PrefixesRequest{}).index();
   out.calls[describe] = static_cast<std::int64_t>(k.describes);
   out.calls[assign] = static_cast<std::int64_t>(k.assigns);
+  // A found ENI tagged, an extra card's ENI created and attached (or
+  // deleted when its attach failed).
+  out.calls[Ec2Call(CreateTagsRequest{}).index()] = static_cast<std::int64_t>(k.tags);
+  out.calls[Ec2Call(CreateNetworkInterfaceRequest{}).index()] =
+      static_cast<std::int64_t>(k.creates);
+  out.calls[Ec2Call(AttachNetworkInterfaceRequest{}).index()] =
+      static_cast<std::int64_t>(k.attaches);
+  out.calls[Ec2Call(DeleteNetworkInterfaceRequest{}).index()] =
+      static_cast<std::int64_t>(k.deletes);
+  out.enis_tagged = static_cast<std::int64_t>(k.enis_tagged);
   out.failures[describe] = static_cast<std::int64_t>(k.describe_failures);
   out.failures[assign] = static_cast<std::int64_t>(k.assign_failures);
   out.add_requests = k.add_requests;

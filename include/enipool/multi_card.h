@@ -266,14 +266,178 @@ inline ControllerConfig CardControllerConfig(const MultiCardConfig& config, std:
   return out;
 }
 
-// CardAssignment
+// BasicCardAssignment / CardAssignment
 //
-// One address of a pod and the network card it is on.
-struct CardAssignment {
+// One address of a pod and the network card it is on: an IPv4 Assignment
+// (CardAssignment), or an IPv6 one (Ipv6CardAssignment, ipv6_multi_card.h).
+template <typename A>
+struct BasicCardAssignment {
   int network_card = 0;
-  Assignment assignment;
-  friend bool operator==(const CardAssignment&, const CardAssignment&) = default;
+  A assignment;
+  friend bool operator==(const BasicCardAssignment&, const BasicCardAssignment&) = default;
 };
+using CardAssignment = BasicCardAssignment<Assignment>;
+
+namespace internal {
+
+// What a node of several cards does with a pod, whatever the address
+// family: `controllers[k]` serves card `cards[k]` and offers
+// pool().Lookup(pod), AddPod(pod) and DeletePod(pod) answering its family's
+// assignment `A`. MultiCardNode and Ipv6MultiCardNode (ipv6_multi_card.h)
+// both use them.
+
+inline absl::Status CardError(int card, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("network card ", card, ": ", status.message()));
+}
+
+// The ADD of a single-address pod: its address if some card holds one,
+// else the cards in order, a card with no free address (RESOURCE_EXHAUSTED)
+// that is not the last passing the pod on.
+template <typename A, typename Controllers>
+absl::StatusOr<BasicCardAssignment<A>> AddPodOnFirstCard(Controllers& controllers,
+                                                         const std::vector<int>& cards,
+                                                         const PodKey& pod) {
+  for (std::size_t k = 0; k < cards.size(); ++k) {
+    if (auto held = controllers[k].pool().Lookup(pod)) {
+      return BasicCardAssignment<A>{cards[k], *held};
+    }
+  }
+  absl::Status last;
+  for (std::size_t k = 0; k < cards.size(); ++k) {
+    absl::StatusOr<A> a = controllers[k].AddPod(pod);
+    if (a.ok()) return BasicCardAssignment<A>{cards[k], *a};
+    last = a.status();
+    const bool more = k + 1 < cards.size();
+    if (!more || last.code() != absl::StatusCode::kResourceExhausted) break;
+  }
+  return last;
+}
+
+// The ADD of a multi-address pod: one address per card, card order; when a
+// card cannot give one, what this call took on the cards before it is
+// released and that card's error returned, the card named.
+template <typename A, typename Controllers>
+absl::StatusOr<std::vector<BasicCardAssignment<A>>> AddPodOnEveryCard(
+    Controllers& controllers, const std::vector<int>& cards, const PodKey& pod) {
+  std::vector<BasicCardAssignment<A>> out;
+  std::vector<bool> taken(cards.size(), false);  // assigned by this call
+  out.reserve(cards.size());
+  for (std::size_t k = 0; k < cards.size(); ++k) {
+    taken[k] = !controllers[k].pool().Lookup(pod).has_value();
+    absl::StatusOr<A> a = controllers[k].AddPod(pod);
+    if (!a.ok()) {
+      for (std::size_t j = 0; j < k; ++j) {
+        if (taken[j]) (void)controllers[j].DeletePod(pod);
+      }
+      return CardError(cards[k], a.status());
+    }
+    out.push_back(BasicCardAssignment<A>{cards[k], *a});
+  }
+  return out;
+}
+
+// The DEL: released on every card that holds the pod, card order;
+// NOT_FOUND naming the pod when none does.
+template <typename A, typename Controllers>
+absl::StatusOr<std::vector<BasicCardAssignment<A>>> DeletePodOnEveryCard(
+    Controllers& controllers, const std::vector<int>& cards, const PodKey& pod) {
+  std::vector<BasicCardAssignment<A>> released;
+  for (std::size_t k = 0; k < cards.size(); ++k) {
+    if (!controllers[k].pool().Lookup(pod).has_value()) continue;
+    absl::StatusOr<A> a = controllers[k].DeletePod(pod);
+    if (!a.ok()) return a.status();
+    released.push_back(BasicCardAssignment<A>{cards[k], *a});
+  }
+  if (released.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("pod ", pod.ToString(), " holds no address on any card of this node"));
+  }
+  return released;
+}
+
+// Every address the pod holds, card order.
+template <typename A, typename Controllers>
+std::vector<BasicCardAssignment<A>> LookupOnEveryCard(const Controllers& controllers,
+                                                      const std::vector<int>& cards,
+                                                      const PodKey& pod) {
+  std::vector<BasicCardAssignment<A>> out;
+  for (std::size_t k = 0; k < cards.size(); ++k) {
+    if (auto a = controllers[k].pool().Lookup(pod)) {
+      out.push_back(BasicCardAssignment<A>{cards[k], *a});
+    }
+  }
+  return out;
+}
+
+// The managed cards of a node (empty: card 0 alone), checked: card 0 first,
+// ascending, distinct, each a card of the instance type.
+inline absl::StatusOr<std::vector<int>> CheckedManagedCards(const std::vector<int>& managed,
+                                                             const InstanceLimits& limits) {
+  std::vector<int> cards = managed.empty() ? std::vector<int>{0} : managed;
+  if (cards.front() != 0) {
+    return absl::InvalidArgumentError(
+        "multi-card node: card 0 (the primary ENI's) must be managed and listed first");
+  }
+  for (std::size_t k = 0; k < cards.size(); ++k) {
+    if (cards[k] < 0 || cards[k] >= limits.network_cards) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "multi-card node: card ", cards[k], " is not a card of ",
+          limits.name.empty() ? std::string("the instance type") : std::string(limits.name),
+          " (it has ", limits.network_cards, ")"));
+    }
+    if (k > 0 && cards[k] <= cards[k - 1]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "multi-card node: managed cards must be ascending and distinct (", cards[k - 1],
+          " then ", cards[k], ")"));
+    }
+  }
+  return cards;
+}
+
+// The position of the card that issued request `id` when card k numbers
+// from first + k × kCardRequestIdStride; `card_count` when none did.
+inline std::size_t CardOfRequest(std::uint64_t first, std::uint64_t id, std::size_t card_count) {
+  if (id < first) return card_count;
+  const std::uint64_t position = (id - first) / kCardRequestIdStride;
+  return position < card_count ? static_cast<std::size_t>(position) : card_count;
+}
+
+}  // namespace internal
+
+namespace internal {
+
+// The cards of a node and one controller per card, in card order, with
+// what MultiCardNode and Ipv6MultiCardNode (ipv6_multi_card.h) both answer
+// about them.
+template <typename Controller, typename Config>
+class CardControllers {
+ public:
+  [[nodiscard]] const Config& config() const noexcept { return config_; }
+  // The managed cards, ascending; controller(k) keeps cards()[k].
+  [[nodiscard]] const std::vector<int>& cards() const noexcept { return cards_; }
+  [[nodiscard]] std::size_t card_count() const noexcept { return cards_.size(); }
+  [[nodiscard]] Controller& controller(std::size_t k) { return controllers_[k]; }
+  [[nodiscard]] const Controller& controller(std::size_t k) const { return controllers_[k]; }
+
+  // Whether some card has work under way; the earliest time a card has a
+  // call to make.
+  [[nodiscard]] bool busy() const {
+    return std::any_of(controllers_.begin(), controllers_.end(),
+                       [](const Controller& c) { return c.busy(); });
+  }
+  [[nodiscard]] absl::Time NextWakeup() const {
+    absl::Time next = absl::InfiniteFuture();
+    for (const Controller& c : controllers_) next = std::min(next, c.NextWakeup());
+    return next;
+  }
+
+ protected:
+  Config config_;
+  std::vector<int> cards_;
+  std::vector<Controller> controllers_;
+};
+
+}  // namespace internal
 
 // MultiCardNode
 //
@@ -281,7 +445,13 @@ struct CardAssignment {
 // controller (and store) per managed card, in card order.
 template <Clock C, typename Policy = ReferencePolicy, typename Store = NodeDatastore<C>>
   requires PoolStore<Store> && std::same_as<typename Store::clock_type, C>
-class MultiCardNode {
+class MultiCardNode
+    : public internal::CardControllers<NodeController<C, Policy, Store>, MultiCardConfig> {
+  using Base = internal::CardControllers<NodeController<C, Policy, Store>, MultiCardConfig>;
+  using Base::cards_;
+  using Base::config_;
+  using Base::controllers_;
+
  public:
   using controller_type = NodeController<C, Policy, Store>;
 
@@ -296,9 +466,9 @@ class MultiCardNode {
                                                             Policy policy = Policy{})
     requires std::same_as<Store, NodeDatastore<C>>
   {
-    ENIPOOL_RETURN_IF_ERROR(CheckCards(config));
+    ENIPOOL_ASSIGN_OR_RETURN(const std::vector<int> cards,
+                             internal::CheckedManagedCards(config.managed_cards, config.limits));
     MultiCardNode node;
-    const std::vector<int> cards = Cards(config);
     for (std::size_t k = 0; k < cards.size(); ++k) {
       auto controller =
           controller_type::Create(clock, CardControllerConfig(config, k, cards[k]), policy);
@@ -320,8 +490,8 @@ class MultiCardNode {
   [[nodiscard]] static absl::StatusOr<MultiCardNode> Create(MultiCardConfig config,
                                                             std::vector<Store> stores,
                                                             Policy policy = Policy{}) {
-    ENIPOOL_RETURN_IF_ERROR(CheckCards(config));
-    const std::vector<int> cards = Cards(config);
+    ENIPOOL_ASSIGN_OR_RETURN(const std::vector<int> cards,
+                             internal::CheckedManagedCards(config.managed_cards, config.limits));
     if (stores.size() != cards.size()) {
       return absl::InvalidArgumentError(absl::StrCat("multi-card node: ", stores.size(),
                                                      " stores for ", cards.size(),
@@ -343,13 +513,6 @@ class MultiCardNode {
   MultiCardNode(MultiCardNode&&) noexcept = default;
   MultiCardNode& operator=(MultiCardNode&&) noexcept = default;
 
-  [[nodiscard]] const MultiCardConfig& config() const noexcept { return config_; }
-  // The managed cards, ascending; controller(k) keeps cards()[k].
-  [[nodiscard]] const std::vector<int>& cards() const noexcept { return cards_; }
-  [[nodiscard]] std::size_t card_count() const noexcept { return cards_.size(); }
-  [[nodiscard]] controller_type& controller(std::size_t k) { return controllers_[k]; }
-  [[nodiscard]] const controller_type& controller(std::size_t k) const { return controllers_[k]; }
-
   // MultiCardNode::ControllerOfCard()
   //
   // The controller of network card `card`, or nullptr when it is not managed.
@@ -363,15 +526,6 @@ class MultiCardNode {
   [[nodiscard]] bool started() const {
     return std::all_of(controllers_.begin(), controllers_.end(),
                        [](const controller_type& c) { return c.started(); });
-  }
-  [[nodiscard]] bool busy() const {
-    return std::any_of(controllers_.begin(), controllers_.end(),
-                       [](const controller_type& c) { return c.busy(); });
-  }
-  [[nodiscard]] absl::Time NextWakeup() const {
-    absl::Time next = absl::InfiniteFuture();
-    for (const controller_type& c : controllers_) next = std::min(next, c.NextWakeup());
-    return next;
   }
 
   // MultiCardNode::Start() / Tick()
@@ -419,8 +573,7 @@ class MultiCardNode {
   [[nodiscard]] absl::Status OnResult(const Ec2Request& request, const Ec2Result& result,
                                       absl::Time now, std::vector<Ec2Request>& out) {
     const std::uint64_t first = config_.node.first_request_id == 0 ? 1 : config_.node.first_request_id;
-    const std::uint64_t position =
-        request.id < first ? cards_.size() : (request.id - first) / kCardRequestIdStride;
+    const std::size_t position = internal::CardOfRequest(first, request.id, cards_.size());
     if (position >= cards_.size()) {
       return absl::NotFoundError(absl::StrCat("request ", request.id, " (",
                                               Ec2CallName(request.call),
@@ -442,18 +595,7 @@ class MultiCardNode {
   // (RESOURCE_EXHAUSTED) that is not the last passes the pod on to the next;
   // any other error, or the last card's, is returned. Never waits for EC2.
   [[nodiscard]] absl::StatusOr<CardAssignment> AddPod(const PodKey& pod) {
-    for (std::size_t k = 0; k < cards_.size(); ++k) {
-      if (auto held = controllers_[k].pool().Lookup(pod)) return CardAssignment{cards_[k], *held};
-    }
-    absl::Status last;
-    for (std::size_t k = 0; k < cards_.size(); ++k) {
-      absl::StatusOr<Assignment> a = controllers_[k].AddPod(pod);
-      if (a.ok()) return CardAssignment{cards_[k], *a};
-      last = a.status();
-      const bool more = k + 1 < cards_.size();
-      if (!more || last.code() != absl::StatusCode::kResourceExhausted) break;
-    }
-    return last;
+    return internal::AddPodOnFirstCard<Assignment>(controllers_, cards_, pod);
   }
 
   // MultiCardNode::AddMultiCardPod()
@@ -466,21 +608,7 @@ class MultiCardNode {
   // card's error is returned, the card named. A pod that already holds its
   // addresses gets them back.
   [[nodiscard]] absl::StatusOr<std::vector<CardAssignment>> AddMultiCardPod(const PodKey& pod) {
-    std::vector<CardAssignment> out;
-    std::vector<bool> taken(cards_.size(), false);  // assigned by this call
-    out.reserve(cards_.size());
-    for (std::size_t k = 0; k < cards_.size(); ++k) {
-      taken[k] = !controllers_[k].pool().Lookup(pod).has_value();
-      absl::StatusOr<Assignment> a = controllers_[k].AddPod(pod);
-      if (!a.ok()) {
-        for (std::size_t j = 0; j < k; ++j) {
-          if (taken[j]) (void)controllers_[j].DeletePod(pod);
-        }
-        return CardError(cards_[k], a.status());
-      }
-      out.push_back(CardAssignment{cards_[k], *a});
-    }
-    return out;
+    return internal::AddPodOnEveryCard<Assignment>(controllers_, cards_, pod);
   }
 
   // MultiCardNode::DeletePod()
@@ -490,29 +618,14 @@ class MultiCardNode {
   // Returns what was released, card order; NOT_FOUND naming the pod when no
   // card holds it; a store's error otherwise (the cards before it released).
   [[nodiscard]] absl::StatusOr<std::vector<CardAssignment>> DeletePod(const PodKey& pod) {
-    std::vector<CardAssignment> released;
-    for (std::size_t k = 0; k < cards_.size(); ++k) {
-      if (!controllers_[k].pool().Lookup(pod).has_value()) continue;
-      absl::StatusOr<Assignment> a = controllers_[k].DeletePod(pod);
-      if (!a.ok()) return a.status();
-      released.push_back(CardAssignment{cards_[k], *a});
-    }
-    if (released.empty()) {
-      return absl::NotFoundError(
-          absl::StrCat("pod ", pod.ToString(), " holds no address on any card of this node"));
-    }
-    return released;
+    return internal::DeletePodOnEveryCard<Assignment>(controllers_, cards_, pod);
   }
 
   // MultiCardNode::Lookup()
   //
   // Every address the pod holds, card order (empty when none).
   [[nodiscard]] std::vector<CardAssignment> Lookup(const PodKey& pod) const {
-    std::vector<CardAssignment> out;
-    for (std::size_t k = 0; k < cards_.size(); ++k) {
-      if (auto a = controllers_[k].pool().Lookup(pod)) out.push_back(CardAssignment{cards_[k], *a});
-    }
-    return out;
+    return internal::LookupOnEveryCard<Assignment>(controllers_, cards_, pod);
   }
 
   void SetNodeSchedulable(bool schedulable) {
@@ -535,36 +648,8 @@ class MultiCardNode {
  private:
   MultiCardNode() = default;
 
-  static std::vector<int> Cards(const MultiCardConfig& config) {
-    return config.managed_cards.empty() ? std::vector<int>{0} : config.managed_cards;
-  }
-
-  static absl::Status CheckCards(const MultiCardConfig& config) {
-    const std::vector<int> cards = Cards(config);
-    if (cards.front() != 0) {
-      return absl::InvalidArgumentError(
-          "multi-card node: card 0 (the primary ENI's) must be managed and listed first");
-    }
-    for (std::size_t k = 0; k < cards.size(); ++k) {
-      if (cards[k] < 0 || cards[k] >= config.limits.network_cards) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "multi-card node: card ", cards[k], " is not a card of ",
-            config.limits.name.empty() ? std::string("the instance type")
-                                       : std::string(config.limits.name),
-            " (it has ", config.limits.network_cards, ")"));
-      }
-      if (k > 0 && cards[k] <= cards[k - 1]) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "multi-card node: managed cards must be ascending and distinct (", cards[k - 1],
-            " then ", cards[k], ")"));
-      }
-    }
-    return absl::OkStatus();
-  }
-
   static absl::Status CardError(int card, const absl::Status& status) {
-    return absl::Status(status.code(),
-                        absl::StrCat("network card ", card, ": ", status.message()));
+    return internal::CardError(card, status);
   }
 
   // The latest insufficient-address answer and the latest decrease of any
@@ -582,9 +667,6 @@ class MultiCardNode {
     }
   }
 
-  MultiCardConfig config_;
-  std::vector<int> cards_;
-  std::vector<controller_type> controllers_;
   int retry_tokens_ = 0;  // the node's throttle retry quota
 };
 

@@ -189,6 +189,47 @@ enum class IpFamily { kIpv4, kIpv6 };
   return ipv6 ? IpFamily::kIpv6 : IpFamily::kIpv4;
 }
 
+namespace internal {
+
+// What the node tags its ENIs with and which it manages, as the reference
+// reads it (docs/reference-behavior.md §4.13, §7.1): MANAGE_UNTAGGED_ENI
+// (default true, Go's strconv.ParseBool), CLUSTER_NAME, and
+// ADDITIONAL_ENI_TAGS (a JSON object of strings). A variable that does not
+// parse is named in `problems` (the reference would manage untagged ENIs,
+// or warn and add no tag). NodeConfigFromEnvironment and
+// Ipv6NodeConfigFromEnvironment (ipv6_node.h) both read it.
+struct EniTagEnvironment {
+  bool manage_untagged = true;
+  std::string cluster_name;
+  std::vector<Ec2Tag> additional_tags;
+};
+inline EniTagEnvironment EniTagEnvironmentOf(EnvLookup lookup, std::vector<std::string>& problems) {
+  EniTagEnvironment out;
+  if (const std::optional<std::string> text = lookup("MANAGE_UNTAGGED_ENI");
+      text.has_value() && !text->empty()) {
+    const std::optional<bool> parsed = ParseGoBool(*text);
+    if (parsed.has_value()) {
+      out.manage_untagged = *parsed;
+    } else {
+      problems.push_back(absl::StrCat("MANAGE_UNTAGGED_ENI=", QuoteInput(*text),
+                                      " is not a boolean (the reference would manage untagged "
+                                      "ENIs)"));
+    }
+  }
+  out.cluster_name = lookup("CLUSTER_NAME").value_or("");
+  if (const std::optional<std::string> text = lookup("ADDITIONAL_ENI_TAGS"); text.has_value()) {
+    absl::StatusOr<std::vector<Ec2Tag>> parsed = ParseAdditionalEniTags(*text);
+    if (parsed.ok()) {
+      out.additional_tags = *std::move(parsed);
+    } else {
+      problems.emplace_back(parsed.status().message());
+    }
+  }
+  return out;
+}
+
+}  // namespace internal
+
 // NodeConfigFromEnvironment()
 //
 // See the file comment. NOT_FOUND for an instance type the table lacks
@@ -242,33 +283,7 @@ enum class IpFamily { kIpv4, kIpv6 };
         "ENABLE_IPv6=true: an IPv6 node has no warm pool and is configured by "
         "Ipv6NodeConfigFromEnvironment (ipv6_node.h)");
   }
-  // MANAGE_UNTAGGED_ENI (default true; docs/reference-behavior.md §4.13):
-  // read as Go's strconv.ParseBool, and refused here when it is not one.
-  bool manage_untagged = true;
-  if (const std::optional<std::string> text = lookup("MANAGE_UNTAGGED_ENI");
-      text.has_value() && !text->empty()) {
-    const std::optional<bool> parsed = internal::ParseGoBool(*text);
-    if (parsed.has_value()) {
-      manage_untagged = *parsed;
-    } else {
-      problems.push_back(absl::StrCat("MANAGE_UNTAGGED_ENI=", QuoteInput(*text),
-                                      " is not a boolean (the reference would manage untagged "
-                                      "ENIs)"));
-    }
-  }
-  const std::string cluster_name = lookup("CLUSTER_NAME").value_or("");
-  // ADDITIONAL_ENI_TAGS (docs/reference-behavior.md §7.1): a JSON object of
-  // strings; refused here when it is not one (the reference would warn and
-  // add no tag).
-  std::vector<Ec2Tag> additional_tags;
-  if (const std::optional<std::string> text = lookup("ADDITIONAL_ENI_TAGS"); text.has_value()) {
-    absl::StatusOr<std::vector<Ec2Tag>> parsed = ParseAdditionalEniTags(*text);
-    if (parsed.ok()) {
-      additional_tags = *std::move(parsed);
-    } else {
-      problems.emplace_back(parsed.status().message());
-    }
-  }
+  internal::EniTagEnvironment eni_tags = internal::EniTagEnvironmentOf(lookup, problems);
   // DISABLE_LEAKED_ENI_CLEANUP (default false; docs/reference-behavior.md §4.9).
   bool sweep = true;
   if (const std::optional<std::string> text = lookup("DISABLE_LEAKED_ENI_CLEANUP");
@@ -338,9 +353,9 @@ enum class IpFamily { kIpv4, kIpv6 };
   config.controller.instance_id = node.instance_id;
   config.controller.subnet_id = std::move(subnet);
   config.controller.primary_eni_id = node.primary_eni_id;
-  config.controller.manage_untagged_enis = manage_untagged;
-  config.controller.cluster_name = cluster_name;
-  config.controller.additional_eni_tags = std::move(additional_tags);
+  config.controller.manage_untagged_enis = eni_tags.manage_untagged;
+  config.controller.cluster_name = std::move(eni_tags.cluster_name);
+  config.controller.additional_eni_tags = std::move(eni_tags.additional_tags);
   config.controller.security_group_ids = std::move(security_groups);
   config.eni_config_name = std::move(eni_config_name);
   config.controller.subnet_discovery = pool.subnet_discovery;
