@@ -178,6 +178,11 @@ class SlowEc2 {
     Delay d(*this);
     return ec2_.CreateTags(r);
   }
+  absl::Status ModifyNetworkInterfaceAttribute(
+      const enipool::ModifyNetworkInterfaceAttributeRequest& r) {
+    Delay d(*this);
+    return ec2_.ModifyNetworkInterfaceAttribute(r);
+  }
 
  private:
   struct Delay {

@@ -39,6 +39,8 @@ inline int FuzzEc2QueryResponse(const std::uint8_t* data, std::size_t size) {
       AssignIpv6PrefixesRequest{"eni-1", 1},
       UnassignIpv6PrefixesRequest{"eni-1", {}},
       CreateTagsRequest{{"eni-1"}, {{"node.k8s.amazonaws.com/instance_id", "i-1"}}},
+      ModifyNetworkInterfaceAttributeRequest{.eni_id = "eni-1",
+                                             .security_group_ids = {{"sg-1", "sg-2"}}},
   };
   static const int kStatuses[] = {200, 200, 200, 200, 400, 401, 403, 404,
                                   429, 500, 502, 503, 504, 204, 302, 299};

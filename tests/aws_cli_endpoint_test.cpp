@@ -135,6 +135,54 @@ TEST_CASE("The AWS CLI tags an ENI on the endpoint, reads the tags back and hear
   CHECK(endpoint.Stop() == 0);
 }
 
+// docs/reference-behavior.md §7.1: after an attach the reference sets the
+// attachment's DeleteOnTermination, and it pushes the primary ENI's groups
+// to its ENIs, both with ModifyNetworkInterfaceAttribute; AWS's CLI sends
+// each (--attachment, --groups) and reads the result back from a describe.
+TEST_CASE("The AWS CLI sets DeleteOnTermination and the groups of an ENI on the endpoint and hears "
+          "InvalidParameterCombination for both at once") {
+  Ec2EndpointProcess endpoint;
+  REQUIRE(endpoint.Start({"--subnet=10.0.0.0/24", "--instance=i-1:c5.large"}));
+  const std::string subnet = endpoint.subnets().front();
+  const CommandResult created = AwsEc2(
+      endpoint, absl::StrCat("create-network-interface --subnet-id ", subnet,
+                             " --query NetworkInterface.NetworkInterfaceId"));
+  REQUIRE(created.exit_code == 0);
+  const std::string eni = Trimmed(created);
+  const CommandResult attached = AwsEc2(
+      endpoint, absl::StrCat("attach-network-interface --network-interface-id ", eni,
+                             " --instance-id i-1 --device-index 1 --query AttachmentId"));
+  REQUIRE(attached.exit_code == 0);
+  const std::string attachment = Trimmed(attached);
+  const CommandResult flagged = AwsEc2(
+      endpoint, absl::StrCat("modify-network-interface-attribute --network-interface-id ", eni,
+                             " --attachment AttachmentId=", attachment,
+                             ",DeleteOnTermination=true"));
+  INFO(flagged.output);
+  REQUIRE(flagged.exit_code == 0);
+  const CommandResult grouped = AwsEc2(
+      endpoint, absl::StrCat("modify-network-interface-attribute --network-interface-id ", eni,
+                             " --groups sg-0a sg-0b"));
+  INFO(grouped.output);
+  REQUIRE(grouped.exit_code == 0);
+  const CommandResult described = AwsEc2(
+      endpoint, absl::StrCat("describe-network-interfaces --network-interface-ids ", eni,
+                             " --query ",
+                             enipool::testing::ShellQuote(
+                                 "NetworkInterfaces[0].[Attachment.DeleteOnTermination,"
+                                 "join(',',Groups[].GroupId)]")));
+  INFO(described.output);
+  REQUIRE(described.exit_code == 0);
+  CHECK(Trimmed(described) == "True\tsg-0a,sg-0b");
+  const CommandResult both = AwsEc2(
+      endpoint, absl::StrCat("modify-network-interface-attribute --network-interface-id ", eni,
+                             " --groups sg-0c --attachment AttachmentId=", attachment,
+                             ",DeleteOnTermination=false"));
+  CHECK(both.exit_code != 0);
+  CHECK(absl::StrContains(both.output, "InvalidParameterCombination"));
+  CHECK(endpoint.Stop() == 0);
+}
+
 // docs/reference-behavior.md §4.12, §7.1: the IPv6 node's one call,
 // AssignIpv6Addresses with Ipv6PrefixCount=1, as AWS's CLI sends it and
 // reads the answer (AssignedIpv6Prefixes, then the ENI's Ipv6Prefixes).

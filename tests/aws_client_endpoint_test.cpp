@@ -103,6 +103,29 @@ TEST_CASE("Ec2Client makes every Backend call against the loopback endpoint") {
   CHECK(eni.device_index == 1);
   CHECK(eni.secondary_ips.size() == 5);
   CHECK(eni.prefixes == *prefixes);
+  CHECK(mine->at(0).delete_on_termination);  // the primary ENI's, as EC2 launches it
+  CHECK_FALSE(eni.delete_on_termination);
+
+  // ModifyNetworkInterfaceAttribute: the new attachment's DeleteOnTermination
+  // set, then its groups replaced; a refusal comes back led by EC2's code.
+  REQUIRE(ec2.ModifyNetworkInterfaceAttribute(
+                 {.eni_id = created->id,
+                  .attachment = {{.attachment_id = *attachment, .delete_on_termination = true}}})
+              .ok());
+  REQUIRE(ec2.ModifyNetworkInterfaceAttribute(
+                 {.eni_id = created->id, .security_group_ids = {{"sg-1", "sg-2"}}})
+              .ok());
+  auto modified = ec2.DescribeNetworkInterfaces({.eni_ids = {created->id}});
+  REQUIRE(modified.ok());
+  REQUIRE(modified->size() == 1);
+  CHECK(modified->front().delete_on_termination);
+  CHECK(modified->front().security_group_ids == std::vector<std::string>{"sg-1", "sg-2"});
+  CHECK(absl::StartsWith(
+      ec2.ModifyNetworkInterfaceAttribute(
+             {.eni_id = created->id,
+              .attachment = {{.attachment_id = "eni-attach-0dead", .delete_on_termination = true}}})
+          .message(),
+      "InvalidAttachmentID.NotFound: "));
 
   // CreateTags: the primary ENI gets the reference's tag; an unknown ENI is
   // refused with EC2's code.

@@ -51,6 +51,7 @@ NetworkInterface RandomEni(std::mt19937_64& rng) {
     eni.attachment_id = RandomId(rng, "eni-attach-");
     eni.device_index = static_cast<int>(rng() % 15);
     eni.network_card_index = rng() % 2 ? 0 : static_cast<int>(rng() % 32);
+    eni.delete_on_termination = rng() % 2 == 0;
   }
   const int ips = static_cast<int>(rng() % 20);
   for (int i = 0; i < ips; ++i) {
@@ -77,7 +78,7 @@ NetworkInterface RandomEni(std::mt19937_64& rng) {
 std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
   const std::string eni = RandomId(rng, "eni-");
   const int count = static_cast<int>(rng() % 10) + 1;
-  switch (rng() % 13) {
+  switch (rng() % 14) {
     case 0: {
       enipool::CreateNetworkInterfaceRequest request{.subnet_id = RandomId(rng, "subnet-"),
                                                      .description = "aws-K8S-i-0123 & <co>"};
@@ -154,6 +155,20 @@ std::pair<Ec2Call, Ec2Response> RandomExchange(std::mt19937_64& rng) {
         request.eni_ids.push_back(RandomId(rng, "eni-"));
         request.tags.push_back({"key " + RandomId(rng, "k-") + " & <x>/=",
                                 rng() % 3 == 0 ? std::string() : RandomId(rng, "v-")});
+      }
+      return {request, std::monostate{}};
+    }
+    case 12: {
+      // Either attribute, both or neither: the wire carries what is given
+      // (a group list, when given, is not empty: EC2's form cannot say so).
+      enipool::ModifyNetworkInterfaceAttributeRequest request{.eni_id = eni};
+      if (rng() % 2) {
+        request.attachment = {{.attachment_id = RandomId(rng, "eni-attach-"),
+                               .delete_on_termination = rng() % 2 == 0}};
+      }
+      if (rng() % 2) {
+        request.security_group_ids.emplace();
+        for (int i = 0; i < count; ++i) request.security_group_ids->push_back(RandomId(rng, "sg-"));
       }
       return {request, std::monostate{}};
     }
@@ -385,6 +400,70 @@ TEST_CASE("A CreateTags without a resource or a tag is refused as MissingParamet
   REQUIRE(no_value.ok());
   CHECK(*no_value == enipool::Ec2Call(enipool::CreateTagsRequest{.eni_ids = {"eni-1"},
                                                                  .tags = {{"k", ""}}}));
+}
+
+// docs/reference-behavior.md §7.1: the reference sets DeleteOnTermination
+// after each attach and pushes changed security groups to its ENIs with
+// ModifyNetworkInterfaceAttribute; botocore's EC2 model names the members
+// Attachment (attachmentId, deleteOnTermination) and Groups
+// (SecurityGroupId), capitalised and flattened by the EC2 protocol.
+TEST_CASE("ModifyNetworkInterfaceAttribute travels as Attachment.AttachmentId and "
+          "Attachment.DeleteOnTermination, or SecurityGroupId.N, and answers return true") {
+  const enipool::ModifyNetworkInterfaceAttributeRequest flag{
+      .eni_id = "eni-1",
+      .attachment = {{.attachment_id = "eni-attach-7", .delete_on_termination = true}}};
+  const auto query = aws::ToQueryRequest(flag);
+  CHECK(query.action == "ModifyNetworkInterfaceAttribute");
+  CHECK(aws::FormEncode(query.params) ==
+        "Action=ModifyNetworkInterfaceAttribute&Version=2016-11-15&NetworkInterfaceId=eni-1&"
+        "Attachment.AttachmentId=eni-attach-7&Attachment.DeleteOnTermination=true");
+  const enipool::ModifyNetworkInterfaceAttributeRequest groups{
+      .eni_id = "eni-1", .security_group_ids = {{"sg-a", "sg-b"}}};
+  CHECK(aws::FormEncode(aws::ToQueryRequest(groups).params) ==
+        "Action=ModifyNetworkInterfaceAttribute&Version=2016-11-15&NetworkInterfaceId=eni-1&"
+        "SecurityGroupId.1=sg-a&SecurityGroupId.2=sg-b");
+  const std::string xml = aws::EncodeQueryResponse(flag, std::monostate{}, "req-8");
+  CHECK(absl::StrContains(
+      xml, "<ModifyNetworkInterfaceAttributeResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"));
+  CHECK(absl::StrContains(xml, "<return>true</return>"));
+  auto parsed = aws::ParseQueryResponse(flag, 200, xml);
+  REQUIRE(parsed.ok());
+  CHECK(std::holds_alternative<std::monostate>(*parsed));
+  auto refused = aws::ParseQueryResponse(
+      flag, 400,
+      "<Response><Errors><Error><Code>InvalidAttachmentID.NotFound</Code><Message>The "
+      "attachment ID 'eni-attach-7' does not exist</Message></Error></Errors></Response>");
+  CHECK(absl::StartsWith(refused.status().message(), "InvalidAttachmentID.NotFound: "));
+}
+
+TEST_CASE("The endpoint refuses a ModifyNetworkInterfaceAttribute with half an attachment, a "
+          "flag that is not a boolean or an attribute it does not model") {
+  auto decode = [](absl::string_view body) {
+    auto params = aws::ParseForm(body);
+    REQUIRE(params.ok());
+    return aws::DecodeQueryRequest(*params);
+  };
+  const std::string base = "Action=ModifyNetworkInterfaceAttribute&NetworkInterfaceId=eni-1&";
+  CHECK(absl::StartsWith(decode(base + "Attachment.DeleteOnTermination=true").status().message(),
+                         "MissingParameter: "));
+  CHECK(absl::StartsWith(decode(base + "Attachment.AttachmentId=eni-attach-1").status().message(),
+                         "MissingParameter: "));
+  CHECK(absl::StartsWith(
+      decode(base + "Attachment.AttachmentId=eni-attach-1&Attachment.DeleteOnTermination=yes")
+          .status()
+          .message(),
+      "InvalidParameterValue: "));
+  CHECK(absl::StartsWith(decode(base + "Description.Value=x").status().message(),
+                         "InvalidParameterValue: "));
+  CHECK(absl::StartsWith(
+      decode("Action=ModifyNetworkInterfaceAttribute&SecurityGroupId.1=sg-1").status().message(),
+      "MissingParameter: "));
+  auto off = decode(base + "Attachment.AttachmentId=eni-attach-1&Attachment.DeleteOnTermination=false");
+  REQUIRE(off.ok());
+  CHECK(*off == enipool::Ec2Call(enipool::ModifyNetworkInterfaceAttributeRequest{
+                    .eni_id = "eni-1",
+                    .attachment = {{.attachment_id = "eni-attach-1",
+                                    .delete_on_termination = false}}}));
 }
 
 TEST_CASE("CreateNetworkInterface names the primary address as PrivateIpAddress") {

@@ -83,45 +83,51 @@ struct HasIpv6 : HasAssignIpv6, HasUnassignIpv6 {};
 struct HasCreateTags {
   absl::Status CreateTags(const enipool::CreateTagsRequest&);
 };
+struct HasModify {
+  absl::Status ModifyNetworkInterfaceAttribute(
+      const enipool::ModifyNetworkInterfaceAttributeRequest&);
+};
 
 // One base list per type, kept on few lines so the table reads at a glance.
 // clang-format off
-struct MissingAssignIpv6 : HasDescribeSubnets, HasCreateTags, HasUnassignIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
+struct MissingAssignIpv6 : HasDescribeSubnets, HasCreateTags, HasModify, HasUnassignIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
                            HasAssignIps, HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingUnassignIpv6 : HasDescribeSubnets, HasCreateTags, HasAssignIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
+struct MissingUnassignIpv6 : HasDescribeSubnets, HasCreateTags, HasModify, HasAssignIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
                              HasAssignIps, HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct Correct : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct Correct : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                  HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
 
-struct MissingCreate : HasDescribeSubnets, HasCreateTags, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingCreate : HasDescribeSubnets, HasCreateTags, HasModify, HasAttach, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAttach : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingAttach : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate, HasDetach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingDetach : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDelete, HasAssignIps, HasAssignPrefixes,
+struct MissingDetach : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate, HasAttach, HasDelete, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingDelete : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasAssignIps, HasAssignPrefixes,
+struct MissingDelete : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate, HasAttach, HasDetach, HasAssignIps, HasAssignPrefixes,
                        HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAssignIps : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignPrefixes,
+struct MissingAssignIps : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignPrefixes,
                           HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingAssignPrefixes : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingAssignPrefixes : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingUnassignIps : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingUnassignIps : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                             HasAssignPrefixes, HasUnassignPrefixes, HasDescribe {};
-struct MissingUnassignPrefixes : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingUnassignPrefixes : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                  HasAssignPrefixes, HasUnassignIps, HasDescribe {};
-struct MissingDescribe : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingDescribe : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                          HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes {};
 
-struct MissingCreateTags : HasDescribeSubnets, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingCreateTags : HasDescribeSubnets, HasModify, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                            HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
-struct MissingDescribeSubnets : HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
+struct MissingDescribeSubnets : HasCreateTags, HasModify, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete, HasAssignIps,
                                 HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes,
                                 HasDescribe {};
+struct MissingModify : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate, HasAttach, HasDetach, HasDelete,
+                       HasAssignIps, HasAssignPrefixes, HasUnassignIps, HasUnassignPrefixes, HasDescribe {};
 
 // clang-format on
 
 // Attach answers a bare status: the attachment id is lost.
-struct WrongReturnAttach : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
+struct WrongReturnAttach : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate,
                            HasDetach,
                            HasDelete,
                            HasAssignIps,
@@ -132,7 +138,7 @@ struct WrongReturnAttach : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate
   absl::Status AttachNetworkInterface(const AttachNetworkInterfaceRequest&);
 };
 // Assign IPs answers prefixes (the two assign calls mixed up).
-struct WrongReturnAssignIps : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
+struct WrongReturnAssignIps : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate,
                               HasAttach,
                               HasDetach,
                               HasDelete,
@@ -144,7 +150,7 @@ struct WrongReturnAssignIps : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCre
       const AssignPrivateIpAddressesRequest&);
 };
 // Describe cannot fail.
-struct WrongReturnDescribe : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
+struct WrongReturnDescribe : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate,
                              HasAttach,
                              HasDetach,
                              HasDelete,
@@ -155,7 +161,7 @@ struct WrongReturnDescribe : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCrea
   std::vector<NetworkInterface> DescribeNetworkInterfaces(const DescribeNetworkInterfacesRequest&);
 };
 // Delete answers bool instead of a status.
-struct WrongReturnDelete : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
+struct WrongReturnDelete : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate,
                            HasAttach,
                            HasDetach,
                            HasAssignIps,
@@ -166,7 +172,7 @@ struct WrongReturnDelete : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate
   bool DeleteNetworkInterface(const DeleteNetworkInterfaceRequest&);
 };
 // Delete wants a mutable request: a const request does not bind.
-struct NonConstRequestDelete : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
+struct NonConstRequestDelete : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate,
                                HasAttach,
                                HasDetach,
                                HasAssignIps,
@@ -177,7 +183,7 @@ struct NonConstRequestDelete : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCr
   absl::Status DeleteNetworkInterface(DeleteNetworkInterfaceRequest&);
 };
 // Assign prefixes takes the wrong request type.
-struct WrongRequestAssignPrefixes : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
+struct WrongRequestAssignPrefixes : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate,
                                     HasAttach,
                                     HasDetach,
                                     HasDelete,
@@ -189,7 +195,7 @@ struct WrongRequestAssignPrefixes : HasDescribeSubnets, HasCreateTags, HasIpv6, 
       const AssignPrivateIpAddressesRequest&);
 };
 // Both requirements met with by-value requests: accepted (a copy is fine).
-struct ByValueRequests : HasDescribeSubnets, HasCreateTags, HasIpv6, HasCreate,
+struct ByValueRequests : HasDescribeSubnets, HasCreateTags, HasModify, HasIpv6, HasCreate,
                          HasAttach,
                          HasDetach,
                          HasDelete,
@@ -220,6 +226,8 @@ struct ConstMembers {
       const enipool::AssignIpv6PrefixesRequest&) const;
   absl::Status UnassignIpv6Prefixes(const enipool::UnassignIpv6PrefixesRequest&) const;
   absl::Status CreateTags(const enipool::CreateTagsRequest&) const;
+  absl::Status ModifyNetworkInterfaceAttribute(
+      const enipool::ModifyNetworkInterfaceAttributeRequest&) const;
 };
 
 }  // namespace concept_types
@@ -235,6 +243,7 @@ TEST_CASE("Backend accepts a type with every call and rejects one missing or mis
   static_assert(!Backend<t::MissingCreate>);
   static_assert(!Backend<t::MissingDescribeSubnets>);
   static_assert(!Backend<t::MissingCreateTags>);
+  static_assert(!Backend<t::MissingModify>);
   static_assert(!Backend<t::MissingAssignIpv6>);
   static_assert(!Backend<t::MissingUnassignIpv6>);
   static_assert(!Backend<t::MissingAttach>);
@@ -425,6 +434,10 @@ std::vector<DispatchCase> AllCalls() {
       {enipool::CreateTagsRequest{.eni_ids = {"eni-1"},
                                   .tags = {{"node.k8s.amazonaws.com/instance_id", "i-1"}}},
        std::monostate{}, "CreateTags"},
+      {enipool::ModifyNetworkInterfaceAttributeRequest{
+           .eni_id = "eni-1",
+           .attachment = {{.attachment_id = "eni-attach-1", .delete_on_termination = true}}},
+       std::monostate{}, "ModifyNetworkInterfaceAttribute"},
   };
 }
 

@@ -64,6 +64,17 @@ TEST_CASE("PipeBackend's encoding round-trips every EC2 call") {
       enipool::CreateTagsRequest{.eni_ids = {"eni-1", "eni-2"},
                                  .tags = {{"node.k8s.amazonaws.com/instance_id", "i-1"},
                                           {"empty", ""}}},
+      enipool::ModifyNetworkInterfaceAttributeRequest{
+          .eni_id = "eni-1",
+          .attachment = {{.attachment_id = "eni-attach-1", .delete_on_termination = true}}},
+      enipool::ModifyNetworkInterfaceAttributeRequest{
+          .eni_id = "eni-1", .security_group_ids = {{"sg-1", "sg-2"}}},
+      // Both and neither cross the pipe as given: the backend refuses them.
+      enipool::ModifyNetworkInterfaceAttributeRequest{
+          .eni_id = "eni-1",
+          .attachment = {{.attachment_id = "eni-attach-1", .delete_on_termination = false}},
+          .security_group_ids = {{}}},
+      enipool::ModifyNetworkInterfaceAttributeRequest{.eni_id = "eni-1"},
   };
   for (const Ec2Call& call : calls) {
     CAPTURE(enipool::Ec2CallName(call));
@@ -96,6 +107,7 @@ TEST_CASE("PipeBackend's encoding round-trips every kind of answer, errors inclu
          tagged.tags = {{"node.k8s.amazonaws.com/no_manage", "true"}};
          tagged.security_group_ids = {"sg-1"};
          tagged.interface_type = "efa-only";
+         tagged.delete_on_termination = true;
          return tagged;
        }()},
       {absl::OkStatus(),
@@ -163,10 +175,19 @@ TEST_CASE("PipeBackend answers as the backend served behind the pipe, and UNAVAI
     CHECK(enipool::ClassifyEc2Error(
               ec2.CreateTags({.eni_ids = {"eni-nope"}, .tags = {{"team", "red"}}})) ==
           enipool::Ec2ErrorCode::kInvalidNetworkInterfaceIdNotFound);
+    // ModifyNetworkInterfaceAttribute crosses it too: the groups replaced,
+    // and a refusal led by EC2's code.
+    REQUIRE(ec2.ModifyNetworkInterfaceAttribute(
+                   {.eni_id = primary->id, .security_group_ids = {{"sg-1", "sg-2"}}})
+                .ok());
+    CHECK(sim.FindEni(primary->id)->security_group_ids ==
+          std::vector<std::string>{"sg-1", "sg-2"});
+    CHECK(absl::StartsWith(ec2.ModifyNetworkInterfaceAttribute({.eni_id = primary->id}).message(),
+                           "InvalidParameterCombination: "));
   }
   close(calls[1]);  // the client goes away: the server returns
   server.join();
-  CHECK(served == 5);
+  CHECK(served == 7);
   close(answers[0]);
   close(calls[0]);
   close(answers[1]);

@@ -229,7 +229,7 @@ inline absl::string_view Ec2CallNameAt(std::size_t index) {
       "DeleteNetworkInterface",     "AssignPrivateIpAddresses", "AssignIpv4Prefixes",
       "UnassignPrivateIpAddresses", "UnassignIpv4Prefixes",     "DescribeNetworkInterfaces",
       "DescribeSubnets",            "AssignIpv6Prefixes",       "UnassignIpv6Prefixes",
-      "CreateTags"};
+      "CreateTags",                 "ModifyNetworkInterfaceAttribute"};
   return index < kNames.size() ? kNames[index] : "Unknown";
 }
 

@@ -133,6 +133,11 @@ class GatedBackend {
     Pass(12);
     return backend_.CreateTags(r);
   }
+  [[nodiscard]] absl::Status ModifyNetworkInterfaceAttribute(
+      const ModifyNetworkInterfaceAttributeRequest& r) {
+    Pass(13);
+    return backend_.ModifyNetworkInterfaceAttribute(r);
+  }
 
  private:
   void Pass(std::size_t kind) {

@@ -82,6 +82,9 @@ class RecordingBackend {
   }
   absl::Status UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest& r) { return AnswerStatus(r); }
   absl::Status CreateTags(const CreateTagsRequest& r) { return AnswerStatus(r); }
+  absl::Status ModifyNetworkInterfaceAttribute(const ModifyNetworkInterfaceAttributeRequest& r) {
+    return AnswerStatus(r);
+  }
 
  private:
   Ec2Result Next(const Ec2Call& call) {

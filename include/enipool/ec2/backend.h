@@ -189,6 +189,12 @@ struct NetworkInterface {
   // when not attached. Device indexes count per card
   // (docs/reference-behavior.md §1.1, §7.1).
   int network_card_index = 0;
+  // Whether EC2 deletes the ENI when the instance terminates (EC2's
+  // Attachment.DeleteOnTermination): true for the primary ENI, false for an
+  // ENI attached later until ModifyNetworkInterfaceAttribute sets it (the
+  // reference sets it after each attach, docs/reference-behavior.md §7.1);
+  // meaningless when not attached.
+  bool delete_on_termination = false;
   std::string interface_type = "interface";  // "interface", "trunk", "efa", "efa-only"
   Ipv4Address primary_ip;
   std::vector<Ipv4Address> secondary_ips;
@@ -354,6 +360,27 @@ struct CreateTagsRequest {
   friend bool operator==(const CreateTagsRequest&, const CreateTagsRequest&) = default;
 };
 
+// ModifyNetworkInterfaceAttribute on one ENI, changing exactly one of two
+// attributes (EC2 takes one attribute per call): the delete-on-termination
+// flag of its attachment (Attachment.AttachmentId and
+// Attachment.DeleteOnTermination), or its security groups (SecurityGroupId.N,
+// the new set replacing the old). The reference sets DeleteOnTermination
+// after each attach, and pushes the primary ENI's groups to every managed ENI
+// when they change (docs/reference-behavior.md §7.1).
+struct ModifyNetworkInterfaceAttributeRequest {
+  // The attachment change: which attachment, and the flag's new value.
+  struct Attachment {
+    std::string attachment_id;
+    bool delete_on_termination = true;
+    friend bool operator==(const Attachment&, const Attachment&) = default;
+  };
+  std::string eni_id;
+  std::optional<Attachment> attachment = std::nullopt;
+  std::optional<std::vector<std::string>> security_group_ids = std::nullopt;
+  friend bool operator==(const ModifyNetworkInterfaceAttributeRequest&,
+                         const ModifyNetworkInterfaceAttributeRequest&) = default;
+};
+
 // Ec2Call
 //
 // Any one of the calls above.
@@ -363,7 +390,8 @@ using Ec2Call =
                  AssignPrivateIpAddressesRequest, AssignIpv4PrefixesRequest,
                  UnassignPrivateIpAddressesRequest, UnassignIpv4PrefixesRequest,
                  DescribeNetworkInterfacesRequest, DescribeSubnetsRequest,
-                 AssignIpv6PrefixesRequest, UnassignIpv6PrefixesRequest, CreateTagsRequest>;
+                 AssignIpv6PrefixesRequest, UnassignIpv6PrefixesRequest, CreateTagsRequest,
+                 ModifyNetworkInterfaceAttributeRequest>;
 
 // Ec2CallName()
 //
@@ -383,6 +411,9 @@ inline absl::string_view Ec2CallName(const Ec2Call& call) {
     absl::string_view operator()(const AssignIpv6PrefixesRequest&) const { return "AssignIpv6Prefixes"; }
     absl::string_view operator()(const UnassignIpv6PrefixesRequest&) const { return "UnassignIpv6Prefixes"; }
     absl::string_view operator()(const CreateTagsRequest&) const { return "CreateTags"; }
+    absl::string_view operator()(const ModifyNetworkInterfaceAttributeRequest&) const {
+      return "ModifyNetworkInterfaceAttribute";
+    }
   };
   return std::visit(Namer{}, call);
 }
@@ -402,7 +433,7 @@ struct Ec2Request {
 // The value of a successful call: the new interface (create), the
 // attachment id (attach), the addresses or prefixes assigned, the
 // interfaces or subnets described, the IPv6 prefixes assigned, or nothing
-// (detach, delete, unassign, create tags).
+// (detach, delete, unassign, create tags, modify attribute).
 using Ec2Response = std::variant<std::monostate, NetworkInterface, std::string,
                                  std::vector<Ipv4Address>, std::vector<Ipv4Prefix>,
                                  std::vector<NetworkInterface>, std::vector<SubnetInfo>,
@@ -441,6 +472,7 @@ struct Ec2Result {
 //   AssignIpv6Prefixes(const AssignIpv6PrefixesRequest&)          -> absl::StatusOr<std::vector<Ipv6Prefix>>
 //   UnassignIpv6Prefixes(const UnassignIpv6PrefixesRequest&)      -> absl::Status
 //   CreateTags(const CreateTagsRequest&)                          -> absl::Status
+//   ModifyNetworkInterfaceAttribute(const ModifyNetworkInterfaceAttributeRequest&) -> absl::Status
 // Failures carry the EC2 code first in the message (see Ec2Error()).
 template <typename B>
 concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& create,
@@ -455,7 +487,8 @@ concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& crea
                            const DescribeSubnetsRequest& describe_subnets,
                            const AssignIpv6PrefixesRequest& assign_ipv6_prefixes,
                            const UnassignIpv6PrefixesRequest& unassign_ipv6_prefixes,
-                           const CreateTagsRequest& create_tags) {
+                           const CreateTagsRequest& create_tags,
+                           const ModifyNetworkInterfaceAttributeRequest& modify) {
   { backend.CreateNetworkInterface(create) } -> std::same_as<absl::StatusOr<NetworkInterface>>;
   { backend.AttachNetworkInterface(attach) } -> std::same_as<absl::StatusOr<std::string>>;
   { backend.DetachNetworkInterface(detach) } -> std::same_as<absl::Status>;
@@ -469,6 +502,7 @@ concept Backend = requires(B& backend, const CreateNetworkInterfaceRequest& crea
   { backend.AssignIpv6Prefixes(assign_ipv6_prefixes) } -> std::same_as<absl::StatusOr<std::vector<Ipv6Prefix>>>;
   { backend.UnassignIpv6Prefixes(unassign_ipv6_prefixes) } -> std::same_as<absl::Status>;
   { backend.CreateTags(create_tags) } -> std::same_as<absl::Status>;
+  { backend.ModifyNetworkInterfaceAttribute(modify) } -> std::same_as<absl::Status>;
 };
 
 namespace internal {
@@ -513,9 +547,11 @@ Ec2Result Dispatch(B& backend, const Ec2Call& call) {
           return internal::ToEc2Result(backend.AssignIpv6Prefixes(request));
         } else if constexpr (std::is_same_v<R, UnassignIpv6PrefixesRequest>) {
           return internal::ToEc2Result(backend.UnassignIpv6Prefixes(request));
-        } else {
-          static_assert(std::is_same_v<R, CreateTagsRequest>);
+        } else if constexpr (std::is_same_v<R, CreateTagsRequest>) {
           return internal::ToEc2Result(backend.CreateTags(request));
+        } else {
+          static_assert(std::is_same_v<R, ModifyNetworkInterfaceAttributeRequest>);
+          return internal::ToEc2Result(backend.ModifyNetworkInterfaceAttribute(request));
         }
       },
       call);

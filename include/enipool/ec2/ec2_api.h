@@ -45,9 +45,12 @@ enum class CallKind {
   kAssignIpv6Prefixes,
   kUnassignIpv6Prefixes,
   kCreateTags,
+  kModifyNetworkInterfaceAttribute,
 };
 inline constexpr std::size_t kCallKindCount = std::variant_size_v<Ec2Call>;
-static_assert(kCallKindCount == 13, "a new Ec2Call alternative needs a CallKind");
+static_assert(kCallKindCount == 14, "a new Ec2Call alternative needs a CallKind");
+static_assert(std::is_same_v<std::variant_alternative_t<13, Ec2Call>,
+                             ModifyNetworkInterfaceAttributeRequest>);
 static_assert(std::is_same_v<std::variant_alternative_t<12, Ec2Call>, CreateTagsRequest>);
 static_assert(
     std::is_same_v<std::variant_alternative_t<11, Ec2Call>, UnassignIpv6PrefixesRequest>);
@@ -80,6 +83,7 @@ static_assert(
     case CallKind::kAssignIpv6Prefixes: return "AssignIpv6Prefixes";
     case CallKind::kUnassignIpv6Prefixes: return "UnassignIpv6Prefixes";
     case CallKind::kCreateTags: return "CreateTags";
+    case CallKind::kModifyNetworkInterfaceAttribute: return "ModifyNetworkInterfaceAttribute";
   }
   return "Unknown";
 }
@@ -99,8 +103,9 @@ enum class Ec2Action {
   kAssignIpv6Addresses,    // IPv6 prefixes (Ipv6PrefixCount)
   kUnassignIpv6Addresses,  // IPv6 prefixes (Ipv6Prefix.N)
   kCreateTags,
+  kModifyNetworkInterfaceAttribute,
 };
-inline constexpr std::size_t kEc2ActionCount = 11;
+inline constexpr std::size_t kEc2ActionCount = 12;
 
 // ActionOf()
 //
@@ -120,6 +125,8 @@ inline constexpr std::size_t kEc2ActionCount = 11;
     case CallKind::kAssignIpv6Prefixes: return Ec2Action::kAssignIpv6Addresses;
     case CallKind::kUnassignIpv6Prefixes: return Ec2Action::kUnassignIpv6Addresses;
     case CallKind::kCreateTags: return Ec2Action::kCreateTags;
+    case CallKind::kModifyNetworkInterfaceAttribute:
+      return Ec2Action::kModifyNetworkInterfaceAttribute;
   }
   return Ec2Action::kDescribeNetworkInterfaces;
 }
@@ -140,6 +147,7 @@ inline constexpr std::size_t kEc2ActionCount = 11;
     case Ec2Action::kAssignIpv6Addresses: return "AssignIpv6Addresses";
     case Ec2Action::kUnassignIpv6Addresses: return "UnassignIpv6Addresses";
     case Ec2Action::kCreateTags: return "CreateTags";
+    case Ec2Action::kModifyNetworkInterfaceAttribute: return "ModifyNetworkInterfaceAttribute";
   }
   return "Unknown";
 }

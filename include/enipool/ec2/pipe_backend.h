@@ -106,6 +106,7 @@ class WireWriter {
     Str(n.attachment_id);
     I32(n.device_index);
     I32(n.network_card_index);
+    U8(n.delete_on_termination ? 1 : 0);
     Str(n.interface_type);
     Address(n.primary_ip);
     List(n.secondary_ips, [&](Ipv4Address a) { Address(a); });
@@ -197,6 +198,7 @@ class WireReader {
     n.attachment_id = Str();
     n.device_index = I32();
     n.network_card_index = I32();
+    n.delete_on_termination = Bool();
     n.interface_type = Str();
     n.primary_ip = Address();
     n.secondary_ips = List<Ipv4Address>([&] { return Address(); });
@@ -207,6 +209,11 @@ class WireReader {
     n.security_group_ids = List<std::string>([&] { return Str(); });
     n.ipv6_prefixes = List<Ipv6Prefix>([&] { return Prefix6(); });
     return n;
+  }
+  bool Bool() {
+    const std::uint8_t v = U8();
+    if (v > 1) ok_ = false;
+    return v == 1;
   }
   std::vector<Ec2Tag> Tags() {
     return List<Ec2Tag>([&] {
@@ -274,10 +281,22 @@ inline std::string EncodeCall(const Ec2Call& call) {
         } else if constexpr (std::is_same_v<R, UnassignIpv6PrefixesRequest>) {
           w.Str(r.eni_id);
           w.List(r.prefixes, [&](const Ipv6Prefix& p) { w.Prefix6(p); });
-        } else {
-          static_assert(std::is_same_v<R, CreateTagsRequest>);
+        } else if constexpr (std::is_same_v<R, CreateTagsRequest>) {
           w.List(r.eni_ids, [&](const std::string& s) { w.Str(s); });
           w.Tags(r.tags);
+        } else {
+          static_assert(std::is_same_v<R, ModifyNetworkInterfaceAttributeRequest>);
+          w.Str(r.eni_id);
+          // Each optional attribute as a presence byte, then its value.
+          w.U8(r.attachment.has_value() ? 1 : 0);
+          if (r.attachment.has_value()) {
+            w.Str(r.attachment->attachment_id);
+            w.U8(r.attachment->delete_on_termination ? 1 : 0);
+          }
+          w.U8(r.security_group_ids.has_value() ? 1 : 0);
+          if (r.security_group_ids.has_value()) {
+            w.List(*r.security_group_ids, [&](const std::string& g) { w.Str(g); });
+          }
         }
       },
       call);
@@ -384,6 +403,19 @@ inline std::optional<Ec2Call> DecodeCall(absl::string_view bytes) {
       CreateTagsRequest c;
       c.eni_ids = r.List<std::string>([&] { return r.Str(); });
       c.tags = r.Tags();
+      call = c;
+      break;
+    }
+    case 13: {
+      ModifyNetworkInterfaceAttributeRequest c;
+      c.eni_id = r.Str();
+      if (r.Bool()) {
+        ModifyNetworkInterfaceAttributeRequest::Attachment attachment;
+        attachment.attachment_id = r.Str();
+        attachment.delete_on_termination = r.Bool();
+        c.attachment = std::move(attachment);
+      }
+      if (r.Bool()) c.security_group_ids = r.List<std::string>([&] { return r.Str(); });
       call = c;
       break;
     }
@@ -580,6 +612,9 @@ class PipeBackend {
     return Call(r).status;
   }
   absl::Status CreateTags(const CreateTagsRequest& r) { return Call(r).status; }
+  absl::Status ModifyNetworkInterfaceAttribute(const ModifyNetworkInterfaceAttributeRequest& r) {
+    return Call(r).status;
+  }
 
  private:
   static Ec2Result Broken() {

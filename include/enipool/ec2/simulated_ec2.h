@@ -35,11 +35,16 @@
 //     schedule; calls themselves take effect at the Clock's Now().
 //
 // ENIs keep the tags and security groups they were created with, plus
-// what CreateTags (and the setup call TagEni()) adds, and an interface type (SetInterfaceType(): trunk, EFA,
-// EFA-only); these are recorded and reported, not enforced.
+// what CreateTags (and the setup call TagEni()) adds and what
+// ModifyNetworkInterfaceAttribute changes (their groups, their attachment's
+// DeleteOnTermination), and an interface type (SetInterfaceType(): trunk,
+// EFA, EFA-only); these are recorded and reported, not enforced: a
+// terminated instance takes every attached ENI with it, as if each had
+// DeleteOnTermination set (the reference sets it on every ENI it attaches).
 //
-// What it does not model: availability zones, security-group rules,
-// ModifyNetworkInterfaceAttribute, IPv6 addresses other than delegated /80
+// What it does not model: availability zones, security groups as objects
+// of their own (any group id of the form sg-… is taken, none is ever
+// unknown) and their rules, IPv6 addresses other than delegated /80
 // prefixes (an ENI has no IPv6 address of its own), the
 // asynchronous "attaching"/"detaching" states (an attach or detach is
 // complete when the call returns), IMDS propagation delay.
@@ -565,6 +570,7 @@ class SimulatedEc2 {
     eni->nic.attachment_id.clear();
     eni->nic.device_index = -1;
     eni->nic.network_card_index = 0;
+    eni->nic.delete_on_termination = false;
     unattached_.insert(eni->nic.id);
     return absl::OkStatus();
   }
@@ -725,6 +731,54 @@ class SimulatedEc2 {
       targets.push_back(eni);
     }
     for (Eni* eni : targets) SetTags(eni->nic.tags, request.tags);
+    return absl::OkStatus();
+  }
+
+  // SimulatedEc2::ModifyNetworkInterfaceAttribute()
+  //
+  // Changes one attribute of an ENI, as EC2 does: its attachment's
+  // DeleteOnTermination (the attachment named must be the ENI's own), or
+  // its security groups (the new list replaces the old). Everything is
+  // checked before anything changes, so a refused call changes nothing.
+  //   InvalidNetworkInterfaceID.NotFound  the ENI does not exist;
+  //   InvalidParameterCombination         both attributes given, or neither
+  //                                       (an empty group list is none);
+  //   InvalidAttachmentID.NotFound        the attachment is not the ENI's
+  //                                       current one (NOT_FOUND);
+  //   InvalidGroupId.Malformed            a group id that is not "sg-"
+  //                                       followed by something.
+  [[nodiscard]] absl::Status ModifyNetworkInterfaceAttribute(
+      const ModifyNetworkInterfaceAttributeRequest& request) {
+    ENIPOOL_RETURN_IF_ERROR(Admit(CallKind::kModifyNetworkInterfaceAttribute));
+    ENIPOOL_ASSIGN_OR_RETURN(Eni * eni, FindEniOrError(request.eni_id));
+    const bool groups_given =
+        request.security_group_ids.has_value() && !request.security_group_ids->empty();
+    if (request.attachment.has_value() == groups_given) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "InvalidParameterCombination: ModifyNetworkInterfaceAttribute of ", eni->nic.id,
+          " changes exactly one attribute; ", groups_given ? "both" : "neither",
+          " Attachment and SecurityGroupId.N given"));
+    }
+    if (request.attachment.has_value()) {
+      const std::string& attachment_id = request.attachment->attachment_id;
+      if (attachment_id.empty() || attachment_id != eni->nic.attachment_id) {
+        return absl::NotFoundError(absl::StrCat(
+            "InvalidAttachmentID.NotFound: the attachment ", QuoteInput(attachment_id),
+            " is not ", eni->nic.id, "'s (",
+            eni->nic.attached() ? eni->nic.attachment_id : std::string("it is not attached"),
+            ")"));
+      }
+      eni->nic.delete_on_termination = request.attachment->delete_on_termination;
+      return absl::OkStatus();
+    }
+    for (const std::string& group : *request.security_group_ids) {
+      if (!absl::StartsWith(group, "sg-") || group.size() == 3) {
+        return absl::InvalidArgumentError(absl::StrCat("InvalidGroupId.Malformed: the group id ",
+                                                       QuoteInput(group), " of ", eni->nic.id,
+                                                       " is not sg-<id>"));
+      }
+    }
+    eni->nic.security_group_ids = *request.security_group_ids;
     return absl::OkStatus();
   }
 
@@ -1155,6 +1209,9 @@ class SimulatedEc2 {
     eni.nic.attachment_id = absl::StrFormat("eni-attach-%017x", next_attachment_++);
     eni.nic.device_index = device_index;
     eni.nic.network_card_index = card;
+    // EC2 sets it on the primary ENI launched with the instance, not on one
+    // attached later (ModifyNetworkInterfaceAttribute sets it there).
+    eni.nic.delete_on_termination = card == 0 && device_index == 0;
     const int slot = SlotKey(card, device_index);
     const auto at = std::lower_bound(instance.attached.begin(), instance.attached.end(),
                                      std::pair<int, std::string>(slot, std::string()));

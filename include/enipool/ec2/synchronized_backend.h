@@ -115,6 +115,10 @@ class SynchronizedBackend {
   [[nodiscard]] absl::Status CreateTags(const CreateTagsRequest& r) {
     return WithLock([&](B& b) { return b.CreateTags(r); });
   }
+  [[nodiscard]] absl::Status ModifyNetworkInterfaceAttribute(
+      const ModifyNetworkInterfaceAttributeRequest& r) {
+    return WithLock([&](B& b) { return b.ModifyNetworkInterfaceAttribute(r); });
+  }
 
  private:
   mutable absl::Mutex mu_;

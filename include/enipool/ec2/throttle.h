@@ -25,6 +25,7 @@
 //   AssignIpv6Addresses              50        5      mutating actions
 //   UnassignIpv6Addresses            50        5      mutating actions
 //   CreateTags                       50        5      mutating actions
+//   ModifyNetworkInterfaceAttribute  50        5      mutating actions
 //
 // The same page lists DescribeNetworkInterfaces under "unfiltered and
 // unpaginated non-mutating actions" (50 / 10) when called with neither a
@@ -86,6 +87,7 @@ struct ThrottleConfig {
     config.Set(Ec2Action::kAssignIpv6Addresses, {50, 5});
     config.Set(Ec2Action::kUnassignIpv6Addresses, {50, 5});
     config.Set(Ec2Action::kCreateTags, {50, 5});
+    config.Set(Ec2Action::kModifyNetworkInterfaceAttribute, {50, 5});
     return config;
   }
 

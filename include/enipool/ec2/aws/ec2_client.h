@@ -220,6 +220,13 @@ class Ec2Client {
     return Expect<std::monostate>(request).status();
   }
 
+  // ModifyNetworkInterfaceAttribute with Attachment.AttachmentId and
+  // Attachment.DeleteOnTermination, or SecurityGroupId.N.
+  absl::Status ModifyNetworkInterfaceAttribute(
+      const ModifyNetworkInterfaceAttributeRequest& request) {
+    return Expect<std::monostate>(request).status();
+  }
+
   [[nodiscard]] Ec2ClientStats stats() const {
     return {calls_.load(std::memory_order_relaxed), attempts_.load(std::memory_order_relaxed),
             retries_.load(std::memory_order_relaxed)};

@@ -217,6 +217,22 @@ inline QueryRequest ToQueryRequest(const Ec2Call& call, const EniCreationOptions
             add(absl::StrCat("Tag.", i + 1, ".Key"), request.tags[i].key);
             add(absl::StrCat("Tag.", i + 1, ".Value"), request.tags[i].value);
           }
+        } else if constexpr (std::is_same_v<R, ModifyNetworkInterfaceAttributeRequest>) {
+          // botocore's model: Attachment is the structure "attachment" of
+          // AttachmentId and DeleteOnTermination, Groups the list
+          // "SecurityGroupId"; the EC2 protocol capitalises and flattens.
+          start("ModifyNetworkInterfaceAttribute");
+          add("NetworkInterfaceId", request.eni_id);
+          if (request.attachment.has_value()) {
+            add("Attachment.AttachmentId", request.attachment->attachment_id);
+            add("Attachment.DeleteOnTermination",
+                request.attachment->delete_on_termination ? "true" : "false");
+          }
+          if (request.security_group_ids.has_value()) {
+            for (std::size_t i = 0; i < request.security_group_ids->size(); ++i) {
+              add(absl::StrCat("SecurityGroupId.", i + 1), (*request.security_group_ids)[i]);
+            }
+          }
         } else if constexpr (std::is_same_v<R, DescribeSubnetsRequest>) {
           start("DescribeSubnets");
           for (std::size_t i = 0; i < request.subnet_ids.size(); ++i) {
@@ -356,6 +372,7 @@ inline absl::StatusOr<NetworkInterface> ParseNetworkInterface(absl::string_view 
     if (!device.empty() && !absl::SimpleAtoi(device, &eni.device_index)) {
       return Malformed(action, absl::StrCat("deviceIndex \"", device, "\" is not a number"));
     }
+    eni.delete_on_termination = Text(attachment, "deleteOnTermination") == "true";
     // Absent on older answers and single-card types: card 0.
     const absl::string_view card = Text(attachment, "networkCardIndex");
     if (!card.empty() &&
@@ -585,7 +602,8 @@ inline absl::StatusOr<Ec2Response> ParseQueryResponse(const Ec2Call& call, int h
           }
           return Ec2Response(std::move(prefixes));
         } else {
-          // Detach, delete, unassign, create tags: <return>true</return>.
+          // Detach, delete, unassign, create tags, modify attribute:
+          // <return>true</return>.
           if (query_internal::Text(root, "return") == "false") {
             return Ec2CodeStatus("InternalError", absl::StrCat(action, " returned false"),
                                  http_status);

@@ -170,7 +170,7 @@ inline void AppendNetworkInterface(std::string& xml, const NetworkInterface& eni
                     "</instanceId><deviceIndex>", eni.device_index,
                     "</deviceIndex><networkCardIndex>", eni.network_card_index,
                     "</networkCardIndex><status>attached</status><deleteOnTermination>",
-                    eni.device_index == 0 && eni.network_card_index == 0 ? "true" : "false",
+                    eni.delete_on_termination ? "true" : "false",
                     "</deleteOnTermination></attachment>");
   }
   absl::StrAppend(&xml, "<interfaceType>", XmlEscape(eni.interface_type),
@@ -356,6 +356,44 @@ inline absl::StatusOr<Ec2Call> DecodeQueryRequest(const QueryParams& params) {
       request.tags.push_back(Ec2Tag{*key, value == nullptr ? std::string() : *value});
     }
     if (request.tags.empty()) return Missing(*action, "Tag.1.Key");
+    return Ec2Call(std::move(request));
+  }
+  if (*action == "ModifyNetworkInterfaceAttribute") {
+    ModifyNetworkInterfaceAttributeRequest request;
+    ENIPOOL_ASSIGN_OR_RETURN(request.eni_id, Required(params, *action, "NetworkInterfaceId"));
+    // The attributes this endpoint does not model are refused by name, so
+    // a client asking for one is not told it asked for nothing.
+    for (const auto& [key, value] : params) {
+      for (absl::string_view other :
+           {"Description.", "SourceDestCheck.", "EnaSrdSpecification.",
+            "ConnectionTrackingSpecification.", "AssociatePublicIpAddress",
+            "EnablePrimaryIpv6"}) {
+        if (absl::StartsWith(key, other)) {
+          return InvalidValue(key, value,
+                              "this endpoint modifies Attachment or SecurityGroupId.N only");
+        }
+      }
+    }
+    const std::string* attachment_id = Find(params, "Attachment.AttachmentId");
+    const std::string* delete_on_termination = Find(params, "Attachment.DeleteOnTermination");
+    if (attachment_id != nullptr || delete_on_termination != nullptr) {
+      if (attachment_id == nullptr) return Missing(*action, "Attachment.AttachmentId");
+      if (delete_on_termination == nullptr) {
+        return Missing(*action, "Attachment.DeleteOnTermination");
+      }
+      if (*delete_on_termination != "true" && *delete_on_termination != "false") {
+        return InvalidValue("Attachment.DeleteOnTermination", *delete_on_termination,
+                            "not a boolean");
+      }
+      request.attachment = ModifyNetworkInterfaceAttributeRequest::Attachment{
+          .attachment_id = *attachment_id,
+          .delete_on_termination = *delete_on_termination == "true"};
+    }
+    if (std::vector<std::string> groups = List(params, "SecurityGroupId"); !groups.empty()) {
+      request.security_group_ids = std::move(groups);
+    }
+    // Both or neither attribute is the backend's to refuse
+    // (InvalidParameterCombination), as EC2 does.
     return Ec2Call(std::move(request));
   }
   if (*action == "DescribeNetworkInterfaces") {
