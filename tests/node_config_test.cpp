@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "enipool/clock.h"
 #include "enipool/controller.h"
 #include "enipool/instance_limits.h"
@@ -298,6 +299,29 @@ TEST_CASE("NodeConfigFromEnvironment tags the ENIs a node finds unless ENI provi
   }
   // A hand-built config leaves it off (docs/reference-behavior.md §11.11).
   CHECK_FALSE(enipool::ControllerConfig{}.tag_enis);
+}
+
+// docs/reference-behavior.md §7.1: the reference sets DeleteOnTermination on
+// the ENIs it attaches and refreshes their security groups unless it
+// provisions no ENIs.
+TEST_CASE("NodeConfigFromEnvironment sets DeleteOnTermination and refreshes security groups unless "
+          "ENI provisioning is off") {
+  const NodeFacts node = Node("m5.large");
+  const auto defaults = Configure(node, {});
+  REQUIRE(defaults.ok());
+  CHECK(defaults->controller.set_delete_on_termination);
+  CHECK(defaults->controller.refresh_security_groups);
+  CHECK(defaults->controller.security_group_refresh == absl::Seconds(30));
+  for (const char* variable : {"DISABLE_NETWORK_RESOURCE_PROVISIONING", "ENABLE_IMDS_ONLY_MODE"}) {
+    CAPTURE(variable);
+    const auto off = Configure(node, {{variable, "true"}});
+    REQUIRE(off.ok());
+    CHECK_FALSE(off->controller.set_delete_on_termination);
+    CHECK_FALSE(off->controller.refresh_security_groups);
+  }
+  // A hand-built config leaves both off (docs/reference-behavior.md §11.11).
+  CHECK_FALSE(enipool::ControllerConfig{}.set_delete_on_termination);
+  CHECK_FALSE(enipool::ControllerConfig{}.refresh_security_groups);
 }
 
 namespace {

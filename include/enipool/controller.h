@@ -45,7 +45,12 @@
 //                 lowest free device index) → the ENI and the create's
 //                 addresses join the datastore. An attach failure deletes the
 //                 new ENI (docs/reference-behavior.md §7.1; AttachmentLimitExceeded
-//                 has no other handling). With EniPrimaryPlacement::
+//                 has no other handling). With
+//                 ControllerConfig::set_delete_on_termination a successful
+//                 attach is followed by ModifyNetworkInterfaceAttribute
+//                 (the attachment's DeleteOnTermination=true) before the ENI
+//                 joins the pool; if that fails the ENI is detached and
+//                 deleted again, as the reference's AllocENI frees it. With EniPrimaryPlacement::
 //                 kFragmentationAware the create names its primary address
 //                 inside a /28 the node knows is broken (policy/eni_address.h),
 //                 except within 120 s of an InsufficientCidrBlocks answer
@@ -106,6 +111,14 @@
 //     free addresses first; an assign that finds its subnet exhausted
 //     moves on (the policy asked again with that ENI shown full) without
 //     the 120 s back-off (docs/reference-behavior.md §4.6, §11.11).
+//   * security-group refresh (ControllerConfig::refresh_security_groups,
+//     docs/reference-behavior.md §7.1): the primary ENI's groups are read
+//     from the startup describe and then every 30 s with
+//     DescribeNetworkInterfaces(primary) (when the node is otherwise idle);
+//     whenever they differ from the set held (always at startup) and custom
+//     networking is off, ModifyNetworkInterfaceAttribute gives every ENI of
+//     the pool the new groups (failures only counted), and new ENIs are
+//     created with them.
 //   * leaked-ENI sweep (ControllerConfig::leaked_eni_sweep): when due and
 //     nothing else is in flight, DescribeNetworkInterfaces of the account,
 //     then DeleteNetworkInterface for each IsLeakedEniCandidate (eni_class.h;
@@ -321,6 +334,30 @@ struct ControllerConfig {
   // off (docs/reference-behavior.md §11.11).
   bool tag_enis = false;
   TagRetry tag_retry;
+  // DeleteOnTermination on new ENIs (docs/reference-behavior.md §7.1): after
+  // each attach, ModifyNetworkInterfaceAttribute sets the new attachment's
+  // DeleteOnTermination, so EC2 deletes the ENI with the instance; an ENI
+  // whose flag cannot be set never joins the pool and is detached and
+  // deleted again (ControllerCounters::delete_on_termination_failures), as
+  // the reference's AllocENI frees it.
+  // Security-group refresh (docs/reference-behavior.md §7.1): the primary
+  // ENI's groups are read at startup (from the startup describe, so a
+  // startup that cannot read them fails and is retried) and every
+  // security_group_refresh after that (DescribeNetworkInterfaces of the
+  // primary ENI, sent when no other request is outstanding; a failure is
+  // counted and the next read comes an interval later). Whenever the set
+  // read differs from the one held (always at startup: none is held) and
+  // custom networking is off, every ENI of this card's pool gets the groups
+  // read with ModifyNetworkInterfaceAttribute (failures only counted), and
+  // ENIs created afterwards carry them instead of security_group_ids (under
+  // custom networking new ENIs keep security_group_ids, the ENIConfig's).
+  // The reference does both unless it provisions no ENIs
+  // (DISABLE_NETWORK_RESOURCE_PROVISIONING, ENABLE_IMDS_ONLY_MODE);
+  // NodeConfigFromEnvironment sets them so, a hand-built config (and the
+  // cluster simulator) leaves them off (docs/reference-behavior.md §11.11).
+  bool set_delete_on_termination = false;
+  bool refresh_security_groups = false;
+  absl::Duration security_group_refresh = absl::Seconds(30);
   // Subnet discovery (ENABLE_SUBNET_DISCOVERY; docs/reference-behavior.md
   // §4.6, §7.1, §7.5): new ENIs go to the valid subnet with the most free
   // addresses (subnet_selection.h), tried one after another; an ENI whose
@@ -444,6 +481,17 @@ struct ControllerCounters {
   std::int64_t created_at_stamps = 0;   // leaked-ENI candidates stamped with a createdAt tag
   std::int64_t leak_sweeps = 0;         // leaked-ENI sweeps answered
   std::int64_t leaked_enis_deleted = 0;  // deletes the sweeps sent
+  // New ENIs whose DeleteOnTermination could not be set: detached and
+  // deleted again (ControllerConfig::set_delete_on_termination).
+  std::int64_t delete_on_termination_failures = 0;
+  // Security-group refresh (ControllerConfig::refresh_security_groups):
+  // reads of the primary ENI's groups that failed, changes of the set
+  // found (the first, at startup, included), and the ENIs given the new
+  // groups or refused them.
+  std::int64_t security_group_read_failures = 0;
+  std::int64_t security_group_changes = 0;
+  std::int64_t security_group_updates = 0;
+  std::int64_t security_group_update_failures = 0;
 
   [[nodiscard]] std::int64_t calls_total() const {
     std::int64_t n = 0;
@@ -824,6 +872,12 @@ class NodeController {
         now >= next_sweep_) {
       Issue(Op{.step = Step::kLeakSweep, .call = DescribeNetworkInterfacesRequest{}}, out);
     }
+    if (ops_.empty() && config_.refresh_security_groups && now >= next_group_refresh_) {
+      Issue(Op{.step = Step::kReadGroups,
+               .call = DescribeNetworkInterfacesRequest{.eni_ids = {primary_eni_id_}}},
+            out);
+      next_group_refresh_ = absl::InfiniteFuture();  // set again when it is answered
+    }
   }
 
   // NodeController::QuietUntil()
@@ -851,6 +905,7 @@ class NodeController {
     if (config_.leaked_eni_sweep && next_sweep_ != absl::InfinitePast()) {
       until = std::min(until, next_sweep_);
     }
+    if (config_.refresh_security_groups) until = std::min(until, next_group_refresh_);
     return until;
   }
 
@@ -859,6 +914,23 @@ class NodeController {
   // What a quiet Tick does (see QuietUntil()): folds the time since the
   // last Tick into the signals (PoolSignals) the policy reads. O(1).
   void UpdateSignals(absl::Time now) { UpdateAddRate(now); }
+
+  // NodeController::security_groups()
+  //
+  // The primary ENI's security groups as last read, sorted (nullopt before
+  // the first read, or with ControllerConfig::refresh_security_groups off).
+  [[nodiscard]] const std::optional<std::vector<std::string>>& security_groups() const noexcept {
+    return held_groups_;
+  }
+
+  // NodeController::next_security_group_read()
+  //
+  // When the primary ENI's groups are read next (absl::InfiniteFuture()
+  // before the startup describe, while a read is outstanding, or with the
+  // refresh off).
+  [[nodiscard]] absl::Time next_security_group_read() const noexcept {
+    return config_.refresh_security_groups ? next_group_refresh_ : absl::InfiniteFuture();
+  }
 
   // NodeController::next_leak_sweep()
   //
@@ -953,6 +1025,21 @@ class NodeController {
         break;
       case Step::kAttach:
         OnAttach(op, result, now, out);
+        break;
+      case Step::kSetDeleteOnTermination:
+        if (result.ok()) {
+          JoinPool(op, now, out);
+        } else {
+          counters_.delete_on_termination_failures += 1;
+          GiveBack(op, now, out);
+        }
+        break;
+      case Step::kReadGroups:
+        OnReadGroups(result, now, out);
+        break;
+      case Step::kSetGroups:
+        (result.ok() ? counters_.security_group_updates : counters_.security_group_update_failures) +=
+            1;
         break;
       case Step::kUnassign:
         if (!result.ok()) counters_.unassign_failures += 1;
@@ -1103,6 +1190,13 @@ class NodeController {
     kTag,
     // CreateTags of a createdAt on a leaked-ENI candidate that lacks one.
     kStampCreatedAt,
+    // ModifyNetworkInterfaceAttribute: DeleteOnTermination of a new ENI's
+    // attachment, before it joins the pool.
+    kSetDeleteOnTermination,
+    // Security-group refresh: DescribeNetworkInterfaces of the primary ENI,
+    // then ModifyNetworkInterfaceAttribute with its groups on each pool ENI.
+    kReadGroups,
+    kSetGroups,
   };
 
   // One step of a sequence: in flight (id != 0) or scheduled (id == 0, sent
@@ -1116,9 +1210,9 @@ class NodeController {
     int attempts = 0;            // failed tries so far (detach / delete)
     int throttle_retries = 0;    // throttled re-sends so far
     std::string eni{};           // the ENI the step is about
-    NetworkInterface created{};  // kAttach: what the create returned
+    NetworkInterface created{};  // kAttach, kSetDeleteOnTermination: the new ENI
     bool freeing = false;        // kDelete: the last step of freeing a pool ENI
-    bool refused = false;        // kDetach: giving back an ENI the datastore refused
+    bool refused = false;        // kDetach: giving back a new ENI that never joined the pool
     std::uint64_t intent = 0;    // the store's intent this step finishes (durable stores), or 0
     std::vector<std::uint64_t> intents{};  // kSweep: the create intents it settles
     std::vector<NetworkInterface> interfaces{};  // k*Subnets after a describe: what it listed
@@ -1353,7 +1447,7 @@ class NodeController {
     CreateNetworkInterfaceRequest create{
         .subnet_id = std::move(subnet),
         .description = CreatedEniDescription(config_.instance_id),
-        .security_group_ids = config_.security_group_ids,
+        .security_group_ids = NewEniGroups(),
         .tags = CreatedEniTags(config_.instance_id, now, config_.cluster_name,
                                config_.additional_eni_tags)};
     (prefix ? create.ipv4_prefix_count : create.secondary_ip_count) = count;
@@ -1723,44 +1817,121 @@ class NodeController {
       return;
     }
     const auto& attach = std::get<AttachNetworkInterfaceRequest>(op.call);
-    const std::string& attachment_id = std::get<std::string>(result.response);
+    op.created.instance_id = config_.instance_id;
+    op.created.attachment_id = std::get<std::string>(result.response);
+    op.created.device_index = attach.device_index;
+    op.created.network_card_index = attach.network_card_index;
     counters_.enis_attached += 1;
+    if (!config_.set_delete_on_termination) {
+      JoinPool(op, now, out);
+      return;
+    }
+    // The reference's AllocENI: DeleteOnTermination before the ENI is used.
+    Emit(Op{.step = Step::kSetDeleteOnTermination,
+            .call = ModifyNetworkInterfaceAttributeRequest{
+                .eni_id = op.eni,
+                .attachment = ModifyNetworkInterfaceAttributeRequest::Attachment{
+                    .attachment_id = op.created.attachment_id, .delete_on_termination = true}},
+            .increase_started = op.increase_started,
+            .eni = op.eni,
+            .created = std::move(op.created),
+            .intent = op.intent},
+         now, out);
+  }
+
+  // A new ENI, attached (op.created carries the attachment), joins the pool
+  // with the addresses its create returned.
+  void JoinPool(Op& op, absl::Time now, std::vector<Ec2Request>& out) {
+    const NetworkInterface& created = op.created;
     if (!store_
              .AddEni({.id = op.eni,
-                      .device_number = attach.device_index,
-                      .subnet_id = op.created.subnet_id})
+                      .device_number = created.device_index,
+                      .subnet_id = created.subnet_id})
              .ok()) {
       counters_.enis_refused += 1;
       // One the node already holds keeps its record (the datastore has it).
       if (FindRecord(op.eni) != nullptr) return;
       // Otherwise nothing could ever free it (freeing starts from the
-      // datastore): give it back now, as after a failed attach, but
-      // detached first. Recorded outside the pool until the detach answers.
-      enis_.push_back(ManagedEni{.id = op.eni,
-                                 .attachment_id = attachment_id,
-                                 .subnet_id = op.created.subnet_id,
-                                 .device_index = attach.device_index,
-                                 .in_pool = false});
-      Emit(Op{.step = Step::kDetach,
-              .call = DetachNetworkInterfaceRequest{.attachment_id = attachment_id,
-                                                    .eni_id = op.eni},
-              .eni = op.eni,
-              .refused = true,
-              .intent = op.intent},
-           now, out);
+      // datastore): give it back now.
+      GiveBack(op, now, out);
       return;
     }
     enis_.push_back(ManagedEni{.id = op.eni,
-                               .attachment_id = attachment_id,
-                               .subnet_id = op.created.subnet_id,
-                               .device_index = attach.device_index,
+                               .attachment_id = created.attachment_id,
+                               .subnet_id = created.subnet_id,
+                               .device_index = created.device_index,
                                .in_pool = true,
-                               .primary_ip = op.created.primary_ip});
-    for (Ipv4Address ip : op.created.secondary_ips) AddCidr(op.eni, Ipv4Prefix::FromAddress(ip));
-    for (const Ipv4Prefix& prefix : op.created.prefixes) AddCidr(op.eni, prefix);
+                               .primary_ip = created.primary_ip});
+    for (Ipv4Address ip : created.secondary_ips) AddCidr(op.eni, Ipv4Prefix::FromAddress(ip));
+    for (const Ipv4Prefix& prefix : created.prefixes) AddCidr(op.eni, prefix);
     EndIntent(op.intent);
     counters_.increases += 1;
     MeasureRefill(op.increase_started, now);
+  }
+
+  // A new ENI that never joined the pool (the datastore refused it, or its
+  // DeleteOnTermination could not be set) is detached and deleted again, as
+  // after a failed attach; recorded outside the pool until the detach
+  // answers.
+  void GiveBack(Op& op, absl::Time now, std::vector<Ec2Request>& out) {
+    enis_.push_back(ManagedEni{.id = op.eni,
+                               .attachment_id = op.created.attachment_id,
+                               .subnet_id = op.created.subnet_id,
+                               .device_index = op.created.device_index,
+                               .in_pool = false});
+    Emit(Op{.step = Step::kDetach,
+            .call = DetachNetworkInterfaceRequest{.attachment_id = op.created.attachment_id,
+                                                  .eni_id = op.eni},
+            .eni = op.eni,
+            .refused = true,
+            .intent = op.intent},
+         now, out);
+  }
+
+  // The groups new ENIs are created with: the primary ENI's as last read
+  // (security-group refresh, custom networking off), else the config's.
+  [[nodiscard]] std::vector<std::string> NewEniGroups() const {
+    if (held_groups_.has_value() && !config_.pool.custom_networking) return *held_groups_;
+    return config_.security_group_ids;
+  }
+
+  // The answer to a refresh read of the primary ENI's groups: a failure is
+  // counted (the next read comes an interval later, as the reference
+  // ignores a failed refresh); groups are applied as at startup.
+  void OnReadGroups(const Ec2Result& result, absl::Time now, std::vector<Ec2Request>& out) {
+    next_group_refresh_ = now + config_.security_group_refresh;
+    const NetworkInterface* primary = nullptr;
+    if (result.ok()) {
+      for (const NetworkInterface& ni : std::get<std::vector<NetworkInterface>>(result.response)) {
+        if (ni.id == primary_eni_id_) primary = &ni;
+      }
+    }
+    if (primary == nullptr) {
+      counters_.security_group_read_failures += 1;
+      return;
+    }
+    ApplyPrimaryGroups(primary->security_group_ids, out);
+  }
+
+  // The reference's RefreshSGIDs with the primary ENI's groups `groups`:
+  // when they differ from the set held (as sets), they are held and, unless
+  // custom networking is on, every ENI of the pool is given them
+  // (docs/reference-behavior.md §7.1).
+  void ApplyPrimaryGroups(const std::vector<std::string>& groups, std::vector<Ec2Request>& out) {
+    std::vector<std::string> set = groups;
+    std::sort(set.begin(), set.end());
+    set.erase(std::unique(set.begin(), set.end()), set.end());
+    if (held_groups_ == set) return;
+    held_groups_ = std::move(set);
+    counters_.security_group_changes += 1;
+    if (config_.pool.custom_networking) return;
+    for (const EniView& view : pool().EniViews()) {
+      Issue(Op{.step = Step::kSetGroups,
+               .call = ModifyNetworkInterfaceAttributeRequest{.eni_id = view.id.ToString(),
+                                                              .security_group_ids = groups},
+               .eni = view.id.ToString()},
+            out);
+    }
   }
 
   void OnDetach(Op& op, const Ec2Result& result, absl::Time now) {
@@ -2041,6 +2212,17 @@ class NodeController {
       // The first leaked-ENI sweep: a random 0–300 s after startup.
       if (config_.leaked_eni_sweep) next_sweep_ = now + SweepDelay();
       Recover(recovery, out);
+      if (config_.refresh_security_groups) {
+        // The startup read of the primary ENI's groups is this describe
+        // (which lists the primary, or the startup would have failed).
+        for (const NetworkInterface& ni : interfaces) {
+          if (!IsPrimary(ni) || ni.instance_id != config_.instance_id || !ni.attached()) continue;
+          primary_eni_id_ = ni.id;
+          ApplyPrimaryGroups(ni.security_group_ids, out);
+          break;
+        }
+        next_group_refresh_ = now + config_.security_group_refresh;
+      }
     } else {
       counters_.reconciles += 1;
     }
@@ -2438,6 +2620,11 @@ class NodeController {
   internal::LazyMt19937 jitter_rng_;  // throttle back-off jitter
   internal::LazyMt19937 sweep_rng_;   // leaked-ENI sweep delays
   absl::Time next_sweep_ = absl::InfinitePast();
+  // Security-group refresh: the primary ENI (learned at startup), its
+  // groups as last read (sorted), and when they are read next.
+  std::string primary_eni_id_;
+  std::optional<std::vector<std::string>> held_groups_;
+  absl::Time next_group_refresh_ = absl::InfiniteFuture();
   int retry_tokens_ = 0;        // throttle retry quota left
   std::uint64_t idle_generation_ = kNoGeneration;
   absl::Time idle_until_ = absl::InfinitePast();

@@ -364,6 +364,10 @@ inline EniTagEnvironment EniTagEnvironmentOf(EnvLookup lookup, std::vector<std::
   config.controller.leaked_eni_sweep = sweep && !pool.provisioning_disabled;
   // Nor does it tag the ENIs it finds (docs/reference-behavior.md §4.13).
   config.controller.tag_enis = !pool.provisioning_disabled;
+  // Nor does it set DeleteOnTermination or refresh security groups (it
+  // creates no ENIs; docs/reference-behavior.md §7.1).
+  config.controller.set_delete_on_termination = !pool.provisioning_disabled;
+  config.controller.refresh_security_groups = !pool.provisioning_disabled;
   config.controller.vpc_id = node.vpc_id;
   config.controller.availability_zone = node.availability_zone;
   return config;
