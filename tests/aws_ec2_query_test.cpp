@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -357,6 +358,24 @@ TEST_CASE("CreateNetworkInterface asks for delegated /80s as Ipv6PrefixCount and
   CHECK(absl::StrContains(bad.status().message(), "Ipv6PrefixCount"));
 }
 
+// The call an endpoint decodes from a form body (which must parse).
+absl::StatusOr<Ec2Call> DecodeForm(absl::string_view body) {
+  auto params = aws::ParseForm(body);
+  REQUIRE(params.ok());
+  return aws::DecodeQueryRequest(*params);
+}
+
+// An answer of nothing but <return>true</return>: the endpoint writes it
+// under the action's name and the client reads it as no value.
+void CheckReturnTrueAnswer(const Ec2Call& call, absl::string_view action) {
+  const std::string xml = aws::EncodeQueryResponse(call, std::monostate{}, "req-7");
+  CHECK(absl::StrContains(xml, absl::StrCat("<", action, "Response xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">")));
+  CHECK(absl::StrContains(xml, "<return>true</return>"));
+  auto parsed = aws::ParseQueryResponse(call, 200, xml);
+  REQUIRE(parsed.ok());
+  CHECK(std::holds_alternative<std::monostate>(*parsed));
+}
+
 // docs/reference-behavior.md §7.1: the reference tags an ENI it finds
 // lacking its tags with CreateTags; botocore's EC2 model names the lists
 // ResourceId and Tag (of Key and Value), flattened by the EC2 protocol.
@@ -370,12 +389,7 @@ TEST_CASE("CreateTags travels as ResourceId.N and Tag.N.Key / Tag.N.Value and an
         "Action=CreateTags&Version=2016-11-15&ResourceId.1=eni-1&ResourceId.2=eni-2&"
         "Tag.1.Key=node.k8s.amazonaws.com%2Finstance_id&Tag.1.Value=i-1&"
         "Tag.2.Key=eks%3Aeni%3Aowner&Tag.2.Value=amazon-vpc-cni");
-  const std::string xml = aws::EncodeQueryResponse(request, std::monostate{}, "req-7");
-  CHECK(absl::StrContains(xml, "<CreateTagsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"));
-  CHECK(absl::StrContains(xml, "<return>true</return>"));
-  auto parsed = aws::ParseQueryResponse(request, 200, xml);
-  REQUIRE(parsed.ok());
-  CHECK(std::holds_alternative<std::monostate>(*parsed));
+  CheckReturnTrueAnswer(request, "CreateTags");
   // EC2 refusing it reaches the caller as a status led by EC2's code.
   auto refused = aws::ParseQueryResponse(
       request, 400,
@@ -387,16 +401,11 @@ TEST_CASE("CreateTags travels as ResourceId.N and Tag.N.Key / Tag.N.Value and an
 
 TEST_CASE("A CreateTags without a resource or a tag is refused as MissingParameter, and a tag "
           "without a value is the empty value") {
-  auto decode = [](absl::string_view body) {
-    auto params = aws::ParseForm(body);
-    REQUIRE(params.ok());
-    return aws::DecodeQueryRequest(*params);
-  };
-  CHECK(absl::StartsWith(decode("Action=CreateTags&Tag.1.Key=k&Tag.1.Value=v").status().message(),
+  CHECK(absl::StartsWith(DecodeForm("Action=CreateTags&Tag.1.Key=k&Tag.1.Value=v").status().message(),
                          "MissingParameter: "));
-  CHECK(absl::StartsWith(decode("Action=CreateTags&ResourceId.1=eni-1").status().message(),
+  CHECK(absl::StartsWith(DecodeForm("Action=CreateTags&ResourceId.1=eni-1").status().message(),
                          "MissingParameter: "));
-  auto no_value = decode("Action=CreateTags&ResourceId.1=eni-1&Tag.1.Key=k");
+  auto no_value = DecodeForm("Action=CreateTags&ResourceId.1=eni-1&Tag.1.Key=k");
   REQUIRE(no_value.ok());
   CHECK(*no_value == enipool::Ec2Call(enipool::CreateTagsRequest{.eni_ids = {"eni-1"},
                                                                  .tags = {{"k", ""}}}));
@@ -422,13 +431,7 @@ TEST_CASE("ModifyNetworkInterfaceAttribute travels as Attachment.AttachmentId an
   CHECK(aws::FormEncode(aws::ToQueryRequest(groups).params) ==
         "Action=ModifyNetworkInterfaceAttribute&Version=2016-11-15&NetworkInterfaceId=eni-1&"
         "SecurityGroupId.1=sg-a&SecurityGroupId.2=sg-b");
-  const std::string xml = aws::EncodeQueryResponse(flag, std::monostate{}, "req-8");
-  CHECK(absl::StrContains(
-      xml, "<ModifyNetworkInterfaceAttributeResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"));
-  CHECK(absl::StrContains(xml, "<return>true</return>"));
-  auto parsed = aws::ParseQueryResponse(flag, 200, xml);
-  REQUIRE(parsed.ok());
-  CHECK(std::holds_alternative<std::monostate>(*parsed));
+  CheckReturnTrueAnswer(flag, "ModifyNetworkInterfaceAttribute");
   auto refused = aws::ParseQueryResponse(
       flag, 400,
       "<Response><Errors><Error><Code>InvalidAttachmentID.NotFound</Code><Message>The "
@@ -438,27 +441,22 @@ TEST_CASE("ModifyNetworkInterfaceAttribute travels as Attachment.AttachmentId an
 
 TEST_CASE("The endpoint refuses a ModifyNetworkInterfaceAttribute with half an attachment, a "
           "flag that is not a boolean or an attribute it does not model") {
-  auto decode = [](absl::string_view body) {
-    auto params = aws::ParseForm(body);
-    REQUIRE(params.ok());
-    return aws::DecodeQueryRequest(*params);
-  };
   const std::string base = "Action=ModifyNetworkInterfaceAttribute&NetworkInterfaceId=eni-1&";
-  CHECK(absl::StartsWith(decode(base + "Attachment.DeleteOnTermination=true").status().message(),
+  CHECK(absl::StartsWith(DecodeForm(base + "Attachment.DeleteOnTermination=true").status().message(),
                          "MissingParameter: "));
-  CHECK(absl::StartsWith(decode(base + "Attachment.AttachmentId=eni-attach-1").status().message(),
+  CHECK(absl::StartsWith(DecodeForm(base + "Attachment.AttachmentId=eni-attach-1").status().message(),
                          "MissingParameter: "));
   CHECK(absl::StartsWith(
-      decode(base + "Attachment.AttachmentId=eni-attach-1&Attachment.DeleteOnTermination=yes")
+      DecodeForm(base + "Attachment.AttachmentId=eni-attach-1&Attachment.DeleteOnTermination=yes")
           .status()
           .message(),
       "InvalidParameterValue: "));
-  CHECK(absl::StartsWith(decode(base + "Description.Value=x").status().message(),
+  CHECK(absl::StartsWith(DecodeForm(base + "Description.Value=x").status().message(),
                          "InvalidParameterValue: "));
   CHECK(absl::StartsWith(
-      decode("Action=ModifyNetworkInterfaceAttribute&SecurityGroupId.1=sg-1").status().message(),
+      DecodeForm("Action=ModifyNetworkInterfaceAttribute&SecurityGroupId.1=sg-1").status().message(),
       "MissingParameter: "));
-  auto off = decode(base + "Attachment.AttachmentId=eni-attach-1&Attachment.DeleteOnTermination=false");
+  auto off = DecodeForm(base + "Attachment.AttachmentId=eni-attach-1&Attachment.DeleteOnTermination=false");
   REQUIRE(off.ok());
   CHECK(*off == enipool::Ec2Call(enipool::ModifyNetworkInterfaceAttributeRequest{
                     .eni_id = "eni-1",

@@ -25,6 +25,7 @@
 #include "enipool/ec2/simulated_ec2.h"
 #include "enipool/ec2/throttle.h"
 #include "enipool/ipv4.h"
+#include "testing/simulated_ec2_testing.h"
 
 namespace {
 
@@ -36,11 +37,7 @@ using enipool::ec2::SimulatedEc2Options;
 using Ec2 = enipool::ec2::SimulatedEc2<ManualClock>;
 using Attachment = ModifyNetworkInterfaceAttributeRequest::Attachment;
 
-SimulatedEc2Options Quiet() {
-  return {.seed = 5,
-          .latency = enipool::ec2::LatencyModel::Zero(),
-          .throttle = enipool::ec2::ThrottleConfig::Disabled()};
-}
+SimulatedEc2Options Quiet() { return enipool::testing::QuietEc2Options(5); }
 
 // One instance with its primary ENI and a second ENI attached at device 1,
 // and a third ENI left unattached.
@@ -63,17 +60,8 @@ struct Fixture {
     REQUIRE(third.ok());
     loose = third->id;
   }
-  NetworkInterface Of(const std::string& id) {
-    auto described = ec2.DescribeNetworkInterfaces({.eni_ids = {id}});
-    REQUIRE(described.ok());
-    REQUIRE(described->size() == 1);
-    return described->front();
-  }
-  std::vector<NetworkInterface> All() {
-    auto all = ec2.DescribeNetworkInterfaces({});
-    REQUIRE(all.ok());
-    return *all;
-  }
+  NetworkInterface Of(const std::string& id) { return enipool::testing::DescribeEni(ec2, id); }
+  std::vector<NetworkInterface> All() { return enipool::testing::DescribeAllEnis(ec2); }
 
   ManualClock clock;
   Ec2 ec2;

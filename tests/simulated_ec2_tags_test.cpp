@@ -23,6 +23,7 @@
 #include "enipool/ec2/simulated_ec2.h"
 #include "enipool/ec2/throttle.h"
 #include "enipool/ipv4.h"
+#include "testing/simulated_ec2_testing.h"
 
 namespace {
 
@@ -35,11 +36,7 @@ using enipool::ec2::CallKind;
 using enipool::ec2::SimulatedEc2Options;
 using Ec2 = enipool::ec2::SimulatedEc2<ManualClock>;
 
-SimulatedEc2Options Quiet() {
-  return {.seed = 3,
-          .latency = enipool::ec2::LatencyModel::Zero(),
-          .throttle = enipool::ec2::ThrottleConfig::Disabled()};
-}
+SimulatedEc2Options Quiet() { return enipool::testing::QuietEc2Options(3); }
 
 struct Fixture {
   explicit Fixture(SimulatedEc2Options options = Quiet()) : ec2(clock, std::move(options)) {
@@ -55,16 +52,9 @@ struct Fixture {
     other = second->id;
   }
   std::vector<Ec2Tag> TagsOf(const std::string& id) {
-    auto described = ec2.DescribeNetworkInterfaces({.eni_ids = {id}});
-    REQUIRE(described.ok());
-    REQUIRE(described->size() == 1);
-    return described->front().tags;
+    return enipool::testing::DescribeEni(ec2, id).tags;
   }
-  std::vector<NetworkInterface> All() {
-    auto all = ec2.DescribeNetworkInterfaces({});
-    REQUIRE(all.ok());
-    return *all;
-  }
+  std::vector<NetworkInterface> All() { return enipool::testing::DescribeAllEnis(ec2); }
 
   ManualClock clock;
   Ec2 ec2;
