@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <set>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -175,6 +177,53 @@ TEST_CASE("EventQueue::PopUntil on an empty queue pops nothing") {
   CHECK(queue.empty());
 }
 
+TEST_CASE(
+    "EventQueue's far lane pops in time order across its current bucket, its ring and its overflow") {
+  // The far lane is a calendar of ~1.07 s buckets in a ring of ~4.9 hours
+  // with an overflow heap beyond. Pushes land in the current bucket (after
+  // it was sorted), before it, in the ring and past it; phases of mostly
+  // pushes and mostly pops empty the lane now and then. Model: a set
+  // ordered by (time, push order).
+  constexpr std::int64_t kBucket = std::int64_t{1} << 30;
+  constexpr std::int64_t kRing = kBucket << 14;
+  std::mt19937_64 rng(11);
+  EventQueue queue;
+  std::set<std::pair<std::int64_t, std::uint64_t>> model;
+  std::int64_t now = 0;
+  std::uint64_t seq = 0;
+  std::int64_t emptied = 0;
+  for (int step = 0; step < 40000; ++step) {
+    const bool push_phase = (step / 2000) % 2 == 0;
+    if (model.empty() || rng() % 10 < (push_phase ? 7u : 2u)) {
+      std::int64_t ahead = 0;
+      switch (rng() % 6) {
+        case 0: ahead = static_cast<std::int64_t>(rng() % 50); break;  // ties, the current bucket
+        case 1: ahead = static_cast<std::int64_t>(rng() % kBucket); break;
+        case 2: ahead = static_cast<std::int64_t>(rng() % (kBucket * 40)); break;
+        case 3: ahead = static_cast<std::int64_t>(rng() % kRing); break;
+        case 4: ahead = kRing - kBucket + static_cast<std::int64_t>(rng() % (kBucket * 3)); break;
+        default: ahead = static_cast<std::int64_t>(rng() % (kRing * 3)); break;  // overflow
+      }
+      const auto lane = rng() % 8 == 0 ? EventQueue::Lane::kNear : EventQueue::Lane::kFar;
+      queue.PushNanos(now + ahead, 0, 0, seq, lane);
+      model.emplace(now + ahead, seq);
+      ++seq;
+    } else {
+      const auto expected = *model.begin();
+      model.erase(model.begin());
+      const Event got = queue.Pop();
+      REQUIRE(got.when_ns == expected.first);
+      REQUIRE(got.seq == expected.second);
+      now = got.when_ns;
+      if (model.empty()) ++emptied;
+    }
+    REQUIRE(queue.size() == model.size());
+    REQUIRE(queue.empty() == model.empty());
+  }
+  CHECK(emptied > 0);
+  CHECK(now > kRing);  // the run went past the ring's first span
+}
+
 TEST_CASE("EventQueue keeps counting sequence numbers after Clear") {
   EventQueue queue;
   queue.Push(At(1), 0, 0, 0);
@@ -183,6 +232,17 @@ TEST_CASE("EventQueue keeps counting sequence numbers after Clear") {
   CHECK(queue.empty());
   queue.Push(At(3), 0, 0, 0);
   CHECK(queue.Pop().seq == 2);
+  // A far lane spread over its ring and overflow empties too, and works on.
+  for (int hours = 0; hours < 12; ++hours) {
+    queue.Push(At(10 + hours * 3600), 1, 0, 0, EventQueue::Lane::kFar);
+  }
+  queue.Clear();
+  CHECK(queue.empty());
+  queue.Push(At(20), 2, 0, 0, EventQueue::Lane::kFar);
+  queue.Push(At(7 * 3600), 3, 0, 0, EventQueue::Lane::kFar);
+  CHECK(queue.Pop().kind == 2);
+  CHECK(queue.Pop().kind == 3);
+  CHECK(queue.empty());
 }
 
 }  // namespace

@@ -75,8 +75,9 @@
 //   ENIPOOL_ASSIGN_OR_RETURN(enipool::sim::RunReport report, enipool::sim::RunScenario(config));
 //   enipool::sim::PrintTable(std::cout, {report});
 //
-// Cost: O(log pending events) per pod or EC2 event, O(log checks in one
-// jitter window) per pool check (their own lane, see EventQueue); memory is the nodes'
+// Cost: O(log pending events) per EC2 event, O(log deletions in one
+// second) per pod deletion and O(log checks in one jitter window) per pool
+// check (their own lanes, see EventQueue); memory is the nodes'
 // datastores and controllers, the live pods (32 bytes each) and the
 // pending events (32 bytes each, about one per live pod with a lifetime).
 // A living cluster adds: O(nodes) to place a pod with CPU or memory
