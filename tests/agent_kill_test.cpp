@@ -9,7 +9,12 @@
 // acknowledged before it was killed:
 //   * every acknowledged ADD (not since deleted) is present, with its address;
 //   * no address is held twice;
-//   * no address is handed out inside its cooldown (across restarts too);
+//   * no address is handed out inside its cooldown (across restarts too)
+//     while it stays on the node: the decrease path may give a cooling
+//     address back to EC2, as the reference's does
+//     (docs/reference-behavior.md §3.2, §4.7), and one that EC2 hands back
+//     later is a new address to the node, so the parent notes each address
+//     that leaves the node's ENIs in EC2;
 // and after the last restart, once the pool has converged and the agent has
 // stopped cleanly, that EC2's view of the node equals the journal's: the
 // same ENIs attached, each with the same CIDRs (no orphaned CIDR, no ENI
@@ -354,10 +359,16 @@ struct Model {
   std::map<std::string, Address> live;           // acknowledged ADDs not since deleted
   std::map<std::string, absl::Time> deleting;    // DEL sent, not acknowledged: since when
   absl::flat_hash_map<Address, absl::Time> released;  // address → no earlier than
+  // When each address left the node's ENIs in EC2 (unassigned, or its ENI
+  // detached): its cooldown ends there.
+  absl::flat_hash_map<Address, std::vector<absl::Time>> left_node;
   std::vector<std::string> errors;
   std::int64_t checked_restarts = 0;
   std::int64_t adds = 0;
   std::int64_t deletes = 0;
+  // Addresses handed out inside their cooldown after they had left the node
+  // and come back from EC2.
+  std::int64_t came_back_from_ec2 = 0;
 
   void Error(std::string e) {
     if (errors.size() < 20) errors.push_back(std::move(e));
@@ -400,18 +411,36 @@ struct Model {
     deleting.clear();
   }
 
+  // Whether `address` left the node in EC2 in [from, to].
+  bool LeftNodeBetween(Address address, absl::Time from, absl::Time to) const {
+    const auto it = left_node.find(address);
+    if (it == left_node.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(),
+                       [&](absl::Time t) { return from <= t && t <= to; });
+  }
+
+  // Handing `address` out at `at` breaks a release at `released_at`: inside
+  // the cooldown, with the address on the node all along.
+  bool InsideCooldown(Address address, absl::Time released_at, absl::Time at) {
+    if (at >= released_at + kCooldown) return false;
+    if (!LeftNodeBetween(address, released_at, at)) return true;
+    ++came_back_from_ec2;
+    return false;
+  }
+
   void OnAdded(const std::string& pod, Address address, absl::Time at) {
     ++adds;
     for (const auto& [other, held] : live) {
       if (held == address && !deleting.contains(other)) {
         Error(absl::StrCat(address.ToString(), " handed to ", pod, " while ", other, " holds it"));
       }
-      if (held == address && deleting.contains(other) && at < deleting[other] + kCooldown) {
+      if (held == address && deleting.contains(other) &&
+          InsideCooldown(address, deleting[other], at)) {
         Error(absl::StrCat(address.ToString(), " handed to ", pod, " inside its cooldown"));
       }
     }
     if (auto it = released.find(address);
-        it != released.end() && at < it->second + kCooldown) {
+        it != released.end() && InsideCooldown(address, it->second, at)) {
       Error(absl::StrCat(address.ToString(), " handed to ", pod, " ",
                          absl::FormatDuration(at - it->second), " after its release"));
     }
@@ -469,6 +498,47 @@ struct Cycle {
 
 enum class NodeKind { kOneCard, kTwoCards, kIpv6 };
 
+// The IPv4 pod addresses EC2 gives the node: every ENI attached to it, its
+// secondary addresses and the addresses of its /28s.
+absl::flat_hash_set<Ipv4Address> NodeAddresses(Sim& sim) {
+  absl::flat_hash_set<Ipv4Address> addresses;
+  for (const enipool::NetworkInterface& ni : sim.AttachedEnis("i-node")) {
+    for (Ipv4Address ip : ni.secondary_ips) {
+      if (ip != ni.primary_ip) addresses.insert(ip);
+    }
+    for (const enipool::Ipv4Prefix& prefix : ni.prefixes) {
+      for (std::uint64_t i = 0; i < prefix.size(); ++i) {
+        addresses.insert(prefix.AddressAt(i));
+      }
+    }
+  }
+  return addresses;
+}
+
+// ServeCalls(), noting after each call, in `left`, every address that left
+// the node and when (before the answer goes back, so before the child can
+// make its next call).
+void ServeNotingDepartures(SyncEc2& ec2, int calls_fd, int answers_fd,
+                           std::vector<std::pair<Ipv4Address, absl::Time>>& left) {
+  absl::flat_hash_set<Ipv4Address> before = ec2.WithLock(NodeAddresses);
+  for (;;) {
+    const std::optional<std::string> frame = enipool::ec2::ReadFrame(calls_fd);
+    if (!frame.has_value()) return;
+    const std::optional<enipool::Ec2Call> call = enipool::ec2::DecodeCall(*frame);
+    const enipool::Ec2Result result =
+        call.has_value() ? enipool::Dispatch(ec2, *call)
+                         : enipool::Ec2Result{absl::InvalidArgumentError("bad frame"),
+                                                   std::monostate{}};
+    absl::flat_hash_set<Ipv4Address> after = ec2.WithLock(NodeAddresses);
+    const absl::Time now = kClock.Now();
+    for (Ipv4Address address : before) {
+      if (!after.contains(address)) left.emplace_back(address, now);
+    }
+    before = std::move(after);
+    if (!enipool::ec2::WriteFrame(answers_fd, enipool::ec2::EncodeResult(result))) return;
+  }
+}
+
 Ipv4Address ParseAddress(const std::string& text, Ipv4Address*) {
   return enipool::Ipv4Address::Parse(text).value_or(Ipv4Address());
 }
@@ -505,7 +575,8 @@ Cycle RunChild(SyncEc2& ec2, Model<Address>& model, const std::string& journal, 
   close(calls[1]);
   close(answers[0]);
   close(acks[1]);
-  std::thread server([&] { (void)enipool::ec2::ServeCalls(ec2, calls[0], answers[1]); });
+  std::vector<std::pair<Ipv4Address, absl::Time>> left;
+  std::thread server([&] { ServeNotingDepartures(ec2, calls[0], answers[1], left); });
   AckReader reader;
   std::thread reading([&] { reader.Run(acks[0]); });
 
@@ -525,6 +596,10 @@ Cycle RunChild(SyncEc2& ec2, Model<Address>& model, const std::string& journal, 
   close(calls[0]);
   close(answers[1]);
   close(acks[0]);
+
+  if constexpr (std::is_same_v<Address, Ipv4Address>) {
+    for (const auto& [address, at] : left) model.left_node[address].push_back(at);
+  }
 
   Cycle cycle;
   cycle.exit_status = status;
@@ -648,7 +723,9 @@ void RunKillCampaign(int cards, int default_kills) {
   REQUIRE_MESSAGE(last.converged, "the final run did not converge and stop (exit status ",
                   last.exit_status, ")");
   MESSAGE("kills: ", kills, ", restarts checked: ", model.checked_restarts,
-          ", acknowledged ADDs: ", model.adds, ", DELs: ", model.deletes);
+          ", acknowledged ADDs: ", model.adds, ", DELs: ", model.deletes,
+          ", handed out again inside the cooldown after leaving the node: ",
+          model.came_back_from_ec2);
   CHECK(model.checked_restarts >= kills / 2);
   CHECK(model.adds > 0);
   const auto stats = ec2.WithLock([](const Sim& sim) { return sim.stats(); });
