@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <variant>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "enipool/clock.h"
 #include "enipool/datastore.h"
 #include "enipool/ec2/simulated_ec2.h"
+#include "enipool/policy/policy.h"
 #include "testing/controller_harness.h"
 
 namespace enipool {
@@ -302,6 +304,128 @@ TEST_CASE("NodeController ticks without a pool check while nothing changes") {
   node.controller().Tick(node.clock().Now(), out);
   CHECK(out.size() == 1);
   CHECK(node.controller().counters().pool_checks == checks + 1);
+}
+
+// Two nodes on the same seed get the same random pods; one runs every pool
+// check, the other calls SettleIfIdle after each pod change and skips each
+// check QuietUntil() says is quiet (as sim/cluster.h does). Their EC2 calls,
+// pools and pool checks must agree step for step. Mutation caught: a settle
+// that ignores the policy's trigger (the skipped check would have grown or
+// shrunk the pool). A settle of a busy controller, or of one that has seen
+// InsufficientCidrBlocks, fails sim_quiet_checks_test (a driver here is
+// never busy between steps, and the subnet never runs out of /28s).
+TEST_CASE("SettleIfIdle after a pod comes or goes skips only pool checks that would do nothing, "
+          "in both modes") {
+  for (AddressMode mode : {AddressMode::kSecondaryIp, AddressMode::kPrefix}) {
+    for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+      CAPTURE(AddressModeName(mode));
+      CAPTURE(seed);
+      SimNodeSpec spec = M5Large(mode);
+      spec.seed = seed;
+      if (seed % 2 == 0) {  // the warm-IP rules too: they release addresses one by one
+        spec.warm_ip_target = 2;
+        spec.minimum_ip_target = 4;
+      }
+      SimNode settled(spec);
+      SimNode full(spec);
+      REQUIRE(settled.Start().ok());
+      REQUIRE(full.Start().ok());
+      std::mt19937_64 rng(seed);
+      std::vector<int> live;
+      int next_pod = 0, skipped = 0, settles = 0;
+      for (int step = 0; step < 600; ++step) {
+        CAPTURE(step);
+        const std::uint64_t op = rng() % 8;
+        if (op < 3 || (op < 5 && live.empty())) {
+          const bool a = settled.controller().AddPod(SimNode::Pod(next_pod)).ok();
+          const bool b = full.controller().AddPod(SimNode::Pod(next_pod)).ok();
+          REQUIRE(a == b);
+          if (a) live.push_back(next_pod);
+          ++next_pod;
+        } else if (op < 5) {
+          const std::size_t i = rng() % live.size();
+          settled.DeletePods(live[i], 1);
+          full.DeletePods(live[i], 1);
+          live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+        if (op < 5) {
+          const absl::Time now = settled.clock().Now();
+          settled.controller().SettleIfIdle(now);
+          if (settled.controller().QuietUntil() > now) ++settles;
+          continue;
+        }
+        // A pool check (then 5 s pass on both).
+        const absl::Time now = settled.clock().Now();
+        if (now < settled.controller().QuietUntil()) {
+          settled.controller().UpdateSignals(now);
+          settled.clock().AdvanceTime(testing::kPoolCheckPeriod);
+          ++skipped;
+        } else {
+          REQUIRE(settled.Check().ok());
+        }
+        REQUIRE(full.Check().ok());
+        REQUIRE(settled.ec2().stats().calls == full.ec2().stats().calls);
+        REQUIRE(settled.datastore().Stats() == full.datastore().Stats());
+        REQUIRE(settled.controller().counters().pool_checks ==
+                full.controller().counters().pool_checks);
+      }
+      CHECK(settled.datastore().generation() == full.datastore().generation());
+      CHECK(settled.controller().counters().increases > 0);
+      CHECK(skipped > 0);
+      CHECK(settles > 0);  // a pod change left the node quiet at once
+    }
+  }
+}
+
+// A policy that reads the ADD signals: it also checks while ADDs are
+// failing. Its trigger moves with the clock, so its pool is never settled
+// ahead of its check.
+struct ChecksWhileAddsFail {
+  [[nodiscard]] absl::string_view name() const { return "checks-while-adds-fail"; }
+  [[nodiscard]] bool ShouldCheck(const WarmPoolConfig& config, const PoolStats& stats,
+                                 const PoolSignals& signals) const {
+    return signals.recent_failed_adds > 0 || ReferencePolicy{}.ShouldCheck(config, stats, signals);
+  }
+  [[nodiscard]] bool NeedsFreeCidrs(const WarmPoolConfig& config,
+                                    const ReconcileInputs& inputs) const {
+    return ReferencePolicy{}.NeedsFreeCidrs(config, inputs);
+  }
+  [[nodiscard]] ReconcilePlan Plan(const WarmPoolConfig& config,
+                                   const ReconcileInputs& inputs) const {
+    return PlanReconcile(config, inputs);
+  }
+};
+
+// A p3dn node under `policy`, started and converged with 10 pods; one more
+// pod comes and the node settles: its QuietUntil() then.
+template <typename Policy>
+absl::Time QuietAfterAPodSettles(Policy policy) {
+  const SimNodeSpec spec = P3dn();
+  ManualClock clock(absl::FromUnixSeconds(1'700'000'000));
+  ec2::SimulatedEc2<ManualClock> ec2(clock, testing::MakeEc2Options(spec));
+  REQUIRE(testing::AddSpecNode(ec2, spec).ok());
+  auto controller = NodeController<ManualClock, Policy>::Create(
+      clock, testing::MakeControllerConfig(spec), std::move(policy));
+  REQUIRE(controller.ok());
+  auto sleep = [&clock](absl::Time until) { clock.SetTime(until); };
+  REQUIRE(StartNode(*controller, ec2, clock, sleep).ok());
+  for (int i = 0; i < 10; ++i) REQUIRE(controller->AddPod(SimNode::Pod(i)).ok());
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(RunPoolCheck(*controller, ec2, clock, sleep).ok());
+    clock.AdvanceTime(testing::kPoolCheckPeriod);
+  }
+  REQUIRE(controller->AddPod(SimNode::Pod(10)).ok());
+  controller->SettleIfIdle(clock.Now());
+  return controller->QuietUntil();
+}
+
+TEST_CASE("SettleIfIdle leaves alone a node whose policy reads the ADD signals, typed or erased") {
+  const absl::Time after = absl::FromUnixSeconds(1'700'000'000);
+  // The reference's rules read no signal: the node is settled at once.
+  CHECK(QuietAfterAPodSettles(ReferencePolicy{}) > after);
+  CHECK(QuietAfterAPodSettles(AnyWarmPoolPolicy{ReferencePolicy{}}) > after);
+  CHECK(QuietAfterAPodSettles(ChecksWhileAddsFail{}) == absl::InfinitePast());
+  CHECK(QuietAfterAPodSettles(AnyWarmPoolPolicy{ChecksWhileAddsFail{}}) == absl::InfinitePast());
 }
 
 TEST_CASE("NodeController numbers its requests from first_request_id, never reusing one") {

@@ -915,6 +915,34 @@ class NodeController {
   // last Tick into the signals (PoolSignals) the policy reads. O(1).
   void UpdateSignals(absl::Time now) { UpdateAddRate(now); }
 
+  // NodeController::SettleIfIdle()
+  //
+  // Decides now what the next Tick's pool check would decide about the pool
+  // as it stands, where that decision cannot depend on when the Tick runs:
+  // the controller is started and not busy, its policy reads no ADD signals
+  // (PolicyReadsAddSignals, or AnyWarmPoolPolicy::reads_add_signals()) and
+  // no InsufficientCidrBlocks answer has come (the one other signal that
+  // moves with the clock). If the policy's trigger (ShouldCheck) then finds
+  // nothing to do, the pool is marked idle exactly as that Tick would mark
+  // it, so QuietUntil() holds from now; otherwise nothing changes. Why: a
+  // simulator of many nodes calls it right after a pod comes or goes, while
+  // the node is in cache, so that the pool check seconds later, when the
+  // node's memory is cold, need not touch it (sim/cluster.h). The results
+  // are those of running the check. O(1).
+  void SettleIfIdle(absl::Time now) {
+    if (!started_ || !ops_.empty() || PolicyReadsSignalsNow() ||
+        last_insufficient_cidr_ != absl::InfinitePast()) {
+      return;
+    }
+    const PoolStats stats = pool().Stats();  // applies ended cooldowns first, as Tick
+    const std::uint64_t generation = pool().generation();
+    if (generation == idle_generation_ && now < idle_until_) return;  // idle already
+    if (!policy_.ShouldCheck(config_.pool, stats, signals_)) {
+      idle_generation_ = generation;
+      idle_until_ = absl::InfiniteFuture();
+    }
+  }
+
   // NodeController::security_groups()
   //
   // The primary ENI's security groups as last read, sorted (nullopt before
@@ -2503,6 +2531,16 @@ class NodeController {
     } else {
       (void)mark;
       (void)time;
+    }
+  }
+
+  // Whether the policy may read the ADD signals: asked of a type-erased
+  // policy, else its type's PolicyReadsAddSignals.
+  [[nodiscard]] bool PolicyReadsSignalsNow() const noexcept {
+    if constexpr (requires { policy_.reads_add_signals(); }) {
+      return policy_.reads_add_signals();
+    } else {
+      return PolicyReadsAddSignals<Policy>;
     }
   }
 

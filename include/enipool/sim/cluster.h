@@ -806,6 +806,7 @@ class Cluster {
     Controller& node = nodes_[static_cast<std::size_t>(pod.node)];
     Disturb(pod.node);
     const absl::StatusOr<Assignment> assignment = node.AddPod(KeyOf(pod));
+    SettleAfterPodChange(pod.node);
     const std::int64_t now = now_ns_;
     if (assignment.ok()) {
       pod.state = PodState::kReady;
@@ -853,6 +854,7 @@ class Cluster {
         Controller& node = nodes_[static_cast<std::size_t>(pod.node)];
         Disturb(pod.node);
         const absl::Status deleted = node.DeletePod(KeyOf(pod)).status();
+        SettleAfterPodChange(pod.node);
         if (deleted.ok()) {
           --ready_;
         } else if (deleted.code() == absl::StatusCode::kNotFound && without_address_ > 0) {
@@ -902,6 +904,30 @@ class Cluster {
     }
   }
 
+  // Until when node n's pool checks only update its signals
+  // (NodeController::QuietUntil()), as seen at `now`.
+  void NoteQuietUntil(std::uint32_t n, const Controller& node, absl::Time now) {
+    // Rounded down: a check at the very instant runs in full.
+    const absl::Time quiet = node.QuietUntil();
+    quiet_until_ns_[n] = quiet <= now                       ? INT64_MIN
+                         : quiet == absl::InfiniteFuture() ? INT64_MAX
+                                                            : absl::ToUnixNanos(quiet);
+  }
+
+  // After a pod came or went on node n, while the node's state is in cache:
+  // the node decides now what its next pool check would
+  // (NodeController::SettleIfIdle), so that check is skipped when it would
+  // find nothing to do, instead of reading the node cold seconds later.
+  // The results are the same (sim_quiet_checks_test).
+  void SettleAfterPodChange(std::int32_t node_index) {
+    if (!config_.skip_quiet_pool_checks) return;
+    const auto n = static_cast<std::uint32_t>(node_index);
+    Controller& node = nodes_[n];
+    const absl::Time now = clock_.Now();
+    node.SettleIfIdle(now);
+    NoteQuietUntil(n, node, now);
+  }
+
   void OnPoolCheck(std::uint32_t n) {
     Controller& node = nodes_[n];
     const absl::Time now = clock_.Now();
@@ -921,14 +947,7 @@ class Cluster {
       }
       node.Tick(now, requests_);
       Send(n);
-      if (config_.skip_quiet_pool_checks) {
-        // Rounded down: a check at the very instant runs in full.
-        const absl::Time quiet = node.QuietUntil();
-        quiet_until_ns_[n] = quiet <= now ? INT64_MIN
-                             : quiet == absl::InfiniteFuture()
-                                 ? INT64_MAX
-                                 : absl::ToUnixNanos(quiet);
-      }
+      if (config_.skip_quiet_pool_checks) NoteQuietUntil(n, node, now);
     }
     // Next check: 5 s later, late by up to the jitter.
     const std::int64_t jitter =
