@@ -2,7 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <initializer_list>
+#include <random>
 #include <string>
+#include <utility>
 #include <type_traits>
 
 #include "absl/container/flat_hash_set.h"
@@ -83,32 +87,92 @@ TEST_CASE("PodKey compares, orders and hashes on all three parts and prints them
         absl::Hash<PodKey>{}(PodKey{"a", "bc", "d"}));
 }
 
-TEST_CASE("StoredPodKey keeps the three parts apart and finds them through a PodKeyRef") {
-  const PodKey key{"aws-cni", std::string(64, 'f'), "eth0"};
-  const enipool::internal::StoredPodKey stored(enipool::internal::PodKeyRef::Of(key));
-  CHECK(stored.ref().network_name == "aws-cni");
-  CHECK(stored.ref().container_id == std::string(64, 'f'));
-  CHECK(stored.ref().if_name == "eth0");
-  CHECK(stored.ref().ToPodKey() == key);
-
-  const enipool::internal::PodKeyHash hash;
-  const enipool::internal::PodKeyEq eq;
-  CHECK(hash(stored) == hash(enipool::internal::PodKeyRef::Of(key)));
-  CHECK(eq(stored, enipool::internal::PodKeyRef::Of(key)));
-  const PodKey shifted{"aws-cn", "i" + std::string(64, 'f'), "eth0"};  // same bytes, other split
-  CHECK_FALSE(eq(stored, enipool::internal::PodKeyRef::Of(shifted)));
+// Keys as a CNI sends them and every shape the encoding treats apart:
+// the common names and others, container ids of packable hex (even length,
+// lowercase) and not (odd, uppercase, other characters), empty parts, and
+// parts past the inline buffer.
+PodKey RandomKey(std::mt19937_64& rng) {
+  const auto pick = [&](std::initializer_list<const char*> options) {
+    return std::string(*(options.begin() + rng() % options.size()));
+  };
+  const std::string network = pick({"aws-cni", "aws-cni", "aws-cn", "aws-cnii", "", "_migrated-from-cri",
+                                    "n"});
+  const std::string interface = pick({"eth0", "eth0", "eth1", "", "unknown", "eth"});
+  std::string id;
+  const std::size_t length = rng() % 5 == 0 ? rng() % 300 : 64 - rng() % 3;
+  static constexpr char kLower[] = "0123456789abcdef";
+  static constexpr char kOther[] = "0123456789abcdefABCDEFgp-_";
+  const bool hex = rng() % 2 == 0;
+  for (std::size_t i = 0; i < length; ++i) {
+    id.push_back(hex ? kLower[rng() % 16] : kOther[rng() % (sizeof(kOther) - 1)]);
+  }
+  return PodKey{network, id, interface};
 }
 
-TEST_CASE("StoredPodKey round-trips keys past the inline buffer and keys with empty parts") {
+TEST_CASE("StoredPodKey gives back exactly the key it was made from, whatever its shape") {
+  using enipool::internal::PodKeyRef;
+  using enipool::internal::StoredPodKey;
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 20'000; ++i) {
+    const PodKey key = RandomKey(rng);
+    CAPTURE(key.ToString());
+    const StoredPodKey stored(PodKeyRef::Of(key));
+    REQUIRE(stored.ToPodKey() == key);
+    const StoredPodKey copy = stored;
+    REQUIRE(copy.ToPodKey() == key);
+  }
   for (const PodKey& key :
        {PodKey{"n", std::string(200, 'c'), "i"}, PodKey{"", "c", ""}, PodKey{},
-        PodKey{std::string(15, 'n'), std::string(64, 'c'), std::string(15, 'i')}}) {
-    CAPTURE(key.ToString());
-    const enipool::internal::StoredPodKey stored(enipool::internal::PodKeyRef::Of(key));
-    CHECK(stored.ref().ToPodKey() == key);
-    const enipool::internal::StoredPodKey copy = stored;
-    CHECK(copy.ref().ToPodKey() == key);
+        PodKey{std::string(15, 'n'), std::string(64, 'c'), std::string(15, 'i')},
+        PodKey{std::string(70'000, 'n'), std::string(70'000, 'a'), "eth0"}}) {
+    CHECK(StoredPodKey(PodKeyRef::Of(key)).ToPodKey() == key);
   }
+}
+
+TEST_CASE("StoredPodKey bytes and hashes are equal exactly when the keys are") {
+  using enipool::internal::PodKeyRef;
+  using enipool::internal::StoredPodKey;
+  std::mt19937_64 rng(12);
+  const enipool::internal::PodKeyHash hash;
+  int equal_pairs = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    const PodKey a = RandomKey(rng);
+    // Half the time a near miss of `a`: one part changed by one character.
+    PodKey b = a;
+    if (rng() % 2 == 0) {
+      b = RandomKey(rng);
+    } else if (!b.container_id.empty() && rng() % 3 != 0) {
+      b.container_id[rng() % b.container_id.size()] = "0aAf-"[rng() % 5];
+    }
+    CAPTURE(a.ToString());
+    CAPTURE(b.ToString());
+    const StoredPodKey sa(PodKeyRef::Of(a)), sb(PodKeyRef::Of(b));
+    REQUIRE((sa == sb) == (a == b));
+    if (a == b) {
+      ++equal_pairs;
+      REQUIRE(hash(sa) == hash(sb));
+    }
+  }
+  CHECK(equal_pairs > 1'000);
+  // Part boundaries matter: the same characters split otherwise differ.
+  const PodKey key{"aws-cni", std::string(64, 'f'), "eth0"};
+  const PodKey shifted{"aws-cn", "i" + std::string(64, 'f'), "eth0"};
+  CHECK_FALSE(StoredPodKey(PodKeyRef::Of(key)) == StoredPodKey(PodKeyRef::Of(shifted)));
+}
+
+TEST_CASE("A CNI's pod key is stored inline and an index slot is one cache line") {
+  using enipool::internal::StoredPodKey;
+  static_assert(sizeof(StoredPodKey) == 48);
+  struct Entry {  // as NodeDatastore's PodEntry
+    std::uint32_t block;
+    std::uint8_t slot;
+    std::int64_t assigned_ns;
+  };
+  static_assert(sizeof(std::pair<const StoredPodKey, Entry>) == 64);
+  const PodKey cni{"aws-cni", std::string("4f1c2a") + std::string(58, 'e'), "eth0"};
+  CHECK(StoredPodKey(enipool::internal::PodKeyRef::Of(cni)).bytes().size() == 34);
+  CHECK(StoredPodKey(enipool::internal::PodKeyRef::Of(cni)).bytes().size() <=
+        StoredPodKey::kInlineBytes);
 }
 
 }  // namespace

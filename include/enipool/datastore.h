@@ -467,7 +467,7 @@ class NodeDatastore {
     }
     const std::int64_t now = ToNanos(clock_->Now());
     if (first_expiry_ns_ < now) ExpireCooling(now);  // skips the queue when nothing is due
-    auto [it, inserted] = pods_.try_emplace(key);
+    auto [it, inserted] = pods_.try_emplace(internal::StoredPodKey(key));
     if (!inserted) return AssignmentOf(it->second.block, it->second.slot);
     const std::uint32_t block = PickBlock();
     if (block == kNone) {
@@ -497,9 +497,10 @@ class NodeDatastore {
   // Release() with the release time given: for replaying a journal, so that
   // the cooldown runs from when the pod was really deleted.
   [[nodiscard]] absl::StatusOr<Assignment> ReleaseAt(const PodKey& pod, absl::Time released_at) {
-    auto it = pods_.find(internal::PodKeyRef::Of(pod));
+    auto it = pods_.find(IndexKey(pod));
     if (it == pods_.end()) {
-      it = pods_.find(internal::PodKeyRef{kLegacyNetworkName, pod.container_id, kLegacyIfName});
+      it = pods_.find(internal::StoredPodKey(
+          internal::PodKeyRef{kLegacyNetworkName, pod.container_id, kLegacyIfName}));
       if (it == pods_.end()) return UnknownPod(pod);
     }
     const PodEntry entry = it->second;
@@ -531,8 +532,7 @@ class NodeDatastore {
       slot_seq_[SlotIndex(location.block, location.slot)] = 0;
       Contribute(location.block, +1);
     }
-    pods_.try_emplace(internal::PodKeyRef::Of(pod),
-                      PodEntry{location.block, location.slot, ToNanos(assigned_at)});
+    pods_.try_emplace(IndexKey(pod), PodEntry{location.block, location.slot, ToNanos(assigned_at)});
     MarkAssigned(location.block, location.slot);
     return AssignmentOf(location.block, location.slot);
   }
@@ -577,7 +577,7 @@ class NodeDatastore {
   //
   // The pod's current assignment, or std::nullopt.
   [[nodiscard]] std::optional<Assignment> Lookup(const PodKey& pod) const {
-    const auto it = pods_.find(internal::PodKeyRef::Of(pod));
+    const auto it = pods_.find(IndexKey(pod));
     if (it == pods_.end()) return std::nullopt;
     return AssignmentOf(it->second.block, it->second.slot);
   }
@@ -699,7 +699,7 @@ class NodeDatastore {
   template <typename Fn>
   void ForEachAssignment(Fn&& fn) const {
     for (const auto& [key, entry] : pods_) {
-      fn(key.ref().ToPodKey(), AssignmentOf(entry.block, entry.slot),
+      fn(key.ToPodKey(), AssignmentOf(entry.block, entry.slot),
          absl::FromUnixNanos(entry.assigned_ns));
     }
   }
@@ -731,11 +731,11 @@ class NodeDatastore {
     std::vector<std::uint64_t> pod_bits(blocks_.size(), 0);
     for (const auto& [key, entry] : pods_) {
       if (entry.block >= blocks_.size() || !blocks_[entry.block].live) {
-        return absl::InternalError(absl::StrCat("pod ", key.ref().container_id, " points at a dead group"));
+        return absl::InternalError(absl::StrCat("pod ", key.ToPodKey().container_id, " points at a dead group"));
       }
       const std::uint64_t bit = std::uint64_t{1} << entry.slot;
       if ((pod_bits[entry.block] & bit) || !(blocks_[entry.block].assigned & bit)) {
-        return absl::InternalError(absl::StrCat("pod ", key.ref().container_id,
+        return absl::InternalError(absl::StrCat("pod ", key.ToPodKey().container_id,
                                                 " holds an address not marked assigned or shared"));
       }
       pod_bits[entry.block] |= bit;
@@ -837,6 +837,12 @@ class NodeDatastore {
   static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
   static constexpr absl::string_view kLegacyNetworkName = "_migrated-from-cri";
   static constexpr absl::string_view kLegacyIfName = "unknown";
+
+  // The pod index's key for `pod` (internal/stored_pod_key.h: encoded, so
+  // that a slot is one cache line).
+  static internal::StoredPodKey IndexKey(const PodKey& pod) {
+    return internal::StoredPodKey(internal::PodKeyRef::Of(pod));
+  }
 
   // A group of up to 64 addresses that are handed out together: one /28
   // (16 slots, address = base + slot) or the /32s of one ENI (slot → its
@@ -955,7 +961,7 @@ class NodeDatastore {
       return absl::NotFoundError(
           absl::StrCat("address ", address.ToString(), " is in no CIDR of the datastore"));
     }
-    if (const auto existing = pods_.find(key); existing != pods_.end()) {
+    if (const auto existing = pods_.find(internal::StoredPodKey(key)); existing != pods_.end()) {
       if (existing->second.block == location->block && existing->second.slot == location->slot) {
         return AssignAtTarget{*location, true};
       }
@@ -1323,8 +1329,7 @@ class NodeDatastore {
   std::vector<std::uint32_t> free_enis_;
   absl::flat_hash_map<EniId, std::uint32_t> eni_index_;
   absl::flat_hash_map<Ipv4Prefix, CidrLocation> cidrs_;
-  absl::flat_hash_map<internal::StoredPodKey, PodEntry, internal::PodKeyHash, internal::PodKeyEq>
-      pods_;
+  absl::flat_hash_map<internal::StoredPodKey, PodEntry, internal::PodKeyHash> pods_;
 
   mutable std::array<std::uint32_t, 65> bucket_head_ = [] {
     std::array<std::uint32_t, 65> heads{};
