@@ -41,11 +41,15 @@
 // has a free address), so whole prefixes and ENIs drain and can be returned.
 //
 // Complexity: Assign, Release and Stats are O(1) amortized and allocate
-// nothing in steady state for pod keys up to 96 bytes: a hash index from pod
-// key to slot, a bitmask per group of addresses, free lists bucketed by free
-// count, a FIFO of cooling addresses (the cooldown is constant, so the FIFO is
-// in expiry order), and counters kept as things change. Adding and removing
-// ENIs and CIDRs is O(CIDRs of that ENI); a forced removal is O(pods).
+// nothing in steady state for the CNI's pod keys (network "aws-cni", a
+// 64-digit hex container id, an interface name up to 10 characters; longer
+// keys allocate once where stored and once per lookup): a hash index from
+// pod key to slot, one cache line each (internal/stored_pod_key.h), a
+// bitmask per group of addresses, free lists bucketed by free count, a FIFO
+// of cooling addresses (the cooldown is constant, so the FIFO is in expiry
+// order), and the pool's counters kept as things change (an ENI's are
+// counted from its groups when a view asks). Adding and removing ENIs and
+// CIDRs is O(CIDRs of that ENI); a forced removal is O(pods).
 //
 // Thread-safety: none; one datastore per node, used from one thread (wrap it
 // for concurrent CNI calls). Readers such as Stats() may apply cooldown
