@@ -419,7 +419,7 @@ TEST_CASE("A multi-card IPv6 node on the simulated EC2 keeps every pod on every 
   CHECK(account.ec2.stats().calls_of(CallKind::kCreateNetworkInterface) == 3);
 }
 
-TEST_CASE("Ipv6MultiCardNode refuses cards the instance type lacks and answers for no other request") {
+TEST_CASE("Ipv6MultiCardNode refuses cards the instance type lacks or stores that do not match them, and answers for no other request") {
   Account account("c6in.32xlarge");
   enipool::Ipv6MultiCardConfig config = account.Config();
   config.managed_cards = {0, 2};
@@ -432,6 +432,12 @@ TEST_CASE("Ipv6MultiCardNode refuses cards the instance type lacks and answers f
   const enipool::Ec2Request stray{enipool::kCardRequestIdStride * 5,
                                   enipool::DescribeNetworkInterfacesRequest{}};
   CHECK(node->OnResult(stray, enipool::Ec2Result{}).code() == absl::StatusCode::kNotFound);
+  // Over stores: one per managed card.
+  MemoryFileSystem fs;
+  auto stores = OpenStores(fs, account.clock, {0});
+  REQUIRE(stores.ok());
+  CHECK(DurableNode::Create(account.clock, config, *std::move(stores)).status() ==
+        absl::InvalidArgumentError("IPv6 multi-card node: 1 stores for 2 managed cards"));
 }
 
 TEST_CASE("Ipv6NodeConfigFromEnvironment tags unless provisioning is off and reads the tag variables") {

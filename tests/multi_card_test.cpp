@@ -148,7 +148,7 @@ TEST_CASE("CardPoolConfig holds cards above 0 at WARM_IP_TARGET 1 and MINIMUM_IP
   CHECK(enipool::CardPoolConfig(node, p5, 32).max_enis == 0);  // not a card of p5
 }
 
-TEST_CASE("MultiCardNode refuses cards the instance type lacks, out of order, or without card 0") {
+TEST_CASE("MultiCardNode refuses cards the instance type lacks, out of order, or without card 0, and stores that do not match them") {
   ManualClock clock;
   MultiCardConfig config;
   config.node.instance_id = "i-1";
@@ -163,7 +163,12 @@ TEST_CASE("MultiCardNode refuses cards the instance type lacks, out of order, or
   CHECK(Node::Create(clock, config).status().code() == absl::StatusCode::kInvalidArgument);
   config.managed_cards = {1};
   CHECK(Node::Create(clock, config).status().code() == absl::StatusCode::kInvalidArgument);
+  // Over stores: one per managed card.
   config.managed_cards = {0, 1};
+  std::vector<enipool::NodeDatastore<ManualClock>> stores;
+  stores.emplace_back(enipool::AddressMode::kSecondaryIp, clock);
+  CHECK(Node::Create(config, std::move(stores)).status() ==
+        absl::InvalidArgumentError("multi-card node: 1 stores for 2 managed cards"));
   config.node.instance_id = "";
   CHECK(Node::Create(clock, config).status() ==
         absl::InvalidArgumentError("network card 0: controller config: instance_id is empty"));

@@ -152,12 +152,9 @@ class Ipv6MultiCardNode
                                                                 Ipv6MultiCardConfig config,
                                                                 std::vector<Store> stores) {
     ENIPOOL_ASSIGN_OR_RETURN(const std::vector<int> cards,
-                             internal::CheckedManagedCards(config.managed_cards, config.limits));
-    if (stores.size() != cards.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("IPv6 multi-card node: ", stores.size(),
-                                                     " stores for ", cards.size(),
-                                                     " managed cards"));
-    }
+                             internal::CheckedManagedCardsForStores(
+                                 config.managed_cards, config.limits, stores.size(),
+                                 "IPv6 multi-card node"));
     Ipv6MultiCardNode node(clock);
     for (std::size_t k = 0; k < cards.size(); ++k) {
       node.controllers_.emplace_back(clock, Ipv6CardConfig(config, k, cards[k]),

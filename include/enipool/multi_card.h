@@ -394,6 +394,20 @@ inline absl::StatusOr<std::vector<int>> CheckedManagedCards(const std::vector<in
   return cards;
 }
 
+// CheckedManagedCards(), for a node built over `store_count` stores (one
+// per managed card): INVALID_ARGUMENT, led by `node_kind`, when the counts
+// differ.
+inline absl::StatusOr<std::vector<int>> CheckedManagedCardsForStores(
+    const std::vector<int>& managed, const InstanceLimits& limits, std::size_t store_count,
+    absl::string_view node_kind) {
+  ENIPOOL_ASSIGN_OR_RETURN(std::vector<int> cards, CheckedManagedCards(managed, limits));
+  if (store_count != cards.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(node_kind, ": ", store_count, " stores for ",
+                                                   cards.size(), " managed cards"));
+  }
+  return cards;
+}
+
 // The position of the card that issued request `id` when card k numbers
 // from first + k × kCardRequestIdStride; `card_count` when none did.
 inline std::size_t CardOfRequest(std::uint64_t first, std::uint64_t id, std::size_t card_count) {
@@ -491,12 +505,9 @@ class MultiCardNode
                                                             std::vector<Store> stores,
                                                             Policy policy = Policy{}) {
     ENIPOOL_ASSIGN_OR_RETURN(const std::vector<int> cards,
-                             internal::CheckedManagedCards(config.managed_cards, config.limits));
-    if (stores.size() != cards.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("multi-card node: ", stores.size(),
-                                                     " stores for ", cards.size(),
-                                                     " managed cards"));
-    }
+                             internal::CheckedManagedCardsForStores(
+                                 config.managed_cards, config.limits, stores.size(),
+                                 "multi-card node"));
     MultiCardNode node;
     for (std::size_t k = 0; k < cards.size(); ++k) {
       auto controller = controller_type::Create(CardControllerConfig(config, k, cards[k]),

@@ -128,8 +128,7 @@ class EventQueue {
     assert(when_ns >= now_ns_ && "an event was scheduled in the simulation's past");
     const Event event{when_ns, next_seq_++, kind, node, payload};
     if (lane == Lane::kPeriodic) {
-      recent_.push_back(event);
-      std::push_heap(recent_.begin(), recent_.end(), Later{});
+      PushHeap(recent_, event);
       if (now_ns_ != INT64_MIN) min_lead_ns_ = std::min(min_lead_ns_, when_ns - now_ns_);
       Settle();
       return;
@@ -138,8 +137,7 @@ class EventQueue {
       PushFar(event);
       return;
     }
-    near_.push_back(event);
-    std::push_heap(near_.begin(), near_.end(), Later{});
+    PushHeap(near_, event);
   }
 
   // EventQueue::Pop()
@@ -228,6 +226,10 @@ class EventQueue {
     }
   };
 
+  static void PushHeap(std::vector<Event>& heap, const Event& event) {
+    heap.push_back(event);
+    std::push_heap(heap.begin(), heap.end(), Later{});
+  }
   static Event PopHeap(std::vector<Event>& heap) {
     std::pop_heap(heap.begin(), heap.end(), Later{});
     const Event event = heap.back();
@@ -262,8 +264,7 @@ class EventQueue {
       return;
     }
     if (bucket <= far_bucket_) {
-      far_late_.push_back(event);
-      std::push_heap(far_late_.begin(), far_late_.end(), Later{});
+      PushHeap(far_late_, event);
       return;
     }
     if (bucket - far_bucket_ < static_cast<std::int64_t>(kFarBuckets)) {
@@ -277,8 +278,7 @@ class EventQueue {
       ++far_in_buckets_;
       return;
     }
-    far_overflow_.push_back(event);
-    std::push_heap(far_overflow_.begin(), far_overflow_.end(), Later{});
+    PushHeap(far_overflow_, event);
   }
 
   // After a far pop: when the current bucket is used up, the next non-empty
