@@ -465,13 +465,10 @@ class NodeDatastore {
   // INVALID_ARGUMENT if a part of the key is empty; RESOURCE_EXHAUSTED if no
   // address of the current mode is free and not cooling.
   [[nodiscard]] absl::StatusOr<Assignment> Assign(const PodKey& pod) {
-    const auto key = internal::PodKeyRef::Of(pod);
-    if (key.network_name.empty() || key.container_id.empty() || key.if_name.empty()) {
-      return InvalidPodKey(pod);
-    }
+    if (HasEmptyPart(pod)) return InvalidPodKey(pod);
     const std::int64_t now = ToNanos(clock_->Now());
     if (first_expiry_ns_ < now) ExpireCooling(now);  // skips the queue when nothing is due
-    auto [it, inserted] = pods_.try_emplace(internal::StoredPodKey(key));
+    auto [it, inserted] = pods_.try_emplace(IndexKey(pod));
     if (!inserted) return AssignmentOf(it->second.block, it->second.slot);
     const std::uint32_t block = PickBlock();
     if (block == kNone) {
@@ -847,6 +844,9 @@ class NodeDatastore {
   static internal::StoredPodKey IndexKey(const PodKey& pod) {
     return internal::StoredPodKey(internal::PodKeyRef::Of(pod));
   }
+  static bool HasEmptyPart(const PodKey& pod) noexcept {
+    return pod.network_name.empty() || pod.container_id.empty() || pod.if_name.empty();
+  }
 
   // A group of up to 64 addresses that are handed out together: one /28
   // (16 slots, address = base + slot) or the /32s of one ENI (slot → its
@@ -879,6 +879,14 @@ class NodeDatastore {
     std::int64_t assigned = 0;
     std::int64_t cooling = 0;
     int free_cidrs = 0;
+    KindCounters& operator+=(const KindCounters& other) noexcept {
+      cidrs += other.cidrs;
+      total += other.total;
+      assigned += other.assigned;
+      cooling += other.cooling;
+      free_cidrs += other.free_cidrs;
+      return *this;
+    }
     friend bool operator==(const KindCounters&, const KindCounters&) = default;
   };
 
@@ -956,16 +964,13 @@ class NodeDatastore {
   };
   [[nodiscard]] absl::StatusOr<AssignAtTarget> ResolveAssignAt(const PodKey& pod,
                                                                Ipv4Address address) const {
-    const auto key = internal::PodKeyRef::Of(pod);
-    if (key.network_name.empty() || key.container_id.empty() || key.if_name.empty()) {
-      return InvalidPodKey(pod);
-    }
+    if (HasEmptyPart(pod)) return InvalidPodKey(pod);
     const auto location = LocateAddress(address);
     if (!location.has_value()) {
       return absl::NotFoundError(
           absl::StrCat("address ", address.ToString(), " is in no CIDR of the datastore"));
     }
-    if (const auto existing = pods_.find(internal::StoredPodKey(key)); existing != pods_.end()) {
+    if (const auto existing = pods_.find(IndexKey(pod)); existing != pods_.end()) {
       if (existing->second.block == location->block && existing->second.slot == location->slot) {
         return AssignAtTarget{*location, true};
       }
@@ -1024,13 +1029,7 @@ class NodeDatastore {
     std::array<KindCounters, 2> kinds{};
     for (std::uint32_t block : eni.blocks) {
       const Block& b = blocks_[block];
-      const KindCounters c = CountersOf(b);
-      KindCounters& k = kinds[b.is_prefix ? 1 : 0];
-      k.cidrs += c.cidrs;
-      k.total += c.total;
-      k.assigned += c.assigned;
-      k.cooling += c.cooling;
-      k.free_cidrs += c.free_cidrs;
+      kinds[b.is_prefix ? 1 : 0] += CountersOf(b);
     }
     return kinds;
   }
@@ -1039,13 +1038,7 @@ class NodeDatastore {
     const int in_mode = mode_ == AddressMode::kPrefix ? 1 : 0;
     const std::array<KindCounters, 2> kinds = KindsOf(eni);
     KindCounters mine = kinds[static_cast<std::size_t>(in_mode)];
-    if (other_kind_ == OtherKind::kHandedOut) {
-      const KindCounters& other = kinds[static_cast<std::size_t>(1 - in_mode)];
-      mine.total += other.total;
-      mine.assigned += other.assigned;
-      mine.cooling += other.cooling;
-      mine.free_cidrs += other.free_cidrs;
-    }
+    if (other_kind_ == OtherKind::kHandedOut) mine += kinds[static_cast<std::size_t>(1 - in_mode)];
     EniView view;
     view.id = eni.id;
     view.device_number = eni.device_number;

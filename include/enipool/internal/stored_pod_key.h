@@ -46,13 +46,6 @@ struct PodKeyRef {
   static PodKeyRef Of(const PodKey& key) noexcept {
     return {key.network_name, key.container_id, key.if_name};
   }
-  [[nodiscard]] PodKey ToPodKey() const {
-    return PodKey{std::string(network_name), std::string(container_id), std::string(if_name)};
-  }
-  friend bool operator==(const PodKeyRef& a, const PodKeyRef& b) noexcept {
-    return a.network_name == b.network_name && a.container_id == b.container_id &&
-           a.if_name == b.if_name;
-  }
 };
 
 class StoredPodKey {
