@@ -853,9 +853,7 @@ class NodeController {
       if (policy_.ShouldCheck(config_.pool, stats, signals_)) {
         PoolCheck(now, stats, generation, out);
       } else {
-        // Stats-only predicates: nothing can happen until the pool changes.
-        idle_generation_ = generation;
-        idle_until_ = absl::InfiniteFuture();
+        MarkIdleUntilPoolChanges(generation);
       }
     }
     // The reconcile runs after a pool check that did nothing, as the
@@ -937,10 +935,7 @@ class NodeController {
     const PoolStats stats = pool().Stats();  // applies ended cooldowns first, as Tick
     const std::uint64_t generation = pool().generation();
     if (generation == idle_generation_ && now < idle_until_) return;  // idle already
-    if (!policy_.ShouldCheck(config_.pool, stats, signals_)) {
-      idle_generation_ = generation;
-      idle_until_ = absl::InfiniteFuture();
-    }
+    if (!policy_.ShouldCheck(config_.pool, stats, signals_)) MarkIdleUntilPoolChanges(generation);
   }
 
   // NodeController::security_groups()
@@ -2532,6 +2527,14 @@ class NodeController {
       (void)mark;
       (void)time;
     }
+  }
+
+  // The policy's trigger said no on the pool at `generation`: its
+  // predicates read the stats alone, so nothing can happen until the pool
+  // changes (Tick and SettleIfIdle mark it the same way).
+  void MarkIdleUntilPoolChanges(std::uint64_t generation) noexcept {
+    idle_generation_ = generation;
+    idle_until_ = absl::InfiniteFuture();
   }
 
   // Whether the policy may read the ADD signals: asked of a type-erased
