@@ -224,6 +224,52 @@ TEST_CASE(
   CHECK(now > kRing);  // the run went past the ring's first span
 }
 
+TEST_CASE(
+    "EventQueue's far lane takes pushes before its current bucket, near and a whole ring away") {
+  // A cluster's first far push may be a deletion hours off; the pushes that
+  // follow land before it. Each such push makes its own bucket the current
+  // one (the old one goes back to the ring, or with everything else to the
+  // overflow heap when the two are a ring or more apart). Model: a set
+  // ordered by (time, push order).
+  constexpr std::int64_t kBucket = std::int64_t{1} << 30;
+  constexpr std::int64_t kRing = kBucket << 14;
+  for (const std::int64_t first_ahead : {kBucket * 3600 * 3 / 4, kRing + kBucket * 5, kRing * 3}) {
+    CAPTURE(first_ahead);
+    std::mt19937_64 rng(static_cast<std::uint64_t>(first_ahead));
+    EventQueue queue;
+    std::set<std::pair<std::int64_t, std::uint64_t>> model;
+    std::uint64_t seq = 0;
+    std::int64_t now = 0;
+    const auto push = [&](std::int64_t when) {
+      queue.PushNanos(when, 0, 0, seq, EventQueue::Lane::kFar);
+      model.emplace(when, seq++);
+    };
+    push(first_ahead);
+    // Spread over the ring first, so that moving the span back evicts some.
+    for (int i = 0; i < 200; ++i) push(first_ahead + static_cast<std::int64_t>(rng() % kRing));
+    for (int step = 0; step < 20000; ++step) {
+      if (rng() % 3 != 0) {
+        push(now + static_cast<std::int64_t>(rng() % (kBucket * 100)));
+      } else {
+        const auto expected = *model.begin();
+        model.erase(model.begin());
+        const Event got = queue.Pop();
+        REQUIRE(got.when_ns == expected.first);
+        REQUIRE(got.seq == expected.second);
+        now = got.when_ns;
+      }
+    }
+    while (!model.empty()) {
+      const auto expected = *model.begin();
+      model.erase(model.begin());
+      const Event got = queue.Pop();
+      REQUIRE(got.when_ns == expected.first);
+      REQUIRE(got.seq == expected.second);
+    }
+    CHECK(queue.empty());
+  }
+}
+
 TEST_CASE("EventQueue keeps counting sequence numbers after Clear") {
   EventQueue queue;
   queue.Push(At(1), 0, 0, 0);

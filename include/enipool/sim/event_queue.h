@@ -92,8 +92,10 @@ struct Event {
 // keeps 11 million pod deletions pending; in one binary heap each pop sifted
 // through 23 levels, most of them a cache miss, where a bucket holds the
 // next second's ~3,000 deletions, sorted in cache. Pushes into the current
-// bucket (or an earlier one) after it was sorted go to a small heap beside
-// it.
+// bucket after it was sorted go to a small heap beside it; a push into an
+// earlier one (the current bucket had jumped over empty ones, as at the
+// start, when the first deletion pushed may be hours off) makes that
+// bucket the current one and puts the old one back in the ring.
 //
 // The sequence counter is shared, so the order is exactly that of a single
 // queue — the lanes change speed, never results.
@@ -167,6 +169,16 @@ class EventQueue {
   [[nodiscard]] const Event& Top() const {
     assert(!empty());
     return Front(FirstSource());
+  }
+
+  // EventQueue::PeekFar()
+  //
+  // The k-th next event of the far lane's current, sorted bucket (k = 0 is
+  // its earliest), or nullptr if the bucket holds fewer. For prefetching what
+  // upcoming events will touch: it is not the k-th next event overall (the
+  // other lanes interleave, and late pushes into the bucket come first).
+  [[nodiscard]] const Event* PeekFar(std::size_t k) const noexcept {
+    return k < far_run_.size() ? &far_run_[far_run_.size() - 1 - k] : nullptr;
   }
 
   [[nodiscard]] bool empty() const noexcept {
@@ -250,11 +262,11 @@ class EventQueue {
     return static_cast<std::size_t>(static_cast<std::uint64_t>(bucket) & (kFarBuckets - 1));
   }
 
-  // Invariant: the run and the late heap hold the events of buckets up to
-  // far_bucket_, the ring those of (far_bucket_, far_bucket_ + kFarBuckets),
-  // the overflow heap any later ones (and possibly some in the ring's span,
-  // pushed when it was further off); the run or the late heap is non-empty
-  // whenever the lane is.
+  // Invariant: the run and the late heap hold the events of bucket
+  // far_bucket_ and no others, the ring those of (far_bucket_, far_bucket_ +
+  // kFarBuckets), the overflow heap any later ones (and possibly some in the
+  // ring's span, pushed when it was further off); the run or the late heap
+  // is non-empty whenever the lane is.
   void PushFar(const Event& event) {
     ++far_size_;
     const std::int64_t bucket = FarBucket(event.when_ns);
@@ -263,22 +275,91 @@ class EventQueue {
       far_run_.push_back(event);
       return;
     }
-    if (bucket <= far_bucket_) {
+    if (bucket < far_bucket_) {
+      // The current bucket had jumped over empty ones ahead of now (at the
+      // start, the first pod's deletion may be hours off): this event's
+      // bucket becomes the current one. Left in the late heap instead, every
+      // push until the old bucket came due would sift through one ever
+      // larger binary heap — millions of events, a cache miss per level.
+      RewindFar(bucket);
+      far_run_.push_back(event);
+      return;
+    }
+    if (bucket == far_bucket_) {
       PushHeap(far_late_, event);
       return;
     }
     if (bucket - far_bucket_ < static_cast<std::int64_t>(kFarBuckets)) {
-      if (far_buckets_.empty()) {
-        far_buckets_.resize(kFarBuckets);
-        far_occupied_.assign(kFarBuckets / 64, 0);
-      }
-      const std::size_t slot = FarSlot(bucket);
-      far_buckets_[slot].push_back(event);
-      far_occupied_[slot / 64] |= std::uint64_t{1} << (slot % 64);
-      ++far_in_buckets_;
+      PushRing(bucket, event);
       return;
     }
     PushHeap(far_overflow_, event);
+  }
+
+  void PushRing(std::int64_t bucket, const Event& event) {
+    if (far_buckets_.empty()) {
+      far_buckets_.resize(kFarBuckets);
+      far_occupied_.assign(kFarBuckets / 64, 0);
+    }
+    const std::size_t slot = FarSlot(bucket);
+    far_buckets_[slot].push_back(event);
+    far_occupied_[slot / 64] |= std::uint64_t{1} << (slot % 64);
+    ++far_in_buckets_;
+  }
+
+  // Moves a ring slot's events to the overflow heap.
+  void EvictSlot(std::size_t slot) {
+    std::vector<Event>& events = far_buckets_[slot];
+    far_in_buckets_ -= events.size();
+    for (const Event& event : events) PushHeap(far_overflow_, event);
+    events = std::vector<Event>();
+    far_occupied_[slot / 64] &= ~(std::uint64_t{1} << (slot % 64));
+  }
+
+  // Makes `bucket` (< far_bucket_) the current bucket, with an empty run and
+  // late heap, keeping the invariant above: the old current bucket's events
+  // go to its ring slot, and the ring's events that the moved-back span no
+  // longer covers, [bucket + kFarBuckets, far_bucket_ + kFarBuckets), go to
+  // the overflow heap — they sit in the slots of [bucket, far_bucket_). If
+  // the two are a whole ring apart, everything goes to the overflow heap.
+  // O(far_bucket_ - bucket) bits plus the events moved; in a busy cluster
+  // every bucket has events, so this happens at the start and after quiet
+  // spells.
+  void RewindFar(std::int64_t bucket) {
+    assert(bucket < far_bucket_);
+    const std::int64_t distance = far_bucket_ - bucket;
+    if (distance >= static_cast<std::int64_t>(kFarBuckets)) {
+      if (far_in_buckets_ > 0) {
+        for (std::size_t slot = 0; slot < kFarBuckets; ++slot) {
+          if (!far_buckets_[slot].empty()) EvictSlot(slot);
+        }
+      }
+      for (const Event& event : far_run_) PushHeap(far_overflow_, event);
+      for (const Event& event : far_late_) PushHeap(far_overflow_, event);
+    } else {
+      if (far_in_buckets_ > 0) {
+        std::int64_t b = bucket;
+        while (b < far_bucket_) {
+          const std::size_t slot = FarSlot(b);
+          const std::uint64_t bits = far_occupied_[slot / 64] >> (slot % 64);
+          if (bits == 0) {  // no occupied slot in the rest of this word
+            b += static_cast<std::int64_t>(64 - slot % 64);
+            continue;
+          }
+          b += std::countr_zero(bits);
+          if (b >= far_bucket_) break;
+          EvictSlot(FarSlot(b));
+          ++b;
+        }
+      }
+      // The old current bucket's slot stood for far_bucket_ + kFarBuckets,
+      // outside the old span, so it is empty.
+      for (const Event& event : far_run_) PushRing(far_bucket_, event);
+      for (const Event& event : far_late_) PushRing(far_bucket_, event);
+    }
+    far_run_.clear();
+    far_late_.clear();
+    far_bucket_ = bucket;
   }
 
   // After a far pop: when the current bucket is used up, the next non-empty
