@@ -837,6 +837,7 @@ class Cluster {
   }
 
   void OnPodAttempt(std::uint32_t node, std::uint64_t handle) {
+    PrefetchUpcoming();
     Pod* pod = Resolve(handle);
     // An attempt on a node the pod was evicted from is void.
     if (pod == nullptr || pod->state != PodState::kPending ||
@@ -847,8 +848,54 @@ class Cluster {
   }
 
   void OnPodDelete(std::uint64_t handle) {
+    PrefetchUpcoming();
     if (Resolve(handle) == nullptr) return;
     DeletePod(static_cast<std::uint32_t>(handle & 0xffffffffu));
+  }
+
+  // In a large cluster every pod deletion, and every kubelet retry of an
+  // ADD, reads a node's state that left the cache long ago: the pod's
+  // record, then its node's datastore, the index lines its key hashes to,
+  // its CIDR group and the cooldown queue — each load waiting for the one
+  // before. The next such events are known (the far lane's sorted bucket,
+  // EventQueue::PeekFar()), so each one starts those loads for the ones a
+  // few places behind it, one stage per place (a stage reads what the
+  // stage before loaded), and the waits of several events overlap. Hints
+  // only: the results do not change (a pod resolved here may be gone by its
+  // turn; then its loads were wasted).
+  void PrefetchUpcoming() {
+    static constexpr std::size_t kRecordAhead = 8, kObjectAhead = 5, kIndexAhead = 3,
+                                 kCidrAhead = 1;
+    const auto is_pod_event = [](const Event* e) {
+      return e != nullptr && (e->kind == kPodDelete || e->kind == kPodAttempt);
+    };
+    if (const Event* e = queue_.PeekFar(kRecordAhead); is_pod_event(e)) {
+      const auto slot = static_cast<std::uint32_t>(e->payload & 0xffffffffu);
+      if (slot < pods_.size()) __builtin_prefetch(&pods_[slot]);
+    }
+    // The pod of the event `ahead` places on, if it will reach its node's
+    // datastore: a ready pod's deletion, or a retry of a pod still pending
+    // on the node the event names.
+    const auto upcoming = [&](std::size_t ahead) -> const Pod* {
+      const Event* e = queue_.PeekFar(ahead);
+      if (!is_pod_event(e)) return nullptr;
+      const Pod* pod = Resolve(e->payload);
+      if (pod == nullptr) return nullptr;
+      const bool reaches_node =
+          e->kind == kPodDelete ? pod->state == PodState::kReady
+                                : pod->state == PodState::kPending &&
+                                      pod->node == static_cast<std::int32_t>(e->node);
+      return reaches_node ? pod : nullptr;
+    };
+    const auto pool_of = [&](const Pod* pod) -> const auto& {
+      return nodes_[static_cast<std::size_t>(pod->node)].pool();
+    };
+    if (const Pod* pod = upcoming(kObjectAhead)) {
+      pool_of(pod).PrefetchObject();
+      __builtin_prefetch(&quiet_until_ns_[static_cast<std::size_t>(pod->node)], 1);
+    }
+    if (const Pod* pod = upcoming(kIndexAhead)) pool_of(pod).PrefetchPod(KeyOf(*pod));
+    if (const Pod* pod = upcoming(kCidrAhead)) pool_of(pod).PrefetchPodCidr(KeyOf(*pod));
   }
 
   void DeletePod(std::uint32_t slot) {
