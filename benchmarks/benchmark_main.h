@@ -7,6 +7,12 @@
 //
 // Benchmarks report a failed check or setup with SkipWithError() (which stops
 // their loop) and return; they do not discard a setup status.
+//
+// main() also runs the process again, once, with glibc's malloc backing its
+// memory with transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1)
+// when the kernel offers them on request: a simulated cluster of 100,000
+// nodes is bound by TLB misses otherwise. The run's context says which
+// ("malloc_huge_pages"); ENIPOOL_BENCHMARK_HUGE_PAGES=0 turns it off.
 
 #ifndef ENIPOOL_BENCHMARKS_BENCHMARK_MAIN_H_
 #define ENIPOOL_BENCHMARKS_BENCHMARK_MAIN_H_
