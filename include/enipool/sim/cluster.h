@@ -86,9 +86,12 @@
 // Measured (benchmarks/cluster_benchmark.cpp, Release, one core of a shared
 // 2-core machine): 5,000 m5.4xlarge nodes with ≈110 pods each under steady
 // churn for 24 simulated hours — about 114 million events, 13.7 million
-// pods — take 57–66 s of CPU (1.7–2.0 million events a second; the spread
-// is the machine's load); about 3.8 KB of heap per node and 530–640 bytes
-// per live pod. Pool checks are three quarters of the events, and most find
+// pods — take 49–52 s of CPU with malloc on transparent huge pages (2.2–2.3
+// million events a second; single runs move with the machine's load); about
+// 6.5 KB of heap per node and 440 bytes per live pod. 100,000 such nodes
+// for 24 hours take 33 minutes and 5.3 GiB: per event, main-memory latency,
+// partly hidden by prefetching the next pod deletions' and ADD retries'
+// node state (PrefetchUpcoming()). Pool checks are three quarters of the events, and most find
 // nothing to do: a node says until when its check cannot change anything
 // (NodeController::QuietUntil()) and such a check reads one number of the
 // cluster's and, unless the policy reads the ADD signals, nothing of the
