@@ -17,6 +17,19 @@ using enipool::sim::EventQueue;
 
 absl::Time At(int seconds) { return absl::UnixEpoch() + absl::Seconds(seconds); }
 
+// The model of the randomized tests: pending events as (time, push order).
+using QueueModel = std::set<std::pair<std::int64_t, std::uint64_t>>;
+
+// Pops one event from both and requires the same one; returns its time.
+std::int64_t PopBoth(EventQueue& queue, QueueModel& model) {
+  const auto expected = *model.begin();
+  model.erase(model.begin());
+  const Event got = queue.Pop();
+  REQUIRE(got.when_ns == expected.first);
+  REQUIRE(got.seq == expected.second);
+  return got.when_ns;
+}
+
 TEST_CASE("EventQueue pops events in time order") {
   EventQueue queue;
   queue.Push(At(30), 3, 0, 0);
@@ -188,7 +201,7 @@ TEST_CASE(
   constexpr std::int64_t kRing = kBucket << 14;
   std::mt19937_64 rng(11);
   EventQueue queue;
-  std::set<std::pair<std::int64_t, std::uint64_t>> model;
+  QueueModel model;
   std::int64_t now = 0;
   std::uint64_t seq = 0;
   std::int64_t emptied = 0;
@@ -209,12 +222,7 @@ TEST_CASE(
       model.emplace(now + ahead, seq);
       ++seq;
     } else {
-      const auto expected = *model.begin();
-      model.erase(model.begin());
-      const Event got = queue.Pop();
-      REQUIRE(got.when_ns == expected.first);
-      REQUIRE(got.seq == expected.second);
-      now = got.when_ns;
+      now = PopBoth(queue, model);
       if (model.empty()) ++emptied;
     }
     REQUIRE(queue.size() == model.size());
@@ -237,7 +245,7 @@ TEST_CASE(
     CAPTURE(first_ahead);
     std::mt19937_64 rng(static_cast<std::uint64_t>(first_ahead));
     EventQueue queue;
-    std::set<std::pair<std::int64_t, std::uint64_t>> model;
+    QueueModel model;
     std::uint64_t seq = 0;
     std::int64_t now = 0;
     const auto push = [&](std::int64_t when) {
@@ -251,21 +259,10 @@ TEST_CASE(
       if (rng() % 3 != 0) {
         push(now + static_cast<std::int64_t>(rng() % (kBucket * 100)));
       } else {
-        const auto expected = *model.begin();
-        model.erase(model.begin());
-        const Event got = queue.Pop();
-        REQUIRE(got.when_ns == expected.first);
-        REQUIRE(got.seq == expected.second);
-        now = got.when_ns;
+        now = PopBoth(queue, model);
       }
     }
-    while (!model.empty()) {
-      const auto expected = *model.begin();
-      model.erase(model.begin());
-      const Event got = queue.Pop();
-      REQUIRE(got.when_ns == expected.first);
-      REQUIRE(got.seq == expected.second);
-    }
+    while (!model.empty()) PopBoth(queue, model);
     CHECK(queue.empty());
   }
 }
