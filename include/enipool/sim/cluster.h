@@ -91,8 +91,9 @@
 // 6.5 KB of heap per node and 440 bytes per live pod. 100,000 such nodes
 // for 24 hours take 33 minutes and 5.3 GiB: per event, main-memory latency,
 // partly hidden by prefetching the next pod deletions' and ADD retries'
-// node state (PrefetchUpcoming()). Pool checks are three quarters of the events, and most find
-// nothing to do: a node says until when its check cannot change anything
+// node state (PrefetchUpcoming()). Pool checks are three quarters of the
+// events, and most find nothing to do: a node says until when its check
+// cannot change anything
 // (NodeController::QuietUntil()) and such a check reads one number of the
 // cluster's and, unless the policy reads the ADD signals, nothing of the
 // node (ClusterConfig::skip_quiet_pool_checks; the same bytes either way).

@@ -327,35 +327,35 @@ class EventQueue {
   // spells.
   void RewindFar(std::int64_t bucket) {
     assert(bucket < far_bucket_);
-    const std::int64_t distance = far_bucket_ - bucket;
-    if (distance >= static_cast<std::int64_t>(kFarBuckets)) {
-      if (far_in_buckets_ > 0) {
-        for (std::size_t slot = 0; slot < kFarBuckets; ++slot) {
-          if (!far_buckets_[slot].empty()) EvictSlot(slot);
+    const bool whole_ring_apart = far_bucket_ - bucket >= static_cast<std::int64_t>(kFarBuckets);
+    if (far_in_buckets_ > 0) {
+      // The occupied slots of [bucket, far_bucket_), at most the whole ring.
+      const std::int64_t end =
+          whole_ring_apart ? bucket + static_cast<std::int64_t>(kFarBuckets) : far_bucket_;
+      std::int64_t b = bucket;
+      while (b < end) {
+        const std::size_t slot = FarSlot(b);
+        const std::uint64_t bits = far_occupied_[slot / 64] >> (slot % 64);
+        if (bits == 0) {  // no occupied slot in the rest of this word
+          b += static_cast<std::int64_t>(64 - slot % 64);
+          continue;
+        }
+        b += std::countr_zero(bits);
+        if (b >= end) break;
+        EvictSlot(FarSlot(b));
+        ++b;
+      }
+    }
+    // The old current bucket's slot stood for far_bucket_ + kFarBuckets,
+    // outside the old span, so it is empty.
+    for (const std::vector<Event>* events : {&far_run_, &far_late_}) {
+      for (const Event& event : *events) {
+        if (whole_ring_apart) {
+          PushHeap(far_overflow_, event);
+        } else {
+          PushRing(far_bucket_, event);
         }
       }
-      for (const Event& event : far_run_) PushHeap(far_overflow_, event);
-      for (const Event& event : far_late_) PushHeap(far_overflow_, event);
-    } else {
-      if (far_in_buckets_ > 0) {
-        std::int64_t b = bucket;
-        while (b < far_bucket_) {
-          const std::size_t slot = FarSlot(b);
-          const std::uint64_t bits = far_occupied_[slot / 64] >> (slot % 64);
-          if (bits == 0) {  // no occupied slot in the rest of this word
-            b += static_cast<std::int64_t>(64 - slot % 64);
-            continue;
-          }
-          b += std::countr_zero(bits);
-          if (b >= far_bucket_) break;
-          EvictSlot(FarSlot(b));
-          ++b;
-        }
-      }
-      // The old current bucket's slot stood for far_bucket_ + kFarBuckets,
-      // outside the old span, so it is empty.
-      for (const Event& event : far_run_) PushRing(far_bucket_, event);
-      for (const Event& event : far_late_) PushRing(far_bucket_, event);
     }
     far_run_.clear();
     far_late_.clear();
