@@ -36,8 +36,17 @@ std::unique_ptr<benchmark::BenchmarkReporter> DisplayReporter(int argc, char** a
 // on request ("[madvise]" or "[always]"). ENIPOOL_BENCHMARK_HUGE_PAGES=0
 // runs with 4 KiB pages (for the comparison); baselines run in the same
 // process either way, so ratios compare like with like.
+constexpr const char kHugePagesTunable[] = "glibc.malloc.hugetlb=1";
+
+// Whether this process's malloc was started with the tunable.
+bool MallocOnHugePages() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  return tunables != nullptr && std::strstr(tunables, kHugePagesTunable) != nullptr;
+}
+
 void RerunWithHugePages(char** argv) {
   if (std::getenv("ENIPOOL_BENCHMARK_HUGE_PAGES") != nullptr) return;  // chosen, or done
+  if (MallocOnHugePages()) return;  // set by whoever started us
   std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
   std::string modes;
   std::getline(thp, modes);
@@ -46,7 +55,7 @@ void RerunWithHugePages(char** argv) {
   }
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   std::string value = tunables != nullptr && *tunables != '\0' ? std::string(tunables) + ":" : "";
-  value += "glibc.malloc.hugetlb=1";
+  value += kHugePagesTunable;
   if (setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0 ||
       setenv("ENIPOOL_BENCHMARK_HUGE_PAGES", "1", 1) != 0) {
     return;
@@ -58,9 +67,7 @@ void RerunWithHugePages(char** argv) {
 
 int main(int argc, char** argv) {
   RerunWithHugePages(argv);
-  const char* huge_pages = std::getenv("ENIPOOL_BENCHMARK_HUGE_PAGES");
-  benchmark::AddCustomContext(
-      "malloc_huge_pages", huge_pages != nullptr && std::strcmp(huge_pages, "1") == 0 ? "yes" : "no");
+  benchmark::AddCustomContext("malloc_huge_pages", MallocOnHugePages() ? "yes" : "no");
   std::unique_ptr<benchmark::BenchmarkReporter> display = DisplayReporter(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
