@@ -377,6 +377,113 @@ TEST_CASE("SettleIfIdle after a pod comes or goes skips only pool checks that wo
   }
 }
 
+// The reference's rules under a policy that says it reads the ADD signals:
+// such a pool is never idle through a cooldown's end, so each end brings a
+// full check, as before nodes could stay idle through them.
+struct ReferenceCheckingEachCooldownEnd {
+  static constexpr bool kReadsAddSignals = true;
+  [[nodiscard]] absl::string_view name() const { return "reference-checking-each-cooldown-end"; }
+  [[nodiscard]] bool ShouldCheck(const WarmPoolConfig& config, const PoolStats& stats,
+                                 const PoolSignals& signals) const {
+    return ReferencePolicy{}.ShouldCheck(config, stats, signals);
+  }
+  [[nodiscard]] bool NeedsFreeCidrs(const WarmPoolConfig& config,
+                                    const ReconcileInputs& inputs) const {
+    return ReferencePolicy{}.NeedsFreeCidrs(config, inputs);
+  }
+  [[nodiscard]] ReconcilePlan Plan(const WarmPoolConfig& config,
+                                   const ReconcileInputs& inputs) const {
+    return PlanReconcile(config, inputs);
+  }
+};
+
+// One node stays idle through cooldown ends where the trigger says no at
+// every cooling count ahead (MarkIdleUntilPoolChanges) and skips the checks
+// QuietUntil() says are quiet; the other, on the same random pods, checks
+// in full at every step and re-runs the trigger at each cooldown end. EC2
+// calls, pools and pool checks must agree step for step. Mutation caught:
+// idle through cooldown ends without looking at the counts ahead (with
+// cooling addresses not counted as available, the check that frees the
+// extra ENI once they end is lost).
+TEST_CASE("A node idle through cooldown ends misses no pool check that would act, in both modes") {
+  for (AddressMode mode : {AddressMode::kSecondaryIp, AddressMode::kPrefix}) {
+    for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+      CAPTURE(AddressModeName(mode));
+      CAPTURE(seed);
+      SimNodeSpec spec = M5Large(mode);
+      spec.seed = seed;
+      if (seed % 2 == 0) {  // the warm-IP rules: they release addresses one by one
+        spec.warm_ip_target = 2;
+        spec.minimum_ip_target = 4;
+      }
+      if (seed % 3 == 0) {
+        // The reference counts cooling addresses as available, so its
+        // trigger never moves as they end; this trigger does.
+        spec.configure = [](ControllerConfig& config) {
+          config.pool.count_cooling_as_available = false;
+        };
+      }
+      SimNode settled(spec);
+      testing::BasicSimNode<ReferenceCheckingEachCooldownEnd> full(spec);
+      REQUIRE(settled.Start().ok());
+      REQUIRE(full.Start().ok());
+      std::mt19937_64 rng(seed);
+      std::vector<int> live;
+      int next_pod = 0, quiet_past_a_cooldown_end = 0;
+      for (int step = 0; step < 1500; ++step) {
+        CAPTURE(step);
+        // Pods come and go in bursts of up to 8, one step in eight (about
+        // 40 s apart): a burst of deletions leaves many addresses cooling
+        // at once, and on WARM_ENI_TARGET an extra ENI becomes removable
+        // only as their cooldowns end, checks later.
+        const std::uint64_t op = rng() % 16;
+        const int burst = 1 + static_cast<int>(rng() % 8);
+        if (op < 2 || (op < 4 && live.empty())) {
+          for (int k = 0; k < burst; ++k) {
+            const bool a = settled.controller().AddPod(SimNode::Pod(next_pod)).ok();
+            const bool b = full.controller().AddPod(SimNode::Pod(next_pod)).ok();
+            REQUIRE(a == b);
+            if (a) live.push_back(next_pod);
+            ++next_pod;
+          }
+        } else if (op < 4) {
+          for (int k = 0; k < burst && !live.empty(); ++k) {
+            const std::size_t i = rng() % live.size();
+            settled.DeletePods(live[i], 1);
+            full.DeletePods(live[i], 1);
+            live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+          }
+        }
+        if (op < 4) {
+          settled.controller().SettleIfIdle(settled.clock().Now());
+          continue;
+        }
+        const absl::Time now = settled.clock().Now();
+        const absl::Time quiet = settled.controller().QuietUntil();
+        if (now < quiet) {
+          if (quiet > settled.datastore().next_cooling_end()) ++quiet_past_a_cooldown_end;
+          settled.controller().UpdateSignals(now);
+          settled.clock().AdvanceTime(testing::kPoolCheckPeriod);
+        } else {
+          REQUIRE(settled.Check().ok());
+        }
+        REQUIRE(full.Check().ok());
+        REQUIRE(settled.ec2().stats().calls == full.ec2().stats().calls);
+        REQUIRE(settled.datastore().Stats() == full.datastore().Stats());
+        REQUIRE(settled.controller().counters().pool_checks ==
+                full.controller().counters().pool_checks);
+      }
+      CHECK(settled.controller().counters().decreases == full.controller().counters().decreases);
+      CHECK(quiet_past_a_cooldown_end > 0);
+      // Secondary IPs on warm-IP targets go back one by one as their
+      // cooldowns end (a /28 only once it is wholly free).
+      if (spec.warm_ip_target > 0 && mode == AddressMode::kSecondaryIp) {
+        CHECK(full.controller().counters().decreases > 0);
+      }
+    }
+  }
+}
+
 // A policy that reads the ADD signals: it also checks while ADDs are
 // failing. Its trigger moves with the clock, so its pool is never settled
 // ahead of its check.

@@ -56,10 +56,15 @@ std::string NodeBytes(const Cluster& cluster, bool add_signals) {
                       absl::StrFormat("%a", s.recent_peak_adds), " failed ",
                       s.recent_failed_adds);
     }
+    // The pool as of the run's end: Stats() first applies the cooldowns
+    // that have ended, which readers do lazily — a node left quiet through
+    // its last cooldown ends has not applied them yet, one checked in full
+    // has (the generation counts them).
+    const enipool::PoolStats pool = node.datastore().Stats();
     absl::StrAppend(&out, " refill ", absl::FormatDuration(s.refill_latency), " refills ",
                     s.refills_measured, " since ",
-                    absl::FormatDuration(s.since_insufficient_cidr_blocks), " generation ",
-                    node.datastore().generation(), "\n");
+                    absl::FormatDuration(s.since_insufficient_cidr_blocks), " pool ",
+                    pool.ToString(), " generation ", node.datastore().generation(), "\n");
   }
   return out;
 }

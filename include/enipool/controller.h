@@ -848,12 +848,12 @@ class NodeController {
     UpdateAddRate(now);
     const PoolStats stats = pool().Stats();  // applies ended cooldowns first
     const std::uint64_t generation = pool().generation();
-    if (generation != idle_generation_ || now >= idle_until_) {
+    if (!IdleAt(generation) || now >= idle_until_) {
       signals_.since_insufficient_cidr_blocks = now - last_insufficient_cidr_;
       if (policy_.ShouldCheck(config_.pool, stats, signals_)) {
         PoolCheck(now, stats, generation, out);
       } else {
-        MarkIdleUntilPoolChanges(generation);
+        MarkIdleUntilPoolChanges(generation, stats);
       }
     }
     // The reconcile runs after a pool check that did nothing, as the
@@ -885,17 +885,19 @@ class NodeController {
   // OnResult, Start, SetNodeSchedulable, Hold*, a change to the datastore):
   // it is started and not busy, the pool is unchanged since a pool check
   // found nothing to do, and none of the timers that check reads runs out —
-  // a cooldown ending (NodeDatastore::next_cooling_end()), the decrease
-  // throttle, the insufficient-address back-off, an ENI reaching the minimum
+  // a cooldown ending (NodeDatastore::next_cooling_end(); not when the
+  // policy's trigger said no for every cooling count down to zero, see
+  // MarkIdleUntilPoolChanges()), the decrease throttle, the insufficient-address back-off, an ENI reaching the minimum
   // age, the reconcile, the leaked-ENI sweep. absl::InfinitePast() when the
   // next Tick may do more. A simulator of many nodes (sim/cluster.h) calls
   // UpdateSignals instead of Tick until then: the same results without
   // touching the rest of the node's state. O(1).
   [[nodiscard]] absl::Time QuietUntil() const noexcept {
-    if (!started_ || !ops_.empty() || pool().generation() != idle_generation_) {
+    if (!started_ || !ops_.empty() || !IdleAt(pool().generation())) {
       return absl::InfinitePast();
     }
-    absl::Time until = std::min(idle_until_, pool().next_cooling_end());
+    absl::Time until = idle_until_;
+    if (!idle_through_cooldown_ends_) until = std::min(until, pool().next_cooling_end());
     if (config_.reconcile_interval != absl::InfiniteDuration()) {
       // The reconcile runs once now - last_pool_action_ > reconcile_interval.
       until = std::min(until, last_pool_action_ + config_.reconcile_interval);
@@ -934,8 +936,10 @@ class NodeController {
     }
     const PoolStats stats = pool().Stats();  // applies ended cooldowns first, as Tick
     const std::uint64_t generation = pool().generation();
-    if (generation == idle_generation_ && now < idle_until_) return;  // idle already
-    if (!policy_.ShouldCheck(config_.pool, stats, signals_)) MarkIdleUntilPoolChanges(generation);
+    if (IdleAt(generation) && now < idle_until_) return;  // idle already
+    if (!policy_.ShouldCheck(config_.pool, stats, signals_)) {
+      MarkIdleUntilPoolChanges(generation, stats);
+    }
   }
 
   // NodeController::security_groups()
@@ -1417,6 +1421,7 @@ class NodeController {
     // Nothing to do: the same plan comes back until the pool changes or one
     // of the policy's timers runs out.
     idle_generation_ = generation;
+    idle_through_cooldown_ends_ = false;
     idle_until_ = NextTimerAfter(now);
   }
 
@@ -2529,12 +2534,40 @@ class NodeController {
     }
   }
 
-  // The policy's trigger said no on the pool at `generation`: its
-  // predicates read the stats alone, so nothing can happen until the pool
-  // changes (Tick and SettleIfIdle mark it the same way).
-  void MarkIdleUntilPoolChanges(std::uint64_t generation) noexcept {
+  // The policy's trigger said no on the pool at `generation` (with
+  // `stats`): its predicates read the stats alone, so nothing can happen
+  // until the pool changes (Tick and SettleIfIdle mark it the same way).
+  // Cooldowns ending change the pool, but only its cooling count, each by
+  // one, and they are due whether or not anyone looks: when the trigger
+  // says no at every count the pool will pass through, down to none, and
+  // reads nothing that moves with the clock (no ADD signals, no
+  // InsufficientCidrBlocks answer yet), the pool stays idle through them.
+  // Then a node whose pods come and go is not checked in full ~30 s after
+  // each release, its memory long cold, only to find nothing to do. O(the
+  // cooling count).
+  void MarkIdleUntilPoolChanges(std::uint64_t generation, const PoolStats& stats) {
     idle_generation_ = generation;
     idle_until_ = absl::InfiniteFuture();
+    idle_through_cooldown_ends_ = false;
+    if (stats.cooling_ips == 0 || PolicyReadsSignalsNow() ||
+        last_insufficient_cidr_ != absl::InfinitePast()) {
+      return;
+    }
+    PoolStats later = stats;
+    for (later.cooling_ips = stats.cooling_ips - 1; later.cooling_ips >= 0; --later.cooling_ips) {
+      if (policy_.ShouldCheck(config_.pool, later, signals_)) return;
+    }
+    idle_through_cooldown_ends_ = true;
+    idle_steady_generation_ = pool().generation_without_cooldown_ends();
+  }
+
+  // Whether the pool, now at `generation`, is as a trigger that said no
+  // left it (see MarkIdleUntilPoolChanges()).
+  [[nodiscard]] bool IdleAt(std::uint64_t generation) const noexcept {
+    if (idle_generation_ == kNoGeneration) return false;
+    return idle_through_cooldown_ends_
+               ? pool().generation_without_cooldown_ends() == idle_steady_generation_
+               : generation == idle_generation_;
   }
 
   // Whether the policy may read the ADD signals: asked of a type-erased
@@ -2667,8 +2700,12 @@ class NodeController {
   std::optional<std::vector<std::string>> held_groups_;
   absl::Time next_group_refresh_ = absl::InfiniteFuture();
   int retry_tokens_ = 0;        // throttle retry quota left
-  std::uint64_t idle_generation_ = kNoGeneration;
+  std::uint64_t idle_generation_ = kNoGeneration;  // kNoGeneration: not idle
   absl::Time idle_until_ = absl::InfinitePast();
+  // Idle through cooldown ends (MarkIdleUntilPoolChanges()), at this
+  // NodeDatastore::generation_without_cooldown_ends().
+  bool idle_through_cooldown_ends_ = false;
+  std::uint64_t idle_steady_generation_ = 0;
 };
 
 }  // namespace enipool

@@ -659,6 +659,18 @@ class NodeDatastore {
   // Cooldown expiry is applied lazily by readers, so read it after Stats().
   [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
 
+  // NodeDatastore::generation_without_cooldown_ends()
+  //
+  // generation() less its changes from cooldowns ending: it moves on every
+  // other observable change. A cooldown's end changes only Stats().cooling_ips
+  // (and which block serves the next ADD), so a caller that has checked its
+  // decision against every cooling count down to zero compares this one
+  // instead and need not look again as each cooldown ends
+  // (NodeController::QuietUntil()).
+  [[nodiscard]] std::uint64_t generation_without_cooldown_ends() const noexcept {
+    return generation_ - cooldown_ends_;
+  }
+
   // NodeDatastore::next_cooling_end()
   //
   // The first instant at which a reader would end a cooldown (and change
@@ -1209,6 +1221,7 @@ class NodeDatastore {
       if (slot_seq_[entry.slot_index] != entry.seq) continue;  // removed or re-assigned since
       slot_seq_[entry.slot_index] = 0;
       ++generation_;
+      ++cooldown_ends_;
       const std::uint32_t block = entry.slot_index / 64;
       Block& b = blocks_[block];
       b.cooling &= ~(std::uint64_t{1} << (entry.slot_index % 64));
@@ -1397,6 +1410,7 @@ class NodeDatastore {
   int enis_count_ = 0;
   int excluded_enis_ = 0;
   mutable std::uint64_t generation_ = 0;  // see generation(); bumped on every observable change
+  mutable std::uint64_t cooldown_ends_ = 0;  // the bumps of generation_ by ExpireCooling()
   // cooling_fifo_.front().expire_ns, or the int64 maximum when it is empty.
   mutable std::int64_t first_expiry_ns_ = std::numeric_limits<std::int64_t>::max();
 };

@@ -105,24 +105,29 @@ absl::StatusOr<NetworkInterface> AddSpecNode(SimulatedEc2Like& ec2, const SimNod
                           .ipv4_per_eni = spec.ipv4_per_eni});
 }
 
-// One node on its own simulated EC2, driven synchronously.
-class SimNode {
+// One node on its own simulated EC2, driven synchronously, under `Policy`
+// (SimNode: the reference's rules).
+template <typename Policy>
+class BasicSimNode {
  public:
-  explicit SimNode(const SimNodeSpec& spec)
+  using Controller = NodeController<ManualClock, Policy>;
+
+  explicit BasicSimNode(const SimNodeSpec& spec, Policy policy = Policy{})
       : spec_(spec),
         clock_(absl::FromUnixSeconds(1'700'000'000)),
         ec2_(clock_, MakeEc2Options(spec)) {
     auto primary = AddSpecNode(ec2_, spec);
     Require(primary.status());
     primary_ = *primary;
-    auto controller = NodeController<ManualClock>::Create(clock_, MakeControllerConfig(spec));
+    auto controller =
+        Controller::Create(clock_, MakeControllerConfig(spec), std::move(policy));
     Require(controller.status());
     controller_.emplace(*std::move(controller));
   }
 
   [[nodiscard]] ManualClock& clock() { return clock_; }
   [[nodiscard]] ec2::SimulatedEc2<ManualClock>& ec2() { return ec2_; }
-  [[nodiscard]] NodeController<ManualClock>& controller() { return *controller_; }
+  [[nodiscard]] Controller& controller() { return *controller_; }
   [[nodiscard]] NodeDatastore<ManualClock>& datastore() { return controller_->datastore(); }
   [[nodiscard]] const NetworkInterface& primary() const { return primary_; }
   [[nodiscard]] const SimNodeSpec& spec() const { return spec_; }
@@ -191,8 +196,9 @@ class SimNode {
   ManualClock clock_;
   ec2::SimulatedEc2<ManualClock> ec2_;
   NetworkInterface primary_;
-  std::optional<NodeController<ManualClock>> controller_;
+  std::optional<Controller> controller_;
 };
+using SimNode = BasicSimNode<ReferencePolicy>;
 
 // CheckNodeAgainstEc2()
 //
