@@ -239,6 +239,12 @@ class Cluster {
           " + unscheduled ", unscheduled_, " + deleted ", deleted_, " + without address ",
           without_address_));
     }
+    std::size_t named = 0;
+    for (const auto& waiting : waiting_for_node_) named += waiting.size();
+    if (named != waiting_for_nodes_) {
+      return absl::InternalError(absl::StrCat("pods waiting for a named node: counted ",
+                                              waiting_for_nodes_, ", queued ", named));
+    }
     std::int64_t in_datastores = 0;
     absl::flat_hash_set<std::uint32_t> addresses;
     for (std::size_t n = 0; n < nodes_.size(); ++n) {
@@ -600,6 +606,7 @@ class Cluster {
     next = workloads_[k].Next();
     if (next.has_value() && start_ns_ + next->at_ns <= end_ns_) {
       queue_.PushNanos(start_ns_ + next->at_ns, kWorkload, static_cast<std::uint32_t>(k), 0);
+      PrefetchArrival(*next);
     }
   }
 
@@ -659,6 +666,7 @@ class Cluster {
     ++unscheduled_;
     if (waits_for >= 0) {
       waiting_for_node_[static_cast<std::size_t>(waits_for)].push_back(PodHandle(slot));
+      ++waiting_for_nodes_;
     } else {
       unscheduled_fifo_.push_back(PodHandle(slot));
       CountUnschedulable(pod, +1);
@@ -683,17 +691,21 @@ class Cluster {
   // Takes unscheduled pods off their queues (those waiting for `freed`
   // first, then the oldest others) while they fit somewhere.
   void PlaceWaiting(int freed) {
-    if (freed >= 0) {
+    // The count spares every pod deletion a read of its node's queue, cold
+    // in a large cluster, when no pod names a node.
+    if (freed >= 0 && waiting_for_nodes_ > 0) {
       auto& waiting = waiting_for_node_[static_cast<std::size_t>(freed)];
       while (!waiting.empty()) {
         const std::uint64_t handle = waiting.front();
         Pod* p = Resolve(handle);
         if (p == nullptr || p->state != PodState::kUnscheduled || p->node != freed) {
           waiting.pop_front();
+          --waiting_for_nodes_;
           continue;
         }
         if (!scheduler_.Fits(freed, request_shapes_[p->requests])) break;
         waiting.pop_front();
+        --waiting_for_nodes_;
         --unscheduled_;
         Place(static_cast<std::uint32_t>(handle & 0xffffffffu), freed);
       }
@@ -900,6 +912,20 @@ class Cluster {
     }
     if (const Pod* pod = upcoming(kIndexAhead)) pool_of(pod).PrefetchPod(KeyOf(*pod));
     if (const Pod* pod = upcoming(kCidrAhead)) pool_of(pod).PrefetchPodCidr(KeyOf(*pod));
+  }
+
+  // The next pod to arrive is known several events ahead: start loading
+  // the end of the far-lane bucket its deletion goes to and, when the
+  // scheduler will pick its node, the state of the node it would pick now
+  // (a guess: deletions may change the pick meanwhile). Hints only.
+  void PrefetchArrival(const PodEvent& next) {
+    if (next.type != PodEvent::Type::kAdd) return;
+    if (next.lifetime_ns >= 0) queue_.PrefetchFarPush(start_ns_ + next.at_ns + next.lifetime_ns);
+    if (next.node >= 0 || !next.requests.empty()) return;
+    const int node = scheduler_.PeekPick();
+    if (node < 0) return;
+    nodes_[static_cast<std::size_t>(node)].pool().PrefetchObject();
+    __builtin_prefetch(&quiet_until_ns_[static_cast<std::size_t>(node)], 1);
   }
 
   void DeletePod(std::uint32_t slot) {
@@ -1238,6 +1264,7 @@ class Cluster {
         CountUnschedulable(pod, +1);
       }
     }
+    waiting_for_nodes_ -= waiting_for_node_[static_cast<std::size_t>(n)].size();
     waiting_for_node_[static_cast<std::size_t>(n)].clear();
     PlaceWaiting(-1);
     queue_.PushNanos(now_ns_ + absl::ToInt64Nanoseconds(config_.autoscaler.drain_time), kNodeRemove,
@@ -1430,6 +1457,7 @@ class Cluster {
   std::vector<PodRequests> request_shapes_;  // [0] is "no requests"
   absl::flat_hash_map<std::pair<std::int64_t, std::int64_t>, std::uint16_t> request_index_;
   std::vector<std::deque<std::uint64_t>> waiting_for_node_;  // trace pods naming a full node
+  std::size_t waiting_for_nodes_ = 0;                        // entries in all of them
   std::vector<std::uint64_t> passed_over_;                   // PlaceWaiting()'s scratch
 
   std::vector<Pod> pods_;

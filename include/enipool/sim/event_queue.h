@@ -181,6 +181,22 @@ class EventQueue {
     return k < far_run_.size() ? &far_run_[far_run_.size() - 1 - k] : nullptr;
   }
 
+  // EventQueue::PrefetchFarPush()
+  //
+  // A hint that an event at `when_ns` will soon be pushed into the far lane:
+  // starts loading the end of its bucket, where the push appends (in a
+  // large simulation a line last touched an hour of virtual time ago).
+  // Changes nothing.
+  void PrefetchFarPush(std::int64_t when_ns) const noexcept {
+    const std::int64_t bucket = FarBucket(when_ns);
+    if (far_buckets_.empty() || far_size_ == 0 || bucket <= far_bucket_ ||
+        bucket - far_bucket_ >= static_cast<std::int64_t>(kFarBuckets)) {
+      return;
+    }
+    const std::vector<Event>& events = far_buckets_[FarSlot(bucket)];
+    __builtin_prefetch(events.data() + events.size(), 1);
+  }
+
   [[nodiscard]] bool empty() const noexcept {
     return near_.empty() && far_size_ == 0 && settled_.empty() && recent_.empty();
   }

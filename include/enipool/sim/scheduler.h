@@ -274,6 +274,18 @@ class Scheduler {
     return best;
   }
 
+  // Scheduler::PeekPick()
+  //
+  // What Pick() would now return for a pod without requests, changing
+  // nothing: a hint of where the next such pod lands, for prefetching. -1
+  // when no node has room.
+  [[nodiscard]] int PeekPick() const noexcept {
+    for (std::size_t b = min_; b < buckets_.size(); ++b) {
+      if (!buckets_[b].empty()) return buckets_[b].back();
+    }
+    return -1;
+  }
+
   // Scheduler::Bind() / Unbind()
   //
   // A pod of `requests` lands on / leaves `node` (Bind does not check room:
