@@ -181,6 +181,10 @@
 // ShouldCheck comes first, and only when it fires does it build the per-ENI
 // views and call the policy's Plan. A policy whose answer changes with its
 // signals alone (PoolSignals) is asked again at the next pool change.
+// Cooldowns ending do not count as a change when the trigger said no for
+// every cooling count the pool will pass through (O(cooling addresses) at
+// that check): a node whose pods come and go is then not looked at again
+// ~30 s after each release (NodeDatastore::generation_without_cooldown_ends()).
 //
 // Signals (PoolSignals, for adaptive policies): the ADD rate, the recent
 // failed ADDs and the peak batch are updated on every Tick (O(1)); the
