@@ -306,14 +306,89 @@ TEST_CASE("NodeController ticks without a pool check while nothing changes") {
   CHECK(node.controller().counters().pool_checks == checks + 1);
 }
 
-// Two nodes on the same seed get the same random pods; one runs every pool
-// check, the other calls SettleIfIdle after each pod change and skips each
-// check QuietUntil() says is quiet (as sim/cluster.h does). Their EC2 calls,
-// pools and pool checks must agree step for step. Mutation caught: a settle
-// that ignores the policy's trigger (the skipped check would have grown or
-// shrunk the pool). A settle of a busy controller, or of one that has seen
-// InsufficientCidrBlocks, fails sim_quiet_checks_test (a driver here is
-// never busy between steps, and the subnet never runs out of /28s).
+// How the pods of DriveSettledAgainstFull come and go: one step in
+// `op_range` adds, `deletes` steps in it delete, each a burst of 1 to
+// `max_burst` pods; the other steps are pool checks (then 5 s pass).
+struct PodMix {
+  std::uint64_t op_range = 8;
+  std::uint64_t adds = 3;
+  std::uint64_t deletes = 2;
+  int max_burst = 1;
+  int steps = 600;
+};
+
+struct SettledRunCounts {
+  int skipped = 0;                    // checks skipped as quiet
+  int settles = 0;                    // pod changes that left the node quiet at once
+  int quiet_past_a_cooldown_end = 0;  // skipped checks quiet beyond the next cooldown end
+};
+
+// Two nodes on the same seed get the same random pods; `settled` calls
+// SettleIfIdle after each pod change and skips each check QuietUntil() says
+// is quiet (as sim/cluster.h does), `full` runs every check. Their EC2
+// calls, pools and pool checks must agree step for step.
+template <typename FullNode>
+SettledRunCounts DriveSettledAgainstFull(SimNode& settled, FullNode& full, std::uint64_t seed,
+                                         const PodMix& mix) {
+  REQUIRE(settled.Start().ok());
+  REQUIRE(full.Start().ok());
+  std::mt19937_64 rng(seed);
+  std::vector<int> live;
+  int next_pod = 0;
+  SettledRunCounts counts;
+  for (int step = 0; step < mix.steps; ++step) {
+    CAPTURE(step);
+    const std::uint64_t op = rng() % mix.op_range;
+    const int burst =
+        mix.max_burst > 1
+            ? 1 + static_cast<int>(rng() % static_cast<std::uint64_t>(mix.max_burst))
+            : 1;
+    const bool pod_op = op < mix.adds + mix.deletes;
+    if (op < mix.adds || (pod_op && live.empty())) {
+      for (int k = 0; k < burst; ++k) {
+        const bool a = settled.controller().AddPod(SimNode::Pod(next_pod)).ok();
+        const bool b = full.controller().AddPod(SimNode::Pod(next_pod)).ok();
+        REQUIRE(a == b);
+        if (a) live.push_back(next_pod);
+        ++next_pod;
+      }
+    } else if (pod_op) {
+      for (int k = 0; k < burst && !live.empty(); ++k) {
+        const std::size_t i = rng() % live.size();
+        settled.DeletePods(live[i], 1);
+        full.DeletePods(live[i], 1);
+        live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+    }
+    const absl::Time now = settled.clock().Now();
+    if (pod_op) {
+      settled.controller().SettleIfIdle(now);
+      if (settled.controller().QuietUntil() > now) ++counts.settles;
+      continue;
+    }
+    const absl::Time quiet = settled.controller().QuietUntil();
+    if (now < quiet) {
+      if (quiet > settled.datastore().next_cooling_end()) ++counts.quiet_past_a_cooldown_end;
+      settled.controller().UpdateSignals(now);
+      settled.clock().AdvanceTime(testing::kPoolCheckPeriod);
+      ++counts.skipped;
+    } else {
+      REQUIRE(settled.Check().ok());
+    }
+    REQUIRE(full.Check().ok());
+    REQUIRE(settled.ec2().stats().calls == full.ec2().stats().calls);
+    REQUIRE(settled.datastore().Stats() == full.datastore().Stats());
+    REQUIRE(settled.controller().counters().pool_checks ==
+            full.controller().counters().pool_checks);
+  }
+  return counts;
+}
+
+// Mutation caught: a settle that ignores the policy's trigger (the skipped
+// check would have grown or shrunk the pool). A settle of a busy
+// controller, or of one that has seen InsufficientCidrBlocks, fails
+// sim_quiet_checks_test (a driver here is never busy between steps, and the
+// subnet never runs out of /28s).
 TEST_CASE("SettleIfIdle after a pod comes or goes skips only pool checks that would do nothing, "
           "in both modes") {
   for (AddressMode mode : {AddressMode::kSecondaryIp, AddressMode::kPrefix}) {
@@ -328,51 +403,11 @@ TEST_CASE("SettleIfIdle after a pod comes or goes skips only pool checks that wo
       }
       SimNode settled(spec);
       SimNode full(spec);
-      REQUIRE(settled.Start().ok());
-      REQUIRE(full.Start().ok());
-      std::mt19937_64 rng(seed);
-      std::vector<int> live;
-      int next_pod = 0, skipped = 0, settles = 0;
-      for (int step = 0; step < 600; ++step) {
-        CAPTURE(step);
-        const std::uint64_t op = rng() % 8;
-        if (op < 3 || (op < 5 && live.empty())) {
-          const bool a = settled.controller().AddPod(SimNode::Pod(next_pod)).ok();
-          const bool b = full.controller().AddPod(SimNode::Pod(next_pod)).ok();
-          REQUIRE(a == b);
-          if (a) live.push_back(next_pod);
-          ++next_pod;
-        } else if (op < 5) {
-          const std::size_t i = rng() % live.size();
-          settled.DeletePods(live[i], 1);
-          full.DeletePods(live[i], 1);
-          live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
-        }
-        if (op < 5) {
-          const absl::Time now = settled.clock().Now();
-          settled.controller().SettleIfIdle(now);
-          if (settled.controller().QuietUntil() > now) ++settles;
-          continue;
-        }
-        // A pool check (then 5 s pass on both).
-        const absl::Time now = settled.clock().Now();
-        if (now < settled.controller().QuietUntil()) {
-          settled.controller().UpdateSignals(now);
-          settled.clock().AdvanceTime(testing::kPoolCheckPeriod);
-          ++skipped;
-        } else {
-          REQUIRE(settled.Check().ok());
-        }
-        REQUIRE(full.Check().ok());
-        REQUIRE(settled.ec2().stats().calls == full.ec2().stats().calls);
-        REQUIRE(settled.datastore().Stats() == full.datastore().Stats());
-        REQUIRE(settled.controller().counters().pool_checks ==
-                full.controller().counters().pool_checks);
-      }
+      const SettledRunCounts counts = DriveSettledAgainstFull(settled, full, seed, PodMix{});
       CHECK(settled.datastore().generation() == full.datastore().generation());
       CHECK(settled.controller().counters().increases > 0);
-      CHECK(skipped > 0);
-      CHECK(settles > 0);  // a pod change left the node quiet at once
+      CHECK(counts.skipped > 0);
+      CHECK(counts.settles > 0);  // a pod change left the node quiet at once
     }
   }
 }
@@ -400,11 +435,13 @@ struct ReferenceCheckingEachCooldownEnd {
 // One node stays idle through cooldown ends where the trigger says no at
 // every cooling count ahead (MarkIdleUntilPoolChanges) and skips the checks
 // QuietUntil() says are quiet; the other, on the same random pods, checks
-// in full at every step and re-runs the trigger at each cooldown end. EC2
-// calls, pools and pool checks must agree step for step. Mutation caught:
-// idle through cooldown ends without looking at the counts ahead (with
-// cooling addresses not counted as available, the check that frees the
-// extra ENI once they end is lost).
+// in full at every step and re-runs the trigger at each cooldown end. Pods
+// come and go in bursts of up to 8, one step in eight (about 40 s apart): a
+// burst of deletions leaves many addresses cooling at once, and on
+// WARM_ENI_TARGET an extra ENI becomes removable only as their cooldowns
+// end, checks later. Mutation caught: idle through cooldown ends without
+// looking at the counts ahead (with cooling addresses not counted as
+// available, the check that frees the extra ENI once they end is lost).
 TEST_CASE("A node idle through cooldown ends misses no pool check that would act, in both modes") {
   for (AddressMode mode : {AddressMode::kSecondaryIp, AddressMode::kPrefix}) {
     for (std::uint64_t seed = 1; seed <= 6; ++seed) {
@@ -425,56 +462,11 @@ TEST_CASE("A node idle through cooldown ends misses no pool check that would act
       }
       SimNode settled(spec);
       testing::BasicSimNode<ReferenceCheckingEachCooldownEnd> full(spec);
-      REQUIRE(settled.Start().ok());
-      REQUIRE(full.Start().ok());
-      std::mt19937_64 rng(seed);
-      std::vector<int> live;
-      int next_pod = 0, quiet_past_a_cooldown_end = 0;
-      for (int step = 0; step < 1500; ++step) {
-        CAPTURE(step);
-        // Pods come and go in bursts of up to 8, one step in eight (about
-        // 40 s apart): a burst of deletions leaves many addresses cooling
-        // at once, and on WARM_ENI_TARGET an extra ENI becomes removable
-        // only as their cooldowns end, checks later.
-        const std::uint64_t op = rng() % 16;
-        const int burst = 1 + static_cast<int>(rng() % 8);
-        if (op < 2 || (op < 4 && live.empty())) {
-          for (int k = 0; k < burst; ++k) {
-            const bool a = settled.controller().AddPod(SimNode::Pod(next_pod)).ok();
-            const bool b = full.controller().AddPod(SimNode::Pod(next_pod)).ok();
-            REQUIRE(a == b);
-            if (a) live.push_back(next_pod);
-            ++next_pod;
-          }
-        } else if (op < 4) {
-          for (int k = 0; k < burst && !live.empty(); ++k) {
-            const std::size_t i = rng() % live.size();
-            settled.DeletePods(live[i], 1);
-            full.DeletePods(live[i], 1);
-            live.erase(live.begin() + static_cast<std::ptrdiff_t>(i));
-          }
-        }
-        if (op < 4) {
-          settled.controller().SettleIfIdle(settled.clock().Now());
-          continue;
-        }
-        const absl::Time now = settled.clock().Now();
-        const absl::Time quiet = settled.controller().QuietUntil();
-        if (now < quiet) {
-          if (quiet > settled.datastore().next_cooling_end()) ++quiet_past_a_cooldown_end;
-          settled.controller().UpdateSignals(now);
-          settled.clock().AdvanceTime(testing::kPoolCheckPeriod);
-        } else {
-          REQUIRE(settled.Check().ok());
-        }
-        REQUIRE(full.Check().ok());
-        REQUIRE(settled.ec2().stats().calls == full.ec2().stats().calls);
-        REQUIRE(settled.datastore().Stats() == full.datastore().Stats());
-        REQUIRE(settled.controller().counters().pool_checks ==
-                full.controller().counters().pool_checks);
-      }
+      const SettledRunCounts counts = DriveSettledAgainstFull(
+          settled, full, seed,
+          PodMix{.op_range = 16, .adds = 2, .deletes = 2, .max_burst = 8, .steps = 1500});
       CHECK(settled.controller().counters().decreases == full.controller().counters().decreases);
-      CHECK(quiet_past_a_cooldown_end > 0);
+      CHECK(counts.quiet_past_a_cooldown_end > 0);
       // Secondary IPs on warm-IP targets go back one by one as their
       // cooldowns end (a /28 only once it is wholly free).
       if (spec.warm_ip_target > 0 && mode == AddressMode::kSecondaryIp) {
