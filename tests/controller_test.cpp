@@ -412,16 +412,9 @@ TEST_CASE("SettleIfIdle after a pod comes or goes skips only pool checks that wo
   }
 }
 
-// The reference's rules under a policy that says it reads the ADD signals:
-// such a pool is never idle through a cooldown's end, so each end brings a
-// full check, as before nodes could stay idle through them.
-struct ReferenceCheckingEachCooldownEnd {
-  static constexpr bool kReadsAddSignals = true;
-  [[nodiscard]] absl::string_view name() const { return "reference-checking-each-cooldown-end"; }
-  [[nodiscard]] bool ShouldCheck(const WarmPoolConfig& config, const PoolStats& stats,
-                                 const PoolSignals& signals) const {
-    return ReferencePolicy{}.ShouldCheck(config, stats, signals);
-  }
+// The reference's plan, for the test policies below that change only the
+// trigger.
+struct ReferencePlan {
   [[nodiscard]] bool NeedsFreeCidrs(const WarmPoolConfig& config,
                                     const ReconcileInputs& inputs) const {
     return ReferencePolicy{}.NeedsFreeCidrs(config, inputs);
@@ -429,6 +422,18 @@ struct ReferenceCheckingEachCooldownEnd {
   [[nodiscard]] ReconcilePlan Plan(const WarmPoolConfig& config,
                                    const ReconcileInputs& inputs) const {
     return PlanReconcile(config, inputs);
+  }
+};
+
+// The reference's rules under a policy that says it reads the ADD signals:
+// such a pool is never idle through a cooldown's end, so each end brings a
+// full check, as before nodes could stay idle through them.
+struct ReferenceCheckingEachCooldownEnd : ReferencePlan {
+  static constexpr bool kReadsAddSignals = true;
+  [[nodiscard]] absl::string_view name() const { return "reference-checking-each-cooldown-end"; }
+  [[nodiscard]] bool ShouldCheck(const WarmPoolConfig& config, const PoolStats& stats,
+                                 const PoolSignals& signals) const {
+    return ReferencePolicy{}.ShouldCheck(config, stats, signals);
   }
 };
 
@@ -479,19 +484,11 @@ TEST_CASE("A node idle through cooldown ends misses no pool check that would act
 // A policy that reads the ADD signals: it also checks while ADDs are
 // failing. Its trigger moves with the clock, so its pool is never settled
 // ahead of its check.
-struct ChecksWhileAddsFail {
+struct ChecksWhileAddsFail : ReferencePlan {
   [[nodiscard]] absl::string_view name() const { return "checks-while-adds-fail"; }
   [[nodiscard]] bool ShouldCheck(const WarmPoolConfig& config, const PoolStats& stats,
                                  const PoolSignals& signals) const {
     return signals.recent_failed_adds > 0 || ReferencePolicy{}.ShouldCheck(config, stats, signals);
-  }
-  [[nodiscard]] bool NeedsFreeCidrs(const WarmPoolConfig& config,
-                                    const ReconcileInputs& inputs) const {
-    return ReferencePolicy{}.NeedsFreeCidrs(config, inputs);
-  }
-  [[nodiscard]] ReconcilePlan Plan(const WarmPoolConfig& config,
-                                   const ReconcileInputs& inputs) const {
-    return PlanReconcile(config, inputs);
   }
 };
 
