@@ -891,7 +891,8 @@ class NodeController {
   // found nothing to do, and none of the timers that check reads runs out —
   // a cooldown ending (NodeDatastore::next_cooling_end(); not when the
   // policy's trigger said no for every cooling count down to zero, see
-  // MarkIdleUntilPoolChanges()), the decrease throttle, the insufficient-address back-off, an ENI reaching the minimum
+  // MarkIdleUntilPoolChanges()), the decrease throttle, the
+  // insufficient-address back-off, an ENI reaching the minimum
   // age, the reconcile, the leaked-ENI sweep. absl::InfinitePast() when the
   // next Tick may do more. A simulator of many nodes (sim/cluster.h) calls
   // UpdateSignals instead of Tick until then: the same results without
