@@ -910,10 +910,7 @@ class Cluster {
     const auto pool_of = [&](const Pod* pod) -> const auto& {
       return nodes_[static_cast<std::size_t>(pod->node)].pool();
     };
-    if (const Pod* pod = upcoming(kObjectAhead)) {
-      pool_of(pod).PrefetchObject();
-      __builtin_prefetch(&quiet_until_ns_[static_cast<std::size_t>(pod->node)], 1);
-    }
+    if (const Pod* pod = upcoming(kObjectAhead)) PrefetchNodeObject(pod->node);
     if (const Pod* pod = upcoming(kIndexAhead)) pool_of(pod).PrefetchPod(KeyOf(*pod));
     if (const Pod* pod = upcoming(kCidrAhead)) pool_of(pod).PrefetchPodCidr(KeyOf(*pod));
   }
@@ -927,7 +924,12 @@ class Cluster {
     if (next.lifetime_ns >= 0) queue_.PrefetchFarPush(start_ns_ + next.at_ns + next.lifetime_ns);
     if (next.node >= 0 || !next.requests.empty()) return;
     const int node = scheduler_.PeekPick();
-    if (node < 0) return;
+    if (node >= 0) PrefetchNodeObject(node);
+  }
+
+  // The first stage of a pod's ADD or DEL on `node`: its datastore object
+  // and its quiet time (the settle after the change writes it).
+  void PrefetchNodeObject(int node) const {
     nodes_[static_cast<std::size_t>(node)].pool().PrefetchObject();
     __builtin_prefetch(&quiet_until_ns_[static_cast<std::size_t>(node)], 1);
   }

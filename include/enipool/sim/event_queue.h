@@ -189,10 +189,7 @@ class EventQueue {
   // Changes nothing.
   void PrefetchFarPush(std::int64_t when_ns) const noexcept {
     const std::int64_t bucket = FarBucket(when_ns);
-    if (far_buckets_.empty() || far_size_ == 0 || bucket <= far_bucket_ ||
-        bucket - far_bucket_ >= static_cast<std::int64_t>(kFarBuckets)) {
-      return;
-    }
+    if (far_buckets_.empty() || far_size_ == 0 || !InRing(bucket)) return;
     const std::vector<Event>& events = far_buckets_[FarSlot(bucket)];
     __builtin_prefetch(events.data() + events.size(), 1);
   }
@@ -305,11 +302,17 @@ class EventQueue {
       PushHeap(far_late_, event);
       return;
     }
-    if (bucket - far_bucket_ < static_cast<std::int64_t>(kFarBuckets)) {
+    if (InRing(bucket)) {
       PushRing(bucket, event);
       return;
     }
     PushHeap(far_overflow_, event);
+  }
+
+  // Whether a push into `bucket` of a non-empty lane goes to the ring:
+  // after the current bucket and within the ring's span.
+  [[nodiscard]] bool InRing(std::int64_t bucket) const noexcept {
+    return bucket > far_bucket_ && bucket - far_bucket_ < static_cast<std::int64_t>(kFarBuckets);
   }
 
   void PushRing(std::int64_t bucket, const Event& event) {
