@@ -306,6 +306,18 @@ TEST_CASE("NodeController ticks without a pool check while nothing changes") {
   CHECK(node.controller().counters().pool_checks == checks + 1);
 }
 
+// The m5.large of the settle tests on `seed`: even seeds on the warm-IP
+// rules too (they release addresses one by one), odd ones on WARM_ENI_TARGET.
+SimNodeSpec SettleSpec(AddressMode mode, std::uint64_t seed) {
+  SimNodeSpec spec = M5Large(mode);
+  spec.seed = seed;
+  if (seed % 2 == 0) {
+    spec.warm_ip_target = 2;
+    spec.minimum_ip_target = 4;
+  }
+  return spec;
+}
+
 // How the pods of DriveSettledAgainstFull come and go: one step in
 // `op_range` adds, `deletes` steps in it delete, each a burst of 1 to
 // `max_burst` pods; the other steps are pool checks (then 5 s pass).
@@ -395,12 +407,7 @@ TEST_CASE("SettleIfIdle after a pod comes or goes skips only pool checks that wo
     for (std::uint64_t seed = 1; seed <= 4; ++seed) {
       CAPTURE(AddressModeName(mode));
       CAPTURE(seed);
-      SimNodeSpec spec = M5Large(mode);
-      spec.seed = seed;
-      if (seed % 2 == 0) {  // the warm-IP rules too: they release addresses one by one
-        spec.warm_ip_target = 2;
-        spec.minimum_ip_target = 4;
-      }
+      const SimNodeSpec spec = SettleSpec(mode, seed);
       SimNode settled(spec);
       SimNode full(spec);
       const SettledRunCounts counts = DriveSettledAgainstFull(settled, full, seed, PodMix{});
@@ -452,12 +459,7 @@ TEST_CASE("A node idle through cooldown ends misses no pool check that would act
     for (std::uint64_t seed = 1; seed <= 6; ++seed) {
       CAPTURE(AddressModeName(mode));
       CAPTURE(seed);
-      SimNodeSpec spec = M5Large(mode);
-      spec.seed = seed;
-      if (seed % 2 == 0) {  // the warm-IP rules: they release addresses one by one
-        spec.warm_ip_target = 2;
-        spec.minimum_ip_target = 4;
-      }
+      SimNodeSpec spec = SettleSpec(mode, seed);
       if (seed % 3 == 0) {
         // The reference counts cooling addresses as available, so its
         // trigger never moves as they end; this trigger does.
