@@ -20,7 +20,9 @@
 //     up — realistic, but then pod retries, not churn, are what is measured. Counters: events/s
 //     (items_per_second), simulated seconds per wall second, heap bytes per node (the empty
 //     cluster) and per live pod (what the pods add), pods created, pods still
-//     waiting at the end, throttled EC2 calls.
+//     waiting at the end, throttled EC2 calls, quiet pool checks (counted as
+//     events) and the events that went through the queue (a node that is
+//     quiet until something reaches it queues no checks).
 //   * BM_Cluster_SteadyChurn_QueueOnly_Baseline: its baseline, the same
 //     number of events through the bare event queue at the run's depth.
 //
@@ -179,7 +181,7 @@ void BM_Cluster_SteadyChurn(benchmark::State& state) {
   // Optional 5th argument: quiet pool checks skipped (1, the default) or run
   // in full (0, the baseline; the same results, see ClusterConfig).
   if (state.range(4) == 0) config.skip_quiet_pool_checks = false;
-  std::int64_t events = 0, quiet = 0;
+  std::int64_t events = 0, quiet = 0, queued = 0;
   double heap_per_node = 0, heap_per_pod = 0;
   sim::RunReport last;
   for (auto _ : state) {
@@ -200,6 +202,7 @@ void BM_Cluster_SteadyChurn(benchmark::State& state) {
     }
     events += report->events;
     quiet += (*cluster)->quiet_pool_checks();
+    queued += (*cluster)->queue_events();
     heap_per_node = static_cast<double>(heap1 - heap0) / nodes;
     heap_per_pod = live > 0 ? static_cast<double>(heap2 - heap1) / static_cast<double>(live) : 0;
     last = *std::move(report);
@@ -216,6 +219,8 @@ void BM_Cluster_SteadyChurn(benchmark::State& state) {
   state.counters["throttled"] = static_cast<double>(last.throttled_calls);
   state.counters["ec2_calls"] = static_cast<double>(last.ec2_calls);
   state.counters["quiet_checks"] = static_cast<double>(quiet);
+  // Events that went through the queue (a dormant node's quiet checks do not).
+  state.counters["queue_events"] = static_cast<double>(queued);
 }
 
 // The baseline of BM_Cluster_SteadyChurn, same arguments: the event queue

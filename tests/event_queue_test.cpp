@@ -63,7 +63,7 @@ TEST_CASE(
   EventQueue queue;
   std::vector<Event> model;
   std::int64_t now = 0;
-  std::uint64_t seq = 0;
+  std::uint64_t seq = EventQueue::kPushOrderBase;
   for (int step = 0; step < 20000; ++step) {
     if (model.empty() || rng() % 3 != 0) {
       const std::int64_t when = now + static_cast<std::int64_t>(rng() % 50);  // many ties
@@ -102,7 +102,7 @@ TEST_CASE(
   std::mt19937_64 rng(7);
   EventQueue queue;
   std::vector<Event> heap;
-  std::uint64_t seq = 0;
+  std::uint64_t seq = EventQueue::kPushOrderBase;
   auto push = [&](std::int64_t when, std::uint32_t kind, std::uint32_t node, EventQueue::Lane lane) {
     queue.PushNanos(when, kind, node, seq, lane);
     heap.push_back(Event{when, seq, kind, node, seq});
@@ -203,7 +203,7 @@ TEST_CASE(
   EventQueue queue;
   QueueModel model;
   std::int64_t now = 0;
-  std::uint64_t seq = 0;
+  std::uint64_t seq = EventQueue::kPushOrderBase;
   std::int64_t emptied = 0;
   for (int step = 0; step < 40000; ++step) {
     const bool push_phase = (step / 2000) % 2 == 0;
@@ -246,7 +246,7 @@ TEST_CASE(
     std::mt19937_64 rng(static_cast<std::uint64_t>(first_ahead));
     EventQueue queue;
     QueueModel model;
-    std::uint64_t seq = 0;
+    std::uint64_t seq = EventQueue::kPushOrderBase;
     std::int64_t now = 0;
     const auto push = [&](std::int64_t when) {
       queue.PushNanos(when, 0, 0, seq, EventQueue::Lane::kFar);
@@ -267,6 +267,41 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("EventQueue puts ordered events first at their instant, by their order, whenever pushed") {
+  // The model sorts by (time, order) for ordered events and (time, 2^32 +
+  // push count) for the others; a simulation's periodic checks are pushed
+  // ordered, late or early, on any lane, among many same-time events.
+  std::mt19937_64 rng(11);
+  EventQueue queue;
+  QueueModel model;
+  std::uint64_t unordered = 0, ordered = 0;
+  std::set<std::uint32_t> pending_orders;
+  std::int64_t now = 0;
+  for (int step = 0; step < 30000; ++step) {
+    if (model.empty() || rng() % 3 != 0) {
+      const std::int64_t when = now + static_cast<std::int64_t>(rng() % 20);  // many ties
+      const auto lane = static_cast<EventQueue::Lane>(rng() % 3);
+      const auto order = static_cast<std::uint32_t>(rng() % 500);
+      if (rng() % 2 == 0 && pending_orders.insert(order).second) {
+        queue.PushNanosOrdered(when, order, 1, order, 0, lane);
+        model.emplace(when, order);
+        ++ordered;
+      } else {
+        queue.PushNanos(when, 0, 0, 0, lane);
+        model.emplace(when, EventQueue::kPushOrderBase + unordered++);
+      }
+    } else {
+      const std::uint64_t seq = model.begin()->second;
+      now = PopBoth(queue, model);
+      if (seq < EventQueue::kPushOrderBase) pending_orders.erase(static_cast<std::uint32_t>(seq));
+    }
+    REQUIRE(queue.size() == model.size());
+  }
+  while (!model.empty()) PopBoth(queue, model);
+  CHECK(queue.pushed() == unordered + ordered);
+  CHECK(ordered > 1000);
+}
+
 TEST_CASE("EventQueue keeps counting sequence numbers after Clear") {
   EventQueue queue;
   queue.Push(At(1), 0, 0, 0);
@@ -274,7 +309,7 @@ TEST_CASE("EventQueue keeps counting sequence numbers after Clear") {
   queue.Clear();
   CHECK(queue.empty());
   queue.Push(At(3), 0, 0, 0);
-  CHECK(queue.Pop().seq == 2);
+  CHECK(queue.Pop().seq == EventQueue::kPushOrderBase + 2);
   // A far lane spread over its ring and overflow empties too, and works on.
   for (int hours = 0; hours < 12; ++hours) {
     queue.Push(At(10 + hours * 3600), 1, 0, 0, EventQueue::Lane::kFar);

@@ -5,7 +5,9 @@
 // `sim::EventQueue`: the future event list of a discrete-event simulation.
 // Events come out ordered by (time, insertion sequence), so two events at the
 // same virtual instant run in the order they were scheduled and a run is
-// reproducible bit for bit.
+// reproducible bit for bit. An event may instead carry an explicit order
+// (PushNanosOrdered()), for events whose push the simulation may delay or
+// skip: they come first at their instant.
 //
 // An event is a small plain value — a time, a sequence number, a `kind`, a
 // `node` and a 64-bit `payload` — that the simulator dispatches with a
@@ -46,7 +48,9 @@ namespace enipool::sim {
 // Event
 //
 // One scheduled happening. `when_ns` is virtual time in nanoseconds since the
-// Unix epoch (absl::ToUnixNanos), `seq` the queue's insertion counter; `kind`,
+// Unix epoch (absl::ToUnixNanos), `seq` its place among events at the same
+// time (EventQueue::kPushOrderBase + the insertion counter, or the order
+// given to EventQueue::PushNanosOrdered()); `kind`,
 // `node` and `payload` mean whatever the simulator says they mean.
 struct Event {
   std::int64_t when_ns = 0;
@@ -109,6 +113,11 @@ class EventQueue {
                 // O(log pending periodic events)
   };
 
+  // The n-th event pushed with Push() or PushNanos() (from 0) has sequence
+  // number kPushOrderBase + n, so that those pushed with an explicit order
+  // (PushNanosOrdered(), below 2^32) come first at their instant.
+  static constexpr std::uint64_t kPushOrderBase = std::uint64_t{1} << 32;
+
   EventQueue() = default;
 
   // EventQueue::Push()
@@ -127,19 +136,23 @@ class EventQueue {
   // conversion on the simulator's hot path).
   void PushNanos(std::int64_t when_ns, std::uint32_t kind, std::uint32_t node,
                  std::uint64_t payload, Lane lane = Lane::kNear) {
-    assert(when_ns >= now_ns_ && "an event was scheduled in the simulation's past");
-    const Event event{when_ns, next_seq_++, kind, node, payload};
-    if (lane == Lane::kPeriodic) {
-      PushHeap(recent_, event);
-      if (now_ns_ != INT64_MIN) min_lead_ns_ = std::min(min_lead_ns_, when_ns - now_ns_);
-      Settle();
-      return;
-    }
-    if (lane == Lane::kFar) {
-      PushFar(event);
-      return;
-    }
-    PushHeap(near_, event);
+    ++pushed_;
+    PushEvent(Event{when_ns, kPushOrderBase + unordered_pushes_++, kind, node, payload}, lane);
+  }
+
+  // EventQueue::PushNanosOrdered()
+  //
+  // PushNanos() for an event whose place among the events of its instant
+  // must not depend on when it was pushed: it comes out before every event
+  // pushed with Push() or PushNanos() at the same time, and among the events
+  // pushed this way, by `order` (< 2^32; give each pending one its own). A
+  // simulation that sometimes pushes an event late, or not at all, when it
+  // knows the event would change nothing (a periodic check it can skip) gets
+  // the same order either way.
+  void PushNanosOrdered(std::int64_t when_ns, std::uint32_t order, std::uint32_t kind,
+                        std::uint32_t node, std::uint64_t payload, Lane lane = Lane::kNear) {
+    ++pushed_;
+    PushEvent(Event{when_ns, order, kind, node, payload}, lane);
   }
 
   // EventQueue::Pop()
@@ -203,8 +216,8 @@ class EventQueue {
 
   // EventQueue::pushed()
   //
-  // How many events were ever pushed (the next sequence number).
-  [[nodiscard]] std::uint64_t pushed() const noexcept { return next_seq_; }
+  // How many events were ever pushed.
+  [[nodiscard]] std::uint64_t pushed() const noexcept { return pushed_; }
 
   // EventQueue::Reserve()
   //
@@ -250,6 +263,22 @@ class EventQueue {
       return a.seq > b.seq;
     }
   };
+
+  void PushEvent(const Event& event, Lane lane) {
+    assert(event.when_ns >= now_ns_ && "an event was scheduled in the simulation's past");
+    const std::int64_t when_ns = event.when_ns;
+    if (lane == Lane::kPeriodic) {
+      PushHeap(recent_, event);
+      if (now_ns_ != INT64_MIN) min_lead_ns_ = std::min(min_lead_ns_, when_ns - now_ns_);
+      Settle();
+      return;
+    }
+    if (lane == Lane::kFar) {
+      PushFar(event);
+      return;
+    }
+    PushHeap(near_, event);
+  }
 
   static void PushHeap(std::vector<Event>& heap, const Event& event) {
     heap.push_back(event);
@@ -515,7 +544,8 @@ class EventQueue {
   internal::RingQueue<Event> settled_;
   std::vector<Event> recent_;
   std::int64_t min_lead_ns_ = INT64_MAX;  // least when_ns - now of a periodic push
-  std::uint64_t next_seq_ = 0;
+  std::uint64_t pushed_ = 0;            // all pushes
+  std::uint64_t unordered_pushes_ = 0;  // pushes without an explicit order
   std::int64_t now_ns_ = INT64_MIN;  // the last popped event's time
 };
 
