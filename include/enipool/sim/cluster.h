@@ -1137,11 +1137,7 @@ class Cluster {
   void ArmCheck(std::uint32_t n, EventQueue::Lane lane) {
     CheckClock& clock = checks_[n];
     assert(!clock.armed);
-    while (clock.next_ns <= now_ns_) {
-      ++quiet_pool_checks_;
-      ++events_;
-      AdvanceCheck(clock);
-    }
+    SkipQuietChecks(clock, now_ns_);
     clock.armed = true;
     queue_.PushNanosOrdered(clock.next_ns, n, kPoolCheck, n, 0, lane);
   }
@@ -1150,12 +1146,17 @@ class Cluster {
   // checks and events, as RunUntil() would have run them.
   void CountDormantChecks(std::int64_t until_ns) {
     for (CheckClock& clock : checks_) {
-      if (clock.armed) continue;
-      while (clock.next_ns <= until_ns) {
-        ++quiet_pool_checks_;
-        ++events_;
-        AdvanceCheck(clock);
-      }
+      if (!clock.armed) SkipQuietChecks(clock, until_ns);
+    }
+  }
+
+  // Moves a dormant node's clock past `through_ns`, counting each check it
+  // skips as a quiet check and an event.
+  void SkipQuietChecks(CheckClock& clock, std::int64_t through_ns) {
+    while (clock.next_ns <= through_ns) {
+      ++quiet_pool_checks_;
+      ++events_;
+      AdvanceCheck(clock);
     }
   }
 
