@@ -350,6 +350,8 @@ TEST_CASE("NodeDatastore's prefetch hints change nothing a reader can see") {
     const Snapshot after_hints = TakeSnapshot(hinted.ds);
     CHECK(after_hints == TakeSnapshot(plain.ds));
     CHECK(after_hints.stats.cooling_ips == 4);
+    // Reading the stats applied the three ended cooldowns (generation bumps)
+    // in both twins alike.
     CHECK(hinted.ds.generation() == plain.ds.generation());
     CHECK(hinted.ds.CheckInvariants() == absl::OkStatus());
   }
