@@ -302,6 +302,44 @@ TEST_CASE("EventQueue puts ordered events first at their instant, by their order
   CHECK(ordered > 1000);
 }
 
+TEST_CASE("EventQueue puts an event pushed with a reserved sequence where a push at reservation would have gone") {
+  // Events at one instant, some pushed at once and some reserved then and
+  // pushed later (after other pushes) or never; all on random lanes. The
+  // order out is that of the reservations and pushes.
+  std::mt19937_64 rng(17);
+  EventQueue queue;
+  QueueModel model;
+  std::vector<std::pair<std::int64_t, std::uint64_t>> reserved;  // (when, sequence)
+  std::uint64_t next = 0;
+  for (int step = 0; step < 5000; ++step) {
+    const std::int64_t when = 1000 + static_cast<std::int64_t>(rng() % 8);
+    const auto lane = static_cast<EventQueue::Lane>(rng() % 3);
+    switch (rng() % 3) {
+      case 0:
+        queue.PushNanos(when, 0, 0, 0, lane);
+        model.emplace(when, EventQueue::kPushOrderBase + next++);
+        break;
+      case 1: {
+        const std::uint64_t sequence = queue.ReserveSequence();
+        REQUIRE(sequence == EventQueue::kPushOrderBase + next++);
+        reserved.emplace_back(when, sequence);
+        break;
+      }
+      default:
+        if (reserved.empty()) break;
+        const std::size_t i = rng() % reserved.size();
+        const auto [at, sequence] = reserved[i];
+        reserved.erase(reserved.begin() + static_cast<std::ptrdiff_t>(i));
+        if (rng() % 4 == 0) break;  // never pushed: its place stays empty
+        queue.PushNanosReserved(at, sequence, 0, 0, 0, lane);
+        model.emplace(at, sequence);
+        break;
+    }
+  }
+  REQUIRE(queue.size() == model.size());
+  while (!model.empty()) PopBoth(queue, model);
+}
+
 TEST_CASE("EventQueue keeps counting sequence numbers after Clear") {
   EventQueue queue;
   queue.Push(At(1), 0, 0, 0);

@@ -140,6 +140,22 @@ class EventQueue {
     PushEvent(Event{when_ns, kPushOrderBase + unordered_pushes_++, kind, node, payload}, lane);
   }
 
+  // EventQueue::ReserveSequence() / PushNanosReserved()
+  //
+  // The place among Push() and PushNanos() events that a push made now
+  // would take, kept for an event pushed later (or never: the place is then
+  // simply unused). A simulation that learns only later whether to push an
+  // event, or when, keeps the order a push made now would have had.
+  [[nodiscard]] std::uint64_t ReserveSequence() noexcept {
+    return kPushOrderBase + unordered_pushes_++;
+  }
+  void PushNanosReserved(std::int64_t when_ns, std::uint64_t sequence, std::uint32_t kind,
+                         std::uint32_t node, std::uint64_t payload, Lane lane = Lane::kNear) {
+    assert(sequence >= kPushOrderBase && sequence < kPushOrderBase + unordered_pushes_);
+    ++pushed_;
+    PushEvent(Event{when_ns, sequence, kind, node, payload}, lane);
+  }
+
   // EventQueue::PushNanosOrdered()
   //
   // PushNanos() for an event whose place among the events of its instant
