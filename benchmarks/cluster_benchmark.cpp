@@ -181,6 +181,9 @@ void BM_Cluster_SteadyChurn(benchmark::State& state) {
   // Optional 5th argument: quiet pool checks skipped (1, the default) or run
   // in full (0, the baseline; the same results, see ClusterConfig).
   if (state.range(4) == 0) config.skip_quiet_pool_checks = false;
+  // 6th: the nodes' ADDs and DELs on a thread of their own (1) or not (0,
+  // the default; the same results, see ClusterConfig::node_thread).
+  config.node_thread = state.range(5) != 0;
   std::int64_t events = 0, quiet = 0, queued = 0;
   double heap_per_node = 0, heap_per_pod = 0;
   sim::RunReport last;
@@ -266,10 +269,11 @@ void BM_Cluster_SteadyChurn_QueueOnly_Baseline(benchmark::State& state) {
 
 // The smoke size always; the headline only on request (see the file comment).
 void ClusterSizes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"nodes", "hours", "prefix", "throttle", "quiet"});
-  b->Args({50, 1, 0, 1, 1})->Args({50, 1, 1, 1, 1});
+  b->ArgNames({"nodes", "hours", "prefix", "throttle", "quiet", "thread"});
+  b->Args({50, 1, 0, 1, 1, 0})->Args({50, 1, 1, 1, 1, 0})->Args({50, 1, 0, 1, 1, 1});
   if (std::getenv("ENIPOOL_BENCHMARK_FULL") != nullptr) {
-    b->Args({500, 24, 0, 1, 1})->Args({1000, 2, 0, 0, 1})->Args({5000, 24, 0, 0, 1})->Args({5000, 24, 1, 0, 1});
+    b->Args({500, 24, 0, 1, 1, 0})->Args({1000, 2, 0, 0, 1, 0})->Args({5000, 24, 0, 0, 1, 0});
+    b->Args({5000, 24, 1, 0, 1, 0})->Args({5000, 24, 0, 0, 1, 1});
   }
   b->Unit(benchmark::kMillisecond)->Iterations(1);
 }
@@ -286,12 +290,13 @@ BENCHMARK(BM_Cluster_SteadyChurn)->Apply(ClusterSizes);
 // cluster's memory is reached within the first hour; the per-event figures
 // of a shorter run hold more of the start, where every node fills).
 void HugeClusterSizes(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"nodes", "hours", "prefix", "throttle", "quiet"});
+  b->ArgNames({"nodes", "hours", "prefix", "throttle", "quiet", "thread"});
   if (std::getenv("ENIPOOL_BENCHMARK_100K") != nullptr) {
     const char* hours_env = std::getenv("ENIPOOL_BENCHMARK_100K_HOURS");
     const int hours = hours_env != nullptr ? std::max(1, std::atoi(hours_env)) : 24;
-    b->Args({5000, hours, 0, 0, 0})->Args({5000, hours, 0, 0, 1});
-    b->Args({20000, hours, 0, 0, 1})->Args({100000, hours, 0, 0, 1});
+    b->Args({5000, hours, 0, 0, 0, 0})->Args({5000, hours, 0, 0, 1, 0})->Args({5000, hours, 0, 0, 1, 1});
+    b->Args({20000, hours, 0, 0, 1, 0})->Args({20000, hours, 0, 0, 1, 1});
+    b->Args({100000, hours, 0, 0, 1, 0})->Args({100000, hours, 0, 0, 1, 1});
   }
   b->Unit(benchmark::kSecond)->Iterations(1);
 }

@@ -21,68 +21,18 @@
 #include "enipool/sim/report.h"
 #include "enipool/sim/scenario.h"
 #include "enipool/sim/suite.h"
+#include "sim_run_bytes.h"
 
 namespace {
 
 namespace sim = enipool::sim;
-using sim::Cluster;
 using sim::ClusterConfig;
-
-// What one run leaves behind, as bytes: its report's table row, summary
-// and samples CSV, and each node's counters and signals.
-struct RunBytes {
-  std::string report;
-  std::string nodes;
-  std::int64_t events = 0;
-  std::int64_t quiet = 0;
-};
-
-std::string NodeBytes(const Cluster& cluster, bool add_signals) {
-  std::string out;
-  for (int n = 0; n < cluster.node_count(); ++n) {
-    const auto& node = cluster.node(n);
-    const enipool::ControllerCounters& c = node.counters();
-    const enipool::PoolSignals& s = node.signals();
-    absl::StrAppend(&out, n, ": checks ", c.pool_checks, " adds ", c.add_requests, " dels ",
-                    c.del_requests, " no-ip ", c.no_available_ip, " increases ", c.increases,
-                    " decreases ", c.decreases, " cidrs ", c.cidrs_added, "/", c.cidrs_released,
-                    " enis ", c.enis_created, "/", c.enis_attached, "/", c.enis_freed,
-                    " throttle retries ", c.throttle_retries);
-    for (const std::int64_t calls : c.calls) absl::StrAppend(&out, " ", calls);
-    for (const std::int64_t errors : c.errors) absl::StrAppend(&out, " ", errors);
-    if (add_signals) {
-      // To the last bit (%a): UpdateSignals must fold exactly as Tick does.
-      absl::StrAppend(&out, " rate ", absl::StrFormat("%a", s.add_rate), " peak ",
-                      absl::StrFormat("%a", s.recent_peak_adds), " failed ",
-                      s.recent_failed_adds);
-    }
-    // The pool as of the run's end: Stats() first applies the cooldowns
-    // that have ended, which readers do lazily — a node left quiet through
-    // its last cooldown ends has not applied them yet, one checked in full
-    // has (the generation counts them).
-    const enipool::PoolStats pool = node.datastore().Stats();
-    absl::StrAppend(&out, " refill ", absl::FormatDuration(s.refill_latency), " refills ",
-                    s.refills_measured, " since ",
-                    absl::FormatDuration(s.since_insufficient_cidr_blocks), " pool ",
-                    pool.ToString(), " generation ", node.datastore().generation(), "\n");
-  }
-  return out;
-}
+using enipool::testing::RunBytes;
+using enipool::testing::RunToBytes;
 
 RunBytes Run(ClusterConfig config, bool skip) {
   config.skip_quiet_pool_checks = skip;
-  absl::StatusOr<std::unique_ptr<Cluster>> cluster = Cluster::Create(config);
-  REQUIRE_MESSAGE(cluster.ok(), cluster.status().ToString());
-  absl::StatusOr<sim::RunReport> report = (*cluster)->Run();
-  REQUIRE_MESSAGE(report.ok(), report.status().ToString());
-  REQUIRE((*cluster)->CheckConsistency().ok());
-  std::ostringstream bytes;
-  sim::PrintTable(bytes, {*report});
-  sim::WriteSummaryCsv(bytes, {*report});
-  sim::WriteSamplesCsv(bytes, {*report});
-  return RunBytes{bytes.str(), NodeBytes(**cluster, config.policy.reads_add_signals()),
-                  report->events,
-                  (*cluster)->quiet_pool_checks()};
+  return RunToBytes(config);
 }
 
 // Runs `config` both ways and requires the same bytes; returns the share

@@ -43,6 +43,9 @@
 //   pool-check-interval  ipamd's pool loop (default 5s)
 //   kubelet-backoff      kubelet's retry of a failed sandbox (default 10s)
 //   leaked-eni-sweep     on | off (the leaked-ENI sweep, default off)
+//   node-thread          on | off (ClusterConfig::node_thread: the nodes'
+//                        pod ADDs and DELs on a second thread, the same
+//                        results; default off)
 //   mode                 secondary-ip | prefix
 //   policy               reference | churn-adaptive | prefix-fallback
 //                        (policy/catalog.h; prefix-fallback needs
@@ -199,6 +202,13 @@ struct ClusterConfig {
   // (tests/sim_quiet_checks_test.cpp compares them); off is slower, for
   // that comparison.
   bool skip_quiet_pool_checks = true;
+  // Runs the nodes' pod ADDs and DELs on a second thread, in the order the
+  // simulation makes them, while the main thread goes on through the queue
+  // (sim/cluster.h, "The node thread"). The results are the same, bit for
+  // bit (tests/sim_node_thread_test.cpp). Faster where a node's state is a
+  // cache miss (thousands of nodes); slower where the whole cluster fits in
+  // cache, and it takes a core of its own. Off by default.
+  bool node_thread = false;
   // How often each node reconciles with EC2 (ControllerConfig::reconcile_interval):
   // never by default, as nothing but the nodes changes EC2 in a simulation;
   // set it when something else does (Cluster::mutable_ec2()).
@@ -436,6 +446,9 @@ namespace enipool::sim {
   } else if (key == "leaked-eni-sweep") {
     if (value != "on" && value != "off") return internal::BadSetting(key, value, "on or off");
     c.leaked_eni_sweep = value == "on";
+  } else if (key == "node-thread") {
+    if (value != "on" && value != "off") return internal::BadSetting(key, value, "on or off");
+    c.node_thread = value == "on";
   } else if (key == "mode") {
     if (value == "secondary-ip" || value == "sip") {
       c.pool.mode = AddressMode::kSecondaryIp;
@@ -519,7 +532,7 @@ namespace enipool::sim {
         "max-eni, ip-cooldown, placement, eni-primary, seed, duration, warmup, sample-interval, "
         "throttle, latency, autoscaler, launch-delay, scale-down-unneeded, "
         "scale-down-utilization, autoscaler-interval, drain-time, fault, reconcile-interval, "
-        "pool-check-interval, kubelet-backoff, subnet-discovery, leaked-eni-sweep"));
+        "pool-check-interval, kubelet-backoff, subnet-discovery, leaked-eni-sweep, node-thread"));
   }
   config = std::move(c);
   return absl::OkStatus();
