@@ -80,26 +80,7 @@ TEST_CASE("A living cluster with faults, throttling, reconciles and sweeps gives
         CAPTURE(mode);
         CAPTURE(policy);
         CAPTURE(seed);
-        ClusterConfig config = MustParse(absl::StrCat(
-            "subnet=10.0.0.0/22,zone=a,occupied=40\n"
-            "subnet=10.0.4.0/22,zone=b\n"
-            "node-group=m5.large,count=2,min=1,max=6,zone=a,zone=b\n"
-            "node-group=c5.xlarge,count=1,min=0,max=3,zone=b\n"
-            "autoscaler=on\n"
-            "launch-delay=40s\n"
-            "scale-down-unneeded=90s\n"
-            "drain-time=20s\n"
-            "workload=deployments:40,30,4m,exponential;cpu=300m\n"
-            "workload=churn:0.3,3m,exponential;initial=20\n"
-            "fault=AssignPrivateIpAddresses,from=5m,until=8m,InsufficientFreeAddressesInSubnet\n"
-            "fault=AssignIpv4Prefixes,from=5m,until=8m,InsufficientCidrBlocks\n"
-            "fault=CreateNetworkInterface,from=5m,until=8m,InsufficientFreeAddressesInSubnet\n"
-            "fault=AttachNetworkInterface,from=10m,until=11m,RequestLimitExceeded\n"
-            "reconcile-interval=2m\n"
-            "leaked-eni-sweep=on\n"
-            "mode=", mode, "\n",
-            policy == "reference" ? "" : absl::StrCat("policy=", policy, "\n"),
-            "duration=15m\n"));
+        ClusterConfig config = MustParse(enipool::testing::FaultyLivingCluster(mode, policy));
         config.seed = seed;
         // The adaptive policy's ADD signals are compared to the last bit.
         CHECK(config.policy.reads_add_signals() == (policy == "churn-adaptive"));

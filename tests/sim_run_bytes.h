@@ -64,6 +64,33 @@ inline std::string NodeBytes(const sim::Cluster& cluster, bool add_signals) {
   return out;
 }
 
+// A small living cluster that goes through everything: two zones, two
+// node groups under the autoscaler, two workloads with requests, EC2
+// faults and throttling, reconciles and the leaked-ENI sweep; `mode`
+// secondary-ip or prefix, `policy` a policy/catalog.h name.
+inline std::string FaultyLivingCluster(const std::string& mode, const std::string& policy) {
+  return absl::StrCat(
+      "subnet=10.0.0.0/22,zone=a,occupied=40\n"
+      "subnet=10.0.4.0/22,zone=b\n"
+      "node-group=m5.large,count=2,min=1,max=6,zone=a,zone=b\n"
+      "node-group=c5.xlarge,count=1,min=0,max=3,zone=b\n"
+      "autoscaler=on\n"
+      "launch-delay=40s\n"
+      "scale-down-unneeded=90s\n"
+      "drain-time=20s\n"
+      "workload=deployments:40,30,4m,exponential;cpu=300m\n"
+      "workload=churn:0.3,3m,exponential;initial=20\n"
+      "fault=AssignPrivateIpAddresses,from=5m,until=8m,InsufficientFreeAddressesInSubnet\n"
+      "fault=AssignIpv4Prefixes,from=5m,until=8m,InsufficientCidrBlocks\n"
+      "fault=CreateNetworkInterface,from=5m,until=8m,InsufficientFreeAddressesInSubnet\n"
+      "fault=AttachNetworkInterface,from=10m,until=11m,RequestLimitExceeded\n"
+      "reconcile-interval=2m\n"
+      "leaked-eni-sweep=on\n"
+      "mode=", mode, "\n",
+      policy == "reference" ? "" : absl::StrCat("policy=", policy, "\n"),
+      "duration=15m\n");
+}
+
 // Runs `config` to its end — in RunUntil() steps of `step` first, when one
 // is given — and returns what it left, requiring a consistent cluster.
 inline RunBytes RunToBytes(const sim::ClusterConfig& config,
